@@ -1,0 +1,53 @@
+"""The exceptions parkcorpus raises on purpose. `cli.py` turns them into one `Error: ...` line.
+
+UsageError subclasses mean the caller asked for something impossible (exit 2);
+everything else derived from ParkcorpusError is a run failure (exit 1).
+"""
+
+
+class ParkcorpusError(Exception):
+    """Base class: a failure the user can understand and act on (exit code 1)."""
+
+    exit_code = 1
+
+
+class UsageError(ParkcorpusError):
+    """The request itself is wrong: bad host, range, date or option (exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """The configuration file or a PARKCORPUS_* variable is invalid."""
+
+
+class UnknownSiteError(UsageError):
+    """A site name that is neither registered nor a valid host name."""
+
+
+class InputError(ParkcorpusError):
+    """An input file is missing, empty, binary or not HTML."""
+
+
+class NotAnArticle(ParkcorpusError):
+    """The page is not a post page (list page, 404 page, login page ...)."""
+
+
+class MalformedPage(NotAnArticle):
+    """The page looks like a post page but is truncated or broken."""
+
+
+class DatasetError(ParkcorpusError):
+    """The output folder is missing, unwritable, or not a parkcorpus dataset."""
+
+
+class LockedError(ParkcorpusError):
+    """Another parkcorpus run holds the lock on the output folder."""
+
+
+class CrawlError(ParkcorpusError):
+    """The crawl failed or fell short of what was asked."""
+
+
+class ClusterError(ParkcorpusError):
+    """A Scrapyd node or shard failed in a way that retries could not fix."""

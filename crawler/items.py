@@ -1,0 +1,111 @@
+"""The article and link records, and their Arrow schemas: defined here once, derived everywhere else.
+
+A record is a plain ``dict`` keyed by the schema's column names (what `extract_html` returns and
+what the pipelines write). Timestamps are ``timestamp[us, tz=UTC]`` because Spark rejects
+nanosecond Parquet timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pyarrow as pa
+
+#: Bumped whenever extraction rules change the text they produce; stored in every row.
+EXTRACTOR_VERSION = "1.0.0"
+
+TS = pa.timestamp("us", tz="UTC")
+
+RELATED_TYPE = pa.struct(
+    [
+        pa.field("url", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("post_id", pa.int64()),
+    ]
+)
+
+#: (name, type, nullable, meaning) for every article column. docs/schema.md documents each.
+ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("url", pa.string(), False, "post URL as the site links it"),
+    ("site", pa.string(), False, "host name (partition key)"),
+    ("post_id", pa.int64(), False, "the number in /index.php/post/<id>.html"),
+    ("title", pa.string(), False, "article title"),
+    ("text", pa.string(), False, "clean, normalised body, one paragraph per line"),
+    ("published", TS, True, "publication time (UTC); null when the page carries no usable date"),
+    ("published_precision", pa.string(), True, "second, minute, day, month or approximate"),
+    ("published_raw", pa.string(), True, "the date text as the page shows it"),
+    ("category", pa.string(), True, "category name"),
+    ("category_url", pa.string(), True, "category page URL"),
+    ("tags", pa.list_(pa.string()), False, "tag names in page order"),
+    ("related", pa.list_(RELATED_TYPE), False, "related-article links shown on the page, in order"),
+    ("prev_url", pa.string(), True, "previous post link"),
+    ("next_url", pa.string(), True, "next post link"),
+    ("author", pa.string(), True, "the Z-BlogPHP author shown in .info"),
+    ("source", pa.string(), True, "source outlet named in the body (来源: / XX网讯)"),
+    ("reporter", pa.string(), True, "reporter line, e.g. (记者…通讯员…)"),
+    ("char_count", pa.int64(), False, "characters in text, whitespace excluded"),
+    ("paragraph_count", pa.int64(), False, "lines in text"),
+    ("normalizations", pa.list_(pa.string()), False, "normalisations applied, e.g. t2s, 蕞→最"),
+    ("masked_chars", pa.int64(), False, "'*' standing in for a character (ad-law masking), counted not undone"),
+    ("template", pa.string(), False, "tpure, or fallback when the page is not a tpure post page"),
+    ("content_hash", pa.string(), False, "sha256 of text, hex; change and duplicate detection"),
+    ("fetched_at", TS, False, "when the page was fetched (UTC)"),
+    ("http_status", pa.int32(), True, "HTTP status of the post response"),
+    ("run_id", pa.string(), False, "the crawl run that wrote the row"),
+    ("extractor_version", pa.string(), False, "crawler.items.EXTRACTOR_VERSION at extraction time"),
+    ("warc_record_id", pa.string(), True, "WARC-Record-ID of the raw response in <out>/warc/"),
+]
+
+ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])
+
+LINK_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("src_site", pa.string(), False, "site of the page holding the link"),
+    ("src_post_id", pa.int64(), False, "post holding the link"),
+    ("src_url", pa.string(), False, "URL of the post holding the link"),
+    ("dst_url", pa.string(), False, "link target"),
+    ("dst_site", pa.string(), True, "host of the target"),
+    ("dst_post_id", pa.int64(), True, "post id of the target when it is a post URL"),
+    ("kind", pa.string(), False, "related, prev, next or inline"),
+    ("anchor", pa.string(), True, "anchor text"),
+    ("position", pa.int32(), False, "order of the link within its kind on the page"),
+    ("content_hash", pa.string(), False, "content_hash of the source article version"),
+    ("run_id", pa.string(), False, "the crawl run that wrote the row"),
+    ("fetched_at", TS, False, "when the source page was fetched (UTC)"),
+]
+
+LINK_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in LINK_COLUMNS])
+
+#: The columns the architecture contract requires; tests check every dataset has them.
+REQUIRED_COLUMNS = (
+    "url site post_id title text published category category_url tags related "
+    "prev_url next_url content_hash fetched_at run_id"
+).split()
+
+
+def content_hash(text: str) -> str:
+    """Hash of the article text used for change and duplicate detection."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def empty_article(**values: Any) -> dict[str, Any]:
+    """A record with every article column present (None, or [] for lists), updated with values."""
+    rec: dict[str, Any] = {}
+    for name, typ, _null, _doc in ARTICLE_COLUMNS:
+        rec[name] = [] if pa.types.is_list(typ) else None
+    rec.update(values)
+    return rec
+
+
+def articles_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Records to a Table with exactly ARTICLE_SCHEMA (extra keys are dropped)."""
+    return pa.Table.from_pylist(
+        [{k: r.get(k) for k in ARTICLE_SCHEMA.names} for r in records], schema=ARTICLE_SCHEMA
+    )
+
+
+def links_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Link records to a Table with exactly LINK_SCHEMA."""
+    return pa.Table.from_pylist(
+        [{k: r.get(k) for k in LINK_SCHEMA.names} for r in records], schema=LINK_SCHEMA
+    )

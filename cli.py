@@ -57,8 +57,23 @@ def echo_json(obj) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parkcorpus")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Settings file (default: ./parkcorpus.toml when present). See `parkcorpus config`.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Only errors in the log output.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Also append log messages to this file.",
+)
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context, debug: bool, config_path, verbose: int, quiet: int, log_file) -> None:
     """Crawl the 中国产业园区招商网 network into a clean Parquet corpus.
 
     \b
@@ -68,6 +83,73 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    # Global options every command may read: the config file path (loaded lazily by crawler.api,
+    # so a broken file never breaks --help), the log verbosity (-1 quiet, 0 default, 1 info, 2 debug)
+    # and a log file.
+    ctx.obj["config"] = config_path
+    ctx.obj["verbosity"] = verbose - quiet
+    ctx.obj["log_file"] = log_file
+    _setup_logging(verbose - quiet, log_file)
+
+
+def _setup_logging(verbosity: int, log_file) -> None:
+    """stderr logging at the level -v/-q ask for, plus --log-file when given."""
+    import logging
+
+    class _Stderr(logging.StreamHandler):
+        # Resolve sys.stderr at emit time: click's test runner and pytest swap it between calls.
+        def emit(self, record):
+            self.stream = sys.stderr
+            super().emit(record)
+
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(-1, min(verbosity, 2)), logging.DEBUG
+    )
+    root = logging.getLogger()
+    for h in [h for h in root.handlers if getattr(h, "_parkcorpus", False)]:
+        root.removeHandler(h)
+        h.close()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [_Stderr()]
+    handlers[0].setLevel(level)
+    if log_file:
+        try:
+            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot open {log_file}: {exc.strerror}", param_hint="--log-file")
+        handlers[1].setLevel(min(level, logging.INFO))
+    for h in handlers:
+        h.setFormatter(fmt)
+        h._parkcorpus = True
+        root.addHandler(h)
+    root.setLevel(min(h.level for h in handlers))
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_context
+@handle_errors
+def config_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Print the effective configuration and where each value came from.
+
+    Values come from defaults, then parkcorpus.toml (or --config FILE), then
+    PARKCORPUS_* environment variables, then command-line options.
+
+    \b
+    Example:
+        parkcorpus config
+        PARKCORPUS_DELAY=2 parkcorpus --config cron.toml config --json
+    """
+    from crawler import api
+
+    info = api.config_info(ctx.obj.get("config"))
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"config file: {info['file'] or '(none: defaults and environment only)'}")
+    width = max(len(r["key"]) for r in info["settings"])
+    for r in info["settings"]:
+        click.echo(f"{r['key']:<{width}}  {json.dumps(r['value'], ensure_ascii=False):<28}  {r['source']}")
 
 
 if __name__ == "__main__":  # pragma: no cover

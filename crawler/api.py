@@ -20,3 +20,37 @@ def load(out: str = "data", site=None, since=None, until=None, columns=None, his
     from crawler.store import load as _load
 
     return _load(out, site=site, since=since, until=until, columns=columns, history=history)
+
+
+def load_config(config_path=None, **overrides: Any):
+    """The effective Config: defaults < parkcorpus.toml (or config_path) < PARKCORPUS_* < overrides."""
+    from crawler.config import load_config as _load_config
+
+    return _load_config(config_path, overrides=overrides)
+
+
+def config_info(config_path=None) -> dict:
+    """What `parkcorpus config` prints: the file read and every setting with value and source."""
+    cfg = load_config(config_path)
+    return {"file": str(cfg.path) if cfg.path else None, "settings": cfg.describe()}
+
+
+def sites(out=None, config_path=None) -> list[dict]:
+    """Registered subsites with posts stored, newest post and last crawl in the dataset at out."""
+    from crawler.stats import sites_overview
+
+    return sites_overview(load_config(config_path, out=out).get("out"))
+
+
+def stats(out=None, config_path=None) -> dict:
+    """Corpus statistics and extraction health of the dataset at out (see crawler.stats)."""
+    from crawler.stats import corpus_stats
+
+    return corpus_stats(load_config(config_path, out=out).get("out"))
+
+
+def report(out=None, to="report.html", png_dir=None, config_path=None) -> dict:
+    """Write the self-contained HTML report (and PNGs) for the dataset at out; returns what was written."""
+    from crawler.report import build_report
+
+    return build_report(load_config(config_path, out=out).get("out"), to=to, png_dir=png_dir)

@@ -1,0 +1,247 @@
+"""parkcorpus configuration: one table of settings, read from parkcorpus.toml, PARKCORPUS_* and the CLI.
+
+Precedence, lowest first: the defaults in ``SETTINGS``, ``parkcorpus.toml`` (in the working folder,
+or the file given by ``--config``), environment variables ``PARKCORPUS_<KEY>`` (dots become
+underscores: ``cluster.nodes`` -> ``PARKCORPUS_CLUSTER_NODES``), then command-line options.
+Each config key maps to one Scrapy/PARKCORPUS_* setting (``Setting.scrapy``), which is how
+``crawler/settings.py`` and a crawl subprocess receive it; ``scrapy_settings()`` builds that dict.
+
+Nothing here is global: callers load a ``Config`` and pass it (or values from it) on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from crawler.errors import ConfigError
+
+#: The file looked up in the working folder when --config is not given.
+CONFIG_FILENAME = "parkcorpus.toml"
+ENV_PREFIX = "PARKCORPUS_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its default, type, one line of help and the crawl setting it feeds."""
+
+    name: str
+    default: Any
+    type: type
+    help: str
+    scrapy: str
+    item_type: type | None = None  # element type when type is list
+    choices: tuple[str, ...] | None = None
+
+
+#: Every setting a user can put in parkcorpus.toml, with its default and help. The crawl's own
+#: Scrapy settings module (crawler/settings.py) consumes the ``scrapy`` names.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("sites", ["jinshan.021cf.cn"], list, "subsites crawled when none are named", "PARKCORPUS_SITES", str),
+    Setting("out", "data", str, "output folder of the dataset", "PARKCORPUS_OUT"),
+    Setting("delay", 1.0, float, "seconds between requests to one host (robots Crawl-delay wins when larger)", "DOWNLOAD_DELAY"),
+    Setting("concurrency", 2, int, "parallel requests per host", "CONCURRENT_REQUESTS_PER_DOMAIN"),
+    Setting("autothrottle", True, bool, "adapt the delay to the server's latency (Scrapy AutoThrottle)", "AUTOTHROTTLE_ENABLED"),
+    Setting("user_agent", "", str, "User-Agent header; empty means parkcorpus's descriptive default", "USER_AGENT"),
+    Setting("proxy", "", str, "HTTP proxy URL for every request; empty means honour http_proxy", "PARKCORPUS_PROXY"),
+    Setting("convert", "t2s", str, "OpenCC conversion of the text", "PARKCORPUS_CONVERT", choices=("t2s", "s2t", "t2tw", "none")),
+    Setting("swaps", True, bool, "undo the ad-law character swaps (蕞->最 ...)", "PARKCORPUS_SWAPS"),
+    Setting("mask_phones", False, bool, "mask phone numbers left in article text", "PARKCORPUS_MASK_PHONES"),
+    Setting("archive", True, bool, "keep every raw response in a WARC file under <out>/warc/", "PARKCORPUS_ARCHIVE"),
+    Setting("flush_rows", 500, int, "rows buffered before a Parquet file is written", "PARKCORPUS_FLUSH_ROWS"),
+    Setting("max_errors", 50, int, "errors after which a crawl exits 1 (0: no limit)", "PARKCORPUS_MAX_ERRORS"),
+    Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", "PARKCORPUS_CLUSTER_NODES", str),
+    Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", "PARKCORPUS_CLUSTER_SHARD_SIZE"),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides a config key."""
+    return ENV_PREFIX + key.upper().replace(".", "_")
+
+
+def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    """value converted to the setting's type; ConfigError naming the key and its source otherwise."""
+    want = setting.type
+    try:
+        if want is bool:
+            if isinstance(value, bool):
+                out = value
+            elif isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                out = value.strip().lower() in _TRUE
+            else:
+                raise ValueError
+        elif want is int:
+            if isinstance(value, bool) or isinstance(value, float):
+                raise ValueError
+            out = int(value)
+        elif want is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+        elif want is list:
+            if isinstance(value, str):
+                # env vars and -s style overrides: comma-separated
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, (list, tuple)):
+                raise ValueError
+            out = [setting.item_type(v) if setting.item_type else v for v in value]
+        else:
+            if not isinstance(value, str):
+                raise ValueError
+            out = value
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{setting.name} = {value!r} in {where} is not a valid {want.__name__}; "
+            f"expected a {want.__name__} ({setting.help})"
+        ) from None
+    if setting.choices and out not in setting.choices:
+        raise ConfigError(
+            f"{setting.name} = {out!r} in {where} is not one of {', '.join(setting.choices)}"
+        )
+    return out
+
+
+def _unknown_key(key: str, where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(SETTINGS_BY_NAME), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(SETTINGS_BY_NAME)}"
+    return ConfigError(f"unknown config key {key!r} in {where}{hint}")
+
+
+def _flatten(data: Mapping[str, Any], where: str, prefix: str = "") -> dict[str, Any]:
+    """TOML tables to dotted keys ([cluster] nodes = ... -> cluster.nodes); unknown keys rejected."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = prefix + key
+        if isinstance(value, dict):
+            if not any(s.startswith(name + ".") for s in SETTINGS_BY_NAME):
+                raise _unknown_key(name, where)
+            flat.update(_flatten(value, where, name + "."))
+        elif name not in SETTINGS_BY_NAME:
+            raise _unknown_key(name, where)
+        else:
+            flat[name] = value
+    return flat
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The flattened settings of one parkcorpus.toml; ConfigError naming file and line when corrupt."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; create it or drop --config") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError carries the position only in its message: "... (at line 3, column 7)"
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        at = f" line {m.group(1)}" if m else ""
+        raise ConfigError(f"config file {path}{at} is not valid TOML: {reason}; fix or remove it") from None
+    return _flatten(data, str(path))
+
+
+class Config:
+    """The effective configuration: a value and its source for every key of SETTINGS."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str], path: Path | None = None):
+        self._values = values
+        self._sources = sources
+        #: the parkcorpus.toml that was read, or None
+        self.path = path
+
+    def get(self, key: str) -> Any:
+        """The effective value of a key."""
+        if key not in self._values:
+            raise _unknown_key(key, "the request")
+        return self._values[key]
+
+    def source(self, key: str) -> str:
+        """Where the value came from: default, parkcorpus.toml, env PARKCORPUS_X or command line."""
+        if key not in self._sources:
+            raise _unknown_key(key, "the request")
+        return self._sources[key]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every key with its value, in table order."""
+        return {s.name: self._values[s.name] for s in SETTINGS}
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Rows for `parkcorpus config`: key, value, source, env variable, help."""
+        return [
+            {
+                "key": s.name,
+                "value": self._values[s.name],
+                "source": self._sources[s.name],
+                "env": env_name(s.name),
+                "help": s.help,
+            }
+            for s in SETTINGS
+        ]
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Config":
+        """A copy with command-line values on top (None means the option was not given)."""
+        values, sources = dict(self._values), dict(self._sources)
+        for key, value in (overrides or {}).items():
+            if value is None:
+                continue
+            setting = SETTINGS_BY_NAME.get(key)
+            if setting is None:
+                raise _unknown_key(key, "the command line")
+            values[key] = _coerce(setting, value, "the command line")
+            sources[key] = "command line"
+        return Config(values, sources, self.path)
+
+    def scrapy_settings(self) -> dict[str, Any]:
+        """The crawl settings these values feed (see Setting.scrapy), for a crawl subprocess."""
+        return {SETTINGS_BY_NAME[k].scrapy: v for k, v in self._values.items()}
+
+    def __repr__(self) -> str:
+        return f"Config({self.as_dict()!r})"
+
+
+def load_config(
+    path: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Defaults, then parkcorpus.toml (path, or the one in cwd), then PARKCORPUS_* env, then overrides."""
+    env = os.environ if env is None else env
+    values = {s.name: s.default for s in SETTINGS}
+    sources = {s.name: "default" for s in SETTINGS}
+
+    toml_path: Path | None
+    if path is not None:
+        toml_path = Path(path)
+    else:
+        candidate = Path(cwd if cwd is not None else os.getcwd()) / CONFIG_FILENAME
+        toml_path = candidate if candidate.is_file() else None
+    if toml_path is not None:
+        label = CONFIG_FILENAME if toml_path.name == CONFIG_FILENAME else str(toml_path)
+        for key, value in read_toml(toml_path).items():
+            values[key] = _coerce(SETTINGS_BY_NAME[key], value, str(toml_path))
+            sources[key] = label
+
+    for s in SETTINGS:
+        name = env_name(s.name)
+        if name in env:
+            values[s.name] = _coerce(s, env[name], f"environment variable {name}")
+            sources[s.name] = f"env {name}"
+
+    return Config(values, sources, toml_path).with_overrides(overrides)

@@ -3,8 +3,9 @@
 Precedence, lowest first: the defaults in ``SETTINGS``, ``parkcorpus.toml`` (in the working folder,
 or the file given by ``--config``), environment variables ``PARKCORPUS_<KEY>`` (dots become
 underscores: ``cluster.nodes`` -> ``PARKCORPUS_CLUSTER_NODES``), then command-line options.
-Each config key maps to one Scrapy/PARKCORPUS_* setting (``Setting.scrapy``), which is how
-``crawler/settings.py`` and a crawl subprocess receive it; ``scrapy_settings()`` builds that dict.
+A key that feeds a crawl maps to one Scrapy/PARKCORPUS_* setting (``Setting.scrapy``) and takes
+its default from ``crawler/settings.py``, so the two tables cannot drift; ``scrapy_settings()``
+builds the dict a crawl subprocess receives.
 
 Nothing here is global: callers load a ``Config`` and pass it (or values from it) on.
 """
@@ -34,29 +35,39 @@ class Setting:
     default: Any
     type: type
     help: str
-    scrapy: str
+    scrapy: str | None  # the Scrapy/PARKCORPUS_* setting it feeds; None: read by parkcorpus itself
     item_type: type | None = None  # element type when type is list
     choices: tuple[str, ...] | None = None
 
 
-#: Every setting a user can put in parkcorpus.toml, with its default and help. The crawl's own
-#: Scrapy settings module (crawler/settings.py) consumes the ``scrapy`` names.
+def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: Any) -> Setting:
+    """A key whose default (and help) come from crawler/settings.py, so the two tables never disagree."""
+    from crawler import settings as crawl_settings
+
+    default = getattr(crawl_settings, scrapy)
+    if help_ is None:
+        help_ = crawl_settings.PARKCORPUS_SETTINGS[scrapy][1]
+    return Setting(name, default, type_, help_, scrapy, **kw)
+
+
+#: Every setting a user can put in parkcorpus.toml. Keys that feed a crawl take their default from
+#: crawler/settings.py (the Scrapy settings module); the others are read by parkcorpus itself.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("sites", ["jinshan.021cf.cn"], list, "subsites crawled when none are named", "PARKCORPUS_SITES", str),
-    Setting("out", "data", str, "output folder of the dataset", "PARKCORPUS_OUT"),
-    Setting("delay", 1.0, float, "seconds between requests to one host (robots Crawl-delay wins when larger)", "DOWNLOAD_DELAY"),
-    Setting("concurrency", 2, int, "parallel requests per host", "CONCURRENT_REQUESTS_PER_DOMAIN"),
-    Setting("autothrottle", True, bool, "adapt the delay to the server's latency (Scrapy AutoThrottle)", "AUTOTHROTTLE_ENABLED"),
-    Setting("user_agent", "", str, "User-Agent header; empty means parkcorpus's descriptive default", "USER_AGENT"),
-    Setting("proxy", "", str, "HTTP proxy URL for every request; empty means honour http_proxy", "PARKCORPUS_PROXY"),
-    Setting("convert", "t2s", str, "OpenCC conversion of the text", "PARKCORPUS_CONVERT", choices=("t2s", "s2t", "t2tw", "none")),
-    Setting("swaps", True, bool, "undo the ad-law character swaps (蕞->最 ...)", "PARKCORPUS_SWAPS"),
-    Setting("mask_phones", False, bool, "mask phone numbers left in article text", "PARKCORPUS_MASK_PHONES"),
-    Setting("archive", True, bool, "keep every raw response in a WARC file under <out>/warc/", "PARKCORPUS_ARCHIVE"),
-    Setting("flush_rows", 500, int, "rows buffered before a Parquet file is written", "PARKCORPUS_FLUSH_ROWS"),
-    Setting("max_errors", 50, int, "errors after which a crawl exits 1 (0: no limit)", "PARKCORPUS_MAX_ERRORS"),
-    Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", "PARKCORPUS_CLUSTER_NODES", str),
-    Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", "PARKCORPUS_CLUSTER_SHARD_SIZE"),
+    Setting("sites", ["jinshan.021cf.cn"], list, "subsites crawled when none are named (host names or short names)", None, str),
+    _crawl("out", "PARKCORPUS_OUT", str),
+    _crawl("delay", "DOWNLOAD_DELAY", float, "seconds between requests to one host (robots.txt Crawl-delay wins when larger)"),
+    _crawl("concurrency", "CONCURRENT_REQUESTS_PER_DOMAIN", int, "parallel requests per host"),
+    _crawl("autothrottle", "AUTOTHROTTLE_ENABLED", bool, "adapt the delay to the server's latency (Scrapy AutoThrottle)"),
+    _crawl("user_agent", "USER_AGENT", str, "User-Agent header (must not contain linux/android/Mobile: tpure's mobile layout)"),
+    _crawl("proxy", "PARKCORPUS_PROXY", str),
+    _crawl("convert", "PARKCORPUS_CONVERT", str, choices=("t2s", "s2t", "t2tw", "none")),
+    _crawl("swaps", "PARKCORPUS_SWAPS", bool),
+    _crawl("mask_phones", "PARKCORPUS_MASK_PHONES", bool),
+    _crawl("archive", "PARKCORPUS_ARCHIVE", bool),
+    _crawl("flush_rows", "PARKCORPUS_FLUSH_ROWS", int),
+    _crawl("max_errors", "PARKCORPUS_MAX_ERRORS", int),
+    Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", None, str),
+    Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", None),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -209,7 +220,11 @@ class Config:
 
     def scrapy_settings(self) -> dict[str, Any]:
         """The crawl settings these values feed (see Setting.scrapy), for a crawl subprocess."""
-        return {SETTINGS_BY_NAME[k].scrapy: v for k, v in self._values.items()}
+        return {
+            SETTINGS_BY_NAME[k].scrapy: v
+            for k, v in self._values.items()
+            if SETTINGS_BY_NAME[k].scrapy is not None
+        }
 
     def __repr__(self) -> str:
         return f"Config({self.as_dict()!r})"

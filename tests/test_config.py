@@ -35,7 +35,7 @@ def test_precedence_toml_env_command_line(tmp_path):
     # an option the user did not give (None) leaves the lower layers alone
     assert cfg.source("concurrency") == "default"
     assert cfg.scrapy_settings()["DOWNLOAD_DELAY"] == 3.0
-    assert cfg.scrapy_settings()["PARKCORPUS_CLUSTER_NODES"] == ["http://127.0.0.1:6800"]
+    assert "sites" not in cfg.scrapy_settings() and None not in cfg.scrapy_settings()
 
 
 def test_explicit_path_wins_over_working_folder(tmp_path):
@@ -122,3 +122,11 @@ def test_config_command_with_explicit_config_file(tmp_path, monkeypatch):
     assert data["file"] == str(p)
     rows = {r["key"]: r for r in data["settings"]}
     assert (rows["max_errors"]["value"], rows["max_errors"]["source"]) == (3, str(p))
+
+
+def test_crawl_keys_share_defaults_with_crawler_settings():
+    from crawler import settings as crawl_settings
+
+    for s in SETTINGS:
+        if s.scrapy is not None:
+            assert s.default == getattr(crawl_settings, s.scrapy), s.name

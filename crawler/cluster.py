@@ -1,0 +1,591 @@
+"""Sharding a crawl over Scrapyd nodes: plan the shards, schedule and follow them, report.
+
+This is a thin layer over Scrapyd's JSON API (``schedule.json``, ``listjobs.json``,
+``cancel.json``, ``daemonstatus.json``), not a scheduler of its own: Scrapyd queues and runs the
+jobs; we only decide which shard goes to which node, notice a shard that failed, and send it
+again to another node. Every shard writes into the same output location with its own run id,
+so file names never collide and the merged dataset is simply the union of the shards' files.
+
+A shard is one subsite crawled in ``mode=full``, or one post-ID range of a large subsite
+crawled in ``mode=ids``; the spider arguments are exactly the ones ``spiders/zblog.py`` takes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urljoin
+
+import requests
+
+from crawler.errors import ClusterError, UsageError
+
+#: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed first (small, newest first),
+#: then the home page (tpure's first list page) when a site has the feed switched off.
+NEWEST_POST_PAGES = ("/feed.php", "/")
+
+#: A post link as Z-BlogPHP renders it: http://jinshan.021cf.cn/index.php/post/3756.html
+POST_LINK_RE = re.compile(r"/index\.php/post/(\d+)\.html")
+
+#: The Scrapyd project name parkcorpus nodes use (a ``[settings] parkcorpus = crawler.settings``
+#: line in the node's scrapy.cfg); a node that only knows one project gets that one.
+DEFAULT_PROJECT = "parkcorpus"
+SPIDER = "zblog"
+
+#: Seconds an HTTP call to a node may take before the node counts as unreachable.
+HTTP_TIMEOUT = 10.0
+#: Consecutive failed polls after which a node is treated as down and its shards move elsewhere.
+NODE_DOWN_AFTER = 3
+
+#: The Scrapy stats line a crawl that ended normally leaves in its log (Scrapyd serves the log).
+FINISHED_RE = re.compile(r"""['"]finish_reason['"]:\s*['"]finished['"]""")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of work: a subsite in full, or one post-ID range of it."""
+
+    index: int
+    site: str
+    mode: str  # "full" or "ids"
+    ids: tuple[int, int] | None = None
+    node: str | None = None  # the node the plan suggests; run() may move it
+
+    @property
+    def name(self) -> str:
+        """A short label: jinshan.021cf.cn or jinshan.021cf.cn[2001-4000]."""
+        return self.site if self.ids is None else f"{self.site}[{self.ids[0]}-{self.ids[1]}]"
+
+    def spider_args(self) -> dict[str, str]:
+        """The zblog spider arguments for this shard (what schedule.json passes as -a)."""
+        args = {"sites": self.site, "mode": self.mode}
+        if self.ids is not None:
+            args["ids"] = f"{self.ids[0]}-{self.ids[1]}"
+        return args
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (for --json and plan files)."""
+        d = asdict(self)
+        d["name"] = self.name
+        d["ids"] = list(self.ids) if self.ids else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Shard":
+        """Inverse of to_dict."""
+        ids = d.get("ids")
+        return cls(int(d["index"]), d["site"], d["mode"], tuple(ids) if ids else None, d.get("node"))
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+def normalize_node(url: str) -> str:
+    """A node URL with scheme and without trailing slash; UsageError when it is not http(s)."""
+    url = url.strip().rstrip("/")
+    if "://" not in url:
+        url = "http://" + url
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+        raise UsageError(f"not a Scrapyd node URL: {url!r} (expected e.g. http://127.0.0.1:6800)")
+    return url
+
+
+def _nodes(nodes: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for n in nodes:
+        n = normalize_node(n)
+        if n not in out:
+            out.append(n)
+    if not out:
+        raise UsageError("no Scrapyd node given; pass --node URL or set cluster.nodes in parkcorpus.toml")
+    return out
+
+
+class Node:
+    """A Scrapyd daemon seen through its JSON API."""
+
+    def __init__(self, url: str, session: requests.Session | None = None, timeout: float = HTTP_TIMEOUT):
+        self.url = normalize_node(url)
+        self.session = session or requests.Session()
+        # Loopback and cluster-internal nodes must not go through the crawl's http_proxy.
+        self.session.trust_env = False
+        self.timeout = timeout
+
+    def _call(self, method: str, endpoint: str, **kwargs) -> dict:
+        try:
+            resp = self.session.request(method, f"{self.url}/{endpoint}", timeout=self.timeout, **kwargs)
+            resp.raise_for_status()
+            data = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise ClusterError(f"Scrapyd node {self.url} unreachable: {_short(exc)}") from None
+        if data.get("status") != "ok":
+            raise ClusterError(f"Scrapyd node {self.url} refused {endpoint}: {data.get('message', data)}")
+        return data
+
+    def daemonstatus(self) -> dict:
+        """daemonstatus.json: pending, running, finished counts and node_name."""
+        return self._call("GET", "daemonstatus.json")
+
+    def projects(self) -> list[str]:
+        """listprojects.json."""
+        return self._call("GET", "listprojects.json")["projects"]
+
+    def listjobs(self, project: str | None = None) -> dict:
+        """listjobs.json: {pending: [...], running: [...], finished: [...]}."""
+        params = {"project": project} if project else None
+        return self._call("GET", "listjobs.json", params=params)
+
+    def schedule(self, project: str, spider: str, jobid: str, args: Mapping[str, str], settings: Mapping[str, Any]) -> str:
+        """schedule.json with our own job id; returns the job id."""
+        data: list[tuple[str, str]] = [("project", project), ("spider", spider), ("jobid", jobid)]
+        data += [("setting", f"{k}={v}") for k, v in settings.items()]
+        data += list(args.items())
+        return self._call("POST", "schedule.json", data=data)["jobid"]
+
+    def cancel(self, project: str, job: str) -> None:
+        """cancel.json (SIGINT: the crawl shuts down and its summary says so)."""
+        self._call("POST", "cancel.json", data={"project": project, "job": job})
+
+    def log(self, log_url: str | None) -> str | None:
+        """The text of a job's log as the node serves it, or None."""
+        if not log_url:
+            return None
+        try:
+            resp = self.session.get(urljoin(self.url + "/", log_url.lstrip("/")), timeout=self.timeout)
+        except requests.RequestException:
+            return None
+        return resp.text if resp.ok else None
+
+    def project_for(self, project: str | None) -> str:
+        """The Scrapyd project to use on this node (explicit, else parkcorpus, else the only one)."""
+        names = self.projects()
+        if project:
+            if project not in names:
+                raise ClusterError(f"Scrapyd node {self.url} has no project {project!r} (it has: {', '.join(names) or 'none'})")
+            return project
+        if DEFAULT_PROJECT in names:
+            return DEFAULT_PROJECT
+        if len(names) == 1:
+            return names[0]
+        raise ClusterError(
+            f"Scrapyd node {self.url} has projects {names or 'none'}; start it in a folder whose scrapy.cfg "
+            f"has '[settings] {DEFAULT_PROJECT} = crawler.settings' or pass --project"
+        )
+
+
+def _short(exc: BaseException) -> str:
+    """One line for a requests error (they nest the whole urllib3 story otherwise)."""
+    text = str(exc)
+    m = re.search(r"(Connection refused|timed out|Name or service not known|Max retries exceeded)", text)
+    return m.group(1) if m else text.splitlines()[0][:200]
+
+
+def node_config(folder: str | os.PathLike, port: int, max_proc: int = 2, poll_interval: float = 0.5) -> str:
+    """Write scrapyd.conf and scrapy.cfg for a node working in folder; returns the folder.
+
+    Run ``scrapyd`` with that folder as working directory. The node uses the pip-installed
+    parkcorpus through ``[settings]`` (no egg deploy), leaves ``items_dir`` empty so parkcorpus's
+    own pipelines write, and keeps its eggs, logs and queues inside the folder.
+    """
+    folder = os.path.abspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "scrapyd.conf"), "w", encoding="utf-8") as f:
+        f.write(
+            "[scrapyd]\n"
+            "bind_address = 127.0.0.1\n"
+            f"http_port = {int(port)}\n"
+            f"max_proc = {int(max_proc)}\n"
+            f"poll_interval = {float(poll_interval)}\n"
+            f"eggs_dir = {os.path.join(folder, 'eggs')}\n"
+            f"logs_dir = {os.path.join(folder, 'logs')}\n"
+            f"dbs_dir = {os.path.join(folder, 'dbs')}\n"
+            "items_dir =\n"
+            "jobs_to_keep = 100\n"
+            "finished_to_keep = 1000\n"
+        )
+    with open(os.path.join(folder, "scrapy.cfg"), "w", encoding="utf-8") as f:
+        # Scrapyd lists one project per [settings] line; schedule.json fails without one.
+        f.write(f"[settings]\n{DEFAULT_PROJECT} = crawler.settings\n")
+    return folder
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def newest_post_id(site: str, proxy: str | None = None, timeout: float = HTTP_TIMEOUT) -> int:
+    """The highest post ID a subsite links from its feed (or home page); ClusterError if none."""
+    session = requests.Session()
+    proxies = {"http": proxy, "https": proxy} if proxy else None
+    errors: list[str] = []
+    for path in NEWEST_POST_PAGES:
+        url = f"http://{site}{path}"
+        try:
+            resp = session.get(url, timeout=timeout, proxies=proxies)
+        except requests.RequestException as exc:
+            errors.append(f"{url}: {_short(exc)}")
+            continue
+        ids = [int(m) for m in POST_LINK_RE.findall(resp.text)] if resp.ok else []
+        if ids:
+            return max(ids)
+        errors.append(f"{url}: HTTP {resp.status_code}, no post links")
+    raise ClusterError(f"cannot find the newest post of {site}: " + "; ".join(errors))
+
+
+def plan(
+    sites: Iterable[str],
+    nodes: Iterable[str],
+    shard_size: int = 2000,
+    known_sizes: Mapping[str, int | tuple[int, int]] | None = None,
+    proxy: str | None = None,
+) -> list[Shard]:
+    """Split sites into shards: one per subsite, or post-ID ranges of shard_size for large ones.
+
+    known_sizes maps a site to its newest post ID (or an (oldest, newest) pair); sites missing from
+    it are asked (feed.php, through proxy when given). Shards are spread round-robin over nodes.
+    """
+    sites = list(dict.fromkeys(s.strip() for s in sites if s.strip()))
+    if not sites:
+        raise UsageError("no site to plan; name at least one subsite")
+    if shard_size < 1:
+        raise UsageError(f"--shard-size must be at least 1, got {shard_size}")
+    node_list = _nodes(nodes)
+    known_sizes = dict(known_sizes or {})
+    shards: list[Shard] = []
+    for site in sites:
+        size = known_sizes.get(site)
+        if size is None:
+            size = newest_post_id(site, proxy=proxy)
+        low, high = (1, int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        if high < low:
+            raise UsageError(f"bad post-ID range for {site}: {low}-{high}")
+        if high - low + 1 <= shard_size:
+            ranges: list[tuple[int, int] | None] = [None]
+        else:
+            ranges = [(a, min(a + shard_size - 1, high)) for a in range(low, high + 1, shard_size)]
+        for r in ranges:
+            i = len(shards)
+            shards.append(Shard(i, site, "full" if r is None else "ids", r, node_list[i % len(node_list)]))
+    return shards
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass
+class Attempt:
+    """One scheduling of a shard on a node."""
+
+    node: str
+    job: str
+    state: str = "pending"  # pending, running, ok, failed, lost
+    reason: str = ""
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+
+
+@dataclass
+class _Track:
+    shard: Shard
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def current(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def status(self) -> str:
+        cur = self.current
+        return "waiting" if cur is None else cur.state
+
+
+def _run_prefix() -> str:
+    """A run id prefix unique per cluster run, sortable by time."""
+    return "c" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def job_outcome(node: Node, finished: Mapping[str, Any], out: str, run_id: str) -> tuple[bool, str]:
+    """Whether a finished Scrapyd job crawled its shard completely, and why not.
+
+    Scrapyd's listjobs does not report exit codes, so we read what the crawl left behind: the
+    run summary parkcorpus writes into the dataset when there is one, else the Scrapy stats in
+    the job's log (a crawl that was cancelled or killed never logs finish_reason 'finished').
+    """
+    summary = _run_summary(out, run_id)
+    if summary is not None:
+        status = str(summary.get("status", summary.get("outcome", ""))).lower()
+        reason = summary.get("finish_reason")
+        if status in ("ok", "success", "finished", "complete") or (not status and reason == "finished"):
+            return True, ""
+        return False, f"run summary says {status or reason or 'failed'}"
+    text = node.log(finished.get("log_url"))
+    if text is None:
+        return False, "no run summary and no log"
+    if FINISHED_RE.search(text):
+        return True, ""
+    m = re.search(r"""['"]finish_reason['"]:\s*['"]([^'"]+)['"]""", text)
+    return False, f"finish_reason {m.group(1)}" if m else "crawl process died (no final stats in its log)"
+
+
+def _run_summary(out: str, run_id: str) -> dict | None:
+    """The crawl's own run summary for run_id, when the crawl module provides one."""
+    try:
+        from crawler import crawl as _crawl  # noqa: PLC0415 - optional until the crawl module lands
+    except ImportError:
+        return None
+    reader = getattr(_crawl, "read_run_summary", None)
+    if reader is None:
+        return None
+    try:
+        return reader(out, run_id)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def remove_run_files(out: str, run_id: str) -> int:
+    """Delete every file a failed shard attempt wrote (its names carry run_id); returns the count.
+
+    A retried shard then starts clean, so its rows cannot be duplicated by the partial files of
+    the attempt that failed. Works for any fsspec/pyarrow filesystem URI.
+    """
+    import fsspec  # noqa: PLC0415 - only needed when an attempt failed
+
+    fs, root = fsspec.core.url_to_fs(out)
+    n = 0
+    try:
+        paths = fs.find(root)
+    except FileNotFoundError:
+        return 0
+    for path in paths:
+        if run_id in path.rsplit("/", 1)[-1]:
+            try:
+                fs.rm(path)
+                n += 1
+            except FileNotFoundError:
+                pass
+    return n
+
+
+def run(
+    shards: list[Shard],
+    out: str,
+    nodes: Iterable[str],
+    *,
+    project: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    proxy: str | None = None,
+    retries: int = 2,
+    slots: int = 2,
+    poll: float = 1.0,
+    run_prefix: str | None = None,
+    on_event: Callable[[str, dict], None] | None = None,
+    validate: bool = True,
+) -> dict:
+    """Schedule shards over Scrapyd nodes, follow them, retry failures elsewhere, then validate out.
+
+    Returns a summary dict (run, shards with their attempts, nodes, validation). Raises
+    ClusterError when no node is reachable or a shard failed on every attempt.
+    """
+    if not shards:
+        raise UsageError("nothing to run: the plan has no shards")
+    prefix = run_prefix or _run_prefix()
+    emit = on_event or (lambda kind, info: None)
+    out_abs = out if "://" in out else os.path.abspath(out)
+    if "://" not in out:
+        os.makedirs(out_abs, exist_ok=True)
+
+    alive: dict[str, Node] = {}
+    projects: dict[str, str] = {}
+    done_nodes: dict[str, str] = {}  # node url -> why it was dropped
+    for url in _nodes(nodes):
+        node = Node(url)
+        try:
+            node.daemonstatus()
+            projects[node.url] = node.project_for(project)
+        except ClusterError as exc:
+            done_nodes[node.url] = str(exc)
+            emit("node-down", {"node": node.url, "error": str(exc)})
+            continue
+        alive[node.url] = node
+    if not alive:
+        raise ClusterError("; ".join(done_nodes.values()))
+
+    job_settings = dict(settings or {})
+    if proxy:
+        job_settings["PARKCORPUS_PROXY"] = proxy
+    # The stats dump at INFO is how job_outcome tells a finished crawl from a killed one.
+    job_settings.setdefault("LOG_LEVEL", "INFO")
+    job_settings["PARKCORPUS_OUT"] = out_abs
+
+    tracks = [_Track(s) for s in shards]
+    misses: dict[str, int] = {u: 0 for u in alive}
+
+    def load(url: str) -> int:
+        return sum(1 for t in tracks if t.current and t.current.node == url and t.status in ("pending", "running"))
+
+    def dispatch(track: _Track) -> bool:
+        tried = {a.node for a in track.attempts}
+        # A retry goes to a node that has not failed this shard yet (waiting for a free slot
+        # there), and back to a tried node only when no other node is up.
+        fresh = [u for u in alive if u not in tried]
+        candidates = sorted(fresh or alive, key=lambda u: (load(u), u != track.shard.node))
+        for url in candidates:
+            if load(url) >= slots:
+                continue
+            n = len(track.attempts) + 1
+            job = f"{prefix}-s{track.shard.index:03d}-a{n}"
+            s = dict(job_settings, PARKCORPUS_RUN_ID=job)
+            try:
+                alive[url].schedule(projects[url], SPIDER, job, track.shard.spider_args(), s)
+            except ClusterError as exc:
+                emit("schedule-failed", {"node": url, "shard": track.shard.name, "error": str(exc)})
+                _drop(url, str(exc))
+                continue
+            track.attempts.append(Attempt(url, job))
+            emit("scheduled", {"node": url, "shard": track.shard.name, "job": job, "attempt": n})
+            return True
+        return False
+
+    def _drop(url: str, why: str) -> None:
+        alive.pop(url, None)
+        done_nodes[url] = why
+        emit("node-down", {"node": url, "error": why})
+        for t in tracks:
+            cur = t.current
+            if cur and cur.node == url and cur.state in ("pending", "running"):
+                cur.state, cur.reason, cur.ended = "lost", f"node down: {why}", time.time()
+                _after_failure(t)
+
+    def _after_failure(track: _Track) -> None:
+        cur = track.current
+        removed = remove_run_files(out_abs, cur.job)
+        emit("failed", {"node": cur.node, "shard": track.shard.name, "job": cur.job,
+                        "reason": cur.reason, "files_removed": removed})
+
+    while True:
+        # hand out waiting shards and retries
+        for t in tracks:
+            if t.status == "waiting" or (t.status in ("failed", "lost") and len(t.attempts) <= retries):
+                if not alive:
+                    break
+                dispatch(t)
+        active = [t for t in tracks if t.status in ("pending", "running")]
+        retryable = [t for t in tracks if t.status in ("waiting",) or (t.status in ("failed", "lost") and len(t.attempts) <= retries)]
+        if not active and not retryable:
+            break
+        if not alive:
+            raise ClusterError("every Scrapyd node went down: " + "; ".join(f"{u}: {w}" for u, w in done_nodes.items()))
+        time.sleep(poll)
+        for url in list(alive):
+            node = alive[url]
+            try:
+                jobs = node.listjobs(projects[url])
+            except ClusterError as exc:
+                misses[url] += 1
+                if misses[url] >= NODE_DOWN_AFTER:
+                    _drop(url, str(exc))
+                continue
+            misses[url] = 0
+            state = {j["id"]: ("pending", j) for j in jobs.get("pending", [])}
+            state.update({j["id"]: ("running", j) for j in jobs.get("running", [])})
+            state.update({j["id"]: ("finished", j) for j in jobs.get("finished", [])})
+            for t in tracks:
+                cur = t.current
+                if not cur or cur.node != url or cur.state not in ("pending", "running"):
+                    continue
+                seen = state.get(cur.job)
+                if seen is None:
+                    # Scrapyd keeps jobs in memory: a restarted node forgets them.
+                    cur.state, cur.reason, cur.ended = "lost", "job vanished from the node", time.time()
+                    _after_failure(t)
+                elif seen[0] == "running" and cur.state == "pending":
+                    cur.state = "running"
+                    emit("running", {"node": url, "shard": t.shard.name, "job": cur.job, "pid": seen[1].get("pid")})
+                elif seen[0] == "finished":
+                    ok, why = job_outcome(node, seen[1], out_abs, cur.job)
+                    cur.ended = time.time()
+                    if ok:
+                        cur.state = "ok"
+                        emit("finished", {"node": url, "shard": t.shard.name, "job": cur.job})
+                    else:
+                        cur.state, cur.reason = "failed", why
+                        _after_failure(t)
+
+    summary: dict[str, Any] = {
+        "run": prefix,
+        "out": out,
+        "nodes": {**{u: "up" for u in alive}, **{u: f"down: {why}" for u, why in done_nodes.items()}},
+        "shards": [
+            {
+                **t.shard.to_dict(),
+                "status": t.status,
+                "attempts": [asdict(a) for a in t.attempts],
+            }
+            for t in tracks
+        ],
+        "retried": sum(1 for t in tracks if len(t.attempts) > 1),
+    }
+    failed = [t for t in tracks if t.status != "ok"]
+    summary["ok"] = not failed
+    if validate:
+        summary["validation"] = _validate(out)
+        summary["ok"] = summary["ok"] and summary["validation"].get("ok", False)
+    if failed:
+        names = ", ".join(f"{t.shard.name} ({t.current.reason if t.current else 'never scheduled'})" for t in failed)
+        err = ClusterError(f"{len(failed)} of {len(tracks)} shards failed after {retries + 1} attempts: {names}")
+        err.summary = summary  # type: ignore[attr-defined]
+        raise err
+    return summary
+
+
+def _validate(out: str) -> dict:
+    """crawler.store.validate on the merged output, as a dict."""
+    from crawler.store import validate as _v  # noqa: PLC0415 - pyarrow is heavy
+
+    report = _v(out)
+    if hasattr(report, "to_dict"):
+        d = report.to_dict()
+    elif hasattr(report, "__dataclass_fields__"):
+        d = asdict(report)
+    else:
+        d = dict(vars(report))
+    if "ok" not in d:
+        d["ok"] = bool(getattr(report, "ok", not d.get("problems") and not d.get("errors")))
+    return d
+
+
+# --------------------------------------------------------------------------- status
+
+
+def status(nodes: Iterable[str], project: str | None = None) -> list[dict]:
+    """For each node: reachable or not, its job counts, and the jobs it is running or queueing."""
+    rows = []
+    for url in _nodes(nodes):
+        node = Node(url)
+        row: dict[str, Any] = {"node": node.url}
+        try:
+            ds = node.daemonstatus()
+            jobs = node.listjobs(project)
+        except ClusterError as exc:
+            row.update(reachable=False, error=str(exc))
+            rows.append(row)
+            continue
+        row.update(
+            reachable=True,
+            node_name=ds.get("node_name"),
+            pending=ds.get("pending", 0),
+            running=ds.get("running", 0),
+            finished=ds.get("finished", 0),
+            jobs=[
+                {"id": j["id"], "state": state, "spider": j.get("spider"), "pid": j.get("pid"),
+                 "start_time": j.get("start_time"), "end_time": j.get("end_time")}
+                for state in ("running", "pending")
+                for j in jobs.get(state, [])
+            ],
+        )
+        rows.append(row)
+    return rows

@@ -1,0 +1,96 @@
+"""Scrapy settings for parkcorpus (the module scrapy.cfg names) and the table of PARKCORPUS_* settings.
+
+Values here are for crawling the real network politely. `parkcorpus demo` and the tests relax only
+the politeness delays and concurrency (see crawler.crawl.DEMO_SETTINGS); robots.txt stays obeyed.
+"""
+
+from __future__ import annotations
+
+from crawler import __version__
+
+BOT_NAME = "parkcorpus"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# A descriptive UA with a contact URL. tpure switches to its mobile layout when the UA contains
+# "linux", "android" or "Mobile" (case-insensitive), so none of those words may appear here.
+USER_AGENT = (
+    f"parkcorpus/{__version__} (research corpus crawler; +https://github.com/parkcorpus/parkcorpus)"
+)
+
+# --- politeness ----------------------------------------------------------------------------------
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# --- HTTP hygiene --------------------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # the longest real post page is ~300 KB
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+# 404 is a gap in the post IDs, not a transient failure: never retried.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+# Breadth-first with list pages ahead of posts (see spider priorities) keeps the queue small.
+DEPTH_PRIORITY = 0
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # our retry adds backoff and Retry-After on top of Scrapy's retry
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # robots.txt Crawl-delay becomes the host's minimum delay (Scrapy's robots mw ignores it)
+    "crawler.middlewares.CrawlDelayMiddleware": 110,
+    # before everything else: no request ever leaves for a host outside the crawl
+    "crawler.middlewares.OffsiteGuardMiddleware": 50,
+    "crawler.middlewares.ProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+}
+EXTENSIONS = {
+    "crawler.extensions.CrawlAccounting": 500,
+}
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.dedup.DedupPipeline": 200,
+    "pipelines.archive.ArchivePipeline": 300,
+    "pipelines.writer.ParquetWriterPipeline": 400,
+}
+
+# --- parkcorpus settings (defaults) --------------------------------------------------------------
+#: Every PARKCORPUS_* setting: name -> (default, one line of help). Components read them from the
+#: crawler settings once, in from_crawler; `parkcorpus crawl -s NAME=VALUE` overrides any of them.
+PARKCORPUS_SETTINGS: dict[str, tuple[object, str]] = {
+    "PARKCORPUS_OUT": ("data", "output folder (the dataset; also the crawl state)"),
+    "PARKCORPUS_RUN_ID": ("", "run id stamped on rows and file names; empty: timestamp+random or Scrapyd _job"),
+    "PARKCORPUS_ARCHIVE": (True, "write every fetched post response to <out>/warc/ (WARC, gzip)"),
+    "PARKCORPUS_CONVERT": ("t2s", "OpenCC conversion of the text: t2s, s2t, t2tw or none"),
+    "PARKCORPUS_SWAPS": (True, "undo the ad-law character swaps (蕞→最 ...)"),
+    "PARKCORPUS_MASK_PHONES": (False, "mask phone numbers left in article text"),
+    "PARKCORPUS_FLUSH_ROWS": (500, "rows buffered per partition before a Parquet file is written"),
+    "PARKCORPUS_SUMMARY_FILE": ("", "write the run summary JSON here when the spider closes"),
+    "PARKCORPUS_PROGRESS_FILE": ("", "rewrite this JSON file with live counters while crawling"),
+    "PARKCORPUS_PROGRESS_INTERVAL": (0.5, "seconds between progress file updates"),
+    "PARKCORPUS_PROXY": ("", "HTTP proxy URL for every request (else http_proxy from the environment)"),
+    "PARKCORPUS_MAX_ERRORS": (0, "stop the run after more than this many failed requests (0: no limit)"),
+    "PARKCORPUS_RETRY_BACKOFF": (2.0, "base seconds of exponential backoff between retries"),
+    "PARKCORPUS_RETRY_BACKOFF_MAX": (120.0, "cap in seconds on one backoff or Retry-After wait"),
+    "PARKCORPUS_CRAWL_DELAY": (True, "honour robots.txt Crawl-delay as a minimum per-host delay"),
+    "PARKCORPUS_FOLLOW_TRAPS": (False, "also follow tag/author/search links (crawl traps)"),
+    "PARKCORPUS_FEED_PUBDATE": (True, "pass feed.php pubDate to the extractor for exact dates"),
+}
+for _name, (_default, _help) in PARKCORPUS_SETTINGS.items():
+    globals()[_name] = _default
+del _name, _default, _help
+
+
+def parkcorpus_settings_help() -> list[tuple[str, object, str]]:
+    """(name, default, help) for every PARKCORPUS_* setting, for docs and `--help` output."""
+    return [(n, d, h) for n, (d, h) in PARKCORPUS_SETTINGS.items()]

@@ -1,0 +1,178 @@
+"""The registry of subsites (crawler/sites.toml) and the URL patterns of a Z-BlogPHP/tpure site.
+
+Everything the spider knows about which links to follow lives here as data, so discovery can be
+tested without a running crawl.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from crawler.errors import UnknownSiteError
+
+DEFAULT_SITE = "jinshan.021cf.cn"
+
+# --- URL patterns (Z-BlogPHP pseudo-static URLs as tpure links them) -----------------------------
+#: a post page, e.g. http://jinshan.021cf.cn/index.php/post/3756.html
+POST_PATH_RE = re.compile(r"^/index\.php/post/(\d+)\.html$")
+#: the dynamic form of the same post (Z-BlogPHP answers 302 to the pseudo-static URL)
+POST_QUERY_PATH = "/index.php"
+#: home pagination: /index.php/page_2.html (page 1 is the site root)
+HOME_PAGE_RE = re.compile(r"^/index\.php/page_(\d+)\.html$")
+#: category list and its pagination: category-1.html, category-1_2.html (category-1.html in samples)
+CATEGORY_RE = re.compile(r"^/index\.php/category-(\d+)(?:_(\d+))?\.html$")
+#: month archive: date-2026-11.html, date-2026-11_2.html; gives the extractor the year-month
+DATE_ARCHIVE_RE = re.compile(r"^/index\.php/date-(\d{4})-(\d{1,2})(?:_(\d+))?\.html$")
+#: crawl traps never followed unless asked: tag/author/search lists multiply every post many
+#: times over, login and admin pages are not content (category-1.html sidebar links all of them)
+TRAP_PATH_RES = (
+    re.compile(r"^/index\.php/tags-"),
+    re.compile(r"^/index\.php/author-"),
+    re.compile(r"^/zb_system/"),  # login.php, cmd.php (search), admin
+    re.compile(r"^/search\.php"),
+    re.compile(r"^/zb_users/"),  # theme assets and uploads
+)
+#: the RSS feed with the 20 newest posts and their exact pubDate
+FEED_PATH = "/feed.php"
+#: sitemap written by the usual Z-BlogPHP sitemap plugins
+SITEMAP_PATHS = ("/sitemap.xml",)
+
+_HOST_RE = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One subsite: host name, short name and per-site settings from sites.toml."""
+
+    host: str
+    name: str
+    title: str = ""
+    encoding: str | None = None
+    date_style: str = "relative"
+    delay: float | None = None
+    notes: str = ""
+    registered: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def base_url(self) -> str:
+        """The site root, http:// like the network links itself."""
+        return f"http://{self.host}/"
+
+
+def load_registry(text: str | None = None) -> dict[str, Site]:
+    """The registered subsites keyed by host (from the packaged sites.toml, or `text`)."""
+    if text is None:
+        text = resources.files("crawler").joinpath("sites.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    sites: dict[str, Site] = {}
+    known = {"host", "name", "title", "encoding", "date_style", "delay", "notes"}
+    for entry in data.get("site", []):
+        host = entry["host"].lower()
+        sites[host] = Site(
+            host=host,
+            name=entry.get("name", host.split(".")[0]),
+            title=entry.get("title", ""),
+            encoding=entry.get("encoding"),
+            date_style=entry.get("date_style", "relative"),
+            delay=entry.get("delay"),
+            notes=entry.get("notes", ""),
+            extra={k: v for k, v in entry.items() if k not in known},
+        )
+    return sites
+
+
+def is_valid_host(host: str) -> bool:
+    """True for a syntactically valid DNS host name (letters, digits, dots, hyphens)."""
+    return bool(_HOST_RE.match(host))
+
+
+def resolve_sites(
+    names: list[str] | tuple[str, ...] | None = None,
+    all_sites: bool = False,
+    registry: dict[str, Site] | None = None,
+) -> tuple[list[Site], list[str]]:
+    """Turn host names / short names into Sites; returns (sites, warnings for unregistered hosts).
+
+    Raises UnknownSiteError for a name that is neither registered nor a valid host name.
+    """
+    registry = load_registry() if registry is None else registry
+    if all_sites:
+        return list(registry.values()), []
+    names = list(names or []) or [DEFAULT_SITE]
+    by_name = {s.name: s for s in registry.values()}
+    out: list[Site] = []
+    warnings: list[str] = []
+    for raw in names:
+        name = raw.strip().lower()
+        if "://" in name:  # accept a pasted URL
+            name = urlsplit(name).hostname or ""
+        name = name.rstrip("/")
+        if name in registry:
+            site = registry[name]
+        elif name in by_name:
+            site = by_name[name]
+        elif is_valid_host(name) and "." in name:
+            site = Site(host=name, name=name.split(".")[0], registered=False)
+            warnings.append(
+                f"{name} is not in the site registry; crawling it with default settings "
+                "(it must run Z-BlogPHP with the tpure theme)"
+            )
+        else:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise UnknownSiteError(
+                f"unknown site {raw!r}: not a registered name ({known}) nor a valid host name"
+            )
+        if site.host not in {s.host for s in out}:
+            out.append(site)
+    return out, warnings
+
+
+def post_id_of(url: str) -> int | None:
+    """The post id of a post URL in either form (pseudo-static or index.php?id=N), else None."""
+    parts = urlsplit(url)
+    m = POST_PATH_RE.match(parts.path)
+    if m:
+        return int(m.group(1))
+    if parts.path == POST_QUERY_PATH and parts.query:
+        ids = parse_qs(parts.query).get("id")
+        if ids and ids[0].isdigit():
+            return int(ids[0])
+    return None
+
+
+def post_url(host: str, post_id: int) -> str:
+    """The canonical (pseudo-static) URL of a post, the form the site links and the dataset stores."""
+    return f"http://{host}/index.php/post/{post_id}.html"
+
+
+def classify(url: str) -> str:
+    """What a link points at: post, home, category, date, feed, trap or other."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if post_id_of(url) is not None:
+        return "post"
+    if path == "/" and not parts.query:
+        return "home"
+    if HOME_PAGE_RE.match(path):
+        return "home"
+    if CATEGORY_RE.match(path):
+        return "category"
+    if DATE_ARCHIVE_RE.match(path):
+        return "date"
+    if path == FEED_PATH:
+        return "feed"
+    if any(r.match(path) for r in TRAP_PATH_RES) or parts.query:
+        return "trap"
+    return "other"
+
+
+def archive_month(url: str) -> tuple[int, int] | None:
+    """(year, month) of a date-archive list URL, else None."""
+    m = DATE_ARCHIVE_RE.match(urlsplit(url).path)
+    return (int(m.group(1)), int(m.group(2))) if m else None

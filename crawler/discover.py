@@ -1,0 +1,191 @@
+"""Pure parsing for discovery: list pages, feed.php, sitemaps and the dates shown on list items.
+
+The spider hands response bodies here and only routes what comes back, so the discovery rules
+can be tested on saved pages without a running crawl.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
+
+import lxml.etree
+import lxml.html
+
+from crawler import sites
+
+# tpure list item: <div class="post item"><h2><a href=post>; the same block on home, category,
+# tag, date and author lists (shared/site-samples/category-1.html)
+LIST_ITEM_XPATH = '//div[contains(concat(" ", normalize-space(@class), " "), " post ")][contains(concat(" ", normalize-space(@class), " "), " item ")]'
+LIST_ITEM_LINK_XPATH = ".//h2//a/@href"
+LIST_ITEM_DATE_XPATH = './/div[contains(@class, "info")]//span[contains(@class, "date")]'
+# tpure pagebar: "下页" (next) is an <a class="m">; numbered pages are plain links
+PAGEBAR_XPATH = '//div[contains(@class, "pagebar")]//a/@href'
+NEXT_PAGE_XPATH = '//div[contains(@class, "pagebar")]//a[normalize-space(.)="下页"]/@href'
+
+# tpure's relative units (see crawler/replica/model.py relative_date): year = 360 days, month = 30
+_REL_UNITS = {
+    "秒": timedelta(seconds=1),
+    "分钟": timedelta(minutes=1),
+    "小时": timedelta(hours=1),
+    "天": timedelta(days=1),
+    "周": timedelta(weeks=1),
+    "个月": timedelta(days=30),
+    "月": timedelta(days=30),
+    "年": timedelta(days=360),
+}
+_REL_RE = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月|月|年)前")
+_FULL_DATE_RE = re.compile(r"(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})")
+_MONTH_DAY_RE = re.compile(r"\(\s*(\d{1,2})-(\d{1,2})\s*\)")
+
+
+@dataclass
+class ListPage:
+    """What a list page links: its post items (in order), other post links, list pages to follow."""
+
+    items: list[str] = field(default_factory=list)
+    other_posts: list[str] = field(default_factory=list)
+    item_dates: list[str] = field(default_factory=list)
+    next_url: str | None = None
+    pages: list[str] = field(default_factory=list)  # pagebar links of this listing
+    lists: list[str] = field(default_factory=list)  # other home/category/date listings linked
+
+
+def _same_host(url: str, host: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() == host
+
+
+def parse_list_page(body: bytes, url: str) -> ListPage:
+    """Links of a tpure list page (home, category or date archive), only on the page's own host."""
+    host = (urlsplit(url).hostname or "").lower()
+    page = ListPage()
+    if not body.strip():
+        return page
+    doc = lxml.html.fromstring(body)
+    seen: set[str] = set()
+    for item in doc.xpath(LIST_ITEM_XPATH):
+        hrefs = [urljoin(url, h) for h in item.xpath(LIST_ITEM_LINK_XPATH)]
+        href = next((h for h in hrefs if sites.classify(h) == "post" and _same_host(h, host)), None)
+        if href is None or href in seen:
+            continue
+        seen.add(href)
+        page.items.append(href)
+        dates = item.xpath(LIST_ITEM_DATE_XPATH)
+        page.item_dates.append(dates[0].text_content().strip() if dates else "")
+    nxt = doc.xpath(NEXT_PAGE_XPATH)
+    if nxt:
+        page.next_url = urljoin(url, nxt[0])
+    for href in doc.xpath(PAGEBAR_XPATH):
+        href = urljoin(url, href)
+        if _same_host(href, host) and href != url and href not in page.pages:
+            page.pages.append(href)
+    for href in doc.xpath("//a/@href"):
+        href = urljoin(url, href.strip())
+        if not _same_host(href, host) or href in seen:
+            continue
+        kind = sites.classify(href)
+        if kind == "post":
+            seen.add(href)
+            page.other_posts.append(href)
+        elif kind in ("home", "category", "date") and href not in page.pages and href not in page.lists:
+            page.lists.append(href)
+    return page
+
+
+def post_links(body: bytes, url: str) -> list[str]:
+    """Every same-host post link on a page (related posts, prev/next, sidebar), in page order."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not body.strip():
+        return []
+    try:
+        doc = lxml.html.fromstring(body)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    out: list[str] = []
+    for href in doc.xpath("//a/@href"):
+        href = urljoin(url, href.strip())
+        if _same_host(href, host) and sites.classify(href) == "post" and href not in out:
+            out.append(href)
+    return out
+
+
+def parse_feed(body: bytes) -> list[tuple[str, datetime | None]]:
+    """(link, pubDate in UTC) of every <item> of a Z-BlogPHP RSS 2.0 feed, newest first."""
+    try:
+        root = lxml.etree.fromstring(body, parser=lxml.etree.XMLParser(recover=True, resolve_entities=False))
+    except lxml.etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    out = []
+    for item in root.iter("item"):
+        link = (item.findtext("link") or "").strip()
+        if not link:
+            continue
+        out.append((link, parse_pubdate(item.findtext("pubDate"))))
+    return out
+
+
+def parse_pubdate(text: str | None) -> datetime | None:
+    """An RFC 822 pubDate ("Thu, 26 Nov 2026 21:18:44 +0800") as an aware UTC datetime."""
+    if not text:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.astimezone(timezone.utc)
+
+
+def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
+    """(page URLs, child sitemap URLs) of a sitemap or sitemap index."""
+    try:
+        root = lxml.etree.fromstring(body, parser=lxml.etree.XMLParser(recover=True, resolve_entities=False))
+    except lxml.etree.XMLSyntaxError:
+        return [], []
+    if root is None:
+        return [], []
+    locs = [el.text.strip() for el in root.iter("{*}loc") if el.text and el.text.strip()]
+    if lxml.etree.QName(root).localname == "sitemapindex":
+        return [], locs
+    return locs, []
+
+
+def approx_list_date(text: str, server_now: datetime) -> datetime | None:
+    """The date a list item shows, resolved roughly (to a day or so) against the server's clock."""
+    if not text:
+        return None
+    m = _FULL_DATE_RE.search(text)
+    if m:
+        try:
+            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=timezone.utc)
+        except ValueError:
+            return None
+    m = _MONTH_DAY_RE.search(text)
+    if m:
+        try:
+            when = datetime(server_now.year, int(m.group(1)), int(m.group(2)), tzinfo=timezone.utc)
+        except ValueError:
+            return None
+        # tpure omits the year for dates under a year old: the latest such date not in the future
+        return when if when <= server_now + timedelta(days=1) else when.replace(year=when.year - 1)
+    m = _REL_RE.search(text)
+    if m:
+        return server_now - int(m.group(1)) * _REL_UNITS[m.group(2)]
+    if "刚刚" in text:
+        return server_now
+    return None
+
+
+def parse_http_date(value: bytes | str | None) -> datetime | None:
+    """An HTTP Date header as an aware UTC datetime (None when missing or unparsable)."""
+    if not value:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return parse_pubdate(value)

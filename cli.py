@@ -152,5 +152,182 @@ def config_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['key']:<{width}}  {json.dumps(r['value'], ensure_ascii=False):<28}  {r['source']}")
 
 
+# --- cluster (Scrapyd sharding) -------------------------------------------------------------------
+
+
+def _cluster_pairs(values, what: str, param: str, convert=str) -> dict:
+    """NAME=VALUE options as a dict; BadParameter naming the option otherwise."""
+    out = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected {what}, got {v!r}", param_hint=param)
+        try:
+            out[name.strip()] = convert(value.strip())
+        except ValueError:
+            raise click.BadParameter(f"expected {what}, got {v!r}", param_hint=param) from None
+    return out
+
+
+def _cluster_newest(value: str):
+    """--newest SITE=ID or SITE=OLDEST-NEWEST."""
+    low, sep, high = value.partition("-")
+    return (int(low), int(high)) if sep else int(low)
+
+
+_node_option = click.option(
+    "--node", "nodes", multiple=True, metavar="URL",
+    help="Scrapyd node URL, repeatable (default: cluster.nodes in parkcorpus.toml).",
+)
+_shard_option = click.option(
+    "--shard-size", type=click.IntRange(min=1), default=None,
+    help="Post IDs per shard when a subsite is split (default: cluster.shard_size).",
+)
+_newest_option = click.option(
+    "--newest", multiple=True, metavar="SITE=ID",
+    help="Newest post ID of a site (or SITE=OLDEST-NEWEST) instead of asking its feed.php.",
+)
+_proxy_option = click.option("--proxy", default=None, metavar="URL", help="HTTP proxy for the feed look-up and the crawls.")
+
+
+@main.group("cluster")
+def cluster_group() -> None:
+    """Shard a crawl over Scrapyd nodes: plan the shards, run them, watch the nodes.
+
+    Each node runs Scrapyd in a folder whose scrapy.cfg says
+    `[settings] parkcorpus = crawler.settings`, with parkcorpus pip-installed;
+    every shard writes into the same --out folder (shared by all nodes).
+
+    \b
+    Example:
+        parkcorpus cluster plan jinshan.021cf.cn laian.021cf.cn --node http://10.0.0.5:6800
+        parkcorpus cluster run --node http://10.0.0.5:6800 --node http://10.0.0.6:6800 --out /shared/data
+        parkcorpus cluster status --node http://10.0.0.5:6800
+    """
+
+
+@cluster_group.command("plan")
+@click.argument("sites", nargs=-1)
+@_node_option
+@_shard_option
+@_newest_option
+@_proxy_option
+@click.option("--json", "as_json", is_flag=True, help="Print the shards as JSON.")
+@click.pass_context
+@handle_errors
+def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> None:
+    """Show how SITES would be split into shards and spread over the nodes.
+
+    A subsite becomes one shard; a subsite with more post IDs than --shard-size
+    is split into post-ID ranges. The newest post ID comes from the site's feed.php
+    unless --newest gives it.
+
+    \b
+    Example:
+        parkcorpus cluster plan jinshan.021cf.cn --node http://127.0.0.1:6800 --shard-size 1000
+        parkcorpus cluster plan laian.021cf.cn --node 127.0.0.1:6800 --newest laian.021cf.cn=1414 --json
+    """
+    from crawler import api
+
+    shards = api.cluster_plan(
+        sites, nodes, shard_size, proxy=proxy,
+        newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
+        config_path=ctx.obj.get("config"),
+    )
+    if as_json:
+        echo_json(shards)
+        return
+    for s in shards:
+        click.echo(f"{s['index']:>4}  {s['name']:<40} mode={s['mode']:<5} -> {s['node']}")
+    click.echo(f"{len(shards)} shards")
+
+
+@cluster_group.command("run")
+@click.argument("sites", nargs=-1)
+@_node_option
+@click.option("--out", default=None, help="Shared output folder every node writes into (default: config out).")
+@_shard_option
+@_newest_option
+@_proxy_option
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for every shard job.")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, help="Retries of a failed shard, on another node.")
+@click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+@handle_errors
+def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, project, as_json) -> None:
+    """Crawl SITES as shards on Scrapyd nodes, retry failed shards elsewhere, validate the result.
+
+    Exit code 1 when a shard failed on every attempt, no node is reachable, or the
+    merged dataset does not validate.
+
+    \b
+    Example:
+        parkcorpus cluster run jinshan.021cf.cn laian.021cf.cn --node http://10.0.0.5:6800 \\
+            --node http://10.0.0.6:6800 --out /shared/data --shard-size 2000
+    """
+    from crawler import api
+
+    def progress(kind: str, info: dict) -> None:
+        detail = " ".join(f"{k}={v}" for k, v in info.items() if k not in ("node",))
+        click.echo(f"[{info.get('node', '')}] {kind} {detail}", err=True)
+
+    try:
+        summary = api.cluster_run(
+            sites, nodes, out=out, shard_size=shard_size, proxy=proxy,
+            settings=_cluster_pairs(settings, "NAME=VALUE", "-s"), retries=retries,
+            newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
+            project=project, config_path=ctx.obj.get("config"), on_event=progress,
+        )
+    except errors.ClusterError as exc:
+        if as_json and getattr(exc, "summary", None):
+            echo_json(exc.summary)
+        raise
+    if as_json:
+        echo_json(summary)
+    else:
+        for s in summary["shards"]:
+            nodes_used = ", ".join(f"{a['node']}:{a['state']}" for a in s["attempts"])
+            click.echo(f"{s['name']:<40} {s['status']:<6} {nodes_used}")
+        v = summary.get("validation", {})
+        click.echo(f"{len(summary['shards'])} shards, {summary['retried']} retried; "
+                   f"validate: {'ok' if v.get('ok') else 'FAILED'}")
+    if not summary["ok"]:
+        raise ParkcorpusClickError("the merged dataset does not validate; run `parkcorpus validate`", 1)
+
+
+@cluster_group.command("status")
+@_node_option
+@click.option("--project", default=None, help="Only jobs of this Scrapyd project.")
+@click.option("--json", "as_json", is_flag=True, help="Print the node states as JSON.")
+@click.pass_context
+@handle_errors
+def cluster_status_cmd(ctx, nodes, project, as_json) -> None:
+    """Show whether each Scrapyd node is up, its job counts and running jobs.
+
+    Exit code 1 when a node is unreachable.
+
+    \b
+    Example:
+        parkcorpus cluster status --node http://127.0.0.1:6800 --node http://127.0.0.1:6801
+    """
+    from crawler import api
+
+    rows = api.cluster_status(nodes, project=project, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(rows)
+    else:
+        for r in rows:
+            if not r["reachable"]:
+                click.echo(f"{r['node']}  DOWN  {r['error']}")
+                continue
+            click.echo(f"{r['node']}  up  pending={r['pending']} running={r['running']} finished={r['finished']}")
+            for j in r["jobs"]:
+                click.echo(f"    {j['state']:<8} {j['id']}  pid={j['pid']}")
+    down = [r for r in rows if not r["reachable"]]
+    if down:
+        raise ParkcorpusClickError(down[0]["error"] if len(down) == 1 else f"{len(down)} of {len(rows)} nodes unreachable", 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

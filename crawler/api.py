@@ -54,3 +54,48 @@ def report(out=None, to="report.html", png_dir=None, config_path=None) -> dict:
     from crawler.report import build_report
 
     return build_report(load_config(config_path, out=out).get("out"), to=to, png_dir=png_dir)
+
+
+def _cluster_config(config_path, sites=(), nodes=(), shard_size=None, proxy=None, out=None):
+    """The effective sites, nodes, shard size, proxy and out for a cluster command."""
+    cfg = load_config(
+        config_path,
+        **{
+            "sites": list(sites) or None,
+            "cluster.nodes": list(nodes) or None,
+            "cluster.shard_size": shard_size,
+            "proxy": proxy,
+            "out": out,
+        },
+    )
+    return cfg
+
+
+def cluster_plan(sites=(), nodes=(), shard_size=None, proxy=None, newest=None, config_path=None) -> list[dict]:
+    """Shards for crawling sites over Scrapyd nodes (see crawler.cluster.plan), as dicts."""
+    from crawler import cluster
+
+    cfg = _cluster_config(config_path, sites, nodes, shard_size, proxy)
+    shards = cluster.plan(cfg.get("sites"), cfg.get("cluster.nodes"), cfg.get("cluster.shard_size"),
+                          known_sizes=newest, proxy=cfg.get("proxy") or None)
+    return [s.to_dict() for s in shards]
+
+
+def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, settings=None, retries=2,
+                newest=None, project=None, config_path=None, on_event=None) -> dict:
+    """Plan, run the shards on Scrapyd nodes, retry failures elsewhere, validate out; the summary."""
+    from crawler import cluster
+
+    cfg = _cluster_config(config_path, sites, nodes, shard_size, proxy, out)
+    node_urls = cfg.get("cluster.nodes")
+    shards = cluster.plan(cfg.get("sites"), node_urls, cfg.get("cluster.shard_size"),
+                          known_sizes=newest, proxy=cfg.get("proxy") or None)
+    return cluster.run(shards, cfg.get("out"), node_urls, project=project, settings=settings,
+                       proxy=cfg.get("proxy") or None, retries=retries, on_event=on_event)
+
+
+def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:
+    """Reachability, job counts and current jobs of each Scrapyd node."""
+    from crawler import cluster
+
+    return cluster.status(_cluster_config(config_path, nodes=nodes).get("cluster.nodes"), project=project)

@@ -12,6 +12,7 @@ crawled in ``mode=ids``; the spider arguments are exactly the ones ``spiders/zbl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -41,6 +42,9 @@ SPIDER = "zblog"
 HTTP_TIMEOUT = 10.0
 #: Consecutive failed polls after which a node is treated as down and its shards move elsewhere.
 NODE_DOWN_AFTER = 3
+
+#: Folder under the output where each shard job writes its run summary.
+SUMMARY_DIR = "_cluster"
 
 #: The Scrapy stats line a crawl that ended normally leaves in its log (Scrapyd serves the log).
 FINISHED_RE = re.compile(r"""['"]finish_reason['"]:\s*['"]finished['"]""")
@@ -181,8 +185,11 @@ class Node:
 def _short(exc: BaseException) -> str:
     """One line for a requests error (they nest the whole urllib3 story otherwise)."""
     text = str(exc)
-    m = re.search(r"(Connection refused|timed out|Name or service not known|Max retries exceeded)", text)
-    return m.group(1) if m else text.splitlines()[0][:200]
+    for reason in ("Connection refused", "timed out", "Name or service not known", "Temporary failure in name resolution",
+                   "Connection reset", "Remote end closed connection", "Max retries exceeded"):
+        if reason in text:
+            return reason
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def node_config(folder: str | os.PathLike, port: int, max_proc: int = 2, poll_interval: float = 0.5) -> str:
@@ -308,42 +315,52 @@ def _run_prefix() -> str:
     return "c" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def job_outcome(node: Node, finished: Mapping[str, Any], out: str, run_id: str) -> tuple[bool, str]:
+def job_outcome(node: Node, finished: Mapping[str, Any], summary_file: str | None) -> tuple[bool, str]:
     """Whether a finished Scrapyd job crawled its shard completely, and why not.
 
     Scrapyd's listjobs does not report exit codes, so we read what the crawl left behind: the
-    run summary parkcorpus writes into the dataset when there is one, else the Scrapy stats in
-    the job's log (a crawl that was cancelled or killed never logs finish_reason 'finished').
+    run summary the job wrote (PARKCORPUS_SUMMARY_FILE) when there is one, else the Scrapy stats
+    in the job's log (a crawl that was cancelled or killed never logs finish_reason 'finished').
     """
-    summary = _run_summary(out, run_id)
+    summary = read_summary(summary_file) if summary_file else None
     if summary is not None:
-        status = str(summary.get("status", summary.get("outcome", ""))).lower()
-        reason = summary.get("finish_reason")
-        if status in ("ok", "success", "finished", "complete") or (not status and reason == "finished"):
-            return True, ""
-        return False, f"run summary says {status or reason or 'failed'}"
+        return summary_ok(summary)
     text = node.log(finished.get("log_url"))
     if text is None:
         return False, "no run summary and no log"
     if FINISHED_RE.search(text):
         return True, ""
     m = re.search(r"""['"]finish_reason['"]:\s*['"]([^'"]+)['"]""", text)
-    return False, f"finish_reason {m.group(1)}" if m else "crawl process died (no final stats in its log)"
+    return False, f"finish_reason {m.group(1)}" if m else "crawl process died (no summary, no final stats in its log)"
 
 
-def _run_summary(out: str, run_id: str) -> dict | None:
-    """The crawl's own run summary for run_id, when the crawl module provides one."""
+def read_summary(path: str) -> dict | None:
+    """The JSON run summary a crawl wrote at path, or None when it is absent or unreadable."""
     try:
-        from crawler import crawl as _crawl  # noqa: PLC0415 - optional until the crawl module lands
-    except ImportError:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
         return None
-    reader = getattr(_crawl, "read_run_summary", None)
-    if reader is None:
-        return None
-    try:
-        return reader(out, run_id)
-    except (OSError, ValueError, KeyError):
-        return None
+    return data if isinstance(data, dict) else None
+
+
+def summary_ok(summary: Mapping[str, Any]) -> tuple[bool, str]:
+    """Judge a crawl's run summary: success, or the reason it is not."""
+    reason = summary.get("finish_reason")
+    if "exit_code" in summary:
+        ok = summary["exit_code"] == 0
+    elif "ok" in summary:
+        ok = bool(summary["ok"])
+    elif "status" in summary:
+        ok = str(summary["status"]).lower() in ("ok", "success", "finished", "complete")
+    else:
+        ok = reason == "finished"
+    if ok and reason not in (None, "finished"):
+        ok = False  # a crawl that was shut down early cannot have finished its shard
+    if ok:
+        return True, ""
+    why = summary.get("error") or summary.get("status") or reason or "failed"
+    return False, f"run summary says {why}"
 
 
 def remove_run_files(out: str, run_id: str) -> int:
@@ -420,6 +437,11 @@ def run(
     # The stats dump at INFO is how job_outcome tells a finished crawl from a killed one.
     job_settings.setdefault("LOG_LEVEL", "INFO")
     job_settings["PARKCORPUS_OUT"] = out_abs
+    # Each job's run summary goes next to the data (a shared folder every node sees); the
+    # leading underscore keeps it out of Parquet dataset discovery.
+    summary_dir = None if "://" in out else os.path.join(out_abs, SUMMARY_DIR)
+    if summary_dir:
+        os.makedirs(summary_dir, exist_ok=True)
 
     tracks = [_Track(s) for s in shards]
     misses: dict[str, int] = {u: 0 for u in alive}
@@ -439,6 +461,8 @@ def run(
             n = len(track.attempts) + 1
             job = f"{prefix}-s{track.shard.index:03d}-a{n}"
             s = dict(job_settings, PARKCORPUS_RUN_ID=job)
+            if summary_dir:
+                s["PARKCORPUS_SUMMARY_FILE"] = os.path.join(summary_dir, f"{job}.json")
             try:
                 alive[url].schedule(projects[url], SPIDER, job, track.shard.spider_args(), s)
             except ClusterError as exc:
@@ -506,7 +530,8 @@ def run(
                     cur.state = "running"
                     emit("running", {"node": url, "shard": t.shard.name, "job": cur.job, "pid": seen[1].get("pid")})
                 elif seen[0] == "finished":
-                    ok, why = job_outcome(node, seen[1], out_abs, cur.job)
+                    summary_file = os.path.join(summary_dir, f"{cur.job}.json") if summary_dir else None
+                    ok, why = job_outcome(node, seen[1], summary_file)
                     cur.ended = time.time()
                     if ok:
                         cur.state = "ok"

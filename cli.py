@@ -152,6 +152,63 @@ def config_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['key']:<{width}}  {json.dumps(r['value'], ensure_ascii=False):<28}  {r['source']}")
 
 
+_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
+
+
+@main.command("sites")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@click.pass_context
+@handle_errors
+def sites_cmd(ctx: click.Context, out, as_json: bool) -> None:
+    """List the registered subsites with posts stored, newest post and last crawl.
+
+    Sites found in the dataset but not in the registry are listed too.
+
+    \b
+    Example:
+        parkcorpus sites
+        parkcorpus sites --out data --json
+    """
+    from crawler import api
+
+    data = api.sites(out=out, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(data)
+    else:
+        from crawler.stats import render_sites_text
+
+        click.echo(render_sites_text(data), nl=False)
+
+
+@main.command("stats")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.pass_context
+@handle_errors
+def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
+    """Corpus statistics and extraction health of a dataset.
+
+    Per site and month counts, categories, tags, body-length distribution, date
+    precision, and health checks: empty or very short bodies, boilerplate lines
+    left in bodies, Traditional characters left.
+
+    \b
+    Example:
+        parkcorpus stats --out data
+        parkcorpus stats --json | jq .health
+    """
+    from crawler import api
+
+    data = api.stats(out=out, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(data)
+    else:
+        from crawler.stats import render_text
+
+        click.echo(render_text(data), nl=False)
+
+
 # --- cluster (Scrapyd sharding) -------------------------------------------------------------------
 
 

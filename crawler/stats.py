@@ -1,0 +1,437 @@
+"""Corpus statistics and extraction health of a parkcorpus dataset (what `stats`, `sites`, `report` show).
+
+Everything is computed from the files alone, reading only the columns each figure needs, on the
+newest version of every post (``crawler.store.load``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from crawler.errors import DatasetError
+
+#: A body shorter than this (characters, whitespace excluded) is flagged: the shortest real
+#: one-image posts of the network still carry a caption and a sentence of ~40 characters.
+SHORT_BODY_CHARS = 40
+
+#: Bins of the body-length histogram (characters); the network's posts run from a caption to
+#: ~20,000 characters for the long policy documents.
+LENGTH_BINS = (0, 1, 40, 200, 500, 1000, 2000, 5000, 10000, 20000)
+
+#: Tags shown in the top-tags list.
+TOP_TAGS = 30
+
+#: Columns the statistics need (text only for the health checks).
+STAT_COLUMNS = [
+    "site", "post_id", "url", "title", "text", "published", "published_precision",
+    "category", "tags", "char_count", "fetched_at", "run_id",
+]
+
+
+def check_dataset(out: str | Path) -> Path:
+    """out as a Path when it holds a parkcorpus dataset; DatasetError saying what to do otherwise."""
+    path = Path(out)
+    if not path.exists():
+        raise DatasetError(
+            f"output folder {out} does not exist; crawl into it first "
+            f"(parkcorpus demo --out {out}) or pass --out DIR"
+        )
+    if not path.is_dir():
+        raise DatasetError(f"{out} is not a folder; pass --out with a parkcorpus output folder")
+    if not (path / "articles").is_dir() and not (path / "runs").is_dir():
+        raise DatasetError(
+            f"{out} is not a parkcorpus dataset (no articles/ or runs/ inside); "
+            "pass --out with the folder a crawl wrote"
+        )
+    return path
+
+
+def read_articles(out: str | Path, columns: list[str] | None = None):
+    """Newest version of every stored post as a pandas DataFrame (only `columns`)."""
+    path = check_dataset(out)
+    columns = columns or STAT_COLUMNS
+    try:
+        from crawler.store import load
+    except ImportError:  # TEMPORARY until crawler.store lands
+        return _load_fallback(path, columns)
+    return load(str(path), columns=columns)
+
+
+def _load_fallback(path: Path, columns: list[str]):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.items import ARTICLE_SCHEMA
+
+    files = sorted((path / "articles").rglob("*.parquet"))
+    need = list(dict.fromkeys(columns + ["site", "post_id", "fetched_at"]))
+    schema = pa.schema([ARTICLE_SCHEMA.field(c) for c in need])
+    tables = [pq.read_table(f, columns=need).cast(schema) for f in files]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    df = table.to_pandas()
+    df = df.sort_values("fetched_at").drop_duplicates(["site", "post_id"], keep="last")
+    return df[columns].reset_index(drop=True)
+
+
+def read_runs(out: str | Path) -> list[dict[str, Any]]:
+    """The run manifests under <out>/runs/*.json, oldest first (unreadable ones are skipped)."""
+    runs = []
+    for p in sorted(Path(out, "runs").glob("*.json")):
+        try:
+            runs.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # a manifest being written or damaged must not hide the others
+    runs.sort(key=lambda r: str(r.get("started") or r.get("started_at") or r.get("run_id") or ""))
+    return runs
+
+
+def boilerplate_patterns() -> list[tuple[str, Any]]:
+    """(name, regex) of the boilerplate lines crawler.rules knows; a body line matching one whole is a leak."""
+    from crawler import rules
+
+    return list(rules.CONTACT_LINE_PATTERNS)
+
+
+def boilerplate_hits(texts, patterns) -> list[list[str]]:
+    """For each text, the names of the boilerplate patterns matching one of its lines whole."""
+    import re
+
+    if not patterns:
+        return [[] for _ in texts]
+    # one alternation, one group per pattern: a single regex pass per line instead of one per rule
+    combined = re.compile("|".join(f"({p.pattern})" for _name, p in patterns))
+    starts, g = [], 1
+    for _name, p in patterns:
+        starts.append(g)
+        g += 1 + re.compile(p.pattern).groups
+    names = {start: name for start, (name, _p) in zip(starts, patterns)}
+    out = []
+    for t in texts:
+        found: list[str] = []
+        for line in (t or "").split("\n"):
+            m = combined.fullmatch(line.strip())
+            if m:
+                name = next(names[s] for s in starts if m.group(s) is not None)
+                if name not in found:
+                    found.append(name)
+        out.append(found)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def traditional_left(texts) -> tuple[int, dict[str, int]]:
+    """(rows whose text OpenCC t2s would change, count of each character it changes).
+
+    Converting only the distinct characters first keeps this fast on a large corpus; a row is then
+    converted whole only when it holds one of them (t2s phrase rules need a changed character).
+    """
+    cc = _t2s()
+    seen: set[str] = set()
+    for t in texts:
+        if t:
+            seen.update(t)
+    trad = {c for c in seen if ord(c) > 0x2E80 and cc.convert(c) != c}
+    rows, chars = 0, {}
+    if not trad:
+        return 0, {}
+    for t in texts:
+        if not t:
+            continue
+        hit = trad.intersection(t)
+        if hit and cc.convert(t) != t:
+            rows += 1
+            for c in hit:
+                chars[c] = chars.get(c, 0) + t.count(c)
+    return rows, dict(sorted(chars.items(), key=lambda kv: -kv[1]))
+
+
+def _len_series(df):
+    import pandas as pd
+
+    if not len(df):
+        return pd.Series([], dtype="int64")
+    if "char_count" in df and df["char_count"].notna().all():
+        return df["char_count"].astype("int64")
+    return df["text"].fillna("").str.replace(r"\s", "", regex=True).str.len().astype("int64")
+
+
+def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[str, Any]:
+    """Statistics of an articles DataFrame (columns of STAT_COLUMNS); pure, for tests and reports."""
+    import numpy as np
+    import pandas as pd
+
+    n = int(len(df))
+    lengths = _len_series(df)
+    published = pd.to_datetime(df["published"], utc=True) if n else pd.Series([], dtype="datetime64[us, UTC]")
+    month = published.dt.strftime("%Y-%m").fillna("undated")
+
+    by_site = (
+        df.assign(_n=1).groupby("site")
+        .agg(articles=("_n", "size"), newest=("published", "max"), oldest=("published", "min"),
+             last_fetched=("fetched_at", "max"))
+        .reset_index()
+        if n else pd.DataFrame(columns=["site", "articles", "newest", "oldest", "last_fetched"])
+    )
+    sites = [
+        {"site": r.site, "articles": int(r.articles), "oldest": _iso(r.oldest), "newest": _iso(r.newest),
+         "last_fetched": _iso(r.last_fetched)}
+        for r in by_site.itertuples()
+    ]
+
+    sm = (df.assign(month=month.values).groupby(["site", "month"]).size().reset_index(name="articles")
+          if n else pd.DataFrame(columns=["site", "month", "articles"]))
+    by_site_month = [{"site": r.site, "month": r.month, "articles": int(r.articles)} for r in sm.itertuples()]
+
+    cats = []
+    if n:
+        cat = df.assign(category=df["category"].fillna("(none)"))
+        counts = cat.groupby(["site", "category"]).size().reset_index(name="articles")
+        totals = counts.groupby("site")["articles"].transform("sum")
+        counts["share"] = counts["articles"] / totals
+        counts = counts.sort_values(["site", "articles"], ascending=[True, False])
+        cats = [{"site": r.site, "category": r.category, "articles": int(r.articles),
+                 "share": round(float(r.share), 4)} for r in counts.itertuples()]
+
+    tag_lists = df["tags"] if n else pd.Series([], dtype=object)
+    exploded = tag_lists.explode().dropna() if n else pd.Series([], dtype=object)
+    tag_counts = exploded.value_counts()
+    tags = {
+        "distinct": int(tag_counts.size),
+        "per_article_mean": round(float(tag_lists.map(lambda t: 0 if t is None else len(t)).mean()), 2) if n else 0.0,
+        "articles_without_tags": int(tag_lists.map(lambda t: t is None or len(t) == 0).sum()) if n else 0,
+        "top": [{"tag": t, "articles": int(c)} for t, c in tag_counts.head(TOP_TAGS).items()],
+    }
+
+    # bin i holds [LENGTH_BINS[i], LENGTH_BINS[i+1]); the last bin is open-ended
+    idx = np.searchsorted(np.asarray(LENGTH_BINS), lengths.to_numpy(), side="right") - 1
+    hist = np.bincount(idx, minlength=len(LENGTH_BINS)) if n else [0] * len(LENGTH_BINS)
+    edges = list(LENGTH_BINS) + [None]
+    body_length = {
+        "min": int(lengths.min()) if n else None,
+        "p10": _q(lengths, 0.10), "p25": _q(lengths, 0.25), "median": _q(lengths, 0.5),
+        "p75": _q(lengths, 0.75), "p90": _q(lengths, 0.90),
+        "max": int(lengths.max()) if n else None,
+        "mean": round(float(lengths.mean()), 1) if n else None,
+        "histogram": [{"from": edges[i], "to": edges[i + 1], "articles": int(c)} for i, c in enumerate(hist)],
+    }
+
+    prec = df["published_precision"].fillna("none").value_counts() if n else pd.Series([], dtype="int64")
+    date_precision = {str(k): int(v) for k, v in prec.items()}
+
+    texts = df["text"].fillna("").tolist() if n else []
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    short = [i for i, L in enumerate(lengths.tolist()) if 0 < L < SHORT_BODY_CHARS]
+    leaks: dict[str, int] = {}
+    leak_rows = []
+    for i, found in enumerate(boilerplate_hits(texts, patterns)):
+        if found:
+            leak_rows.append({"url": df["url"].iloc[i], "patterns": found})
+            for name in found:
+                leaks[name] = leaks.get(name, 0) + 1
+    trad_rows, trad_chars = traditional_left(texts)
+    health = {
+        "articles": n,
+        "empty_bodies": len(empty),
+        "short_bodies": len(short),
+        "short_threshold_chars": SHORT_BODY_CHARS,
+        "boilerplate_rows": len(leak_rows),
+        "boilerplate_patterns": leaks,
+        "boilerplate_examples": leak_rows[:10],
+        "traditional_rows": trad_rows,
+        "traditional_chars": dict(list(trad_chars.items())[:20]),
+        "undated": int(published.isna().sum()) if n else 0,
+        "empty_examples": [df["url"].iloc[i] for i in empty[:10]],
+        "short_examples": [df["url"].iloc[i] for i in short[:10]],
+    }
+
+    return {
+        "articles": n,
+        "sites": sites,
+        "by_site_month": by_site_month,
+        "categories": cats,
+        "tags": tags,
+        "body_length": body_length,
+        "date_precision": date_precision,
+        "health": health,
+        "runs": [_run_summary(r) for r in (runs or [])],
+    }
+
+
+def _q(series, q: float):
+    return int(round(float(series.quantile(q)))) if len(series) else None
+
+
+def _iso(value) -> str | None:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a run manifest that stats and the report show."""
+    articles = run.get("articles") if isinstance(run.get("articles"), dict) else {}
+    return {
+        "run_id": run.get("run_id"),
+        "started": run.get("started") or run.get("started_at"),
+        "finished": run.get("finished") or run.get("finished_at"),
+        "mode": run.get("mode"),
+        "sites": run.get("sites"),
+        "status": run.get("status") or run.get("exit_status"),
+        "new": articles.get("new", run.get("new")),
+        "changed": articles.get("changed", run.get("changed")),
+        "unchanged": articles.get("unchanged", run.get("unchanged")),
+        "outcomes": run.get("outcomes") or {},
+    }
+
+
+def corpus_stats(out: str | Path) -> dict[str, Any]:
+    """Statistics and extraction health of the dataset at out, as a JSON-ready dict."""
+    df = read_articles(out)
+    result = compute(df, read_runs(out), boilerplate_patterns())
+    result["out"] = str(out)
+    return result
+
+
+def sites_overview(out: str | Path) -> dict[str, Any]:
+    """Registered subsites (and any other stored site) with posts stored, newest post and last crawl."""
+    from crawler.sites import load_registry
+
+    registry = load_registry()
+    path = Path(out)
+    stored: dict[str, dict[str, Any]] = {}
+    last_run: dict[str, str] = {}
+    have_data = path.is_dir() and ((path / "articles").is_dir() or (path / "runs").is_dir())
+    if have_data:
+        df = read_articles(out, ["site", "post_id", "published", "fetched_at"])
+        if len(df):
+            g = df.groupby("site").agg(posts=("post_id", "size"), newest=("published", "max"),
+                                      last_fetched=("fetched_at", "max"))
+            stored = {site: {"posts": int(r.posts), "newest": _iso(r.newest), "last_fetched": _iso(r.last_fetched)}
+                      for site, r in g.iterrows()}
+        for run in read_runs(out):
+            when = run.get("finished") or run.get("finished_at") or run.get("started") or run.get("started_at")
+            for host in run.get("sites") or []:
+                if when and str(when) > last_run.get(host, ""):
+                    last_run[host] = str(when)
+    rows = []
+    hosts = list(registry) + sorted(h for h in stored if h not in registry)
+    for host in hosts:
+        site = registry.get(host)
+        info = stored.get(host, {})
+        rows.append({
+            "host": host,
+            "name": site.name if site else host.split(".")[0],
+            "registered": site is not None,
+            "title": site.title if site else "",
+            "posts": info.get("posts", 0),
+            "newest_post": info.get("newest"),
+            "last_crawl": last_run.get(host) or info.get("last_fetched"),
+        })
+    return {"out": str(out), "dataset": have_data, "sites": rows}
+
+
+def render_text(data: dict[str, Any], width: int = 100) -> str:
+    """The stats dict as readable rich tables (plain text when not on a terminal)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, force_terminal=False, color_system=None)
+
+    con.print(f"Dataset {data.get('out', '')}: {data['articles']} articles in {len(data['sites'])} sites")
+    t = Table(title="Sites", title_justify="left")
+    for col in ("site", "articles", "oldest", "newest", "last fetched"):
+        t.add_column(col, justify="right" if col == "articles" else "left")
+    for r in data["sites"]:
+        t.add_row(r["site"], str(r["articles"]), (r["oldest"] or "")[:10], (r["newest"] or "")[:10],
+                  (r["last_fetched"] or "")[:16])
+    con.print(t)
+
+    months = sorted({r["month"] for r in data["by_site_month"]})
+    sites = [r["site"] for r in data["sites"]]
+    counts = {(r["site"], r["month"]): r["articles"] for r in data["by_site_month"]}
+    t = Table(title="Articles per month", title_justify="left")
+    t.add_column("month")
+    for s in sites:
+        t.add_column(s, justify="right")
+    for m in months:
+        t.add_row(m, *[str(counts.get((s, m), "")) for s in sites])
+    con.print(t)
+
+    t = Table(title="Categories", title_justify="left")
+    for col in ("site", "category", "articles", "share"):
+        t.add_column(col, justify="right" if col in ("articles", "share") else "left")
+    for c in data["categories"]:
+        t.add_row(c["site"], c["category"], str(c["articles"]), f"{c['share']:.0%}")
+    con.print(t)
+
+    tags = data["tags"]
+    con.print(
+        f"Tags: {tags['distinct']} distinct, {tags['per_article_mean']} per article, "
+        f"{tags['articles_without_tags']} articles without tags; top: "
+        + ", ".join(f"{x['tag']} ({x['articles']})" for x in tags["top"][:15])
+    )
+    bl = data["body_length"]
+    if data["articles"]:
+        con.print(
+            f"Body length (characters): min {bl['min']}, p10 {bl['p10']}, median {bl['median']}, "
+            f"p90 {bl['p90']}, max {bl['max']}, mean {bl['mean']}"
+        )
+    con.print("Date precision: " + ", ".join(f"{k} {v}" for k, v in data["date_precision"].items()))
+
+    h = data["health"]
+    t = Table(title="Extraction health", title_justify="left")
+    t.add_column("check")
+    t.add_column("articles", justify="right")
+    t.add_column("examples / detail")
+    t.add_row("empty bodies", str(h["empty_bodies"]), " ".join(h["empty_examples"][:2]))
+    t.add_row(f"short bodies (< {h['short_threshold_chars']} chars)", str(h["short_bodies"]),
+              " ".join(h["short_examples"][:2]))
+    t.add_row("boilerplate line in body", str(h["boilerplate_rows"]),
+              ", ".join(f"{k} {v}" for k, v in h["boilerplate_patterns"].items()))
+    t.add_row("Traditional characters left", str(h["traditional_rows"]), "".join(list(h["traditional_chars"])[:20]))
+    t.add_row("no publication date", str(h["undated"]), "")
+    con.print(t)
+
+    if data.get("runs"):
+        t = Table(title="Crawl runs", title_justify="left")
+        for col in ("run", "finished", "mode", "status", "new", "changed", "unchanged"):
+            t.add_column(col)
+        for r in data["runs"][-10:]:
+            t.add_row(*[str(r.get(k) if r.get(k) is not None else "") for k in
+                        ("run_id", "finished", "mode", "status", "new", "changed", "unchanged")])
+        con.print(t)
+    return buf.getvalue()
+
+
+def render_sites_text(data: dict[str, Any], width: int = 110) -> str:
+    """The sites overview as a rich table (plain text when not on a terminal)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    t = Table(title=f"Subsites (dataset: {data['out'] if data['dataset'] else 'none at ' + data['out']})",
+              title_justify="left")
+    for col in ("host", "name", "posts", "newest post", "last crawl", "registered"):
+        t.add_column(col, justify="right" if col == "posts" else "left")
+    for r in data["sites"]:
+        t.add_row(r["host"], r["name"], str(r["posts"]), (r["newest_post"] or "")[:10],
+                  (r["last_crawl"] or "")[:16], "yes" if r["registered"] else "no")
+    con.print(t)
+    return buf.getvalue()

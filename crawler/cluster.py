@@ -26,8 +26,8 @@ import requests
 
 from crawler.errors import ClusterError, UsageError
 
-#: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed first (small, newest first),
-#: then the home page (tpure's first list page) when a site has the feed switched off.
+#: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed (small, newest first) and the
+#: home page (tpure's first list page, whose pagebar also names the last list page).
 NEWEST_POST_PAGES = ("/feed.php", "/")
 
 #: A post link as Z-BlogPHP renders it: http://jinshan.021cf.cn/index.php/post/3756.html
@@ -224,23 +224,41 @@ def node_config(folder: str | os.PathLike, port: int, max_proc: int = 2, poll_in
 # --------------------------------------------------------------------------- plan
 
 
-def newest_post_id(site: str, proxy: str | None = None, timeout: float = HTTP_TIMEOUT) -> int:
-    """The highest post ID a subsite links from its feed (or home page); ClusterError if none."""
+def post_id_range(site: str, proxy: str | None = None, timeout: float = HTTP_TIMEOUT) -> tuple[int, int]:
+    """(oldest, newest) post ID of a subsite, from its feed, home page and last list page.
+
+    The feed and home page list the newest posts; tpure's last home list page lists the oldest
+    (every other link on a page points to a post in between). ClusterError when none is found.
+    """
+    from crawler.sites import HOME_PAGE_RE  # noqa: PLC0415 - keep `import crawler.cluster` light
+
     session = requests.Session()
     proxies = {"http": proxy, "https": proxy} if proxy else None
     errors: list[str] = []
-    for path in NEWEST_POST_PAGES:
-        url = f"http://{site}{path}"
+
+    def get(url: str) -> str | None:
         try:
             resp = session.get(url, timeout=timeout, proxies=proxies)
         except requests.RequestException as exc:
             errors.append(f"{url}: {_short(exc)}")
-            continue
-        ids = [int(m) for m in POST_LINK_RE.findall(resp.text)] if resp.ok else []
-        if ids:
-            return max(ids)
-        errors.append(f"{url}: HTTP {resp.status_code}, no post links")
-    raise ClusterError(f"cannot find the newest post of {site}: " + "; ".join(errors))
+            return None
+        if not resp.ok:
+            errors.append(f"{url}: HTTP {resp.status_code}")
+            return None
+        return resp.text
+
+    ids: list[int] = []
+    for path in NEWEST_POST_PAGES:
+        text = get(f"http://{site}{path}")
+        ids += [int(m) for m in POST_LINK_RE.findall(text or "")]
+        if path == "/" and text:
+            pages = [int(m.group(1)) for m in map(HOME_PAGE_RE.search, re.findall(r"""href=["']https?://[^/"']+(/[^"']*)""", text)) if m]
+            if pages:
+                last = get(f"http://{site}/index.php/page_{max(pages)}.html")
+                ids += [int(m) for m in POST_LINK_RE.findall(last or "")]
+    if not ids:
+        raise ClusterError(f"cannot find the posts of {site}: " + ("; ".join(errors) or "no post links"))
+    return min(ids), max(ids)
 
 
 def plan(
@@ -253,7 +271,7 @@ def plan(
     """Split sites into shards: one per subsite, or post-ID ranges of shard_size for large ones.
 
     known_sizes maps a site to its newest post ID (or an (oldest, newest) pair); sites missing from
-    it are asked (feed.php, through proxy when given). Shards are spread round-robin over nodes.
+    it are asked (see post_id_range; through proxy when given). Shards go round-robin over nodes.
     """
     sites = list(dict.fromkeys(s.strip() for s in sites if s.strip()))
     if not sites:
@@ -266,7 +284,7 @@ def plan(
     for site in sites:
         size = known_sizes.get(site)
         if size is None:
-            size = newest_post_id(site, proxy=proxy)
+            size = post_id_range(site, proxy=proxy)
         low, high = (1, int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
         if high < low:
             raise UsageError(f"bad post-ID range for {site}: {low}-{high}")

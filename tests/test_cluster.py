@@ -1,0 +1,309 @@
+"""crawler.cluster and `parkcorpus cluster`: shard planning, Scrapyd job handling, and a real
+two-node Scrapyd run over the replica that loses a job midway and still ends equal to a
+single-process crawl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cli import main
+from crawler import cluster
+from crawler.errors import ClusterError, UsageError
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@given(
+    low=st.integers(1, 5000),
+    span=st.integers(0, 3000),
+    shard_size=st.integers(1, 700),
+    n_nodes=st.integers(1, 4),
+)
+@settings(max_examples=60, deadline=None)
+def test_plan_ranges_cover_the_site_exactly_once(low, span, shard_size, n_nodes):
+    nodes = [f"http://127.0.0.1:{6800 + i}" for i in range(n_nodes)]
+    high = low + span
+    shards = cluster.plan(["a.021cf.cn"], nodes, shard_size, known_sizes={"a.021cf.cn": (low, high)})
+    if span + 1 <= shard_size:
+        assert [(s.mode, s.ids) for s in shards] == [("full", None)]
+        return
+    covered = []
+    for s in shards:
+        assert s.mode == "ids" and s.ids[0] <= s.ids[1]
+        assert s.ids[1] - s.ids[0] + 1 <= shard_size
+        assert s.spider_args() == {"sites": "a.021cf.cn", "mode": "ids", "ids": f"{s.ids[0]}-{s.ids[1]}"}
+        covered.extend(range(s.ids[0], s.ids[1] + 1))
+    assert covered == list(range(low, high + 1))
+    # spread evenly: no node gets two more shards than another
+    per_node = [sum(s.node == n for s in shards) for n in nodes]
+    assert max(per_node) - min(per_node) <= 1
+
+
+def test_plan_mixes_whole_sites_and_split_sites():
+    shards = cluster.plan(
+        ["big.021cf.cn", "small.021cf.cn"], ["127.0.0.1:6800", "http://127.0.0.1:6801/"], 100,
+        known_sizes={"big.021cf.cn": 250, "small.021cf.cn": (900, 960)},
+    )
+    assert [s.name for s in shards] == [
+        "big.021cf.cn[1-100]", "big.021cf.cn[101-200]", "big.021cf.cn[201-250]", "small.021cf.cn",
+    ]
+    assert [s.node for s in shards] == ["http://127.0.0.1:6800", "http://127.0.0.1:6801"] * 2
+    assert shards[3].spider_args() == {"sites": "small.021cf.cn", "mode": "full"}
+    assert cluster.Shard.from_dict(json.loads(json.dumps(shards[1].to_dict()))) == shards[1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sites=[], nodes=["127.0.0.1:6800"], shard_size=10), "no site"),
+        (dict(sites=["a.021cf.cn"], nodes=[], shard_size=10), "no Scrapyd node"),
+        (dict(sites=["a.021cf.cn"], nodes=["ftp://x"], shard_size=10), "not a Scrapyd node URL"),
+        (dict(sites=["a.021cf.cn"], nodes=["127.0.0.1:6800"], shard_size=0), "at least 1"),
+    ],
+)
+def test_plan_rejects_bad_requests(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        cluster.plan(known_sizes={"a.021cf.cn": 10}, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "summary, ok",
+    [
+        ({"exit_code": 0, "finish_reason": "finished"}, True),
+        ({"exit_code": 1, "finish_reason": "finished"}, False),
+        ({"ok": True, "finish_reason": "shutdown"}, False),
+        ({"status": "ok"}, True),
+        ({"finish_reason": "finished"}, True),
+        ({"finish_reason": "shutdown"}, False),
+        ({}, False),
+    ],
+)
+def test_summary_judgement(summary, ok):
+    assert cluster.summary_ok(summary)[0] is ok
+
+
+def test_failed_attempt_files_are_removed_and_others_kept(tmp_path):
+    part = tmp_path / "articles" / "site=a" / "year=2026" / "month=01"
+    part.mkdir(parents=True)
+    doomed = [part / "part-cX-s001-a1-0.parquet", tmp_path / "_cluster" / "cX-s001-a1.json"]
+    kept = [part / "part-cX-s001-a2-0.parquet", part / "part-cX-s011-a1-0.parquet"]
+    for p in doomed + kept:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    assert cluster.remove_run_files(str(tmp_path), "cX-s001-a1") == 2
+    assert not any(p.exists() for p in doomed)
+    assert all(p.exists() for p in kept)
+
+
+# --------------------------------------------------------------------------- CLI errors
+
+
+def test_status_of_an_unreachable_node_is_one_error_line():
+    port = free_port()
+    result = CliRunner().invoke(main, ["cluster", "status", "--node", f"127.0.0.1:{port}"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: Scrapyd node http://127.0.0.1:{port} unreachable: Connection refused"
+    )
+
+
+def test_run_with_no_reachable_node_fails_before_crawling(tmp_path):
+    port = free_port()
+    result = CliRunner().invoke(
+        main,
+        ["cluster", "run", "a.021cf.cn", "--newest", "a.021cf.cn=40", "--node", f"127.0.0.1:{port}",
+         "--out", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: Scrapyd node http://127.0.0.1:{port} unreachable: Connection refused"
+    )
+    assert not (tmp_path / "out" / "articles").exists()
+
+
+def test_plan_cli_json_and_bad_newest():
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["cluster", "plan", "a.021cf.cn", "--node", "127.0.0.1:6800", "--shard-size", "20",
+         "--newest", "a.021cf.cn=30-69", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert [s["ids"] for s in json.loads(result.output)] == [[30, 49], [50, 69]]
+    bad = runner.invoke(main, ["cluster", "plan", "a.021cf.cn", "--node", "x:1", "--newest", "a.021cf.cn"])
+    assert bad.exit_code == 2
+    assert "--newest" in bad.output
+
+
+# --------------------------------------------------------------------------- with the replica
+
+
+@pytest.fixture(scope="module")
+def replica():
+    from crawler.replica import Network, ReplicaServer
+
+    net = Network(seed=7, sites=3, posts=40, now=datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc))
+    with ReplicaServer(net) as srv:
+        yield net, srv
+
+
+def test_post_id_range_is_found_from_the_site(replica):
+    net, srv = replica
+    for host in net.hosts:
+        ids = net.site(host).post_ids()
+        assert cluster.post_id_range(host, proxy=srv.proxy_url) == (ids[0], ids[-1])
+
+
+class Scrapyd:
+    """One Scrapyd daemon on a free loopback port, working in its own folder."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.folder = Path(cluster.node_config(folder, self.port, max_proc=2, poll_interval=0.2))
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        self.log = open(self.folder / "scrapyd.out", "wb")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "scrapyd")], cwd=self.folder, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        node = cluster.Node(self.url, timeout=2)
+        for _ in range(300):  # up to ~30 s on a loaded machine; returns as soon as the node answers
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.folder / "scrapyd.out").read_text())
+            try:
+                node.daemonstatus()
+                return
+            except ClusterError:
+                time.sleep(0.1)
+        raise RuntimeError("scrapyd did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def _rows(out: Path):
+    from crawler.store import load
+
+    df = load(str(out), columns=["site", "post_id", "content_hash"], history=True)
+    return sorted(zip(df["site"], df["post_id"].astype(int), df["content_hash"]))
+
+
+@pytest.mark.cluster
+def test_two_scrapyd_nodes_survive_a_killed_job_and_match_a_single_crawl(replica, tmp_path):
+    net, srv = replica
+    nodes = [Scrapyd(tmp_path / "node-a"), Scrapyd(tmp_path / "node-b")]
+    try:
+        _run_cluster_and_compare(net, srv, nodes, tmp_path)
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+# Loopback crawling without politeness delays, but slow enough per shard (one request at a
+# time, a short delay) that a job is still running when the test kills it.
+SHARD_SETTINGS = [
+    "DOWNLOAD_DELAY=0.03", "RANDOMIZE_DOWNLOAD_DELAY=False", "AUTOTHROTTLE_ENABLED=False",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=1", "PARKCORPUS_RETRY_BACKOFF=0", "PARKCORPUS_ARCHIVE=False",
+]
+
+SINGLE_SETTINGS = [
+    "DOWNLOAD_DELAY=0", "AUTOTHROTTLE_ENABLED=False", "CONCURRENT_REQUESTS_PER_DOMAIN=4",
+    "PARKCORPUS_RETRY_BACKOFF=0", "PARKCORPUS_ARCHIVE=False",
+]
+
+
+def _run_cluster_and_compare(net, srv, nodes, tmp_path):
+    hosts = net.hosts
+    out = tmp_path / "cluster-out"
+    shard_size = 60  # each replica site spans ~100 post IDs: two shards per site, six in all
+    planned = cluster.plan(hosts, [n.url for n in nodes], shard_size, proxy=srv.proxy_url)
+    assert len(planned) >= 4
+
+    cmd = [str(VENV_BIN / "parkcorpus"), "cluster", "run", *hosts, "--out", str(out),
+           "--shard-size", str(shard_size), "--proxy", srv.proxy_url, "--json"]
+    for n in nodes:
+        cmd += ["--node", n.url]
+    for s in SHARD_SETTINGS:
+        cmd += ["-s", s]
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True)
+    reader.start()
+
+    # Kill node A's first job once it has fetched a few post pages (counted by the replica).
+    victim = nodes[0]
+    node = cluster.Node(victim.url)
+    killed = None
+    while killed is None and proc.poll() is None:
+        running = [j for j in node.listjobs().get("running", []) if j.get("pid")]
+        if not running:
+            time.sleep(0.05)
+            continue
+        job = running[0]
+        base = srv.count(path_prefix="/index.php/post/")
+        while srv.count(path_prefix="/index.php/post/") < base + 5 and proc.poll() is None:
+            time.sleep(0.02)
+        if job["id"] in {j["id"] for j in node.listjobs().get("running", [])}:
+            try:
+                os.kill(job["pid"], signal.SIGKILL)
+                killed = job["id"]
+            except ProcessLookupError:
+                pass
+    stdout, _ = proc.communicate(timeout=300)
+    reader.join(5)
+    assert killed, "the run ended before a job could be killed"
+    assert proc.returncode == 0, "".join(stderr)[-3000:]
+    summary = json.loads(stdout)
+
+    # the killed job's shard failed on node A and was retried, successfully, on node B
+    shard = next(s for s in summary["shards"] if s["attempts"][0]["job"] == killed)
+    assert [a["node"] for a in shard["attempts"]] == [victim.url, nodes[1].url]
+    assert [a["state"] for a in shard["attempts"]] == ["failed", "ok"]
+    assert all(s["status"] == "ok" for s in summary["shards"])
+    assert len(summary["shards"]) == len(planned)
+    assert summary["validation"]["ok"] is True
+
+    # the same replica crawled by one ordinary process
+    single = tmp_path / "single-out"
+    cmd = [str(VENV_BIN / "parkcorpus"), "crawl", *hosts, "--out", str(single), "--proxy", srv.proxy_url]
+    for s in SINGLE_SETTINGS:
+        cmd += ["-s", s]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    merged, alone = _rows(out), _rows(single)
+    keys = [(s, p) for s, p, _ in merged]
+    assert len(keys) == len(set(keys)), "a post was written twice"
+    assert merged == alone
+    assert {(s, p) for s, p, _ in merged} == {(h, p) for h in hosts for p in net.site(h).post_ids()}

@@ -1,0 +1,134 @@
+"""Body cleaning rules: what sits inside the post body but is not the article.
+
+Works on `Block`s (one paragraph, subhead, list item, table row, caption or image each), so the
+same rules run on the tpure body (before and after trafilatura) and on fallback pages. The
+patterns themselves are data in `crawler.rules`; this module only decides how to apply them:
+
+* a contact/notice rule removes a block only when the WHOLE line matches it;
+* the teaser rule removes only a trailing run of at least ``rules.TEASER_MIN_RUN`` short,
+  unpunctuated paragraphs after the last real paragraph;
+* lines matching ``rules.KEEP_LINE_PATTERNS`` (bylines, 来源, captions, dates) are never removed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from crawler import rules
+
+#: Whitespace that only indents or pads (full-width space, nbsp, zero-width characters).
+_RE_EDGE_SPACE = re.compile(r"^[\s\u3000\u00a0\u200b\ufeff]+|[\s\u3000\u00a0\u200b\ufeff]+$")
+_RE_INNER_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u200b\ufeff]+")
+_PHONE_SEPARATORS = set(" \t-—/、,，+")
+
+#: Block kinds that hold running text (paragraph-level rules apply to them).
+TEXT_KINDS = frozenset({"p", "head", "caption", "quote"})
+
+
+@dataclass
+class Block:
+    """One unit of body text: kind is p, head, item, row, caption, quote or image."""
+
+    kind: str
+    text: str
+    image: bool = False  # the paragraph holds an image (its text, if any, is a caption)
+    alt: str = ""  # image alt/src text, used to recognise QR images
+
+
+def clean_line(text: str) -> str:
+    """Strip indents (full-width spaces, nbsp) and collapse runs of spaces inside a line."""
+    text = _RE_EDGE_SPACE.sub("", text)
+    return _RE_INNER_SPACE.sub(" ", text)
+
+
+def keep_rule(text: str) -> str | None:
+    """Name of the keep rule (byline, source, caption, date line) the line matches, if any."""
+    for name, pattern in rules.KEEP_LINE_PATTERNS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def _is_phone_run(text: str) -> bool:
+    """A line made only of phone numbers (behind an optional short label)."""
+    if not rules.RE_PHONE_RUN_LINE.fullmatch(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= rules.PHONE_RUN_MIN_DIGITS
+
+
+def boilerplate_rule(text: str) -> str | None:
+    """Name of the contact/notice rule matching the whole line, or None (article text)."""
+    if not text or keep_rule(text):
+        return None
+    for name, pattern in rules.CONTACT_LINE_PATTERNS:
+        if pattern.fullmatch(text):
+            return name
+    if _is_phone_run(text):
+        return "phone-run"
+    return None
+
+
+def is_qr_image(block: Block) -> bool:
+    """An image of the broker's QR code / WeChat (recognised by alt, src or its caption)."""
+    return block.image and bool(rules.RE_QR_IMAGE.search(block.alt))
+
+
+def is_teaser_line(text: str) -> bool:
+    """A line that looks like a (possibly truncated) teaser title: short, no sentence punctuation."""
+    if not text or keep_rule(text):
+        return False
+    core = rules.RE_TEASER_TRUNCATED.sub("", text).strip()
+    if not core or len(core) > rules.TEASER_MAX_CHARS:
+        return False
+    return not rules.RE_SENTENCE_PUNCT.search(core)
+
+
+def teaser_run_start(blocks: list[Block]) -> int:
+    """Index where the trailing teaser run starts, or len(blocks) when there is none."""
+    i = len(blocks)
+    while i > 0 and blocks[i - 1].kind == "p" and not blocks[i - 1].image and is_teaser_line(blocks[i - 1].text):
+        i -= 1
+    run = len(blocks) - i
+    # A run needs real article text before it: a page of short lines only is left alone.
+    has_article = any(b.kind != "image" and b.text for b in blocks[:i])
+    if run >= rules.TEASER_MIN_RUN and has_article:
+        return i
+    return len(blocks)
+
+
+def drop_boilerplate(blocks: list[Block]) -> list[Block]:
+    """Remove contact/notice lines and QR images (whole-line rules only)."""
+    out = []
+    for b in blocks:
+        if b.kind == "image":
+            if is_qr_image(b):
+                continue
+            out.append(b)
+            continue
+        if b.kind in TEXT_KINDS or b.kind == "item":
+            if boilerplate_rule(b.text):
+                continue
+        out.append(b)
+    return out
+
+
+def clean_blocks(blocks: list[Block]) -> list[Block]:
+    """The article's blocks: normalised lines, no contact block, no teaser run, no empty lines."""
+    cleaned = []
+    for b in blocks:
+        text = clean_line(b.text)
+        if not text and b.kind != "image":
+            continue
+        cleaned.append(Block(b.kind, text, b.image, b.alt))
+    cleaned = drop_boilerplate(cleaned)
+    # Images are not text; drop them after the contact rules (which needed them) and before the
+    # teaser rule (a trailing image must not hide the teaser run behind it).
+    cleaned = [b for b in cleaned if b.kind != "image" and b.text]
+    return cleaned[: teaser_run_start(cleaned)]
+
+
+def blocks_to_text(blocks: list[Block]) -> str:
+    """One block per line."""
+    return "\n".join(b.text for b in blocks)

@@ -1,0 +1,451 @@
+"""Pure extraction: HTML bytes + URL -> article record. No Scrapy imports; one lxml parse per page.
+
+tpure pages go through the page model (title, info line, tags, related, prev/next from the
+selectors in `crawler.rules`), the body is ``.single`` pruned to the article (contact block,
+QR images and teaser run dropped by `crawler.clean`), trafilatura removes what else is
+boilerplate in that fragment, the cleaning rules run again on its paragraphs, and
+`crawler.normalize` converts the script and undoes ad-law swaps. Pages that are not tpure
+posts fall back to trafilatura on the whole page (favor_precision) plus the same cleaning.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import datetime, timezone
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from crawler import clean, dates, errors, items, normalize, rules
+from crawler.clean import Block
+from crawler.normalize import ExtractOptions
+
+__all__ = ["ExtractOptions", "extract_html", "decode_html", "post_id_from_url"]
+
+_RE_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_RE_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_GB_FAMILY = {"gbk", "gb2312", "gb18030", "gb_2312-80", "x-gbk", "cp936", "euc-cn"}
+_END_OF_PAGE = re.compile(r"</html\s*>", re.I)
+
+
+def _codec(name: str | None) -> str | None:
+    """Canonical codec name for a declared charset, or None when Python does not know it."""
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name.decode("ascii", "ignore") if isinstance(name, bytes) else name).name
+    except LookupError:
+        return None
+
+
+def decode_html(raw: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode page bytes: BOM first, then the declared charset, checked by strict decoding.
+
+    Mislabelled pages are common on these servers: a page labelled GBK that is really UTF-8
+    (valid UTF-8 with non-ASCII bytes is practically never GBK text), and the reverse (a page
+    labelled UTF-8 whose bytes do not decode as UTF-8 but do as GB18030). Returns (text, codec).
+    """
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(name, errors="replace"), name
+    if declared is None:
+        m = _RE_META_CHARSET.search(raw[:4096])
+        declared = m.group(1).decode("ascii", "ignore") if m else None
+    codec = _codec(declared) or "utf-8"
+    candidates = [codec]
+    if codec in {_codec(n) for n in _GB_FAMILY}:
+        # Valid UTF-8 wins over a GB label: the reverse coincidence does not happen in practice.
+        candidates = ["utf-8", "gb18030"]
+    elif codec == "utf-8":
+        candidates = ["utf-8", "gb18030"]
+    for name in candidates:
+        try:
+            return raw.decode(name), name
+        except UnicodeDecodeError:
+            continue
+    return raw.decode(codec, errors="replace"), codec
+
+
+def post_id_from_url(url: str | None) -> int | None:
+    """The post number of ``/index.php/post/<id>.html`` or ``index.php?id=<id>``; None otherwise."""
+    if not url:
+        return None
+    m = rules.RE_POST_URL.search(url)
+    if not m:
+        return None
+    return int(m.group(1) or m.group(2))
+
+
+def _text(el) -> str:
+    """Whitespace-normalised text content of an element."""
+    return " ".join(el.text_content().split()) if el is not None else ""
+
+
+def _first(tree, xpath: str):
+    """First match of an XPath, or None."""
+    found = tree.xpath(xpath)
+    return found[0] if found else None
+
+
+def _abs(base: str, href: str | None) -> str | None:
+    """Absolute URL of a link, None for empty/javascript/fragment links."""
+    if not href:
+        return None
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "#", "mailto:")):
+        return None
+    return urljoin(base, href)
+
+
+# ------------------------------------------------------------------------------------------
+# Body: DOM blocks (for pruning) and trafilatura blocks (for the text)
+# ------------------------------------------------------------------------------------------
+
+_BLOCK_TAGS = {"p", "div", "section", "article", "center", "blockquote", "h1", "h2", "h3", "h4",
+               "h5", "h6", "ul", "ol", "table", "figure", "dl", "pre", "hr"}
+
+
+def _img_alt(el) -> str:
+    """Alt, title and source of the images inside an element, joined (for QR recognition)."""
+    imgs = [el] if el.tag == "img" else el.iter("img")
+    parts = []
+    for img in imgs:
+        parts.extend(img.get(a, "") for a in ("alt", "title", "data-original", "src"))
+    return " ".join(p for p in parts if p)
+
+
+def _dom_block(el) -> Block:
+    """A top-level child of ``.single`` as one Block (only single-line paragraphs are typed p)."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    has_img = tag == "img" or next(el.iter("img"), None) is not None
+    text = _text(el)
+    if has_img and not text:
+        return Block("image", "", True, _img_alt(el))
+    if tag in ("p", "div", "center", "section", "span", "a", "strong", "b", "font"):
+        nested = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS | {"br"} for c in el.iter() if c is not el)
+        if not nested:
+            return Block("p", text, has_img, _img_alt(el) if has_img else "")
+    return Block("other", text, has_img)
+
+
+def prune_single(single) -> None:
+    """Drop the contact block, QR images and the trailing teaser run from ``.single`` in place."""
+    for junk in single.xpath(rules.XP_SINGLE_JUNK):
+        junk.drop_tree()
+    children = [c for c in single if isinstance(c.tag, str)]
+    kept = []
+    for child in children:
+        block = _dom_block(child)
+        block.text = clean.clean_line(block.text)
+        drop = False
+        if block.kind == "image":
+            drop = clean.is_qr_image(block)
+        elif block.kind == "p":
+            drop = bool(clean.boilerplate_rule(block.text)) or (not block.text and not block.image)
+        if drop:
+            child.drop_tree()
+        else:
+            kept.append((child, block))
+    # Images (other than QR codes, already gone) are neither article text nor teasers; look
+    # past them for the trailing teaser run.
+    textual = [(c, b) for c, b in kept if b.kind != "image"]
+    start = clean.teaser_run_start([b for _, b in textual])
+    for child, _ in textual[start:]:
+        child.drop_tree()
+    # Lazy images: tpure keeps the real URL in data-original and a placeholder in src.
+    for img in single.iter("img"):
+        if img.get("data-original"):
+            img.set("src", img.get("data-original"))
+
+
+def _lines(el) -> list[str]:
+    """Text lines of a trafilatura output element (``lb`` and newlines split lines)."""
+    parts: list[str] = []
+
+    def walk(node):
+        if node.tag == "lb":
+            parts.append("\n")
+        elif node.tag != "graphic" and node.text:
+            parts.append(node.text)
+        if node.tag != "graphic" or True:
+            for child in node:
+                walk(child)
+                if child.tail:
+                    parts.append(child.tail)
+
+    walk(el)
+    return [line for line in "".join(parts).split("\n")]
+
+
+def _graphic_alt(el) -> str:
+    """Alt and source of the trafilatura ``graphic`` elements under el."""
+    return " ".join(f"{g.get('alt', '')} {g.get('src', '')}" for g in el.iter("graphic"))
+
+
+def trafilatura_blocks(body) -> list[Block]:
+    """Blocks from trafilatura's XML body (p, head, list/item, table/row/cell, graphic, quote)."""
+    out: list[Block] = []
+    for el in body:
+        tag = el.tag
+        if tag == "graphic":
+            out.append(Block("image", "", True, _graphic_alt(el)))
+        elif tag == "list":
+            for item in el.iter("item"):
+                out.extend(Block("item", line) for line in _lines(item) if line.strip())
+        elif tag == "table":
+            for row in el.iter("row"):
+                cells = [" ".join("".join(_lines(cell)).split()) for cell in row.iter("cell")]
+                text = " ".join(c for c in cells if c)
+                if text:
+                    out.append(Block("row", text))
+        else:
+            kind = "head" if tag == "head" else ("quote" if tag == "quote" else "p")
+            has_img = next(el.iter("graphic"), None) is not None
+            if has_img:
+                out.append(Block("image", "", True, _graphic_alt(el)))
+            lines = [line for line in _lines(el) if line.strip()]
+            # Text sharing a paragraph with an image is its caption.
+            out.extend(Block(kind, line, has_img) for line in lines)
+    return out
+
+
+def _mark_captions(blocks: list[Block]) -> list[Block]:
+    """A short line right after a (non-QR) image is its caption: never a teaser."""
+    for prev, cur in zip(blocks, blocks[1:]):
+        if prev.kind == "image" and cur.kind == "p" and not clean.is_qr_image(prev):
+            cur.image = True
+    return blocks
+
+
+def _trafilatura_body(fragment, *, precision: bool):
+    """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        fragment,
+        fast=not precision,
+        favor_precision=precision,
+        include_comments=False,
+        include_tables=True,
+        include_images=True,
+        include_links=False,
+        with_metadata=False,
+    )
+    return None if doc is None else doc.body
+
+
+def _dom_fallback_blocks(single) -> list[Block]:
+    """Blocks straight from the pruned DOM, used when trafilatura keeps nothing (tiny posts)."""
+    text = single.text_content()
+    return [Block("p", line) for line in text.split("\n") if line.strip()]
+
+
+def body_blocks(single) -> list[Block]:
+    """The cleaned article blocks of a tpure ``.single`` element (pruned in place)."""
+    prune_single(single)
+    html = lxml.html.Element("html")
+    body = etree.SubElement(html, "body")
+    body.append(single)
+    tbody = _trafilatura_body(html, precision=False)
+    blocks = trafilatura_blocks(tbody) if tbody is not None else []
+    if not any(b.text.strip() for b in blocks):
+        blocks = _dom_fallback_blocks(single)
+    return clean.clean_blocks(_mark_captions(blocks))
+
+
+# ------------------------------------------------------------------------------------------
+# Page model
+# ------------------------------------------------------------------------------------------
+
+
+def _is_tpure(tree) -> bool:
+    """A page rendered by the tpure theme (theme meta, theme assets or tpure's post markup)."""
+    theme = " ".join(tree.xpath(rules.XP_THEME))
+    if "拓源" in theme or "toyean" in theme.lower():
+        return True
+    for href in tree.xpath("//link/@href | //script/@src"):
+        if "/theme/tpure/" in href:
+            return True
+    return False
+
+
+def _category(tree, base: str) -> tuple[str | None, str | None]:
+    """Category name and URL from the info line, else the breadcrumb, else data-cateurl."""
+    a = _first(tree, f"{rules.XP_INFO}/{rules.XP_INFO_CATEGORY[2:]}")
+    if a is not None and _text(a):
+        return _text(a), _abs(base, a.get("href"))
+    for link in reversed(tree.xpath(rules.XP_BREADCRUMB_LINKS)):
+        href = link.get("href") or ""
+        if rules.RE_CATEGORY_URL.search(href):
+            return _text(link), _abs(base, href)
+    cateurl = _first(tree, rules.XP_CATEURL)
+    return None, _abs(base, cateurl) if cateurl else None
+
+
+def _related(tree, base: str) -> list[dict]:
+    """Related posts in page order, one entry per post (the markup shows each twice)."""
+    out, seen = [], set()
+    for rel in tree.xpath(rules.XP_RELATED):
+        a = _first(rel, rules.XP_RELATED_H3)
+        if a is None:
+            a = _first(rel, rules.XP_RELATED_ANY)
+        if a is None:
+            continue
+        url = _abs(base, a.get("href"))
+        if not url or url in seen:
+            continue
+        seen.add(url)
+        title = _text(a) or (a.get("title") or "").strip()
+        if not title:
+            img = _first(rel, ".//img[@alt]")
+            title = (img.get("alt") or "").strip() if img is not None else ""
+        out.append({"url": url, "title": title, "post_id": post_id_from_url(url)})
+    return out
+
+
+def _inline_links(single, base: str) -> list[dict]:
+    """Links inside the (pruned) body: [{url, anchor}]."""
+    out = []
+    for a in single.iter("a"):
+        url = _abs(base, a.get("href"))
+        if url:
+            out.append({"url": url, "anchor": _text(a)})
+    return out
+
+
+def _source(lines: list[str]) -> str | None:
+    """The outlet named in the body: a ``来源：X`` line, else ``X网讯`` opening the article."""
+    for line in lines:
+        m = rules.RE_SOURCE_LINE.match(line)
+        if m:
+            return m.group(1)
+    if lines:
+        m = rules.RE_SOURCE_WANGXUN.match(lines[0])
+        if m:
+            return m.group(1)
+    return None
+
+
+def _reporter(lines: list[str]) -> str | None:
+    """The reporter line ``(记者…通讯员…)``, searched from the end of the article."""
+    for line in reversed(lines):
+        m = rules.RE_REPORTER.search(line)
+        if m:
+            return m.group(1).strip()
+    return None
+
+
+def _as_utc(dt: datetime | None) -> datetime | None:
+    """Timezone-aware UTC (naive datetimes are taken as UTC)."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def parse_page(html: bytes | str):
+    """Decode and parse a page once; returns the lxml tree and the decoded text."""
+    text = decode_html(html)[0] if isinstance(html, bytes) else html
+    text = _RE_XML_DECL.sub("", text, count=1)
+    if not text.strip():
+        raise errors.NotAnArticle("empty page")
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
+    return tree, text
+
+
+def extract_html(
+    html: bytes,
+    url: str | None,
+    *,
+    fetched_at: datetime | None = None,
+    server_date: datetime | None = None,
+    feed_published: datetime | None = None,
+    archive_month: tuple[int, int] | None = None,
+    options: ExtractOptions | None = None,
+) -> dict:
+    """Extract one article record (crawler.items columns + ``inline_links``) from a post page."""
+    options = options or normalize.DEFAULT_OPTIONS
+    fetched_at = _as_utc(fetched_at) or datetime.now(timezone.utc)
+    tree, text = parse_page(html)
+    canonical = _first(tree, rules.XP_CANONICAL)
+    url = url or (canonical.strip() if canonical else None)
+    base = url or ""
+    tpure = _is_tpure(tree)
+    single = _first(tree, rules.XP_SINGLE) if tpure else None
+    if tpure and single is None:
+        classes = set(" ".join(tree.xpath(rules.XP_BODY_CLASS)).split())
+        kind = "list page" if classes & rules.NON_POST_BODY_CLASSES else "page without a post body"
+        raise errors.NotAnArticle(f"not a post page ({kind}): {url}")
+
+    if single is not None:
+        h1 = _first(tree, rules.XP_TITLE)
+        title = _text(h1)
+        if not title:
+            raise errors.MalformedPage(f"post page without a title: {url}")
+        if not _END_OF_PAGE.search(text[-4096:]):
+            # lxml silently closes a cut-off document; a tpure page always ends with </html>.
+            raise errors.MalformedPage(f"truncated post page (no </html>): {url}")
+        info = _first(tree, rules.XP_INFO)
+        author = _text(_first(info, rules.XP_AUTHOR)) if info is not None else ""
+        date_el = _first(info, rules.XP_DATE) if info is not None else None
+        date_raw = _text(date_el) or None
+        category, category_url = _category(tree, base)
+        tags = [t for t in (_text(a) for a in tree.xpath(rules.XP_TAGS)) if t]
+        related = _related(tree, base)
+        prev_a, next_a = _first(tree, rules.XP_PREV), _first(tree, rules.XP_NEXT)
+        prev_url = _abs(base, prev_a.get("href")) if prev_a is not None else None
+        next_url = _abs(base, next_a.get("href")) if next_a is not None else None
+        blocks = body_blocks(single)
+        inline_links = _inline_links(single, base)
+        template = "tpure"
+    else:
+        title, author, date_raw = "", "", None
+        category = category_url = prev_url = next_url = None
+        tags, related, inline_links = [], [], []
+        h1 = _first(tree, "//h1")
+        title = _text(h1) or _text(_first(tree, "//title"))
+        tbody = _trafilatura_body(tree, precision=True)
+        blocks = clean.clean_blocks(_mark_captions(trafilatura_blocks(tbody))) if tbody is not None else []
+        template = "fallback"
+        if not blocks:
+            raise errors.NotAnArticle(f"no article text found: {url}")
+
+    body_text, applied, masked = normalize.normalize_text(clean.blocks_to_text(blocks), options)
+    lines = body_text.split("\n") if body_text else []
+    published = dates.resolve_published(
+        date_raw, server_date=server_date, fetched_at=fetched_at,
+        feed_published=feed_published, archive_month=archive_month,
+    )
+    site = urlsplit(url).hostname if url else None
+    return items.empty_article(
+        url=url,
+        site=site,
+        post_id=post_id_from_url(url) or post_id_from_url(canonical),
+        title=normalize.normalize_field(title, options),
+        text=body_text,
+        published=published.value,
+        published_precision=published.precision,
+        published_raw=published.raw,
+        category=normalize.normalize_field(category, options),
+        category_url=category_url,
+        tags=[normalize.normalize_field(t, options) for t in tags],
+        related=[dict(r, title=normalize.normalize_field(r["title"], options)) for r in related],
+        prev_url=prev_url,
+        next_url=next_url,
+        author=author or None,
+        source=_source(lines),
+        reporter=_reporter(lines),
+        char_count=sum(1 for ch in body_text if not ch.isspace()),
+        paragraph_count=len(lines),
+        normalizations=applied,
+        masked_chars=masked,
+        template=template,
+        content_hash=items.content_hash(body_text),
+        fetched_at=fetched_at,
+        extractor_version=items.EXTRACTOR_VERSION,
+        inline_links=inline_links,
+    )

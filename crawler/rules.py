@@ -1,0 +1,206 @@
+"""Site knowledge as data: tpure selectors, boilerplate patterns, character swaps, date forms.
+
+Nothing here runs; `crawler.extract`, `crawler.clean`, `crawler.normalize` and `crawler.dates`
+read these constants. Every pattern says what it catches, which page shows it, and why it
+cannot eat article text. Page references are to ``../shared/site-samples/``:
+``post-3756.html`` (jinshan, contact block inside ``.single``), ``laian-post-1414.html``
+(laian, contact block in ``.copynotice``), ``feed.xml`` (full bodies of 20 jinshan posts).
+"""
+
+from __future__ import annotations
+
+import re
+
+# --------------------------------------------------------------------------------------
+# Page model: tpure 5.0.2 post page (XPath, evaluated once per page on the lxml tree)
+# --------------------------------------------------------------------------------------
+
+
+def _cls(name: str) -> str:
+    """XPath predicate matching one token of the class attribute (not a substring)."""
+    return f'contains(concat(" ", normalize-space(@class), " "), " {name} ")'
+
+
+#: The post body. tpure renders it as ``div.single`` (``div.single viewall`` when the
+#: "view all" fold is on) inside ``div.post``; list pages have ``div.post.item`` and no
+#: ``.single``, which is how a list page is told apart from a post.
+XP_SINGLE = f"//div[{_cls('post')}]//div[{_cls('single')}]"
+#: The title: the only ``h1`` inside ``div.post`` (list pages put theirs in ``.filternav``).
+XP_TITLE = f"//div[{_cls('post')}]/h1"
+#: The info line: author, date, category, views.
+XP_INFO = f"//div[{_cls('post')}]/div[{_cls('info')}]"
+XP_AUTHOR = f"./span[{_cls('user')}]"
+XP_DATE = f"./span[{_cls('date')}]"
+#: The bracketed absolute part of a relative date: ``<span class="datetime"> (2024-11-04)</span>``.
+XP_DATETIME = f".//span[{_cls('datetime')}]"
+XP_INFO_CATEGORY = f"./span[{_cls('cate')}]/a"
+#: Breadcrumb ``当前位置：首页 > 分类 > 正文内容``: the category link is the last ``a`` whose
+#: href is a category page (the first one is the home page).
+XP_BREADCRUMB_LINKS = f"//div[{_cls('sitemap')}]/a"
+#: ``div.block[data-cateurl]`` wraps the post and carries the category URL as well.
+XP_CATEURL = "//div[@data-cateurl]/@data-cateurl"
+XP_TAGS = f"//div[{_cls('tags')}]/a"
+#: Related posts: each ``.relate`` shows the link twice (thumbnail ``img alt`` and ``h3 a``).
+XP_RELATED = f"//div[{_cls('relatecon')}]/div[{_cls('relate')}]"
+XP_RELATED_H3 = ".//h3/a"
+XP_RELATED_ANY = ".//a[@href]"
+XP_PREV = f"//div[{_cls('pages')}]//a[{_cls('single-prev')}]"
+XP_NEXT = f"//div[{_cls('pages')}]//a[{_cls('single-next')}]"
+XP_CANONICAL = "//link[@rel='canonical']/@href"
+XP_GENERATOR = "//meta[@name='generator']/@content"
+XP_THEME = "//meta[@name='theme']/@content"
+#: tpure marks the page type on ``<body class="article|category|index|...">``.
+XP_BODY_CLASS = "//body/@class"
+#: Body classes of tpure pages that are never a single post (list, search, error pages).
+NON_POST_BODY_CLASSES = frozenset({"category", "index", "tag", "tags", "author", "date", "search", "list", "error", "page404"})
+#: 404 pages of Z-BlogPHP/tpure say so in the title or an ``.errorpage`` block.
+NOT_FOUND_MARKERS = ("404", "页面不存在", "Not Found", "您访问的页面不存在", "找不到")
+
+#: Elements inside ``.single`` that never carry article text (scripts, share widgets, forms).
+XP_SINGLE_JUNK = ".//script | .//style | .//form | .//iframe | .//noscript"
+
+#: A post URL: the pseudo-static form tpure links, and the dynamic ``index.php?id=N`` form.
+RE_POST_URL = re.compile(r"/(?:index\.php/)?post/(\d+)\.html|[?&]id=(\d+)")
+#: A category page URL (``category-1.html`` / ``category-1_2.html``).
+RE_CATEGORY_URL = re.compile(r"/category-\d+(?:_\d+)?\.html")
+
+# --------------------------------------------------------------------------------------
+# Contact block: the broker's WeChat/phone box
+# --------------------------------------------------------------------------------------
+# Shown at the end of ``.single`` on jinshan (post-3756.html, most posts in feed.xml) and in
+# ``.copynotice div.zsbox`` on laian (laian-post-1414.html). Each pattern must match the WHOLE
+# paragraph (``fullmatch`` on the stripped line): an article sentence that merely mentions a
+# phone number or WeChat is longer and has other words around it, so it never matches.
+
+CONTACT_LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # "葛毅明微信号", "来安招商专员微信号": the bold caption under the QR image. A name plus
+    # 微信号 and nothing else; at most 16 characters, so no article sentence fits.
+    ("wechat-caption", re.compile(r"[^。，,；;！？!?]{1,16}微信号?")),
+    # "产业招商/厂房土地租售：400 0123 021": the broker's hotline line (label + digits only).
+    ("hotline", re.compile(r"产业招商\s*/\s*厂房土地租售\s*[:：]?[\d\s\-—]*")),
+    # "或微信/手机：135246785151356468684613391219793": mobiles in adjacent <span>s run together.
+    ("wechat-phone", re.compile(r"(?:或|加)?微信\s*/\s*手机\s*[:：]?[\d\s\-—/、,，]*")),
+    # "请说明您的需求、用途、税收、公司、联系人、手机号，以便快速帮您对接资源。": fixed prompt.
+    ("needs-prompt", re.compile(r"请说明您的需求.{0,40}对接资源[。.]?")),
+    # "长按/扫一扫加葛毅明的微信号": the QR prompt (name varies, wording fixed).
+    ("qr-prompt", re.compile(r"长按\s*/\s*扫一扫.{0,20}")),
+    # "扫一扫关注公众号": caption of the second QR image.
+    ("qr-follow", re.compile(r"扫一扫.{0,6}关注.{0,8}公众号.{0,4}")),
+    # "扫描二维码推送至手机访问。": first line of the copy notice (leaks when a whole page is fed
+    # to a general extractor).
+    ("qr-push", re.compile(r"扫描二维码推送至手机访问[。.]?")),
+    # "版权声明：本文由中国产业园区招商网发布…": copy notice; an article never starts so.
+    ("copyright", re.compile(r"版权声明\s*[:：].*")),
+    # "本文链接：http://…/post/3756.html": permalink line of the copy notice.
+    ("permalink", re.compile(r"本文链接\s*[:：].*")),
+    # "分享给朋友：" and the share labels of laian ("微博 QQ 微信 豆瓣 QQ空间 领英").
+    ("share", re.compile(r"分享给朋友\s*[:：]?.*|(?:(?:微博|QQ|微信|豆瓣|QQ空间|领英)\s*){3,}")),
+    # "标签: 新质生产力 镇江": the tags line under the copy notice.
+    ("tags", re.compile(r"标签\s*[:：].{0,80}")),
+    # "上一篇：…" / "下一篇：…" / "返回列表": prev/next navigation.
+    ("prevnext", re.compile(r"(?:上一篇|下一篇)\s*[:：].*|返回列表")),
+    # "相关文章": heading of the related block.
+    ("related-head", re.compile(r"相关文章")),
+]
+
+#: A run of phone numbers alone on a line ("13524678515 13564686846", "135246785151356468684613391219793"),
+#: optionally behind a short label ("电话：", "手机/微信："). `crawler.clean` also requires at least
+#: PHONE_RUN_MIN_DIGITS digits: article text with a number in it has words around the number.
+RE_PHONE_RUN_LINE = re.compile(r"(?:[^\d。，,；;:：]{0,8}[:：])?[\d\s\-—/、,，+]+(?:仅微信|微信同号)?")
+PHONE_RUN_MIN_DIGITS = 11
+
+#: QR and broker images: ``img alt`` / ``src`` / ``data-original`` containing these. Their
+#: paragraph is dropped with the image (post-3756: ``alt="葛毅明微信"``; the second QR has
+#: ``alt=""`` and is caught by its caption line ``扫一扫关注公众号`` instead).
+RE_QR_IMAGE = re.compile(r"微信|二维码|公众号|qrcode|wechat|weixin", re.I)
+
+# --------------------------------------------------------------------------------------
+# Teaser list: the "more news" lines auto-collected into the post body
+# --------------------------------------------------------------------------------------
+# post-3756.html (7 lines after the (记者…) byline), laian-post-1414.html (7 lines after
+# 来源：中国滁州网), feed.xml (6-8 lines per post, sometimes links to jsjinshan.com). Truncated
+# titles cut at about 18-21 characters plus "..."; titles short enough stay whole, so
+# often fewer than half end in "...". They are told from article text only as a RUN:
+# at least TEASER_MIN_RUN consecutive short lines at the very end of the body, each
+# without sentence punctuation, after at least one real paragraph. Article text never ends
+# so: its paragraphs are sentences ending in 。！？ or a byline/source line, which are
+# protected below, and captions/signatures are kept by KEEP_LINE_PATTERNS.
+
+TEASER_MIN_RUN = 3
+#: Longest teaser title seen: 21 characters before the "..." (feed.xml, post 3868).
+TEASER_MAX_CHARS = 24
+#: A truncated title: ends in three dots or an ellipsis character.
+RE_TEASER_TRUNCATED = re.compile(r"(?:\.{3}|…{1,2}|。。。)$")
+#: Characters that end or split sentences: a line containing these is prose, not a title.
+RE_SENTENCE_PUNCT = re.compile(r"[。！？!?；;，,：:]")
+
+# --------------------------------------------------------------------------------------
+# Lines that belong to the article even though they are short
+# --------------------------------------------------------------------------------------
+# Bylines and credits (feed.xml: 来源：金山区经委 / 责任编辑：尹敏; post-3756: (记者朱婕通讯员
+# 仲楠徐若鹏)), captions (feed.xml post 3868: 图为签约仪式现场), signature/date lines of
+# announcements (feed.xml post 3880). No boilerplate rule may remove them.
+KEEP_LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("source", re.compile(r"^(?:来源|來源|稿源|出处|转自|原标题|原標題|责任编辑|責任編輯|编辑|編輯|审核|审校|校对|作者|记者|記者|通讯员|摄影|攝影|图|圖|文|供稿|撰稿)\s*[:：丨|/]")),
+    ("byline", re.compile(r"^[（(【\[]\s*(?:记者|記者|通讯员|通訊員|文|图|圖|作者|来源|來源).*[)）】\]]$")),
+    ("caption", re.compile(r"^(?:图为|圖為|图片|圖片|图源|图：|圖：|上图|下图|▲|△)")),
+    ("date-line", re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^\d{4}-\d{1,2}-\d{1,2}$")),
+]
+
+#: "金山网讯 …" / "中国滁州网讯" / "来源：中国滁州网": the source outlet named in the body.
+RE_SOURCE_LINE = re.compile(r"^(?:来源|來源|稿源|转自)\s*[:：]\s*(.{1,40}?)\s*$")
+RE_SOURCE_WANGXUN = re.compile(r"^([\u4e00-\u9fff]{1,12}?(?:网|網|报|報|台|社))讯\s")
+#: "(记者朱婕通讯员仲楠徐若鹏)" at the end of the last paragraph, or alone on a line.
+RE_REPORTER = re.compile(r"[（(]\s*((?:记者|記者|通讯员|通訊員)[^()（）]{1,60})[)）]\s*$")
+
+# --------------------------------------------------------------------------------------
+# Character swaps (ad-law evasion) and masks
+# --------------------------------------------------------------------------------------
+# China's Advertising Law (art. 9) forbids superlatives such as 最 / 第一 / 国家级 in ads, so
+# these sites write look-alike characters instead. Each pair needs evidence from the network;
+# add a pair only with a page that shows it.
+AD_LAW_SWAPS: dict[str, str] = {
+    # 蕞 (a rare character, "small/gathered") for 最 "most": post-3756.html "全国先进制造业百强市
+    # 蕞新排名" and its teaser "明晨蕞低气温跌..."; laian-post-1414.html "在全省蕞新公布的开发区
+    # 综合考核中"; post 3756 of the live site as captured in ../shared/seed/post-3756.txt.
+    "蕞": "最",
+}
+
+#: ``*`` standing for a censored character between two CJK characters ("安徽*大"). A ``*`` at
+#: the start of a note ("*本页涉及面积…", feed.xml post 3889) is a footnote mark, not a mask.
+RE_MASK = re.compile(r"(?<=[\u3400-\u9fff])\*+(?=[\u3400-\u9fff])")
+
+# --------------------------------------------------------------------------------------
+# Phone numbers (optional masking; off by default)
+# --------------------------------------------------------------------------------------
+#: Mainland mobiles 1[3-9]xxxxxxxxx, not part of a longer digit run.
+RE_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+#: 400/800 service numbers as printed: "400 0123 021", "400-012-3021", "4000123021".
+RE_SERVICE = re.compile(r"(?<!\d)[48]00[\s\-]?\d{3,4}[\s\-]?\d{3,4}(?!\d)")
+#: Landlines with an area code: "021-57123456", "0550 7012345", "(021)57123456".
+RE_LANDLINE = re.compile(r"(?<!\d)(?:[（(]0\d{2,3}[)）]\s?|0\d{2,3}[\s\-])\d{7,8}(?!\d)")
+
+# --------------------------------------------------------------------------------------
+# Dates: tpure relative and absolute styles (page times are China Standard Time, UTC+8)
+# --------------------------------------------------------------------------------------
+CHINA_UTC_OFFSET_HOURS = 8
+#: tpure's units, largest first, in seconds (tpure counts a year as 360 days, a month as 30).
+RELATIVE_UNITS: dict[str, int] = {
+    "年": 360 * 86400,
+    "个月": 30 * 86400,
+    "月": 30 * 86400,
+    "周": 7 * 86400,
+    "天": 86400,
+    "小时": 3600,
+    "分钟": 60,
+    "秒": 1,
+}
+RE_RELATIVE = re.compile(r"(\d+)\s*(年|个月|個月|月|周|週|天|日|小时|小時|分钟|分鐘|秒)\s*前")
+RE_JUST_NOW = re.compile(r"刚刚|剛剛")
+RE_BRACKET_FULL = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+RE_BRACKET_MD = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})(?![\d-])")
+#: Absolute styles tpure offers: YYYY-MM-DD[ HH:MM[:SS]] and YYYY年MM月DD日[ HH:MM[:SS]].
+RE_ABSOLUTE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)

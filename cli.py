@@ -209,6 +209,94 @@ def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
         click.echo(render_text(data), nl=False)
 
 
+@main.command("report")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--to", "to", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="HTML file to write (self-contained: plots embedded, no external resources).")
+@click.option("--png", "png_dir", default=None, type=click.Path(file_okay=False),
+              help="Also write each plot as a PNG into this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.pass_context
+@handle_errors
+def report_cmd(ctx: click.Context, out, to, png_dir, as_json: bool) -> None:
+    """Write an HTML report with plots of a dataset.
+
+    Articles per month per site, category shares, body-length histogram, top
+    tags, the related-link graph, crawl history and the extraction health table,
+    in one HTML file that opens offline in any browser.
+
+    \b
+    Example:
+        parkcorpus report --out data --to report.html
+        parkcorpus report --png plots/   # also one PNG per plot
+    """
+    from crawler import api
+
+    info = api.report(out=out, to=to, png_dir=png_dir, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(info)
+        return
+    click.echo(f"Wrote {info['html']} ({info['bytes'] // 1024} KB, {len(info['plots'])} plots, "
+               f"{info['articles']} articles)")
+    if info["pngs"]:
+        click.echo(f"Wrote {len(info['pngs'])} PNG files to {png_dir}")
+
+
+# --- extract (one saved page -> JSON) ---------------------------------------------------------
+
+
+def _iso_option(ctx, param, value):
+    """Parse an ISO 8601 date-time option (naive means UTC); bad values are usage errors (exit 2)."""
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-26T17:24:00Z") from None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+
+
+@main.command("extract")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--url", default=None, help="URL the page was fetched from (default: its canonical link).")
+@click.option("--fetched-at", callback=_iso_option, metavar="ISO", help="Fetch time (default: the file's modification time).")
+@click.option("--server-date", callback=_iso_option, metavar="ISO", help="The response's HTTP Date; relative dates count from it.")
+@click.option("--convert", type=click.Choice(["t2s", "s2t", "t2tw", "none"]), default=None, help="OpenCC conversion (default t2s).")
+@click.option("--no-swaps", "swaps", flag_value=False, default=None, help="Keep ad-law character swaps such as 蕞 for 最.")
+@click.option("--mask-phones", "mask_phones", flag_value=True, default=None, help="Mask phone numbers left in the text.")
+@click.pass_context
+@handle_errors
+def extract_cmd(ctx, files, url, fetched_at, server_date, convert, swaps, mask_phones) -> None:
+    """Extract the article record of saved post pages as JSON.
+
+    One file prints indented JSON; several files or a folder print one JSON
+    object per line (pages that are not articles are reported on stderr, exit 1).
+
+    \b
+    Example:
+        parkcorpus extract post-3756.html --url http://jinshan.021cf.cn/index.php/post/3756.html
+        parkcorpus extract saved-pages/ --fetched-at 2026-11-26T17:24:00Z > articles.jsonl
+    """
+    from crawler import api
+
+    results = api.extract_files(files, url=url, fetched_at=fetched_at, server_date=server_date, convert=convert,
+                                swaps=swaps, mask_phones=mask_phones, config_path=ctx.obj.get("config"))
+    single = len(results) == 1 and "record" in results[0]
+    failed = 0
+    for r in results:
+        if "error" in r:
+            failed += 1
+            click.echo(f"Error: {r['file']}: {r['error']}", err=True)
+        elif single:
+            echo_json(r["record"])
+        else:
+            click.echo(json.dumps(r["record"], ensure_ascii=False, default=str))
+    if failed:
+        ctx.exit(1)
+
+
 # --- cluster (Scrapyd sharding) -------------------------------------------------------------------
 
 

@@ -15,6 +15,17 @@ def extract_html(html: bytes, url: str, **kwargs: Any) -> dict:
     return _extract(html, url, **kwargs)
 
 
+def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=None, swaps=None,
+                  mask_phones=None, config_path=None) -> list[dict]:
+    """Extract saved pages (files or folders); [{"file", "record"} | {"file", "error"}] (see crawler.extract)."""
+    from crawler.extract import extract_files as _extract_files
+    from crawler.normalize import ExtractOptions
+
+    cfg = load_config(config_path, convert=convert, swaps=swaps, mask_phones=mask_phones)
+    options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
+    return _extract_files(paths, url=url, fetched_at=fetched_at, server_date=server_date, options=options)
+
+
 def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False):
     """The newest version of every stored article as a pandas DataFrame (filters pushed down)."""
     from crawler.store import load as _load

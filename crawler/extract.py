@@ -379,16 +379,16 @@ def extract_html(
     if tpure and single is None:
         classes = set(" ".join(tree.xpath(rules.XP_BODY_CLASS)).split())
         kind = "list page" if classes & rules.NON_POST_BODY_CLASSES else "page without a post body"
-        raise errors.NotAnArticle(f"not a post page ({kind}): {url}")
+        raise errors.NotAnArticle(f"not a post page ({kind})" + (f": {url}" if url else ""))
 
     if single is not None:
         h1 = _first(tree, rules.XP_TITLE)
         title = _text(h1)
         if not title:
-            raise errors.MalformedPage(f"post page without a title: {url}")
+            raise errors.MalformedPage("post page without a title" + (f": {url}" if url else ""))
         if not _END_OF_PAGE.search(text[-4096:]):
             # lxml silently closes a cut-off document; a tpure page always ends with </html>.
-            raise errors.MalformedPage(f"truncated post page (no </html>): {url}")
+            raise errors.MalformedPage("truncated post page (no </html>)" + (f": {url}" if url else ""))
         info = _first(tree, rules.XP_INFO)
         author = _text(_first(info, rules.XP_AUTHOR)) if info is not None else ""
         date_el = _first(info, rules.XP_DATE) if info is not None else None
@@ -412,7 +412,7 @@ def extract_html(
         blocks = clean.clean_blocks(_mark_captions(trafilatura_blocks(tbody))) if tbody is not None else []
         template = "fallback"
         if not blocks:
-            raise errors.NotAnArticle(f"no article text found: {url}")
+            raise errors.NotAnArticle("no article text found" + (f": {url}" if url else ""))
 
     body_text, applied, masked = normalize.normalize_text(clean.blocks_to_text(blocks), options)
     lines = body_text.split("\n") if body_text else []
@@ -449,3 +449,87 @@ def extract_html(
         extractor_version=items.EXTRACTOR_VERSION,
         inline_links=inline_links,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# Saved files (what `parkcorpus extract` reads)
+# ------------------------------------------------------------------------------------------
+
+_RE_HTML_TAG = re.compile(rb"<\s*(?:!doctype\s+html|html|head|body|div|p|meta|title)\b", re.I)
+#: Bytes that never occur in an HTML text file (NUL, most C0 controls).
+_RE_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+
+def page_files(paths) -> list:
+    """The HTML files named by paths (a folder stands for the *.htm/*.html files under it)."""
+    from pathlib import Path
+
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix.lower() in (".html", ".htm") and f.is_file())
+            if not found:
+                raise errors.InputError(f"no .html files in folder: {p}")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise errors.InputError(f"no such file: {p}")
+    return files
+
+
+def read_page(path) -> bytes:
+    """The bytes of a saved page; InputError when it is empty, binary or not HTML."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise errors.InputError(f"is a folder, not a file: {path}") from None
+    except OSError as exc:
+        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise errors.InputError(f"empty file: {path}")
+    head = raw[:65536]
+    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if _RE_BINARY.search(head):
+            raise errors.InputError(f"binary file, not HTML: {path}")
+        if not _RE_HTML_TAG.search(head):
+            raise errors.InputError(f"not an HTML file: {path}")
+    return raw
+
+
+def jsonable(record: dict) -> dict:
+    """A record with datetimes as ISO 8601 strings (for JSON output)."""
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in record.items()}
+
+
+def extract_files(
+    paths,
+    *,
+    url: str | None = None,
+    fetched_at: datetime | None = None,
+    server_date: datetime | None = None,
+    options: ExtractOptions | None = None,
+) -> list[dict]:
+    """Extract saved pages; one result per file: {"file", "record"} or {"file", "error"}.
+
+    With a single file every problem raises (InputError, NotAnArticle ...). With several,
+    unreadable files still raise, while a page that is not an article is reported in its
+    result so the others are still extracted. Without ``fetched_at``, the file's modification
+    time stands for the fetch time (relative dates count from it).
+    """
+    files = page_files(paths)
+    if url and len(files) > 1:
+        raise errors.UsageError("--url names one page: give a single file with it")
+    results = []
+    for f in files:
+        raw = read_page(f)
+        when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
+        try:
+            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options)
+        except errors.NotAnArticle as exc:
+            if len(files) == 1:
+                raise errors.NotAnArticle(f"{f}: {exc}") from None
+            results.append({"file": str(f), "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        results.append({"file": str(f), "record": jsonable(rec)})
+    return results

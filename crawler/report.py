@@ -1,0 +1,372 @@
+"""`parkcorpus report`: one self-contained HTML file with the plots a researcher looks at first.
+
+The figures come from `crawler.stats` (the same numbers `parkcorpus stats` prints), the links
+dataset and the run manifests. Images are embedded as base64 PNGs and the CSS is inline, so the
+file opens anywhere, offline, and can be mailed as is. matplotlib runs on the Agg backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler import stats as corpus
+
+#: Preferred CJK fonts (Debian fonts-noto-cjk, then common desktop fonts); the first one
+#: matplotlib finds is used so category and tag names render instead of empty boxes.
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC",
+)
+#: How many bars the top-N plots show.
+TOP_N = 20
+#: Categories shown per site in the shares plot before the rest is folded into "其他".
+MAX_CATEGORIES = 8
+LINK_COLUMNS = ["src_site", "src_post_id", "src_url", "dst_url", "dst_site", "dst_post_id", "kind"]
+
+
+def cjk_font() -> str | None:
+    """The name of an installed CJK font matplotlib can use, or None (labels may then show boxes)."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def _setup_matplotlib():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    font = cjk_font()
+    plt.rcParams.update({
+        "font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+        "axes.unicode_minus": False,  # CJK fonts lack U+2212
+        "figure.dpi": 100,
+        "savefig.dpi": 110,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 13,
+        "axes.titleweight": "bold",
+    })
+    return plt
+
+
+def read_links(out: str | Path):
+    """Link rows (related/prev/next/inline) of every file under <out>/links/ as a DataFrame."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.items import LINK_SCHEMA
+
+    schema = pa.schema([LINK_SCHEMA.field(c) for c in LINK_COLUMNS])
+    tables = []
+    for f in sorted(Path(out, "links").rglob("*.parquet")):
+        if f.name.startswith((".", "_")):
+            continue  # temporary files of a writer in progress
+        try:
+            t = pq.read_table(f, columns=LINK_COLUMNS)
+        except Exception:  # noqa: BLE001 - a damaged file is validate's job; the report shows the rest
+            continue
+        tables.append(t.cast(schema))
+    if not tables:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    return pa.concat_tables(tables).to_pandas()
+
+
+def link_graph(links, articles) -> dict[str, Any]:
+    """Related-link graph figures: in-degree distribution and the most linked posts."""
+    import pandas as pd
+
+    rel = links[links["kind"] == "related"].dropna(subset=["dst_post_id"])
+    # related links are drawn at random per page view, so count each (source, target) pair once
+    rel = rel.drop_duplicates(["src_site", "src_post_id", "dst_site", "dst_post_id"])
+    rel = rel.assign(dst_site=rel["dst_site"].fillna(rel["src_site"]))
+    indeg = rel.groupby(["dst_site", "dst_post_id"]).size()
+    outdeg = rel.groupby(["src_site", "src_post_id"]).size()
+    titles = {}
+    if len(articles):
+        titles = {(s, int(p)): t for s, p, t in zip(articles["site"], articles["post_id"], articles["title"])}
+    stored = set(titles)
+    n_posts = len(articles)
+    # posts that nobody links to have in-degree 0: they count in the distribution too
+    in_counts = indeg.value_counts().sort_index()
+    zero = n_posts - sum(1 for k in indeg.index if (k[0], int(k[1])) in stored)
+    if zero > 0:
+        in_counts = pd.concat([pd.Series({0: zero}), in_counts]).groupby(level=0).sum()
+    top = indeg.sort_values(ascending=False).head(TOP_N)
+    return {
+        "edges": int(len(rel)),
+        "sources": int(outdeg.size),
+        "in_degree": {int(k): int(v) for k, v in in_counts.items()},
+        "out_degree_mean": round(float(outdeg.mean()), 2) if len(outdeg) else 0.0,
+        "most_linked": [
+            {"site": s, "post_id": int(p), "links_in": int(n), "title": titles.get((s, int(p)))}
+            for (s, p), n in top.items()
+        ],
+    }
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[str, bytes]]:
+    """name -> (title, PNG bytes) for every plot that has data to show."""
+    import numpy as np
+
+    plots: dict[str, tuple[str, bytes]] = {}
+    sites = [s["site"] for s in data["sites"]]
+
+    # articles per month per site
+    months = sorted({r["month"] for r in data["by_site_month"] if r["month"] != "undated"})
+    if months:
+        counts = {(r["site"], r["month"]): r["articles"] for r in data["by_site_month"]}
+        fig, ax = plt.subplots(figsize=(11, 4.2))
+        x = np.arange(len(months))
+        width = 0.8 / max(len(sites), 1)
+        for i, site in enumerate(sites):
+            ys = [counts.get((site, m), 0) for m in months]
+            if len(months) > 24:
+                ax.plot(x, ys, marker="o", ms=3, label=site)
+            else:
+                ax.bar(x + (i - (len(sites) - 1) / 2) * width, ys, width, label=site)
+        step = max(1, len(months) // 24)
+        ax.set_xticks(x[::step], months[::step], rotation=45, ha="right")
+        ax.set_ylabel("articles")
+        ax.set_title("Articles per month (by publication date)")
+        ax.legend(frameon=False)
+        plots["articles_per_month"] = ("Articles per month", _png(fig))
+        plt.close(fig)
+
+    # category shares per site: one 100% bar per site
+    if data["categories"]:
+        fig, ax = plt.subplots(figsize=(11, 0.8 + 0.7 * len(sites)))
+        cmap = plt.get_cmap("tab20")
+        colours: dict[str, Any] = {}
+        for row, site in enumerate(sites):
+            cats = [c for c in data["categories"] if c["site"] == site]
+            shown, rest = cats[:MAX_CATEGORIES], sum(c["share"] for c in cats[MAX_CATEGORIES:])
+            left = 0.0
+            parts = [(c["category"], c["share"]) for c in shown] + ([("其他", rest)] if rest else [])
+            for name, share in parts:
+                colour = colours.setdefault(name, cmap(len(colours) % 20))
+                ax.barh(row, share, left=left, color=colour, edgecolor="white",
+                        label=name if name not in ax.get_legend_handles_labels()[1] else None)
+                if share >= 0.07:
+                    ax.text(left + share / 2, row, f"{name}\n{share:.0%}", ha="center", va="center", fontsize=8)
+                left += share
+        ax.set_yticks(range(len(sites)), sites)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_title("Category shares per site")
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=6, fontsize=9)
+        plots["category_shares"] = ("Category shares per site", _png(fig))
+        plt.close(fig)
+
+    # body-length histogram (bins of crawler.stats.LENGTH_BINS)
+    if data["articles"]:
+        hist = data["body_length"]["histogram"]
+        labels = [f"{h['from']}–{h['to'] - 1}" if h["to"] else f"≥{h['from']}" for h in hist]
+        labels[0] = "empty"
+        fig, ax = plt.subplots(figsize=(11, 4))
+        ax.bar(range(len(hist)), [h["articles"] for h in hist], color="#4c72b0")
+        ax.set_xticks(range(len(hist)), labels, rotation=30, ha="right")
+        ax.set_xlabel("body length (characters, whitespace excluded)")
+        ax.set_ylabel("articles")
+        bl = data["body_length"]
+        ax.set_title(f"Body length (median {bl['median']}, p10 {bl['p10']}, p90 {bl['p90']})")
+        plots["body_length"] = ("Body length", _png(fig))
+        plt.close(fig)
+
+    # top tags
+    top = data["tags"]["top"][:TOP_N]
+    if top:
+        fig, ax = plt.subplots(figsize=(11, 0.8 + 0.32 * len(top)))
+        ax.barh([t["tag"] for t in top], [t["articles"] for t in top], color="#55a868")
+        ax.invert_yaxis()
+        ax.set_xlabel("articles")
+        ax.set_title(f"Top {len(top)} tags ({data['tags']['distinct']} distinct)")
+        plots["top_tags"] = ("Top tags", _png(fig))
+        plt.close(fig)
+
+    # related-link graph
+    if graph["edges"]:
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1, 1.4]})
+        deg = graph["in_degree"]
+        a1.bar(list(deg), list(deg.values()), color="#8172b2")
+        a1.set_xlabel("related links pointing at a post (in-degree)")
+        a1.set_ylabel("posts")
+        a1.set_title("Related-link in-degree")
+        ml = graph["most_linked"][:12]
+        names = [f"{(m['title'] or '')[:18]} ({m['site'].split('.')[0]}/{m['post_id']})" for m in ml]
+        a2.barh(names, [m["links_in"] for m in ml], color="#c44e52")
+        a2.invert_yaxis()
+        a2.set_xlabel("distinct posts linking to it")
+        a2.set_title("Most linked posts")
+        fig.tight_layout()
+        plots["link_graph"] = ("Related-link graph", _png(fig))
+        plt.close(fig)
+
+    # crawl history: new / changed / unchanged per run
+    runs = [r for r in data.get("runs", []) if any(r.get(k) is not None for k in ("new", "changed", "unchanged"))]
+    if runs:
+        fig, ax = plt.subplots(figsize=(11, 4))
+        x = np.arange(len(runs))
+        bottom = np.zeros(len(runs))
+        for key, colour in (("new", "#4c72b0"), ("changed", "#dd8452"), ("unchanged", "#cccccc")):
+            ys = np.array([r.get(key) or 0 for r in runs], dtype=float)
+            ax.bar(x, ys, bottom=bottom, label=key, color=colour)
+            bottom += ys
+        ax.set_xticks(x, [str(r.get("finished") or r.get("started") or r.get("run_id") or "")[:16] for r in runs],
+                      rotation=30, ha="right")
+        ax.set_ylabel("articles")
+        ax.set_title(f"Crawl history ({len(runs)} runs)")
+        ax.legend(frameon=False)
+        plots["crawl_history"] = ("Crawl history", _png(fig))
+        plt.close(fig)
+    return plots
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;
+max-width:1180px;margin:24px auto;padding:0 16px;color:#222;background:#fff}
+h1{font-size:26px;margin-bottom:4px} h2{font-size:19px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+.meta{color:#666;font-size:14px} img{max-width:100%;height:auto;display:block;margin:8px 0}
+table{border-collapse:collapse;font-size:14px;margin:8px 0} td,th{border:1px solid #ddd;padding:4px 10px;text-align:left}
+th{background:#f4f4f4} td.n{text-align:right;font-variant-numeric:tabular-nums}
+.cards{display:flex;gap:12px;flex-wrap:wrap} .card{border:1px solid #ddd;border-radius:6px;padding:10px 16px;min-width:130px}
+.card b{display:block;font-size:22px} .bad{color:#b00020;font-weight:bold} .empty{color:#888;font-style:italic}
+"""
+
+
+def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="n">{html.escape(str(v))}</td>' if i in numeric else f"<td>{html.escape(str(v if v is not None else ''))}</td>"
+            for i, v in enumerate(r)
+        ) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(title: str, png: bytes) -> str:
+    b64 = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{b64}">'
+
+
+def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tuple[str, bytes]]) -> str:
+    """The report page: summary cards, plots (embedded) and the tables."""
+    h = data["health"]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+        f"<title>parkcorpus report: {html.escape(str(data.get('out', '')))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>parkcorpus corpus report</h1>",
+        f"<p class=\"meta\">Dataset <code>{html.escape(str(data.get('out', '')))}</code>, generated {now}.</p>",
+        "<div class=\"cards\">",
+    ]
+    cards = [("articles", data["articles"]), ("sites", len(data["sites"])),
+             ("distinct tags", data["tags"]["distinct"]), ("related links", graph["edges"]),
+             ("crawl runs", len(data.get("runs", []))),
+             ("median length", data["body_length"]["median"] if data["articles"] else "–")]
+    parts += [f"<div class=\"card\">{html.escape(k)}<b>{html.escape(str(v))}</b></div>" for k, v in cards]
+    parts.append("</div>")
+
+    def section(key: str, heading: str, extra: str = "") -> None:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        if key in plots:
+            parts.append(_img(*plots[key]))
+        else:
+            parts.append("<p class=\"empty\">No data for this plot in the dataset.</p>")
+        parts.append(extra)
+
+    site_rows = [[s["site"], s["articles"], (s["oldest"] or "")[:10], (s["newest"] or "")[:10],
+                  (s["last_fetched"] or "")[:16]] for s in data["sites"]]
+    section("articles_per_month", "Articles per month per site",
+            _table(["site", "articles", "oldest", "newest", "last fetched"], site_rows, {1}))
+    section("category_shares", "Category shares per site")
+    section("body_length", "Body length")
+    section("top_tags", "Top tags")
+    ml = [[m["title"] or "", m["site"], m["post_id"], m["links_in"]] for m in graph["most_linked"][:10]]
+    section("link_graph", "Related-link graph",
+            f"<p>{graph['edges']} distinct related links from {graph['sources']} posts "
+            f"({graph['out_degree_mean']} per post).</p>"
+            + (_table(["most linked post", "site", "post_id", "linked from"], ml, {2, 3}) if ml else ""))
+    run_rows = [[r.get("run_id"), r.get("finished") or r.get("started"), r.get("mode"), r.get("status"),
+                 r.get("new"), r.get("changed"), r.get("unchanged"),
+                 ", ".join(f"{k} {v}" for k, v in (r.get("outcomes") or {}).items())]
+                for r in data.get("runs", [])]
+    section("crawl_history", "Crawl history",
+            _table(["run", "finished", "mode", "status", "new", "changed", "unchanged", "outcomes"],
+                   run_rows, {4, 5, 6}) if run_rows else "")
+
+    def cls(n: int) -> str:
+        return f'<span class="bad">{n}</span>' if n else "0"
+
+    health_rows = [
+        ("empty bodies", h["empty_bodies"], " ".join(h["empty_examples"][:3])),
+        (f"short bodies (< {h['short_threshold_chars']} characters)", h["short_bodies"], " ".join(h["short_examples"][:3])),
+        ("bodies with a boilerplate line", h["boilerplate_rows"],
+         ", ".join(f"{k}: {v}" for k, v in h["boilerplate_patterns"].items())),
+        ("Traditional characters left", h["traditional_rows"], "".join(list(h["traditional_chars"])[:20])),
+        ("no publication date", h["undated"], ""),
+    ]
+    parts.append("<h2>Extraction health</h2><table><thead><tr><th>check</th><th>articles</th>"
+                 "<th>detail</th></tr></thead><tbody>")
+    parts += [f"<tr><td>{html.escape(c)}</td><td class=\"n\">{cls(n)}</td><td>{html.escape(d)}</td></tr>"
+              for c, n, d in health_rows]
+    parts.append("</tbody></table>")
+    prec = ", ".join(f"{html.escape(k)}: {v}" for k, v in data["date_precision"].items())
+    parts.append(f"<p>Date precision: {prec or 'n/a'}.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str | Path | None = None) -> dict[str, Any]:
+    """Write the HTML report of the dataset at out to `to` (and each plot as PNG into png_dir)."""
+    columns = corpus.STAT_COLUMNS
+    articles = corpus.read_articles(out, columns)
+    data = corpus.compute(articles, corpus.read_runs(out), corpus.boilerplate_patterns())
+    data["out"] = str(out)
+    graph = link_graph(read_links(out), articles)
+    plt = _setup_matplotlib()
+    plots = _plots(data, graph, plt)
+
+    to = Path(to)
+    if to.parent and not to.parent.is_dir():
+        from crawler.errors import UsageError
+
+        raise UsageError(f"cannot write the report to {to}: folder {to.parent} does not exist")
+    page = render_html(data, graph, plots)
+    tmp = to.with_name(f".{to.name}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(to)  # a reader (or browser reload) never sees half a report
+    pngs = []
+    if png_dir is not None:
+        png_dir = Path(png_dir)
+        png_dir.mkdir(parents=True, exist_ok=True)
+        for name, (_title, png) in plots.items():
+            p = png_dir / f"{name}.png"
+            p.write_bytes(png)
+            pngs.append(str(p))
+    return {
+        "html": str(to),
+        "bytes": to.stat().st_size,
+        "articles": data["articles"],
+        "plots": list(plots),
+        "pngs": pngs,
+        "font": cjk_font(),
+    }

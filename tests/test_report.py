@@ -1,0 +1,224 @@
+"""crawler.report and `parkcorpus report`: a self-contained HTML file that renders in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_stats import A, B, BODY, article, write_dataset
+
+from cli import main
+from crawler import report
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CATEGORIES = ["园区动态", "土地出让", "招商资讯", "政策解读"]
+TAGS = ["招商", "金山", "工业用地", "厂房", "新质生产力", "来安", "产业园", "项目签约"]
+
+
+def corpus_records(n_per_site=40, seed=7):
+    """A few months of posts over two sites with varied categories, tags and lengths."""
+    rng = random.Random(seed)
+    recs = []
+    start = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    for site, base in ((A, 3000), (B, 1200)):
+        for i in range(n_per_site):
+            body = "\n".join([BODY] * rng.randint(1, 12))
+            recs.append(article(
+                site, base + i, start + timedelta(days=int(i * 4.5)),
+                category=rng.choice(CATEGORIES[:3] if site == A else CATEGORIES[1:]),
+                tags=tuple(rng.sample(TAGS, rng.randint(1, 3))), text=body,
+            ))
+    return recs
+
+
+def corpus_links(records, seed=7):
+    """Related links between posts of the same site, as crawler.items.link_rows would write them."""
+    rng = random.Random(seed)
+    rows = []
+    by_site: dict[str, list[dict]] = {}
+    for r in records:
+        by_site.setdefault(r["site"], []).append(r)
+    for site, recs in by_site.items():
+        for r in recs:
+            # a skewed choice so a few posts are linked much more than others
+            targets = {rng.choice(recs[: rng.randint(1, len(recs))])["post_id"] for _ in range(6)} - {r["post_id"]}
+            for pos, t in enumerate(sorted(targets)):
+                rows.append({
+                    "src_site": site, "src_post_id": r["post_id"], "src_url": r["url"],
+                    "dst_url": f"http://{site}/index.php/post/{t}.html", "dst_site": site,
+                    "dst_post_id": t, "kind": "related", "anchor": f"标题{t}", "position": pos,
+                    "content_hash": r["content_hash"], "run_id": r["run_id"], "fetched_at": r["fetched_at"],
+                })
+    return rows
+
+
+RUNS = [
+    {"run_id": "r1", "started": "2026-01-01T02:00:00+00:00", "finished": "2026-01-01T02:20:00+00:00",
+     "sites": [A, B], "mode": "full", "status": "ok",
+     "articles": {"new": 70, "changed": 0, "unchanged": 0}, "outcomes": {"written": 70, "gone_404": 3}},
+    {"run_id": "r2", "started": "2026-01-02T02:00:00+00:00", "finished": "2026-01-02T02:01:00+00:00",
+     "sites": [A, B], "mode": "incremental", "status": "ok",
+     "articles": {"new": 10, "changed": 2, "unchanged": 5}, "outcomes": {"written": 12, "unchanged": 5}},
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "data"
+    recs = corpus_records()
+    links_path = out / "links"
+    write_dataset(out, recs, links=corpus_links(recs), runs=RUNS)
+    if not any(links_path.rglob("*.parquet")):
+        # DatasetWriter derives links from the records' related lists; this fixture brings its own
+        import pyarrow.parquet as pq
+
+        from crawler.items import links_table
+
+        links_path.mkdir(exist_ok=True)
+        pq.write_table(links_table(corpus_links(recs)), links_path / "part-test-0.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(corpus, tmp_path_factory):
+    d = tmp_path_factory.mktemp("built")
+    info = report.build_report(corpus, to=d / "report.html", png_dir=d / "png")
+    return info, d
+
+
+def test_report_is_self_contained(built):
+    info, d = built
+    page = Path(info["html"]).read_text(encoding="utf-8")
+    # nothing fetched from elsewhere: no http(s) src/href, no external stylesheet or script
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page
+    imgs = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(imgs) == len(info["plots"]) == 6
+    for b64 in imgs:
+        assert base64.b64decode(b64).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_report_names_every_section_and_its_numbers(built):
+    info, _ = built
+    page = Path(info["html"]).read_text(encoding="utf-8")
+    for heading in ("Articles per month per site", "Category shares per site", "Body length", "Top tags",
+                    "Related-link graph", "Crawl history", "Extraction health"):
+        assert f"<h2>{heading}</h2>" in page
+    assert info["articles"] == 80
+    assert "<b>80</b>" in page  # the articles card
+    assert ">incremental<" in page and ">gone_404 3" not in page and "gone_404 3" in page
+
+
+def test_png_dir_has_one_file_per_plot(built):
+    info, d = built
+    names = sorted(p.name for p in (d / "png").glob("*.png"))
+    assert names == sorted(f"{k}.png" for k in info["plots"])
+    assert set(info["plots"]) == {"articles_per_month", "category_shares", "body_length", "top_tags",
+                                  "link_graph", "crawl_history"}
+
+
+def test_link_graph_counts(corpus):
+    recs = corpus_records()
+    links = corpus_links(recs)
+    g = report.link_graph(report.read_links(corpus), __import__("pandas").DataFrame(recs))
+    assert g["edges"] == len(links)
+    indeg: dict = {}
+    for row in links:
+        indeg[(row["dst_site"], row["dst_post_id"])] = indeg.get((row["dst_site"], row["dst_post_id"]), 0) + 1
+    best = max(indeg.values())
+    assert g["most_linked"][0]["links_in"] == best
+    # every stored post appears once in the in-degree distribution, linked or not
+    assert sum(g["in_degree"].values()) == len(recs)
+    assert g["in_degree"].get(0, 0) == len(recs) - len(indeg)
+
+
+def test_report_on_dataset_without_links_or_runs(tmp_path):
+    out = write_dataset(tmp_path / "d", [article(A, 1, datetime(2026, 1, 1, tzinfo=timezone.utc))])
+    info = report.build_report(out, to=tmp_path / "r.html")
+    page = Path(info["html"]).read_text(encoding="utf-8")
+    assert "No data for this plot" in page  # link graph and crawl history are empty, not a crash
+    assert "link_graph" not in info["plots"] and "articles_per_month" in info["plots"]
+
+
+def test_report_cli(corpus, tmp_path):
+    res = CliRunner().invoke(main, ["report", "--out", str(corpus), "--to", str(tmp_path / "x.html"), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert Path(info["html"]).is_file() and info["articles"] == 80
+    res = CliRunner().invoke(main, ["report", "--out", str(corpus), "--to", str(tmp_path / "missing" / "x.html")])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == (
+        f"Error: cannot write the report to {tmp_path / 'missing' / 'x.html'}: folder {tmp_path / 'missing'} does not exist"
+    )
+
+
+def _png_size_and_colours(data: bytes) -> tuple[int, int, int]:
+    """(width, height, distinct sampled pixel values) of an 8-bit RGB/RGBA PNG, decoded with zlib only."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, ctype = struct.unpack(">IIBB", chunk[:10])
+            assert depth == 8 and ctype in (2, 6)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    colours: set[bytes] = set()
+    prev = bytearray(stride)
+    for y in range(height):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):  # undo the PNG row filters
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 255
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 255
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        if y % 10 == 0:
+            colours.update(bytes(line[x:x + 3]) for x in range(0, stride, bpp * 5))
+        prev = line
+    return width, height, len(colours)
+
+
+def test_report_renders_in_headless_chromium(built, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("chromium is not installed (Debian package `chromium`; .ci/run installs it)")
+    info, _ = built
+    shot = tmp_path / "report.png"
+    cmd = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000",
+        Path(info["html"]).resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    width, height, colours = _png_size_and_colours(shot.read_bytes())
+    assert (width, height) == (1280, 2000)
+    # a blank page is one colour; the plots bring dozens
+    assert colours > 20, f"screenshot looks blank ({colours} colours)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "report-chromium.png")

@@ -1,0 +1,244 @@
+"""Crawl throughput and memory: the full parkcorpus crawl against a fetch-only run, 1k to 100k posts.
+
+    python bench/crawl.py                      # 1,000, 10,000 and 100,000 posts (the last takes a while)
+    python bench/crawl.py --sizes 1000,10000   # quick
+
+For each size the replica (``python -m crawler.replica``, its own process so its memory is not
+counted) serves a network of several subsites on loopback, and the same ``zblog`` spider crawls
+it twice in a fresh process each, with politeness off and the same concurrency:
+
+* **fetch-only**: discovery exactly as in a real crawl (feed, list pages, related/prev/next
+  links), but post pages are neither extracted nor written (no item pipelines);
+* **full**: the parkcorpus crawl as `parkcorpus crawl` runs it: extraction, validation, dedup,
+  Parquet and WARC writing.
+
+Printed side by side: pages/s, seconds per 1,000 posts, the full/fetch-only throughput ratio,
+peak RSS of the crawl process (``ru_maxrss``), files written, and the RSS growth from the
+second-largest to the largest size. Targets (issue 7): full >= 0.7x fetch-only; peak RSS at
+100k <= 1.5x that at 10k; files bounded by partitions, not by posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Politeness off, loopback only: what is measured is parkcorpus, not the delays.
+BENCH_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "AUTOTHROTTLE_ENABLED": False,
+    "ROBOTSTXT_OBEY": False,
+    "PARKCORPUS_CRAWL_DELAY": False,
+    "LOG_LEVEL": "WARNING",
+    "TELNETCONSOLE_ENABLED": False,
+}
+
+
+# --------------------------------------------------------------------------- child: one crawl
+
+
+def _fetch_only_spider():
+    """The zblog spider with extraction switched off: discovery unchanged, posts not extracted."""
+    from spiders.zblog import ZblogSpider
+
+    from crawler import discover
+
+    class FetchOnlyZblog(ZblogSpider):
+        name = "zblog_fetch_only"
+
+        def parse_post(self, response):
+            host, pid = response.meta["site"], response.meta["post_id"]
+            self.settle((host, pid), "gone_404" if response.status in (404, 410) else "fetched")
+            if response.status in (404, 410):
+                return
+            # the same link discovery parse_post does after extraction in full mode
+            if self.site_mode.get(host) == "full":
+                for link in discover.post_links(response.body, response.url):
+                    req = self.post_request_for(link)
+                    if req is not None:
+                        yield req
+
+    return FetchOnlyZblog
+
+
+def child(args) -> int:
+    """Run one crawl in this process; write its numbers as JSON to args.result."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from spiders.zblog import ZblogSpider
+
+    settings = get_project_settings()
+    settings.setdict(
+        dict(
+            BENCH_SETTINGS,
+            CONCURRENT_REQUESTS=args.concurrency,
+            CONCURRENT_REQUESTS_PER_DOMAIN=args.concurrency,
+            PARKCORPUS_PROXY=args.proxy,
+            PARKCORPUS_OUT=args.out,
+            PARKCORPUS_RUN_ID=f"bench-{args.variant}",
+        ),
+        priority="cmdline",
+    )
+    if args.variant == "fetch-only":
+        settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+        spidercls = _fetch_only_spider()
+    else:
+        spidercls = ZblogSpider
+    process = CrawlerProcess(settings, install_root_handler=False)
+    crawler = process.create_crawler(spidercls)
+    process.crawl(crawler, sites=args.hosts, mode="full")
+    process.start()
+    stats = crawler.stats.get_stats()
+    result = {
+        "pages": stats.get("downloader/response_count", 0),
+        "posts": stats.get("item_scraped_count", 0) if args.variant == "full" else stats.get("parkcorpus/outcome/fetched", 0),
+        "elapsed": stats.get("elapsed_time_seconds") or 0.0,
+        "finish_reason": stats.get("finish_reason"),
+        "errors": stats.get("parkcorpus/errors", 0),
+        # ru_maxrss is in KiB on Linux
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    Path(args.result).write_text(json.dumps(result, default=str))
+    return 0
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def start_replica(sites: int, posts: int, seed: int):
+    """python -m crawler.replica in a subprocess; (process, proxy URL, hosts)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.replica", "--sites", str(sites), "--posts", str(posts),
+         "--seed", str(seed), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    proxy, hosts = None, []
+    for line in proc.stdout:
+        line = line.strip()
+        if line.startswith("proxy:"):
+            proxy = line.split(":", 1)[1].strip()
+        elif line.startswith("host:"):
+            hosts.append(line.split()[1])
+        if proxy and len(hosts) == sites:
+            break
+    if not proxy:
+        proc.kill()
+        raise SystemExit(f"replica did not start: {proc.stderr.read()}")
+    return proc, proxy, hosts
+
+
+def files_written(out: Path) -> int:
+    """Files the run left in the dataset folder (Parquet parts, WARC files, summaries)."""
+    return sum(1 for p in out.rglob("*") if p.is_file()) if out.exists() else 0
+
+
+def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int) -> dict:
+    """One crawl in a fresh process; its numbers."""
+    result = out.parent / f"{out.name}.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
+           "--hosts", ",".join(hosts), "--out", str(out), "--concurrency", str(concurrency),
+           "--result", str(result)]
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0 or not result.exists():
+        raise SystemExit(f"{variant} crawl failed:\n{done.stderr[-3000:]}")
+    r = json.loads(result.read_text())
+    r.update(variant=variant, wall=wall, files=files_written(out))
+    return r
+
+
+def main(argv=None) -> int:
+    """Parse options and either run one crawl (--child) or the whole benchmark."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="1000,10000,100000", help="total posts per run, comma-separated")
+    p.add_argument("--sites", type=int, default=4, help="subsites the posts are spread over (default 4)")
+    p.add_argument("--concurrency", type=int, default=8, help="requests in flight, both variants (default 8)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
+    p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
+    # internal: one crawl
+    p.add_argument("--child", choices=("full", "fetch-only"), help=argparse.SUPPRESS)
+    p.add_argument("--proxy", help=argparse.SUPPRESS)
+    p.add_argument("--hosts", help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    p.add_argument("--result", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        args.variant = args.child
+        return child(args)
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="parkcorpus-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(f"# parkcorpus crawl benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{args.sites} subsites, concurrency {args.concurrency}", flush=True)
+    try:
+        for size in sizes:
+            replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed)
+            try:
+                pair = {}
+                for variant in ("fetch-only", "full"):
+                    out = work / f"{size}-{variant}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    r = run_one(variant, proxy, hosts, out, args.concurrency)
+                    r["size"] = size
+                    pair[variant] = r
+                    rows.append(r)
+                    print(f"  {size:>7} {variant:<10} {r['pages']:>7} pages in {r['elapsed']:.1f} s, "
+                          f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+                pair["full"]["ratio"] = (pair["full"]["pages"] / pair["full"]["elapsed"]) / (
+                    pair["fetch-only"]["pages"] / pair["fetch-only"]["elapsed"])
+            finally:
+                replica.terminate()
+                replica.wait(10)
+            if not args.workdir:
+                for variant in ("fetch-only", "full"):
+                    shutil.rmtree(work / f"{size}-{variant}", ignore_errors=True)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | peak RSS MB | files |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        pps = r["pages"] / r["elapsed"] if r["elapsed"] else 0.0
+        per_k = r["elapsed"] / r["posts"] * 1000 if r["posts"] else 0.0
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+        print(f"| {r['size']:,} | {r['variant']} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
+              f"{per_k:.2f} | {ratio} | {r['peak_rss_mb']:.0f} | {r['files']} |")
+    full = {r["size"]: r for r in rows if r["variant"] == "full"}
+    if len(full) >= 2:
+        big, prev = sorted(full)[-1], sorted(full)[-2]
+        growth = full[big]["peak_rss_mb"] / full[prev]["peak_rss_mb"]
+        print(f"\npeak RSS of the full crawl at {big:,} posts = {growth:.2f}x that at {prev:,} (target <= 1.5)")
+    worst = min((r["ratio"] for r in rows if "ratio" in r), default=None)
+    if worst is not None:
+        print(f"lowest full / fetch-only throughput ratio: {worst:.2f} (target >= 0.7)")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rows, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

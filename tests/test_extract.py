@@ -1,0 +1,258 @@
+"""Extraction on saved pages (tests/cases: page + expected JSON), error cases, encodings, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from crawler import errors
+from crawler.extract import decode_html, extract_html, post_id_from_url
+
+CASES = Path(__file__).parent / "cases"
+SEED = Path(__file__).parents[2] / "shared" / "seed" / "post-3756.txt"
+SAMPLES = Path(__file__).parents[2] / "shared" / "site-samples"
+FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
+
+CASE_NAMES = sorted(p.stem for p in CASES.glob("*.html") if (CASES / f"{p.stem}.json").exists())
+
+
+def _case(name: str) -> tuple[bytes, dict]:
+    return (CASES / f"{name}.html").read_bytes(), json.loads((CASES / f"{name}.json").read_text("utf-8"))
+
+
+def _run(raw: bytes, expected: dict) -> dict:
+    inp = expected["_input"]
+    return extract_html(raw, inp["url"], fetched_at=datetime.fromisoformat(inp["fetched_at"]))
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_case_matches_expected_json(name):
+    raw, expected = _case(name)
+    rec = _run(raw, expected)
+    for key, want in expected.items():
+        if key.startswith("_"):
+            continue
+        got = rec[key]
+        if isinstance(got, datetime):
+            got = got.isoformat()
+        assert got == want, f"{name}: {key}"
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_case_derived_columns(name):
+    raw, expected = _case(name)
+    rec = _run(raw, expected)
+    assert rec["char_count"] == len("".join(rec["text"].split()))
+    assert rec["paragraph_count"] == rec["text"].count("\n") + 1
+    assert len(rec["content_hash"]) == 64
+    assert rec["extractor_version"]
+    # Related links appear twice in the markup (img alt and h3): kept once each.
+    urls = [r["url"] for r in rec["related"]]
+    assert len(urls) == len(set(urls))
+
+
+def test_seed_boilerplate_never_in_text():
+    """Every line the generic extractor kept after the byline is boilerplate and must not appear."""
+    raw, expected = _case("jinshan-post-3756")
+    text = _run(raw, expected)["text"]
+    seed_lines = [ln.strip(" \u3000") for ln in SEED.read_text("utf-8").splitlines() if ln.strip(" \u3000")]
+    byline = next(i for i, ln in enumerate(seed_lines) if ln.endswith("(记者朱婕通讯员仲楠徐若鹏)"))
+    boiler = [ln for ln in seed_lines[byline + 1:] if len(ln) >= 4]
+    # The related-block excerpts in the seed start with text of other posts; the first 20
+    # characters of every line are enough to recognise a leak.
+    leaks = [ln for ln in boiler if ln[:20] in text]
+    assert not leaks
+    assert seed_lines[0].startswith("当前位置") and seed_lines[0] not in text
+    assert text.splitlines()[-1].endswith("(记者朱婕通讯员仲楠徐若鹏)")
+    assert "蕞" not in text and "全国先进制造业百强市最新排名" in text
+
+
+def _page_with_body(extra_paragraphs: list[str]) -> bytes:
+    """post-3756 with extra paragraphs inserted after the article's first paragraph."""
+    html = (CASES / "jinshan-post-3756.html").read_text("utf-8")
+    marker = "转动能塑优势?</p>"
+    inserted = "".join(f"\n<p>　　{p}</p>" for p in extra_paragraphs)
+    return html.replace(marker, marker + inserted, 1).encode("utf-8")
+
+
+def test_article_paragraph_with_phone_or_ellipsis_is_kept():
+    phone = "项目咨询可拨打园区服务热线021-57123456或联系招商专员13524678515，园区将提供全程代办服务。"
+    dots = "会上，与会代表围绕产业升级、用地保障、人才引进等议题展开讨论……"
+    rec = extract_html(_page_with_body([phone, dots]), None, fetched_at=FETCHED)
+    assert phone in rec["text"].splitlines()
+    assert dots in rec["text"].splitlines()
+    assert "13524678515" in rec["text"]  # masking is off by default
+
+
+def test_mask_phones_option():
+    from crawler.normalize import ExtractOptions
+
+    phone = "项目咨询可拨打园区服务热线021-57123456或联系招商专员13524678515，园区将提供全程代办服务。"
+    rec = extract_html(_page_with_body([phone]), None, fetched_at=FETCHED, options=ExtractOptions(mask_phones=True))
+    assert "13524678515" not in rec["text"] and "57123456" not in rec["text"]
+    assert "135********" in rec["text"]
+    assert "mask_phones" in rec["normalizations"]
+
+
+def test_short_lines_inside_the_article_are_not_teasers():
+    """Subheads and short lines followed by real paragraphs are article text."""
+    heads = ["优化营商环境 提升服务效能", "强化要素保障 推动项目落地", "聚焦主导产业 精准招商引资"]
+    rec = extract_html(_page_with_body(heads), None, fetched_at=FETCHED)
+    lines = rec["text"].splitlines()
+    for h in heads:
+        assert h in lines
+
+
+def test_list_page_is_not_an_article():
+    raw = (SAMPLES / "category-1.html").read_bytes()
+    with pytest.raises(errors.NotAnArticle) as exc:
+        extract_html(raw, "http://jinshan.021cf.cn/index.php/category-1.html", fetched_at=FETCHED)
+    assert not isinstance(exc.value, errors.MalformedPage)
+
+
+def test_truncated_page_is_malformed():
+    raw = (CASES / "jinshan-post-3756.html").read_bytes()
+    cut = raw[: raw.index("记者朱婕".encode())]
+    with pytest.raises(errors.MalformedPage):
+        extract_html(cut, None, fetched_at=FETCHED)
+
+
+def test_page_without_title_is_malformed():
+    raw = (CASES / "laian-post-1414.html").read_text("utf-8")
+    raw = raw.replace("<h1>来安县半塔工业园今年新投产项目4个</h1>", "<h1></h1>")
+    with pytest.raises(errors.MalformedPage):
+        extract_html(raw.encode("utf-8"), None, fetched_at=FETCHED)
+
+
+@pytest.mark.parametrize(
+    "label, encoding",
+    [("gbk", "utf-8"), ("utf-8", "gb18030"), ("gb2312", "gb18030"), ("utf-8", "utf-8")],
+)
+def test_mislabelled_encodings(label, encoding):
+    """A page labelled GBK that is UTF-8 and the reverse decode to the same article."""
+    html = (CASES / "laian-post-1414.html").read_text("utf-8").replace('charset="utf-8"', f'charset="{label}"')
+    rec = extract_html(html.encode(encoding), None, fetched_at=FETCHED)
+    assert rec["title"] == "来安县半塔工业园今年新投产项目4个"
+    assert rec["text"].endswith("来源：中国滁州网")
+
+
+def test_decode_html_bom_and_label():
+    assert decode_html("\ufeff<p>金山</p>".encode("utf-8"))[0] == "<p>金山</p>"
+    text, codec = decode_html('<meta charset="gbk"><p>金山</p>'.encode("gbk"))
+    assert "金山" in text and codec == "gb18030"
+
+
+def test_fallback_for_non_tpure_page():
+    paras = [
+        "近日，某开发区管委会召开新闻发布会，介绍今年以来园区招商引资和项目建设情况，多个重点项目取得积极进展。",
+        "据介绍，园区全年计划新开工亿元以上项目二十个，目前已开工十五个，完成固定资产投资同比增长百分之十二。",
+        "下一步，园区将持续优化营商环境，强化要素保障，推动更多优质项目签约落地、开工建设、投产达效。",
+    ]
+    html = (
+        "<html><head><meta charset='utf-8'><title>园区新闻</title></head><body>"
+        "<div class='nav'><a href='/'>首页</a> <a href='/news'>新闻</a></div>"
+        "<div class='article'><h1>某开发区召开新闻发布会</h1>"
+        + "".join(f"<p>{p}</p>" for p in paras)
+        + "<p>扫一扫关注公众号</p><p>版权声明：本文由中国产业园区招商网发布，如需转载请注明出处。</p></div>"
+        "<div class='footer'>Copyright © 2026</div></body></html>"
+    )
+    rec = extract_html(html.encode("utf-8"), "http://example.org/news/1.html", fetched_at=FETCHED)
+    assert rec["template"] == "fallback"
+    assert rec["title"] == "某开发区召开新闻发布会"
+    assert rec["text"].splitlines() == paras
+    assert rec["post_id"] is None
+
+
+def test_traditional_page_is_converted_and_can_be_kept():
+    from crawler.normalize import ExtractOptions
+
+    trad = "一家香港物流集團日前與上海市金山區簽署投資協議，將在金山第二工業區投資建設華東區域冷鏈物流樞紐。"
+    page = _page_with_body([trad])
+    rec = extract_html(page, None, fetched_at=FETCHED)
+    assert "一家香港物流集团日前与上海市金山区签署投资协议，将在金山第二工业区投资建设华东区域冷链物流枢纽。" in rec["text"]
+    assert rec["normalizations"][0] == "t2s"
+    kept = extract_html(page, None, fetched_at=FETCHED, options=ExtractOptions(convert="none", swaps=False))
+    assert trad in kept["text"] and "蕞新" in kept["text"] and kept["normalizations"] == []
+
+
+def test_post_id_from_url_forms():
+    assert post_id_from_url("http://jinshan.021cf.cn/index.php/post/3756.html") == 3756
+    assert post_id_from_url("http://jinshan.021cf.cn/index.php?id=3756") == 3756
+    assert post_id_from_url("http://jinshan.021cf.cn/index.php/category-1.html") is None
+
+
+def test_inline_links_and_server_date():
+    html = _page_with_body(['详见<a href="http://jinshan.021cf.cn/index.php/post/3721.html">厂房出租信息</a>，欢迎企业咨询洽谈合作事宜。'])
+    html = html.replace("2年前<span class=\"datetime\"> (2024-11-04)</span>".encode(), "3小时前".encode())
+    server = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    rec = extract_html(html, None, fetched_at=FETCHED, server_date=server)
+    assert rec["inline_links"] == [{"url": "http://jinshan.021cf.cn/index.php/post/3721.html", "anchor": "厂房出租信息"}]
+    # 3小时前 counts from the server's clock, not the fetch time; the interval is [2.5h, 3.5h).
+    assert rec["published"] == datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+    assert rec["published_raw"] == "3小时前"
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, ["extract", *args])
+
+
+def test_cli_one_file_prints_json():
+    raw, expected = _case("laian-post-1414")
+    res = _cli(str(CASES / "laian-post-1414.html"), "--fetched-at", "2026-11-26T17:24:00Z")
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    assert rec["url"] == expected["url"]  # inferred from the canonical link
+    assert rec["text"] == expected["text"]
+    assert rec["published"] == expected["published"]
+
+
+def test_cli_folder_prints_json_lines(tmp_path):
+    for name in CASE_NAMES:
+        (tmp_path / f"{name}.html").write_bytes((CASES / f"{name}.html").read_bytes())
+    res = _cli(str(tmp_path))
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert [json.loads(line)["post_id"] for line in lines] == [json.loads((CASES / f"{n}.json").read_text())["post_id"] for n in CASE_NAMES]
+
+
+def test_cli_options_reach_the_extractor():
+    res = _cli(str(CASES / "laian-post-1414.html"), "--no-swaps", "--convert", "none")
+    assert res.exit_code == 0, res.output
+    assert "蕞新" in json.loads(res.output)["text"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "Error: no such file: {path}"),
+        (b"", "Error: empty file: {path}"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "Error: binary file, not HTML: {path}"),
+        ("just some notes, no markup\n".encode(), "Error: not an HTML file: {path}"),
+    ],
+)
+def test_cli_bad_input_is_one_line_error(tmp_path, content, message):
+    path = tmp_path / "page.html"
+    if content is not None:
+        path.write_bytes(content)
+    res = _cli(str(path))
+    assert res.exit_code == 1
+    assert res.output.strip() == message.format(path=path)
+    assert "Traceback" not in res.output
+
+
+def test_cli_not_an_article_and_bad_option():
+    res = _cli(str(SAMPLES / "category-1.html"))
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: ") and "not a post page" in res.output and len(res.output.strip().splitlines()) == 1
+    res = _cli(str(CASES / "laian-post-1414.html"), "--fetched-at", "yesterday")
+    assert res.exit_code == 2
+    res = _cli(str(CASES / "laian-post-1414.html"), "--convert", "x2y")
+    assert res.exit_code == 2

@@ -109,3 +109,52 @@ def links_table(records: list[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(
         [{k: r.get(k) for k in LINK_SCHEMA.names} for r in records], schema=LINK_SCHEMA
     )
+
+
+def _post_id(url: str) -> int | None:
+    # the post-URL pattern is site knowledge and lives in crawler.rules
+    from crawler.rules import RE_POST_URL
+
+    m = RE_POST_URL.search(url or "")
+    if not m:
+        return None
+    return int(m.group(1) or m.group(2))
+
+
+def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The LINK_SCHEMA rows of one article record: related, prev, next and inline links, in page order."""
+    from urllib.parse import urljoin, urlsplit
+
+    src_url = record["url"]
+    base = {
+        "src_site": record["site"],
+        "src_post_id": record["post_id"],
+        "src_url": src_url,
+        "content_hash": record.get("content_hash") or content_hash(record.get("text") or ""),
+        "run_id": record.get("run_id"),
+        "fetched_at": record.get("fetched_at"),
+    }
+
+    def row(kind: str, url: str, anchor: str | None, position: int, post_id: int | None = None) -> dict:
+        dst = urljoin(src_url, url)
+        return {
+            **base,
+            "dst_url": dst,
+            "dst_site": urlsplit(dst).hostname,
+            "dst_post_id": post_id if post_id is not None else _post_id(dst),
+            "kind": kind,
+            "anchor": anchor,
+            "position": position,
+        }
+
+    rows = []
+    for i, rel in enumerate(record.get("related") or []):
+        if rel and rel.get("url"):
+            rows.append(row("related", rel["url"], rel.get("title"), i, rel.get("post_id")))
+    for kind in ("prev", "next"):
+        if record.get(f"{kind}_url"):
+            rows.append(row(kind, record[f"{kind}_url"], None, 0))
+    for i, link in enumerate(record.get("inline_links") or []):
+        if link and link.get("url"):
+            rows.append(row("inline", link["url"], link.get("anchor"), i))
+    return rows

@@ -32,8 +32,9 @@ class Block:
 
     kind: str
     text: str
-    image: bool = False  # the paragraph holds an image (its text, if any, is a caption)
+    image: bool = False  # the paragraph holds or follows an image (its text is a caption)
     alt: str = ""  # image alt/src text, used to recognise QR images
+    aligned: bool = False  # centred/right-aligned by the editor (captions, signatures): never a teaser
 
 
 def clean_line(text: str) -> str:
@@ -85,10 +86,15 @@ def is_teaser_line(text: str) -> bool:
     return not rules.RE_SENTENCE_PUNCT.search(core)
 
 
+def _teaser_candidate(b: Block) -> bool:
+    """A plain paragraph (no image, caption or alignment) whose text looks like a teaser title."""
+    return b.kind == "p" and not b.image and not b.aligned and is_teaser_line(b.text)
+
+
 def teaser_run_start(blocks: list[Block]) -> int:
     """Index where the trailing teaser run starts, or len(blocks) when there is none."""
     i = len(blocks)
-    while i > 0 and blocks[i - 1].kind == "p" and not blocks[i - 1].image and is_teaser_line(blocks[i - 1].text):
+    while i > 0 and _teaser_candidate(blocks[i - 1]):
         i -= 1
     run = len(blocks) - i
     # A run needs real article text before it: a page of short lines only is left alone.
@@ -121,7 +127,7 @@ def clean_blocks(blocks: list[Block]) -> list[Block]:
         text = clean_line(b.text)
         if not text and b.kind != "image":
             continue
-        cleaned.append(Block(b.kind, text, b.image, b.alt))
+        cleaned.append(Block(b.kind, text, b.image, b.alt, b.aligned))
     cleaned = drop_boilerplate(cleaned)
     # Images are not text; drop them after the contact rules (which needed them) and before the
     # teaser rule (a trailing image must not hide the teaser run behind it).

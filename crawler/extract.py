@@ -116,6 +116,14 @@ def _img_alt(el) -> str:
     return " ".join(p for p in parts if p)
 
 
+_RE_ALIGNED = re.compile(r"text-align\s*:\s*(?:center|right)", re.I)
+
+
+def _aligned(el) -> bool:
+    """Centred or right-aligned by the editor (captions, signatures); teaser lines never are."""
+    return bool(_RE_ALIGNED.search(el.get("style") or "")) or (el.get("align") or "").lower() in ("center", "right")
+
+
 def _dom_block(el) -> Block:
     """A top-level child of ``.single`` as one Block (only single-line paragraphs are typed p)."""
     tag = el.tag if isinstance(el.tag, str) else ""
@@ -126,7 +134,7 @@ def _dom_block(el) -> Block:
     if tag in ("p", "div", "center", "section", "span", "a", "strong", "b", "font"):
         nested = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS | {"br"} for c in el.iter() if c is not el)
         if not nested:
-            return Block("p", text, has_img, _img_alt(el) if has_img else "")
+            return Block("p", text, has_img, _img_alt(el) if has_img else "", _aligned(el) or tag == "center")
     return Block("other", text, has_img)
 
 
@@ -148,8 +156,11 @@ def prune_single(single) -> None:
             child.drop_tree()
         else:
             kept.append((child, block))
-    # Images (other than QR codes, already gone) are neither article text nor teasers; look
-    # past them for the trailing teaser run.
+    # A line right after an image is its caption, never a teaser. Images themselves (other
+    # than QR codes, already gone) are neither text nor teasers: look past them for the run.
+    for (_, prev), (_, cur) in zip(kept, kept[1:]):
+        if prev.kind == "image" and cur.kind == "p":
+            cur.image = True
     textual = [(c, b) for c, b in kept if b.kind != "image"]
     start = clean.teaser_run_start([b for _, b in textual])
     for child, _ in textual[start:]:
@@ -207,7 +218,8 @@ def trafilatura_blocks(body) -> list[Block]:
                 out.append(Block("image", "", True, _graphic_alt(el)))
             lines = [line for line in _lines(el) if line.strip()]
             # Text sharing a paragraph with an image is its caption.
-            out.extend(Block(kind, line, has_img) for line in lines)
+            aligned = _aligned(el)
+            out.extend(Block(kind, line, has_img, "", aligned) for line in lines)
     return out
 
 

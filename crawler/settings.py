@@ -60,8 +60,7 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.dedup.DedupPipeline": 200,
-    "pipelines.archive.ArchivePipeline": 300,
-    "pipelines.writer.ParquetWriterPipeline": 400,
+    "pipelines.writer.ParquetWriterPipeline": 400,  # WARC archive + Parquet (crawler.store)
 }
 
 # --- parkcorpus settings (defaults) --------------------------------------------------------------

@@ -1,0 +1,599 @@
+"""Running crawls: argument checks, the lock, the crawl subprocess, progress, the JSON summary, the demo.
+
+`crawl()` validates everything it can up front (usage errors exit 2 before any request), takes the
+output folder's lock, and runs ``python -m crawler.runner <json>`` in a subprocess: Scrapy allows
+one CrawlerProcess per process, and a subprocess lets the CLI run twice in one test session. The
+runner writes live counters to a progress file and the run summary to a JSON file; this side reads
+both. SIGINT/SIGTERM here are forwarded to the child as one SIGTERM (graceful stop: buffered rows
+are written); a second one forces the child to stop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from crawler import errors
+from crawler.sites import Site, resolve_sites
+
+logger = logging.getLogger(__name__)
+
+MODES = ("auto", "full", "incremental", "ids", "sitemap")
+#: The sites' local time: --since/--until dates are calendar days in China (UTC+8).
+SITE_TZ = timezone(timedelta(hours=8))
+#: Every outcome a requested post can end in (each post gets exactly one).
+OUTCOMES = ("written", "unchanged", "gone_404", "robots", "failed", "not_article", "out_of_range")
+#: Folder under the output holding run state that is not data: progress, summaries, run configs.
+STATE_DIR = ".parkcorpus"
+
+#: What the demo relaxes against a real crawl: politeness delays and concurrency only.
+#: robots.txt (and its Crawl-delay) stays obeyed; the spider, pipelines and the rest are the same.
+DEMO_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "PARKCORPUS_RETRY_BACKOFF": 0.05,
+}
+
+
+# --- arguments ----------------------------------------------------------------------------------
+@dataclass
+class CrawlArgs:
+    """Validated spider arguments (what `scrapy crawl zblog -a ...` and Scrapyd pass)."""
+
+    sites: list[Site]
+    mode: str = "auto"
+    ids: tuple[int, int] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    max_pages: int | None = None
+    refresh: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def until_end(self) -> datetime | None:
+        """The first instant after the --until day."""
+        return self.until + timedelta(days=1) if self.until else None
+
+    def spider_args(self) -> dict[str, str]:
+        """These arguments as the strings a spider (or Scrapyd) receives."""
+        out = {"sites": ",".join(s.host for s in self.sites), "mode": self.mode}
+        if self.ids:
+            out["ids"] = f"{self.ids[0]}-{self.ids[1]}"
+        if self.since:
+            out["since"] = self.since.strftime("%Y-%m-%d")
+        if self.until:
+            out["until"] = self.until.strftime("%Y-%m-%d")
+        if self.max_pages:
+            out["max_pages"] = str(self.max_pages)
+        if self.refresh:
+            out["refresh"] = "1"
+        return out
+
+
+def parse_ids(text: str | None) -> tuple[int, int] | None:
+    """'3000-3900' or '3000' as (lo, hi); UsageError for anything else."""
+    if text is None or str(text).strip() == "":
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text))
+    if not m:
+        raise errors.UsageError(f"bad ID range {text!r}: expected FIRST-LAST, e.g. 3000-3900")
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    if lo < 1 or hi < lo:
+        raise errors.UsageError(f"bad ID range {text!r}: FIRST must be at least 1 and not above LAST")
+    return lo, hi
+
+
+def parse_day(text: str | None, option: str) -> datetime | None:
+    """'YYYY-MM-DD' as the start of that day in the sites' time zone; UsageError otherwise."""
+    if text is None or str(text).strip() == "":
+        return None
+    if isinstance(text, datetime):
+        return text if text.tzinfo else text.replace(tzinfo=SITE_TZ)
+    try:
+        day = datetime.strptime(str(text).strip(), "%Y-%m-%d")
+    except ValueError:
+        raise errors.UsageError(f"bad date {text!r} for {option}: expected YYYY-MM-DD") from None
+    return day.replace(tzinfo=SITE_TZ)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_spider_args(kwargs: dict[str, Any]) -> CrawlArgs:
+    """Check and convert spider arguments (strings, as Scrapyd passes them)."""
+    raw_sites = kwargs.get("sites") or ""
+    names = [s for s in re.split(r"[,\s]+", raw_sites) if s] if isinstance(raw_sites, str) else list(raw_sites)
+    site_list, warnings = resolve_sites(names, all_sites=_truthy(kwargs.get("all", "")))
+    mode = (kwargs.get("mode") or "auto").strip().lower()
+    if mode not in MODES:
+        raise errors.UsageError(f"bad mode {mode!r}: expected one of {', '.join(MODES)}")
+    ids = parse_ids(kwargs.get("ids"))
+    if mode == "ids" and ids is None:
+        raise errors.UsageError("mode ids needs an ID range, e.g. --ids 3000-3900")
+    if ids is not None and mode == "auto":
+        mode = "ids"
+    if ids is not None and mode != "ids":
+        raise errors.UsageError(f"an ID range only goes with mode ids, not {mode}")
+    since = parse_day(kwargs.get("since"), "--since")
+    until = parse_day(kwargs.get("until"), "--until")
+    if since and until and since > until:
+        raise errors.UsageError(
+            f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}; swap them"
+        )
+    max_pages = kwargs.get("max_pages")
+    if max_pages in (None, "", 0, "0"):
+        max_pages = None
+    else:
+        try:
+            max_pages = int(max_pages)
+            if max_pages < 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise errors.UsageError(f"bad max_pages {kwargs.get('max_pages')!r}: expected a positive number") from None
+    return CrawlArgs(
+        sites=site_list, mode=mode, ids=ids, since=since, until=until, max_pages=max_pages,
+        refresh=_truthy(kwargs.get("refresh", "")), warnings=warnings,
+    )
+
+
+def new_run_id(job: str | None = None) -> str:
+    """A run id unique per job: UTC timestamp plus Scrapyd's job id or random hex."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    tail = re.sub(r"[^A-Za-z0-9]", "", job)[:32] if job else secrets.token_hex(4)
+    return f"{stamp}-{tail}"
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short, stable name for why a request failed (the summary's errors_by_kind keys)."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    msg = str(exc).lower()
+    if isinstance(exc, IgnoreRequest):
+        if "offsite" in msg:
+            return "offsite"
+        if "redirect" in msg:
+            return "redirect_loop"
+        if "robots" in msg:
+            return "robots"
+        return "ignored"
+    name = type(exc).__name__
+    table = {
+        "TimeoutError": "timeout", "TCPTimedOutError": "timeout", "UserTimeoutError": "timeout",
+        "DNSLookupError": "dns", "ConnectionRefusedError": "connection_refused",
+        "ConnectError": "connection_refused", "ResponseNeverReceived": "connection_lost",
+        "ConnectionLost": "connection_lost", "ConnectionDone": "connection_lost",
+        "PotentialDataLoss": "truncated", "ResponseFailed": "connection_lost",
+        "DownloadTimeoutError": "timeout", "DownloadConnectionRefusedError": "connection_refused",
+        "DownloadFailedError": "connection_lost", "ResponseDataLossError": "truncated",
+        "CannotResolveHostError": "dns",
+    }
+    if name in table:
+        return table[name]
+    if "maxsize" in msg or "cancelled" in msg and "size" in msg:
+        return "too_large"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def load_known_posts(out: str, hosts: list[str] | None = None) -> dict[tuple[str, int], set[str]]:
+    """(site, post_id) -> stored content hashes: the crawl state, read from the dataset itself."""
+    from crawler.store import known_posts
+
+    return known_posts(out, sites=hosts)
+
+
+# --- the summary --------------------------------------------------------------------------------
+def output_files(out: str, run_id: str) -> list[str]:
+    """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
+    root = Path(out)
+    found = []
+    for sub in ("articles", "links", "warc"):
+        base = root / sub
+        if base.is_dir():
+            for p in base.rglob(f"*{run_id}*"):
+                if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".tmp"):
+                    found.append(str(p.relative_to(root)))
+    return sorted(found)
+
+
+def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[str, Any],
+                  max_errors: int = 0) -> dict[str, Any]:
+    """The run summary (what --json prints) from the Scrapy stats of a finished crawl."""
+    hosts = [h for h in (args.get("sites") or "").split(",") if h]
+    pre = "parkcorpus/"
+    outcomes = {o: int(stats.get(f"{pre}outcome/{o}", 0)) for o in OUTCOMES}
+    errors_by_kind = {
+        k[len(pre + "error/"):]: int(v) for k, v in stats.items() if k.startswith(pre + "error/")
+    }
+    n_errors = sum(errors_by_kind.values())
+    site_rows = []
+    down = []
+    for host in hosts:
+        sp = f"{pre}site/{host}/"
+        requests = int(stats.get(sp + "requests", 0))
+        responses = int(stats.get(sp + "responses", 0))
+        row = {
+            "host": host,
+            "mode": stats.get(sp + "mode"),
+            "pages_fetched": responses,
+            "articles_new": int(stats.get(sp + "articles_new", 0)),
+            "articles_changed": int(stats.get(sp + "articles_changed", 0)),
+            "outcomes": {o: int(stats.get(sp + f"outcome/{o}", 0)) for o in OUTCOMES},
+            "errors": int(stats.get(sp + "errors", 0)),
+            "status": "ok",
+        }
+        if requests and not responses:
+            row["status"] = "down"
+            down.append(host)
+        site_rows.append(row)
+    started = stats.get("start_time")
+    finished = stats.get("finish_time")
+    duration = stats.get("elapsed_time_seconds")
+    reason = stats.get("finish_reason")
+    status, error = "ok", None
+    if stats.get(pre + "fatal"):
+        status, error = "failed", str(stats[pre + "fatal"])
+    elif down:
+        status = "failed"
+        error = "site down: " + ", ".join(
+            f"{h} (all {int(stats.get(f'{pre}site/{h}/requests', 0))} requests failed)" for h in down
+        )
+    elif max_errors and n_errors > max_errors:
+        status, error = "failed", f"{n_errors} errors, more than --max-errors {max_errors}"
+    elif reason == "shutdown":
+        status, error = "interrupted", "interrupted: stopped by a signal; rows fetched so far were written"
+    elif reason and reason != "finished":
+        status, error = "failed", f"crawl stopped: {reason}"
+    return {
+        "run_id": run_id,
+        "status": status,
+        "exit_code": 0 if status == "ok" else 1,
+        "error": error,
+        "finish_reason": reason,
+        "mode": args.get("mode", "auto"),
+        "sites": site_rows,
+        "pages_fetched": int(stats.get("response_received_count", 0)),
+        "posts_requested": int(stats.get(pre + "posts_requested", 0)),
+        "articles": {
+            "new": int(stats.get(pre + "articles_new", 0)),
+            "changed": int(stats.get(pre + "articles_changed", 0)),
+            "unchanged": outcomes["unchanged"],
+        },
+        "outcomes": outcomes,
+        "errors": n_errors,
+        "errors_by_kind": errors_by_kind,
+        "malformed_urls": list(stats.get(pre + "malformed_urls") or []),
+        "failed_urls": list(stats.get(pre + "failed_urls") or []),
+        "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),
+        "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+        "retries": int(stats.get("retry/count", 0)),
+        "started": started.isoformat() if hasattr(started, "isoformat") else started,
+        "finished": finished.isoformat() if hasattr(finished, "isoformat") else finished,
+        "duration_s": round(float(duration), 3) if duration is not None else None,
+        "out": str(out),
+        "output_files": output_files(out, run_id),
+    }
+
+
+# --- the parent side ----------------------------------------------------------------------------
+def check_proxy(proxy: str, timeout: float = 3.0) -> None:
+    """A short TCP connect to the proxy; CrawlError when nothing answers there."""
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 8080)
+    if not host:
+        raise errors.UsageError(f"bad proxy URL {proxy!r}: expected http://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise errors.CrawlError(
+            f"proxy {proxy} is unreachable ({exc.strerror or exc}); check --proxy or http_proxy"
+        ) from None
+
+
+def check_out_folder(out: str) -> Path:
+    """The output folder, created when its parent exists; DatasetError when unusable."""
+    path = Path(out)
+    if not path.exists():
+        if not path.parent.exists():
+            raise errors.DatasetError(
+                f"output folder {out} does not exist and neither does its parent; create it first"
+            )
+        try:
+            path.mkdir()
+        except OSError as exc:
+            raise errors.DatasetError(f"cannot create output folder {out}: {exc.strerror}") from None
+    if not path.is_dir():
+        raise errors.DatasetError(f"output folder {out} is not a folder")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise errors.DatasetError(f"output folder {out} is not writable")
+    try:
+        from crawler.store import ensure_dataset
+    except ImportError:  # the store may not be installed in a partial checkout
+        ensure_dataset = None
+    if ensure_dataset is not None:
+        ensure_dataset(str(path))
+    return path
+
+
+def _proxy_from_env(env: dict[str, str]) -> str | None:
+    return env.get("http_proxy") or env.get("HTTP_PROXY") or None
+
+
+def _pdeathsig() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM (graceful stop) if the parent dies, so it never runs orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class _Forwarder:
+    """While a crawl runs: SIGINT/SIGTERM here become SIGTERM for the child (2nd one forces)."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.count = 0
+        self.saved: dict[int, Any] = {}
+
+    def _handle(self, signum, frame):
+        self.count += 1
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
+        return False
+
+
+def crawl(
+    sites: list[str] | tuple[str, ...] | None = None,
+    *,
+    all_sites: bool = False,
+    out: str | None = None,
+    mode: str | None = None,
+    ids: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    max_pages: int | None = None,
+    refresh: bool = False,
+    proxy: str | None = None,
+    delay: float | None = None,
+    concurrency: int | None = None,
+    autothrottle: bool | None = None,
+    max_errors: int | None = None,
+    archive: bool | None = None,
+    convert: str | None = None,
+    settings: dict[str, Any] | list[str] | None = None,
+    config_path: str | None = None,
+    progress: bool | None = None,
+    verbosity: int = 0,
+    log_file: str | None = None,
+    env: dict[str, str] | None = None,
+    relaxed: bool = False,
+    on_warning: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run one crawl in a subprocess and return its summary dict (see build_summary).
+
+    Usage errors raise before anything is fetched; a failed run returns a summary whose
+    "status" is not "ok" (the CLI prints it, then exits 1).
+    """
+    env = dict(os.environ if env is None else env)
+    overrides = {
+        "out": out, "delay": delay, "concurrency": concurrency, "autothrottle": autothrottle,
+        "proxy": proxy, "max_errors": max_errors, "archive": archive, "convert": convert,
+    }
+    cfg = _load_config(config_path, overrides)
+    scrapy_settings: dict[str, Any] = dict(cfg["scrapy"])
+    out = cfg["out"]
+    if not sites and not all_sites:
+        sites = cfg["sites"]
+    scrapy_settings.update(_parse_settings(settings))
+
+    args = parse_spider_args({
+        "sites": ",".join(sites or []), "all": "1" if all_sites else "", "mode": mode or "auto",
+        "ids": ids, "since": since, "until": until, "max_pages": max_pages,
+        "refresh": "1" if refresh else "",
+    })
+    for w in args.warnings:
+        (on_warning or logger.warning)(w)
+    if relaxed:
+        scrapy_settings.update(DEMO_SETTINGS)
+
+    proxy_url = scrapy_settings.get("PARKCORPUS_PROXY") or _proxy_from_env(env)
+    if proxy_url:
+        check_proxy(proxy_url)
+    out_path = check_out_folder(out)
+
+    from crawler.lock import FolderLock
+
+    run_id = new_run_id()
+    state = out_path / STATE_DIR
+    state.mkdir(exist_ok=True)
+    summary_file = state / f"summary-{run_id}.json"
+    progress_file = state / f"progress-{run_id}.json"
+    scrapy_settings.update({
+        "PARKCORPUS_OUT": str(out_path.resolve()),
+        "PARKCORPUS_RUN_ID": run_id,
+        "PARKCORPUS_SUMMARY_FILE": str(summary_file),
+        "PARKCORPUS_PROGRESS_FILE": str(progress_file),
+    })
+    max_err = int(scrapy_settings.get("PARKCORPUS_MAX_ERRORS") or 0)
+    spider_args = args.spider_args()
+    job = {
+        "spider_args": spider_args,
+        "settings": scrapy_settings,
+        "verbosity": verbosity,
+        "log_file": str(Path(log_file).resolve()) if log_file else None,
+    }
+    with FolderLock(out_path, run_id=run_id) as lock:
+        from crawler.progress import ProgressDisplay
+
+        display = ProgressDisplay(enabled=progress, total=_ids_total(args))
+        cmd = [sys.executable, "-m", "crawler.runner", json.dumps(job, default=str)]
+        proc = subprocess.Popen(
+            cmd, env=env, pass_fds=(lock.fd,), process_group=0,
+            preexec_fn=_pdeathsig if sys.platform == "linux" else None,
+        )
+        lock.note_child(proc.pid)
+        with _Forwarder(proc) as fwd, display:
+            while proc.poll() is None:
+                display.update_from(progress_file)
+                time.sleep(0.2)
+            display.update_from(progress_file)
+        rc = proc.returncode
+    summary = _read_json(summary_file)
+    if summary is None:
+        summary = build_summary({}, run_id=run_id, out=str(out_path), args=spider_args, max_errors=max_err)
+        summary.update(status="failed", exit_code=1,
+                       error=f"the crawl process died (exit status {rc}) before writing its summary; "
+                       "rows already written are kept, run the same command again to finish")
+        if fwd.count:
+            summary.update(status="interrupted", error="interrupted before the crawl started")
+    summary["warnings"] = list(args.warnings)
+    summary["progress_file"] = None
+    try:
+        progress_file.unlink(missing_ok=True)
+    except OSError:
+        pass
+    _write_manifest(str(out_path), summary)
+    return summary
+
+
+def _ids_total(args: CrawlArgs) -> int | None:
+    if args.ids:
+        return (args.ids[1] - args.ids[0] + 1) * len(args.sites)
+    return None
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_manifest(out: str, summary: dict) -> None:
+    """Record the run in the dataset (crawler.store.write_run_manifest) when the store provides it."""
+    try:
+        from crawler.store import write_run_manifest
+    except ImportError:
+        return
+    try:
+        write_run_manifest(out, summary)
+    except Exception:  # the data is written; a missing manifest must not fail the run
+        logger.exception("could not write the run manifest")
+
+
+def _parse_settings(settings: dict[str, Any] | list[str] | tuple | None) -> dict[str, Any]:
+    """-s NAME=VALUE pairs (or a dict) as a dict; UsageError for a pair without '='."""
+    if not settings:
+        return {}
+    if isinstance(settings, dict):
+        return dict(settings)
+    out = {}
+    for pair in settings:
+        name, sep, value = str(pair).partition("=")
+        if not sep or not name.strip():
+            raise errors.UsageError(f"bad setting {pair!r}: expected NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
+        out[name.strip()] = value
+    return out
+
+
+def _load_config(config_path: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Scrapy settings, output folder and default sites from crawler.config (with a fallback)."""
+    try:
+        from crawler.config import load_config
+    except ImportError:  # config module absent: the defaults of crawler/settings.py apply
+        from crawler import settings as s
+
+        table = {
+            "out": "PARKCORPUS_OUT", "delay": "DOWNLOAD_DELAY",
+            "concurrency": "CONCURRENT_REQUESTS_PER_DOMAIN", "autothrottle": "AUTOTHROTTLE_ENABLED",
+            "proxy": "PARKCORPUS_PROXY", "max_errors": "PARKCORPUS_MAX_ERRORS",
+            "archive": "PARKCORPUS_ARCHIVE", "convert": "PARKCORPUS_CONVERT",
+        }
+        scrapy = {v: overrides[k] for k, v in table.items() if overrides.get(k) is not None}
+        return {"scrapy": scrapy, "out": overrides.get("out") or s.PARKCORPUS_OUT,
+                "sites": []}
+    cfg = load_config(config_path, overrides={k: v for k, v in overrides.items() if v is not None})
+    return {"scrapy": cfg.scrapy_settings(), "out": cfg.get("out"), "sites": list(cfg.get("sites") or [])}
+
+
+# --- the demo -----------------------------------------------------------------------------------
+def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
+         progress: bool | None = None, verbosity: int = 0, faults: str | None = None,
+         config_path: str | None = None) -> dict[str, Any]:
+    """Serve the replica on loopback and crawl it with the real crawl code; returns what was written."""
+    try:
+        from crawler.replica import Faults, Network, ReplicaServer
+    except ImportError:  # the package __init__ re-exports these; the modules are the source
+        from crawler.replica.faults import Faults
+        from crawler.replica.model import Network
+        from crawler.replica.server import ReplicaServer
+
+    if posts < 1 or sites < 1:
+        raise errors.UsageError("--posts and --sites must be at least 1")
+    net = Network(seed=seed, sites=sites, posts=posts)
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy")}
+    with ReplicaServer(net, faults=Faults.parse(faults) if faults else Faults()) as srv:
+        summary = crawl(
+            list(net.hosts), out=out, mode="full", proxy=srv.proxy_url, relaxed=True,
+            progress=progress, verbosity=verbosity, env=env, config_path=config_path,
+        )
+    summary["demo"] = demo_report(summary["out"], net.hosts, {h: len(net.site(h).post_ids()) for h in net.hosts})
+    return summary
+
+
+def demo_report(out: str, hosts: list[str], generated: dict[str, int]) -> dict[str, Any]:
+    """Rows per site, a sample title and the one-liners to open the dataset."""
+    import pyarrow.dataset as ds
+
+    rows: dict[str, int] = {h: 0 for h in hosts}
+    sample = None
+    base = Path(out) / "articles"
+    if base.is_dir():
+        table = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(columns=["site", "title"])
+        for site, title in zip(table.column("site").to_pylist(), table.column("title").to_pylist()):
+            rows[site] = rows.get(site, 0) + 1
+            sample = sample or title
+    glob = f"{out}/articles/**/*.parquet"
+    return {
+        "rows_per_site": rows,
+        "generated_per_site": generated,
+        "sample_title": sample,
+        "open_with": {
+            "pandas": f"python -c \"from crawler.api import load; print(load('{out}').head())\"",
+            "duckdb": f"duckdb -c \"SELECT site, count(*) FROM read_parquet('{glob}', hive_partitioning=true) GROUP BY site\"",
+            "polars": f"python -c \"import polars as pl; print(pl.scan_parquet('{glob}', hive_partitioning=True).collect())\"",
+        },
+    }

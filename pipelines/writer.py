@@ -1,0 +1,101 @@
+"""Write records: raw response to the WARC archive, then the row through crawler.store.DatasetWriter."""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from scrapy.utils.defer import _schedule_coro
+
+logger = logging.getLogger(__name__)
+
+
+class ParquetWriterPipeline:
+    """Buffers rows in a DatasetWriter (flush every PARKCORPUS_FLUSH_ROWS, on close and on SIGTERM)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        s = crawler.settings
+        self.out = s.get("PARKCORPUS_OUT") or "data"
+        self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
+        self.archive_on = s.getbool("PARKCORPUS_ARCHIVE", True)
+        self.writer = None
+        self.archive = None
+        self.failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        """Build from the crawler (Scrapy component protocol)."""
+        return cls(crawler)
+
+    def open_spider(self):
+        """Open the dataset writer (and the run's WARC file) on the spider's run id and state."""
+        from crawler.store import DatasetWriter
+
+        spider = self.crawler.spider
+        if self.archive_on:
+            try:
+                from crawler.archive import WarcArchive
+            except ImportError:
+                logger.warning("crawler.archive is not available: raw responses are not archived")
+            else:
+                self.archive = WarcArchive(self.out, spider.run_id)
+        known = getattr(spider, "known", None)
+        self.writer = DatasetWriter(self.out, spider.run_id, flush_rows=self.flush_rows,
+                                    archive=self.archive, known=known if hasattr(known, "has") else None)
+
+    def process_item(self, item):
+        """Archive the raw response, add the row; settle the post as written."""
+        spider = self.crawler.spider
+        stats = self.crawler.stats
+        key = item.pop("_key", None)
+        raw = item.pop("_raw", None)
+        if self.failed:
+            return item
+        try:
+            if self.archive is not None and raw is not None:
+                item["warc_record_id"] = self.archive.write_response(
+                    raw["url"], raw["status"], raw["headers"], raw["body"], raw["request_headers"])
+            before = len(self.writer.files)
+            status = self.writer.add(item)
+            self._count_flush(before)
+        except OSError as exc:
+            self._fatal(exc)
+            return item
+        if status == "unchanged":
+            spider.settle(key, "unchanged")
+            return item
+        stats.inc_value(f"parkcorpus/articles_{status}")
+        stats.inc_value(f"parkcorpus/site/{item['site']}/articles_{status}")
+        spider.settle(key, "written")
+        return item
+
+    def _count_flush(self, before: int) -> None:
+        if len(self.writer.files) > before:
+            self.crawler.stats.inc_value("parkcorpus/flushes")
+            self.crawler.stats.set_value("parkcorpus/rows_flushed", self.writer.counts.get("rows_written", 0))
+
+    def _fatal(self, exc: OSError) -> None:
+        """A write failed (disk full, folder gone): stop the crawl, the summary says why."""
+        self.failed = True
+        what = "disk full while writing" if exc.errno == errno.ENOSPC else "cannot write"
+        msg = f"{what} {exc.filename or self.out}: {exc.strerror or exc}"
+        logger.error(msg)
+        self.crawler.stats.set_value("parkcorpus/fatal", msg)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None and not getattr(engine, "_closewait", None):
+            try:
+                _schedule_coro(engine.close_spider_async(reason="write_failed"))
+            except RuntimeError:  # already closing
+                pass
+
+    def close_spider(self):
+        """Write what is buffered (also on SIGTERM / Ctrl-C: Scrapy closes the spider gracefully)."""
+        if self.writer is None:
+            return
+        before = len(self.writer.files)
+        try:
+            self.writer.close()
+            self._count_flush(before)
+        except OSError as exc:
+            self._fatal(exc)

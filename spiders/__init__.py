@@ -1,0 +1,1 @@
+"""Scrapy spiders: discovery and routing only (parsing lives in crawler/)."""

@@ -1,0 +1,408 @@
+"""Spider `zblog`: discovery and routing only, for Z-BlogPHP/tpure subsites.
+
+Parsing lives in crawler.discover (list pages, feed, sitemap) and crawler.extract (post pages);
+the crawl state (what is already stored) comes from crawler.store. Arguments, as Scrapyd passes
+them: sites=h1,h2 mode=full|incremental|ids|sitemap ids=3000-3900 since=YYYY-MM-DD
+until=YYYY-MM-DD max_pages=N refresh=1.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler import discover, sites
+from crawler.crawl import (
+    CrawlArgs,
+    error_kind,
+    load_known_posts,
+    new_run_id,
+    parse_spider_args,
+)
+
+logger = logging.getLogger(__name__)
+
+# List pages (and the feed) go ahead of posts: hints such as the feed pubDate or a date archive's
+# month are then known before the post is fetched, and the queue of posts stays the frontier.
+PRIO_FEED, PRIO_LIST, PRIO_POST = 30, 20, 0
+# A list item counts as older than --since only with this margin: tpure rounds relative dates.
+SINCE_MARGIN_DAYS = 2
+
+
+class ZblogSpider(scrapy.Spider):
+    """Crawl Z-BlogPHP/tpure subsites: feed, home/category/date lists, sitemap or post-ID ranges."""
+
+    name = "zblog"
+    custom_settings: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        job = kwargs.pop("_job", None)  # Scrapyd's job id: unique per job, so a good run id
+        super().__init__(*args, **kwargs)
+        self.args: CrawlArgs = parse_spider_args(kwargs)
+        self.sites = self.args.sites
+        self.allowed_hosts = {s.host for s in self.sites}
+        self._job = job
+        self.run_id = ""
+        self.known: dict[tuple[str, int], set[str]] = {}
+        self.requested: set[tuple[str, int]] = set()
+        self.pending: dict[tuple[str, int], str] = {}
+        self.hints: dict[tuple[str, int], dict] = {}
+        self.site_mode: dict[str, str] = {}
+        self.stopped_listings: set[str] = set()
+        self.total_posts: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        """Build the spider and read the run id and output folder from the settings."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.out = s.get("PARKCORPUS_OUT") or "data"
+        spider.run_id = s.get("PARKCORPUS_RUN_ID") or new_run_id(spider._job)
+        spider.extract_options = dict(
+            convert=s.get("PARKCORPUS_CONVERT", "t2s"),
+            swaps=s.getbool("PARKCORPUS_SWAPS", True),
+            mask_phones=s.getbool("PARKCORPUS_MASK_PHONES", False),
+        )
+        spider.follow_traps = s.getbool("PARKCORPUS_FOLLOW_TRAPS", False)
+        return spider
+
+    # --- start -------------------------------------------------------------------------------
+    async def start(self):
+        """First requests per site, by mode (auto: incremental when the dataset holds the site)."""
+        self.known = load_known_posts(self.out, [s.host for s in self.sites])
+        stored_hosts = set(self.known.sites()) if hasattr(self.known, "sites") else {h for h, _ in self.known}
+        if self.args.mode == "ids":
+            lo, hi = self.args.ids
+            self.total_posts = 0
+        for site in self.sites:
+            mode = self.args.mode
+            if mode == "auto":
+                mode = "incremental" if site.host in stored_hosts and not self.args.refresh else "full"
+            self.site_mode[site.host] = mode
+            self.crawler.stats.set_value(f"parkcorpus/site/{site.host}/mode", mode)
+            if mode == "ids":
+                for pid in range(lo, hi + 1):
+                    req = self.post_request(site.host, pid)
+                    if req is not None:
+                        self.total_posts += 1
+                        yield req
+            elif mode == "sitemap":
+                for path in sites.SITEMAP_PATHS:
+                    yield scrapy.Request(
+                        f"http://{site.host}{path}", callback=self.parse_sitemap,
+                        errback=self.sitemap_failed, priority=PRIO_FEED,
+                        meta={"site": site.host, "handle_httpstatus_list": [404, 410]},
+                    )
+            else:
+                for req in self.list_start(site.host):
+                    yield req
+
+    def list_start(self, host: str):
+        """The feed (pubDate hints, newest posts) and the home page list."""
+        yield scrapy.Request(
+            f"http://{host}{sites.FEED_PATH}", callback=self.parse_feed, errback=self.list_failed,
+            priority=PRIO_FEED, meta={"site": host},
+        )
+        yield self.list_request(f"http://{host}/", host)
+
+    # --- requests ----------------------------------------------------------------------------
+    def post_request(self, host: str, pid: int, hint: dict | None = None):
+        """A request for a post unless it was requested already or is stored (and no --refresh)."""
+        key = (host, pid)
+        if hint:
+            self.hints.setdefault(key, {}).update(hint)
+        if key in self.requested:
+            return None
+        if key in self.known and not self.args.refresh:
+            return None
+        self.requested.add(key)
+        url = sites.post_url(host, pid)  # index.php?id=N and the pseudo-static URL are one post
+        self.pending[key] = url
+        self.crawler.stats.inc_value("parkcorpus/posts_requested")
+        return scrapy.Request(
+            url, callback=self.parse_post, errback=self.post_failed, priority=PRIO_POST,
+            meta={"site": host, "post_id": pid, "handle_httpstatus_list": [404, 410]},
+        )
+
+    def post_request_for(self, url: str, hint: dict | None = None):
+        """post_request for a post URL in either form, on an allowed host only."""
+        host = (urlsplit(url).hostname or "").lower()
+        pid = sites.post_id_of(url)
+        if host not in self.allowed_hosts or pid is None:
+            return None
+        return self.post_request(host, pid, hint)
+
+    def list_request(self, url: str, host: str, archive=None):
+        """A list page request (dupefilter keeps each list page once per run)."""
+        return scrapy.Request(
+            url, callback=self.parse_list, errback=self.list_failed, priority=PRIO_LIST,
+            meta={"site": host, "archive_month": archive or sites.archive_month(url)},
+        )
+
+    # --- callbacks ---------------------------------------------------------------------------
+    def parse_feed(self, response):
+        """feed.php: exact pubDates as hints; new posts requested right away."""
+        host = response.meta["site"]
+        for link, published in discover.parse_feed(response.body):
+            hint = {"feed_published": published} if published else None
+            if not self.in_range(published):
+                continue
+            req = self.post_request_for(link, hint)
+            if req is not None:
+                yield req
+
+    def parse_list(self, response):
+        """Home, category or date-archive list: posts, then pagination by mode."""
+        host = response.meta["site"]
+        mode = self.site_mode.get(host, "full")
+        page = discover.parse_list_page(response.body, response.url)
+        now = discover.parse_http_date(response.headers.get(b"Date")) or datetime.now(timezone.utc)
+        archive = response.meta.get("archive_month")
+        hint = {"archive_month": tuple(archive)} if archive else None
+        unknown = 0
+        older = 0
+        for url, date_text in zip(page.items, page.item_dates):
+            pid = sites.post_id_of(url)
+            if (host, pid) not in self.known:
+                unknown += 1
+            approx = discover.approx_list_date(date_text, now)
+            if approx is not None and self.args.since and approx < self.since_floor():
+                older += 1
+                continue
+            if approx is not None and self.args.until and approx > self.until_ceiling():
+                continue
+            req = self.post_request_for(url, hint)
+            if req is not None:
+                yield req
+        all_older = bool(page.items) and older == len(page.items)
+        listing = listing_key(response.url)
+        if mode == "incremental":
+            # stop at the first page whose posts are all stored: everything older is stored too
+            if unknown and page.next_url and self.may_follow(page.next_url):
+                yield self.list_request(page.next_url, host, archive)
+            return
+        for url in page.other_posts:
+            if self.args.since or self.args.until:
+                break  # sidebar posts carry no date here; the lists reach every post in range
+            req = self.post_request_for(url)
+            if req is not None:
+                yield req
+        if all_older:
+            self.stopped_listings.add(listing)
+        elif self.args.since:
+            # newest first: walk one page at a time so the walk stops at the first page before --since
+            if page.next_url and self.may_follow(page.next_url):
+                yield self.list_request(page.next_url, host, archive)
+        else:
+            for url in page.pages:
+                if self.may_follow(url):
+                    yield self.list_request(url, host, archive)
+        for url in page.lists:
+            kind = sites.classify(url)
+            month = sites.archive_month(url)
+            if kind == "date" and month and not self.month_in_range(month):
+                continue
+            if self.may_follow(url):
+                yield self.list_request(url, host)
+
+    def parse_sitemap(self, response):
+        """Sitemap or sitemap index; falls back to the list crawl when the site has none."""
+        host = response.meta["site"]
+        pages, children = ([], []) if response.status != 200 else discover.parse_sitemap(response.body)
+        if not pages and not children:
+            if not response.meta.get("child"):
+                logger.info("%s has no sitemap; crawling its lists instead", host)
+                self.site_mode[host] = "full"
+                yield from self.list_start(host)
+            return
+        for url in children:
+            if (urlsplit(url).hostname or "").lower() == host:
+                yield scrapy.Request(
+                    url, callback=self.parse_sitemap, errback=self.list_failed, priority=PRIO_FEED,
+                    meta={"site": host, "child": True, "handle_httpstatus_list": [404, 410]},
+                )
+        for url in pages:
+            req = self.post_request_for(url)
+            if req is not None:
+                yield req
+
+    def sitemap_failed(self, failure):
+        """No sitemap reachable: crawl the lists instead."""
+        host = failure.request.meta["site"]
+        self.site_mode[host] = "full"
+        yield from self.list_start(host)
+
+    def parse_post(self, response):
+        """A post page: extract (crawler.extract), hand the record to the pipelines."""
+        from crawler.errors import MalformedPage, NotAnArticle
+        from crawler.extract import ExtractOptions, extract_html
+
+        host, pid = response.meta["site"], response.meta["post_id"]
+        key = (host, pid)
+        if response.status in (404, 410):
+            self.settle(key, "gone_404")
+            return
+        fetched_at = datetime.now(timezone.utc)
+        hint = self.hints.pop(key, {})
+        url = sites.post_url(host, pid)
+        try:
+            record = extract_html(
+                response.body, url, fetched_at=fetched_at,
+                server_date=discover.parse_http_date(response.headers.get(b"Date")),
+                feed_published=hint.get("feed_published"),
+                archive_month=hint.get("archive_month"),
+                options=ExtractOptions(**self.extract_options),
+            )
+        except MalformedPage as exc:
+            self.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
+            return
+        except NotAnArticle as exc:
+            self.settle(key, "not_article", detail=str(exc))
+            return
+        except Exception as exc:  # an extractor bug must cost one post, not the run
+            logger.exception("extraction failed for %s", url)
+            self.count_error(host, "extract_error", url)
+            self.settle(key, "failed", detail=repr(exc))
+            return
+        record["run_id"] = self.run_id
+        record["http_status"] = response.status
+        record["_key"] = key
+        record["_raw"] = {
+            "url": response.url, "status": response.status, "headers": response.headers,
+            "body": response.body, "request_headers": response.request.headers,
+        }
+        yield record
+        if self.site_mode.get(host) == "full" and not (self.args.since or self.args.until):
+            # related posts and prev/next reach posts a list page may have missed
+            for link in discover.post_links(response.body, response.url):
+                req = self.post_request_for(link)
+                if req is not None:
+                    yield req
+
+    # --- failures ----------------------------------------------------------------------------
+    def post_failed(self, failure):
+        """A post request that ended without a response: robots, offsite, retries exhausted."""
+        req = failure.request
+        key = (req.meta["site"], req.meta["post_id"])
+        exc = failure.value
+        if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
+            self.settle(key, "robots")
+            return
+        self.count_error(req.meta["site"], error_kind(exc), req.url)
+        self.settle(key, "failed", detail=error_kind(exc))
+
+    def list_failed(self, failure):
+        """A list, feed or sitemap request failed: counted as an error of its site."""
+        req = failure.request
+        exc = failure.value
+        if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
+            self.crawler.stats.inc_value("parkcorpus/lists_robots")
+            return
+        if isinstance(exc, HttpError) and exc.response.status in (404, 410):
+            self.crawler.stats.inc_value("parkcorpus/lists_404")
+            return
+        self.count_error(req.meta.get("site", ""), error_kind(exc), req.url)
+
+    # --- accounting --------------------------------------------------------------------------
+    def settle(self, key, outcome: str, detail: str | None = None, malformed: bool = False) -> None:
+        """Give a requested post its one outcome (later calls for the same post are ignored)."""
+        url = self.pending.pop(key, None)
+        if url is None:
+            return
+        stats = self.crawler.stats
+        stats.inc_value(f"parkcorpus/outcome/{outcome}")
+        stats.inc_value(f"parkcorpus/site/{key[0]}/outcome/{outcome}")
+        if malformed:
+            bad = stats.get_value("parkcorpus/malformed_urls") or []
+            if len(bad) < 1000:
+                stats.set_value("parkcorpus/malformed_urls", bad + [url])
+        if outcome == "failed":
+            bad = stats.get_value("parkcorpus/failed_urls") or []
+            if len(bad) < 1000:
+                stats.set_value("parkcorpus/failed_urls", bad + [url])
+        if detail:
+            logger.debug("%s: %s (%s)", url, outcome, detail)
+
+    def count_error(self, host: str, kind: str, url: str) -> None:
+        """Count an error by kind and site (the summary's errors_by_kind)."""
+        stats = self.crawler.stats
+        stats.inc_value("parkcorpus/errors")
+        stats.inc_value(f"parkcorpus/error/{kind}")
+        stats.inc_value(f"parkcorpus/site/{host}/errors")
+        logger.error("%s failed: %s", url, kind)
+
+    def closed(self, reason):
+        """Posts still without an outcome (run stopped early) count as failed."""
+        for key in list(self.pending):
+            self.settle(key, "failed", detail=f"run closed: {reason}")
+
+    # --- range helpers -----------------------------------------------------------------------
+    def since_floor(self):
+        from datetime import timedelta
+
+        return self.args.since - timedelta(days=SINCE_MARGIN_DAYS)
+
+    def until_ceiling(self):
+        from datetime import timedelta
+
+        return self.args.until + timedelta(days=SINCE_MARGIN_DAYS + 1)
+
+    def in_range(self, when) -> bool:
+        """True when `when` (exact) is inside --since/--until, or unknown."""
+        if when is None:
+            return True
+        if self.args.since and when < self.args.since:
+            return False
+        if self.args.until and when >= self.args.until_end:
+            return False
+        return True
+
+    def month_in_range(self, month) -> bool:
+        """Whether a date archive (year, month) can hold posts inside --since/--until."""
+        y, m = month
+        if self.args.since and (y, m) < (self.args.since.year, self.args.since.month):
+            return False
+        if self.args.until and (y, m) > (self.args.until.year, self.args.until.month):
+            return False
+        return True
+
+    def may_follow(self, url: str) -> bool:
+        """Whether a list URL is followed: no traps, within --max-pages, listing not stopped."""
+        kind = sites.classify(url)
+        if kind == "trap" and not self.follow_traps:
+            return False
+        if kind not in ("home", "category", "date") and not (kind == "trap" and self.follow_traps):
+            return False
+        if listing_key(url) in self.stopped_listings:
+            return False
+        if self.args.max_pages and list_page_number(url) > self.args.max_pages:
+            return False
+        return True
+
+
+def listing_key(url: str) -> str:
+    """The listing a list page belongs to: host/home, host/category-N or host/date-Y-M."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    m = sites.CATEGORY_RE.match(parts.path)
+    if m:
+        return f"{host}/category-{m.group(1)}"
+    m = sites.DATE_ARCHIVE_RE.match(parts.path)
+    if m:
+        return f"{host}/date-{m.group(1)}-{int(m.group(2))}"
+    return f"{host}/home"
+
+
+def list_page_number(url: str) -> int:
+    """The page number of a list URL (1 for the first page)."""
+    path = urlsplit(url).path
+    for rx, group in ((sites.HOME_PAGE_RE, 1), (sites.CATEGORY_RE, 2), (sites.DATE_ARCHIVE_RE, 3)):
+        m = rx.match(path)
+        if m:
+            return int(m.group(group) or 1)
+    return 1

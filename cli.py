@@ -7,6 +7,7 @@ so that `parkcorpus --help` is instant.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sys
@@ -23,6 +24,10 @@ class ParkcorpusClickError(click.ClickException):
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+#: errno values that mean the disk (or the file size limit, or a quota) ran out while writing
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def handle_errors(fn):
@@ -44,6 +49,10 @@ def handle_errors(fn):
             if debug:
                 raise
             name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+            if exc.errno in _DISK_FULL:
+                raise ParkcorpusClickError(
+                    f"disk full while writing{name} ({exc.strerror}); free some space and run again", 1
+                ) from None
             raise ParkcorpusClickError(f"{exc.strerror or exc}:{name}".rstrip(":"), 1) from None
 
     return wrapper

@@ -8,6 +8,7 @@ file opens anywhere, offline, and can be mailed as is. matplotlib runs on the Ag
 from __future__ import annotations
 
 import base64
+import errno
 import html
 import io
 from datetime import datetime, timezone
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler import stats as corpus
+from crawler.errors import DatasetError
+
+#: errno values meaning the disk, a quota or the file size limit ran out (cli.py says "disk full")
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 #: Preferred CJK fonts (Debian fonts-noto-cjk, then common desktop fonts); the first one
 #: matplotlib finds is used so category and tag names render instead of empty boxes.
@@ -335,6 +340,20 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
     return "\n".join(parts)
 
 
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary name and rename, so a reader never sees half a file; no leftovers on error."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in _DISK_FULL:
+            # a failed write() carries no file name; name the file the user asked for
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise DatasetError(f"cannot write {path}: {exc.strerror}; choose a writable place") from None
+
+
 def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str | Path | None = None) -> dict[str, Any]:
     """Write the HTML report of the dataset at out to `to` (and each plot as PNG into png_dir)."""
     columns = corpus.STAT_COLUMNS
@@ -346,21 +365,17 @@ def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str |
     plots = _plots(data, graph, plt)
 
     to = Path(to)
-    if to.parent and not to.parent.is_dir():
-        from crawler.errors import UsageError
-
-        raise UsageError(f"cannot write the report to {to}: folder {to.parent} does not exist")
+    if not to.parent.is_dir():
+        raise DatasetError(f"cannot write the report to {to}: folder {to.parent} does not exist")
     page = render_html(data, graph, plots)
-    tmp = to.with_name(f".{to.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(to)  # a reader (or browser reload) never sees half a report
+    _write_atomic(to, page.encode("utf-8"))
     pngs = []
     if png_dir is not None:
         png_dir = Path(png_dir)
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, (_title, png) in plots.items():
             p = png_dir / f"{name}.png"
-            p.write_bytes(png)
+            _write_atomic(p, png)
             pngs.append(str(p))
     return {
         "html": str(to),

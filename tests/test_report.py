@@ -157,7 +157,7 @@ def test_report_cli(corpus, tmp_path):
     info = json.loads(res.output)
     assert Path(info["html"]).is_file() and info["articles"] == 80
     res = CliRunner().invoke(main, ["report", "--out", str(corpus), "--to", str(tmp_path / "missing" / "x.html")])
-    assert res.exit_code == 2
+    assert res.exit_code == 1
     assert res.output.strip().splitlines()[-1] == (
         f"Error: cannot write the report to {tmp_path / 'missing' / 'x.html'}: folder {tmp_path / 'missing'} does not exist"
     )

@@ -483,5 +483,141 @@ def cluster_status_cmd(ctx, nodes, project, as_json) -> None:
         raise ParkcorpusClickError(down[0]["error"] if len(down) == 1 else f"{len(down)} of {len(rows)} nodes unreachable", 1)
 
 
+def _format_summary(s: dict) -> str:
+    """The human-readable crawl summary (--json prints the dict itself)."""
+    o = s.get("outcomes", {})
+    a = s.get("articles", {})
+    lines = [
+        f"run {s.get('run_id')}: {s.get('status')} in {s.get('duration_s')} s, "
+        f"{s.get('pages_fetched', 0)} pages fetched",
+        f"articles: {a.get('new', 0)} new, {a.get('changed', 0)} changed, {a.get('unchanged', 0)} unchanged",
+        "outcomes: " + ", ".join(f"{k} {v}" for k, v in o.items() if v) if any(o.values()) else "outcomes: none",
+    ]
+    for site in s.get("sites", []):
+        lines.append(f"  {site['host']:<24} {site.get('mode') or '-':<12} pages {site['pages_fetched']:>6}  "
+                     f"new {site['articles_new']:>5}  changed {site['articles_changed']:>4}  "
+                     f"errors {site['errors']:>4}  {site['status']}")
+    if s.get("errors_by_kind"):
+        lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in s["errors_by_kind"].items()))
+    for url in s.get("malformed_urls", [])[:20]:
+        lines.append(f"  malformed, not written: {url}")
+    files = s.get("output_files", [])
+    lines.append(f"{len(files)} files written under {s.get('out')}")
+    return "\n".join(lines)
+
+
+def _verbosity(ctx, verbose: int, quiet: int) -> int:
+    return (ctx.obj or {}).get("verbosity", 0) + verbose - quiet
+
+
+@main.command("crawl")
+@click.argument("sites", nargs=-1)
+@click.option("--all", "all_sites", is_flag=True, help="Crawl every registered subsite (see `parkcorpus sites`).")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--mode", type=click.Choice(["auto", "full", "incremental", "ids", "sitemap"]), default=None,
+              help="full: all list pages; incremental: feed + newest pages until known posts; ids: --ids range; "
+                   "sitemap: the site's sitemap. Default auto: incremental for sites already in the dataset.")
+@click.option("--full", "full_flag", is_flag=True, help="Shorthand for --mode full.")
+@click.option("--ids", default=None, metavar="FIRST-LAST", help="Crawl these post IDs (implies --mode ids), e.g. 3000-3900.")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only posts published on or after this day (UTC+8).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC+8).")
+@click.option("--max-pages", type=click.IntRange(min=1), default=None, help="Follow at most N pages of each list.")
+@click.option("--refresh", is_flag=True, help="Re-fetch stored posts; write only those whose text changed.")
+@click.option("--proxy", default=None, metavar="URL", help="HTTP proxy for every request (default: $http_proxy).")
+@click.option("--delay", type=float, default=None, help="Seconds between requests to one host (default 1).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Parallel requests per host (default 2).")
+@click.option("--autothrottle/--no-autothrottle", default=None, help="Adapt the delay to server latency (default on).")
+@click.option("--max-errors", type=click.IntRange(min=0), default=None, help="Stop and exit 1 after more than N errors (0: no limit).")
+@click.option("--no-archive", "archive", flag_value=False, default=None, help="Do not keep raw responses in <out>/warc/.")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any Scrapy or PARKCORPUS_* setting.")
+@click.option("--progress/--no-progress", default=None, help="Progress display (default: on a terminal only).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Only errors.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Append the crawl log (INFO and up) to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (for cron).")
+@click.pass_context
+@handle_errors
+def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
+              delay, concurrency, autothrottle, max_errors, archive, settings, progress, verbose, quiet,
+              log_file, as_json) -> None:
+    """Crawl subsites of the network into the Parquet dataset (default: jinshan.021cf.cn).
+
+    SITES are host names or short names from `parkcorpus sites`; an unregistered host that runs
+    Z-BlogPHP is crawled with a warning. The dataset is the crawl state: a second run fetches only
+    what is new. Exit code 0 on success, 1 when a site is down, errors exceed --max-errors or the
+    run was interrupted, 2 on bad usage. One run per --out folder at a time (locked).
+
+    \b
+    Example:
+        parkcorpus crawl                               # jinshan.021cf.cn into ./data
+        parkcorpus crawl laian.021cf.cn --since 2026-01-01
+        parkcorpus crawl jinshan --ids 3000-3900 --json
+        parkcorpus crawl --all --out /srv/corpus -q --json --log-file crawl.log
+    """
+    from crawler import api
+
+    if full_flag:
+        if mode not in (None, "full"):
+            raise click.BadParameter("--full contradicts --mode " + mode, param_hint="--full")
+        mode = "full"
+    summary = api.crawl(
+        sites, config_path=ctx.obj.get("config"), all_sites=all_sites, out=out, mode=mode, ids=ids,
+        since=since, until=until, max_pages=max_pages, refresh=refresh, proxy=proxy, delay=delay,
+        concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
+        settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
+        log_file=log_file or ctx.obj.get("log_file"),
+        on_warning=lambda msg: click.echo(f"Warning: {msg}", err=True),
+    )
+    if as_json:
+        echo_json(summary)
+    elif _verbosity(ctx, verbose, quiet) >= 0:
+        click.echo(_format_summary(summary))
+    if summary.get("status") != "ok":
+        raise errors.CrawlError(summary.get("error") or "the crawl failed")
+
+
+@main.command("demo")
+@click.option("--out", default="data", show_default=True, type=click.Path(file_okay=False), help="Dataset folder to write.")
+@click.option("--posts", type=click.IntRange(min=1, max=100_000), default=150, show_default=True, help="Posts per replica subsite.")
+@click.option("--sites", "n_sites", type=click.IntRange(min=1, max=6), default=2, show_default=True, help="Replica subsites to crawl.")
+@click.option("--progress/--no-progress", default=None, help="Progress display (default: on a terminal only).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+@handle_errors
+def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
+    """Crawl the bundled offline replica of the network into ./data.
+
+    The replica runs on a free loopback port and answers as an HTTP proxy for the real host
+    names; the crawl uses the same spider, pipelines and settings as `parkcorpus crawl`, with only
+    the politeness delays relaxed (robots.txt is still obeyed).
+
+    \b
+    Example:
+        parkcorpus demo
+        parkcorpus demo --out /tmp/demo --posts 50 --sites 3 --json
+    """
+    from crawler import api
+
+    summary = api.demo(out=out, posts=posts, sites=n_sites, config_path=ctx.obj.get("config"),
+                       progress=progress, verbosity=(ctx.obj or {}).get("verbosity", 0))
+    if as_json:
+        echo_json(summary)
+    else:
+        d = summary["demo"]
+        click.echo(f"Crawled the replica into {summary['out']} in {summary.get('duration_s')} s "
+                   f"({summary['pages_fetched']} pages):")
+        for host, n in d["rows_per_site"].items():
+            click.echo(f"  {host:<24} {n:>6} articles (of {d['generated_per_site'].get(host, '?')} generated)")
+        click.echo(f"  {len(summary.get('output_files', []))} files, e.g. "
+                   + ", ".join(summary.get("output_files", [])[:2]))
+        if d.get("sample_title"):
+            click.echo(f"  sample title: {d['sample_title']}")
+        click.echo("Open it with:")
+        for tool, line in d["open_with"].items():
+            click.echo(f"  {tool + ':':<8} {line}")
+    if summary.get("status") != "ok":
+        raise errors.CrawlError(summary.get("error") or "the demo crawl failed")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -110,3 +110,17 @@ def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:
     from crawler import cluster
 
     return cluster.status(_cluster_config(config_path, nodes=nodes).get("cluster.nodes"), project=project)
+
+
+def crawl(sites=(), config_path=None, **kwargs: Any) -> dict:
+    """Crawl subsites in a subprocess (see crawler.crawl.crawl); returns the run summary."""
+    from crawler.crawl import crawl as _crawl
+
+    return _crawl(list(sites) or None, config_path=config_path, **kwargs)
+
+
+def demo(out: str = "data", posts: int = 150, sites: int = 2, config_path=None, **kwargs: Any) -> dict:
+    """Serve the offline replica on loopback and crawl it with the real crawl code; the summary."""
+    from crawler.crawl import demo as _demo
+
+    return _demo(out=out, posts=posts, sites=sites, config_path=config_path, **kwargs)

@@ -593,7 +593,7 @@ def demo_report(out: str, hosts: list[str], generated: dict[str, int]) -> dict[s
         "sample_title": sample,
         "open_with": {
             "pandas": f"python -c \"from crawler.api import load; print(load('{out}').head())\"",
-            "duckdb": f"duckdb -c \"SELECT site, count(*) FROM read_parquet('{glob}', hive_partitioning=true) GROUP BY site\"",
+            "duckdb": f"python -c \"import duckdb; print(duckdb.sql(\\\"SELECT site, count(*) AS n FROM read_parquet('{glob}', hive_partitioning=true) GROUP BY site\\\"))\"",
             "polars": f"python -c \"import polars as pl; print(pl.scan_parquet('{glob}', hive_partitioning=True).collect())\"",
         },
     }

@@ -55,6 +55,9 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("run_id", pa.string(), False, "the crawl run that wrote the row"),
     ("extractor_version", pa.string(), False, "crawler.items.EXTRACTOR_VERSION at extraction time"),
     ("warc_record_id", pa.string(), True, "WARC-Record-ID of the raw response in <out>/warc/"),
+    # re-extracting an archived page gives a version with the same fetched_at as the crawled one:
+    # the newest version of a post is the one with the latest (fetched_at, extracted_at)
+    ("extracted_at", TS, True, "when the text was extracted (UTC): the crawl, or a later reextract"),
 ]
 
 ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])

@@ -359,6 +359,7 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["run_id"] = rec["run_id"] or run_id
     rec["fetched_at"] = _utc(rec["fetched_at"]) or dt.datetime.now(dt.timezone.utc)
     rec["published"] = _utc(rec["published"])
+    rec["extracted_at"] = _utc(rec["extracted_at"]) or dt.datetime.now(dt.timezone.utc)
     if rec["char_count"] is None:
         rec["char_count"] = sum(1 for c in text if not c.isspace())
     if rec["paragraph_count"] is None:
@@ -764,13 +765,15 @@ def newest_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) ->
 
 def version_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -> tuple[pa.Array, pa.Array]:
     """(every stored version, the newest version per post) as 'site\\x1fpost_id\\x1fcontent_hash' keys."""
-    light = dataset.to_table(columns=["site", "post_id", "content_hash", "fetched_at"],
+    light = dataset.to_table(columns=["site", "post_id", "content_hash", "fetched_at", "extracted_at"],
                              filter=_site_filter(site))
     if light.num_rows == 0:
         empty = pa.array([], pa.string())
         return empty, empty
+    # newest = latest fetch; a re-extraction of the same fetch beats the original extraction
     light = light.sort_by([("site", "ascending"), ("post_id", "ascending"),
-                           ("fetched_at", "descending"), ("content_hash", "descending")])
+                           ("fetched_at", "descending"), ("extracted_at", "descending"),
+                           ("content_hash", "descending")])
     site_a = light.column("site").to_numpy(zero_copy_only=False)
     pid_a = light.column("post_id").to_numpy()
     first = np.ones(light.num_rows, dtype=bool)

@@ -1,0 +1,281 @@
+"""The raw archive: every fetched post response in one gzip WARC file per run, and re-extraction.
+
+``<out>/warc/<run_id>.warc.gz`` is written as ``<run_id>.warc.gz.open`` and renamed when the
+run closes it. Each record is its own gzip member and is flushed as it is written, so a run
+killed at any moment leaves a file whose complete records all read back; the reader stops at
+the first incomplete one. ``reextract`` rebuilds articles and links from these files alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import http
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.errors import NotAnArticle
+from crawler.store import DatasetWriter, check_run_id, ensure_dataset, new_run_id, write_run_manifest
+
+WARC_DIR = "warc"
+SUFFIX = ".warc.gz"
+OPEN_SUFFIX = ".warc.gz.open"
+
+#: Response headers not archived as received: Scrapy hands over the decoded body, so keeping
+#: the original encoding/length headers would make WARC readers decode it a second time.
+_DROP_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+
+
+def _header_list(headers: Any) -> list[tuple[str, str]]:
+    """Headers from a dict, list of pairs or Scrapy Headers (bytes, multi-valued) as str pairs."""
+    if not headers:
+        return []
+    items = headers.items() if hasattr(headers, "items") else headers
+    out = []
+    for key, value in items:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        k = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        for v in values:
+            out.append((k, v.decode("latin-1") if isinstance(v, bytes) else str(v)))
+    return out
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc)
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class WarcArchive:
+    """One gzip WARC file per run: request + response records of every fetched post."""
+
+    def __init__(self, out: str | os.PathLike, run_id: str):
+        from warcio.warcwriter import WARCWriter
+
+        from crawler import __version__
+
+        self.run_id = check_run_id(run_id)
+        folder = ensure_dataset(out, create=True) / WARC_DIR
+        folder.mkdir(exist_ok=True)
+        name, k = self.run_id, 0
+        # a re-used run id must not overwrite or append to another process's archive
+        while (folder / f"{name}{SUFFIX}").exists() or (folder / f"{name}{OPEN_SUFFIX}").exists():
+            k += 1
+            name = f"{self.run_id}.{k}"
+        self.path = folder / f"{name}{SUFFIX}"
+        self.open_path = folder / f"{name}{OPEN_SUFFIX}"
+        self._fh = open(self.open_path, "xb")
+        # WARC/1.1 dates carry microseconds, so fetched_at round-trips exactly
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        info = self._writer.create_warcinfo_record(
+            self.path.name, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1",
+                             "run-id": self.run_id})
+        self._writer.write_record(info)
+        self._fh.flush()
+        self.records = 0
+        self.closed = False
+
+    def __enter__(self) -> WarcArchive:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def write_response(self, url: str, status: int, headers: Any, body: bytes,
+                       request_headers: Any = None, fetched_at: dt.datetime | None = None,
+                       method: str = "GET") -> str:
+        """Archive one exchange (request + response records); returns the response's WARC-Record-ID."""
+        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.timeutils import datetime_to_iso_date
+
+        if self.closed:
+            raise RuntimeError("WarcArchive is closed")
+        body = body or b""
+        when = datetime_to_iso_date(_utc(fetched_at).replace(tzinfo=None), use_micros=True)
+        try:
+            reason = http.HTTPStatus(int(status)).phrase
+        except ValueError:
+            reason = "Unknown"
+        resp_headers = [(k, v) for k, v in _header_list(headers) if k.lower() not in _DROP_HEADERS]
+        resp_headers.append(("Content-Length", str(len(body))))
+        resp = self._writer.create_warc_record(
+            url, "response", payload=BytesIO(body), length=len(body),
+            http_headers=StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": when})
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        req_headers = _header_list(request_headers)
+        if not any(k.lower() == "host" for k, _ in req_headers):
+            req_headers.insert(0, ("Host", parts.netloc))
+        req = self._writer.create_warc_record(
+            url, "request",
+            http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True),
+            warc_headers_dict={"WARC-Date": when})
+        self._writer.write_request_response_pair(req, resp)
+        self._fh.flush()  # each record reaches the OS at once: a killed run keeps it
+        self.records += 1
+        return resp.rec_headers.get_header("WARC-Record-ID")
+
+    def flush(self) -> None:
+        """Make every record written so far durable (called before Parquet rows refer to them)."""
+        if not self.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> Path:
+        """Flush, close and rename the file to its final <run_id>.warc.gz name (idempotent)."""
+        if not self.closed:
+            self.flush()
+            self._fh.close()
+            os.replace(self.open_path, self.path)
+            self.closed = True
+        return self.path
+
+
+@dataclass
+class ArchivedResponse:
+    """One archived response as read back from a WARC file."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    fetched_at: dt.datetime
+    record_id: str
+    run_id: str
+    warc_file: Path
+    server_date: dt.datetime | None = field(default=None)
+
+
+def warc_files(out: str | os.PathLike, include_open: bool = True) -> list[Path]:
+    """The WARC files of a dataset, in name (run id) order; unfinished `.open` files too by default."""
+    folder = Path(out, WARC_DIR)
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.iterdir() if p.name.endswith(SUFFIX)
+             or (include_open and p.name.endswith(OPEN_SUFFIX))]
+    return sorted(files)
+
+
+def _server_date(headers: list[tuple[str, str]]) -> dt.datetime | None:
+    for k, v in headers:
+        if k.lower() == "date":
+            try:
+                return _utc(email.utils.parsedate_to_datetime(v))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def read_warc(path: Path) -> Iterator[ArchivedResponse]:
+    """The complete response records of one WARC file; stops quietly at a truncated tail."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.timeutils import iso_date_to_datetime
+
+    run_id = path.name.removesuffix(OPEN_SUFFIX).removesuffix(SUFFIX)
+    with open(path, "rb") as fh:
+        records = ArchiveIterator(fh)
+        while True:
+            try:
+                record = next(records)
+                if record.rec_type != "response":
+                    continue
+                body = record.content_stream().read()
+            except StopIteration:
+                return
+            except Exception:  # noqa: BLE001 - truncated gzip member / record: the rest is lost
+                return
+            headers = list(record.http_headers.headers) if record.http_headers else []
+            declared = record.http_headers.get_header("Content-Length") if record.http_headers else None
+            if declared is not None and declared.isdigit() and int(declared) != len(body):
+                return  # the last record was cut mid-body by a killed run
+            yield ArchivedResponse(
+                url=record.rec_headers.get_header("WARC-Target-URI"),
+                status=int(record.http_headers.get_statuscode() or 0) if record.http_headers else 0,
+                headers=headers,
+                body=body,
+                fetched_at=iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"), tz_aware=True),
+                record_id=record.rec_headers.get_header("WARC-Record-ID"),
+                run_id=run_id,
+                warc_file=path,
+                server_date=_server_date(headers),
+            )
+
+
+def iter_responses(out: str | os.PathLike, include_open: bool = True) -> Iterator[ArchivedResponse]:
+    """Every complete archived response of a dataset, file by file in run-id order."""
+    for path in warc_files(out, include_open):
+        yield from read_warc(path)
+
+
+def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os.PathLike | None = None,
+              run_id: str | None = None, flush_rows: int = 500) -> dict[str, Any]:
+    """Rebuild articles and links from the WARC archive of out alone (no network), as a new run.
+
+    Rows go to `to` (default: out itself, where only texts that changed become new versions).
+    Returns a summary dict, also written as the run manifest.
+    """
+    from crawler.extract import extract_html
+
+    source = ensure_dataset(out, create=False)
+    dest = to if to is not None else source
+    run_id = check_run_id(run_id or f"reextract-{new_run_id()}")
+    started = dt.datetime.now(dt.timezone.utc)
+    counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0}
+    not_articles: list[str] = []
+    files = warc_files(source)
+    with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
+        for resp in iter_responses(source):
+            counts["responses"] += 1
+            if resp.status != 200:
+                counts["not_ok"] += 1
+                continue
+            try:
+                rec = extract_html(resp.body, resp.url, fetched_at=resp.fetched_at,
+                                   server_date=resp.server_date, options=options)
+            except NotAnArticle:
+                counts["not_article"] += 1
+                not_articles.append(resp.url)
+                continue
+            rec["run_id"] = run_id
+            rec["http_status"] = resp.status
+            rec["warc_record_id"] = resp.record_id
+            rec["fetched_at"] = resp.fetched_at
+            rec["extracted_at"] = None  # the writer stamps it now
+            counts[writer.add(rec)] += 1
+    summary = {
+        "run_id": run_id,
+        "mode": "reextract",
+        "source": str(source),
+        "out": str(dest),
+        "warc_files": [str(p) for p in files],
+        "started_at": started.isoformat(),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "articles": {k: counts[k] for k in ("new", "changed", "unchanged")},
+        "responses": counts["responses"],
+        "not_article": counts["not_article"],
+        "not_ok": counts["not_ok"],
+        "not_article_urls": not_articles[:50],
+        "files_written": len(writer.files),
+        "outcome": "ok",
+    }
+    write_run_manifest(dest, summary)
+    return summary
+
+
+def options_from(convert: str | None = None, **kw: Any) -> Any:
+    """An ExtractOptions with the given conversion (None: the defaults)."""
+    if convert is None and not kw:
+        return None
+    from crawler.normalize import ExtractOptions
+
+    return ExtractOptions(**({"convert": convert} if convert else {}), **kw)
+
+
+__all__ = ["WarcArchive", "ArchivedResponse", "iter_responses", "read_warc", "reextract",
+           "warc_files", "options_from"]

@@ -150,8 +150,13 @@ def prune_single(single) -> None:
         drop = False
         if block.kind == "image":
             drop = clean.is_qr_image(block)
-        elif block.kind == "p":
-            drop = bool(clean.boilerplate_rule(block.text)) or (not block.text and not block.image)
+        elif not block.text and not block.image:
+            drop = True  # empty paragraphs and <p><br/></p> spacers
+        elif block.kind == "p" and clean.boilerplate_rule(block.text):
+            drop = True
+            # An image whose caption is a contact line ("扫一扫关注公众号") is a QR code too.
+            if kept and kept[-1][1].kind == "image":
+                kept.pop()[0].drop_tree()
         if drop:
             child.drop_tree()
         else:
@@ -165,6 +170,10 @@ def prune_single(single) -> None:
     start = clean.teaser_run_start([b for _, b in textual])
     for child, _ in textual[start:]:
         child.drop_tree()
+    # Subheads (h2/h3 in the editor's HTML) become paragraphs: trafilatura drops short headings
+    # between paragraphs of a fragment, and the corpus keeps a subhead as one line anyway.
+    for head in single.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
+        head.tag = "p"
     # Lazy images: tpure keeps the real URL in data-original and a placeholder in src.
     for img in single.iter("img"):
         if img.get("data-original"):
@@ -232,13 +241,19 @@ def _mark_captions(blocks: list[Block]) -> list[Block]:
 
 
 def _trafilatura_body(fragment, *, precision: bool):
-    """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing."""
+    """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing.
+
+    On the pruned tpure body (precision=False) it runs in recall mode: the site's boilerplate is
+    already gone, and the balanced mode drops the body's lists and ``<div>``/``<br>`` blocks.
+    On a whole non-tpure page it runs with favor_precision.
+    """
     import trafilatura
 
     doc = trafilatura.bare_extraction(
         fragment,
         fast=not precision,
         favor_precision=precision,
+        favor_recall=not precision,
         include_comments=False,
         include_tables=True,
         include_images=True,
@@ -333,8 +348,9 @@ def _source(lines: list[str]) -> str | None:
         m = rules.RE_SOURCE_LINE.match(line)
         if m:
             return m.group(1)
-    if lines:
-        m = rules.RE_SOURCE_WANGXUN.match(lines[0])
+    # The "X网讯" opener starts the first paragraph, after an optional 原标题 line.
+    for line in lines[:2]:
+        m = rules.RE_SOURCE_WANGXUN.match(line)
         if m:
             return m.group(1)
     return None
@@ -445,7 +461,8 @@ def extract_html(
         category=normalize.normalize_field(category, options),
         category_url=category_url,
         tags=[normalize.normalize_field(t, options) for t in tags],
-        related=[dict(r, title=normalize.normalize_field(r["title"], options)) for r in related],
+        # Related titles stay as the page shows them: they are link anchors (crawler.items.link_rows).
+        related=related,
         prev_url=prev_url,
         next_url=next_url,
         author=author or None,

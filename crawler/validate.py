@@ -1,0 +1,385 @@
+"""`parkcorpus validate`: check every file of a dataset, and with repair, quarantine the bad ones.
+
+Errors (exit 1) are what makes a reader fail or lie: a file whose footer or pages do not read,
+a schema other than the declared one, rows in the wrong partition, the same
+(site, post_id, content_hash) stored twice. Warnings do not fail the check: temporary files
+(invisible to readers; a killed run leaves them) and article bodies that still contain known
+boilerplate (an extraction quality issue, which `parkcorpus stats` also reports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from crawler.items import LINK_SCHEMA
+from crawler.store import (
+    ARTICLES,
+    FILE_SCHEMA,
+    LINKS,
+    QUARANTINE,
+    TMP,
+    UNDATED,
+    compact,
+    dataset_files,
+    ensure_dataset,
+    known_posts,
+    partition_values,
+)
+
+#: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
+QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
+
+#: Used only when crawler.stats (the one definition of boilerplate line patterns, built from
+#: crawler.rules) cannot be imported: phrases of the broker block and copy notice that never
+#: occur in a park-news article.
+FALLBACK_BOILERPLATE = ("本文链接", "扫一扫关注公众号", "长按识别二维码", "请说明您的需求", "厂房土地租售")
+
+
+@dataclass
+class Problem:
+    """One finding: the file (relative to the dataset), its kind, what is wrong, error or warning."""
+
+    path: str
+    kind: str
+    detail: str
+    severity: str = "error"
+
+
+@dataclass
+class ValidationReport:
+    """What validate found (and, with repair, did)."""
+
+    out: str
+    files_checked: int = 0
+    article_rows: int = 0
+    link_rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    removed_temp: list[str] = field(default_factory=list)
+    compacted: list[str] = field(default_factory=list)
+    refetch: list[tuple[str, int]] = field(default_factory=list)
+    refetch_unknown: list[str] = field(default_factory=list)
+    repaired: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that fail the check."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are reported but do not fail the check."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no error remains (after repair, errors that repair fixed do not count)."""
+        fixed = set(self.quarantined) | set(self.compacted)
+        return not any(p for p in self.errors if p.path not in fixed and not self._compacted(p))
+
+    def _compacted(self, p: Problem) -> bool:
+        return p.kind == "duplicate" and any(p.path.startswith(c) for c in self.compacted)
+
+    @property
+    def bad_files(self) -> list[str]:
+        """Every file with an error, sorted."""
+        return sorted({p.path for p in self.errors})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for --json)."""
+        return {
+            "out": self.out,
+            "ok": self.ok,
+            "files_checked": self.files_checked,
+            "article_rows": self.article_rows,
+            "link_rows": self.link_rows,
+            "errors": [p.__dict__ for p in self.errors],
+            "warnings": [p.__dict__ for p in self.warnings],
+            "bad_files": self.bad_files,
+            "repaired": self.repaired,
+            "quarantined": self.quarantined,
+            "removed_temp": self.removed_temp,
+            "compacted": self.compacted,
+            "refetch": [{"site": s, "post_id": p} for s, p in self.refetch],
+            "refetch_unknown": self.refetch_unknown,
+        }
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one finding per line."""
+        out = [f"checked {self.files_checked} files: {self.article_rows} article rows, "
+               f"{self.link_rows} link rows in {self.out}"]
+        for p in self.errors:
+            out.append(f"BAD  {p.path}: {p.kind}: {p.detail}")
+        for p in self.warnings:
+            out.append(f"warn {p.path}: {p.kind}: {p.detail}")
+        for q in self.quarantined:
+            out.append(f"quarantined {q} -> {QUARANTINE}/{q}")
+        for c in self.compacted:
+            out.append(f"compacted {c} (duplicates removed)")
+        for t in self.removed_temp:
+            out.append(f"removed temporary file {t}")
+        if self.refetch:
+            posts = ", ".join(f"{s}/{p}" for s, p in self.refetch[:20])
+            more = f" and {len(self.refetch) - 20} more" if len(self.refetch) > 20 else ""
+            out.append(f"the next crawl will fetch again {len(self.refetch)} posts: {posts}{more}")
+        for f in self.refetch_unknown:
+            out.append(f"posts lost with {f} are unknown (no links or WARC of its run): run a full crawl")
+        if self.ok:
+            out.append("OK" if not self.warnings else f"OK ({len(self.warnings)} warnings)")
+        else:
+            out.append(f"FAILED: {len(self.bad_files)} bad files"
+                       + ("" if self.repaired else "; run `parkcorpus validate --repair`"))
+        return out
+
+
+def _boilerplate_checker():
+    """texts -> list of boilerplate names found per text."""
+    try:
+        from crawler.stats import boilerplate_hits, boilerplate_patterns
+
+        patterns = boilerplate_patterns()
+        return lambda texts: boilerplate_hits(texts, patterns)
+    except ImportError:  # pragma: no cover - stats is part of the package
+        return lambda texts: [[s for s in FALLBACK_BOILERPLATE if s in (t or "")] for t in texts]
+
+
+def _check_schema(actual: pa.Schema, declared: pa.Schema, rel: str, problems: list[Problem]) -> bool:
+    ok = True
+    for f in actual:
+        if f.name not in declared.names:
+            detail = (f"column {f.name} inside the file duplicates the partition key"
+                      if f.name in ("site", "year", "month") else f"unexpected column {f.name}")
+            problems.append(Problem(rel, "schema", detail))
+            ok = False
+        elif not f.type.equals(declared.field(f.name).type):
+            problems.append(Problem(rel, "schema", f"column {f.name} is {f.type}, "
+                                    f"declared {declared.field(f.name).type}"))
+            ok = False
+    for f in declared:
+        # nullable columns added after a file was written read as nulls; required ones must be there
+        if f.name not in actual.names and not f.nullable:
+            problems.append(Problem(rel, "schema", f"required column {f.name} is missing"))
+            ok = False
+    return ok
+
+
+def _host(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def _check_article_partition(table: pa.Table, values: dict[str, str], rel: str,
+                             problems: list[Problem]) -> None:
+    site = values.get("site")
+    try:
+        year, month = int(values.get("year", "")), int(values.get("month", ""))
+    except ValueError:
+        problems.append(Problem(rel, "partition", "path lacks year=<YYYY>/month=<MM>"))
+        return
+    urls = table.column("url").to_pylist()
+    wrong_site = [u for u in urls if _host(u) != site]
+    if wrong_site:
+        problems.append(Problem(rel, "partition", f"{len(wrong_site)} rows of another site than {site}, "
+                                f"e.g. {wrong_site[0]}"))
+    wrong_month = 0
+    for ts in table.column("published").to_pylist():
+        want = UNDATED if ts is None else (ts.astimezone(dt.timezone.utc).year, ts.astimezone(dt.timezone.utc).month)
+        if want != (year, month):
+            wrong_month += 1
+    if wrong_month:
+        problems.append(Problem(rel, "partition", f"{wrong_month} rows published outside "
+                                f"year={year:04d}/month={month:02d}"))
+
+
+def _run_of(name: str) -> str | None:
+    """run id from part-<run_id>-<n>.parquet (None for compacted files, which mix runs)."""
+    stem = name.removesuffix(".parquet")
+    if not stem.startswith("part-") or stem.startswith("part-compact-"):
+        return None
+    return stem[len("part-"):].rsplit("-", 1)[0]
+
+
+def validate(out: str | os.PathLike = "data", repair: bool = False) -> ValidationReport:
+    """Check footers, schemas, partitions, duplicates, temp files and boilerplate; repair if asked."""
+    path = ensure_dataset(out, create=False)
+    if repair:
+        from crawler.lock import FolderLock
+
+        # repair deletes temporary files: never while a crawl on this machine is writing them
+        with FolderLock(path, "validate-repair"):
+            return _validate(path, repair=True)
+    return _validate(path, repair=False)
+
+
+def _validate(path: Path, repair: bool) -> ValidationReport:
+    report = ValidationReport(out=str(path))
+    problems = report.problems
+    check_boilerplate = _boilerplate_checker()
+    versions: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+    a_root, l_root = path / ARTICLES, path / LINKS
+
+    for kind, root, declared in ((ARTICLES, a_root, FILE_SCHEMA), (LINKS, l_root, LINK_SCHEMA)):
+        for f in dataset_files(path, kind):
+            rel = str(f.relative_to(path))
+            report.files_checked += 1
+            try:
+                pf = pq.ParquetFile(f)
+                schema = pf.schema_arrow
+            except Exception as exc:  # noqa: BLE001 - any footer failure makes the file unusable
+                problems.append(Problem(rel, "unreadable", f"footer does not read ({_short(exc)})"))
+                continue
+            if not _check_schema(schema, declared, rel, problems):
+                continue
+            try:
+                table = pf.read()
+            except Exception as exc:  # noqa: BLE001 - damaged pages
+                problems.append(Problem(rel, "corrupt", f"data pages do not read ({_short(exc)})"))
+                continue
+            values = partition_values(f, root)
+            if kind == ARTICLES:
+                report.article_rows += table.num_rows
+                _check_article_partition(table, values, rel, problems)
+                site = values.get("site")
+                for pid, h in zip(table.column("post_id").to_pylist(), table.column("content_hash").to_pylist()):
+                    versions[(site, pid, h)].append(rel)
+                hits = check_boilerplate(table.column("text").to_pylist())
+                bad = [(pid, names) for pid, names in zip(table.column("post_id").to_pylist(), hits) if names]
+                if bad:
+                    names = sorted({n for _, ns in bad for n in ns})
+                    posts = ", ".join(str(pid) for pid, _ in bad[:5])
+                    problems.append(Problem(rel, "boilerplate", f"{len(bad)} bodies contain {', '.join(names)} "
+                                            f"(posts {posts})", "warning"))
+            else:
+                report.link_rows += table.num_rows
+                site = values.get("site")
+                other = [s for s in table.column("src_site").to_pylist() if s != site]
+                if other:
+                    problems.append(Problem(rel, "partition", f"{len(other)} links from another site than {site}"))
+
+    dup_parts: set[str] = set()
+    for (site, pid, h), files in versions.items():
+        if len(files) > 1:
+            for rel in sorted(set(files)):
+                problems.append(Problem(rel, "duplicate", f"{site} post {pid} version {h[:12]} stored "
+                                        f"{len(files)} times; `--repair` (or compact) removes the copies"))
+            dup_parts.update(str(Path(r).parent.relative_to(ARTICLES)) for r in files)
+
+    temps = _temp_files(path)
+    for t in temps:
+        problems.append(Problem(t, "temp", "temporary file (invisible to readers; left by a killed or "
+                                "running crawl)", "warning"))
+    for w in sorted(Path(path, "warc").glob("*.warc.gz.open")):
+        problems.append(Problem(str(w.relative_to(path)), "temp", "unfinished WARC of a killed or running run; "
+                                "its complete records are readable (reextract uses them)", "warning"))
+
+    if repair:
+        report.repaired = True
+        _repair(path, report, temps, dup_parts)
+    return report
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _temp_files(path: Path) -> list[str]:
+    found = []
+    tmp = path / TMP
+    if tmp.is_dir():
+        for p in sorted(tmp.rglob("*")):
+            if p.is_file():
+                found.append(str(p.relative_to(path)))
+    for kind in (ARTICLES, LINKS):
+        root = path / kind
+        if not root.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in filenames:
+                if name.startswith((".", "_")) or not name.endswith(".parquet"):
+                    found.append(str((Path(dirpath) / name).relative_to(path)))
+    return found
+
+
+def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: set[str]) -> None:
+    bad = sorted({p.path for p in report.errors if p.kind in QUARANTINE_KINDS})
+    lost_runs: dict[str, set[str]] = defaultdict(set)  # run id -> sites, for the refetch list
+    lost_sites_any: set[str] = set()
+    for rel in bad:
+        src = path / rel
+        root = path / rel.split("/", 1)[0]
+        values = partition_values(src, root)
+        dest = path / QUARANTINE / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+        report.quarantined.append(rel)
+        if rel.startswith(ARTICLES + "/"):
+            run = _run_of(src.name)
+            if run:
+                lost_runs[run].add(values.get("site", ""))
+            elif values.get("site"):
+                lost_sites_any.add(values["site"])
+            else:
+                report.refetch_unknown.append(rel)
+    for t in temps:
+        Path(path, t).unlink(missing_ok=True)
+        report.removed_temp.append(t)
+    for part in sorted(dup_parts):
+        if any(q.startswith(f"{ARTICLES}/{part}/") for q in report.quarantined):
+            continue
+        compact(path, keep_history=True, partition=part)
+        report.compacted.append(f"{ARTICLES}/{part}")
+    if lost_runs or lost_sites_any:
+        report.refetch = _lost_posts(path, lost_runs, lost_sites_any, report)
+
+
+def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str],
+                report: ValidationReport) -> list[tuple[str, int]]:
+    """Posts no longer stored that the quarantined files held, from the run's links and WARC."""
+    from crawler.archive import iter_responses
+    from crawler.items import _post_id
+
+    candidates: set[tuple[str, int]] = set()
+    found_runs: set[str] = set()
+    for f in dataset_files(path, LINKS):
+        try:
+            t = pq.read_table(f, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
+        except Exception:  # noqa: BLE001 - a bad links file was reported above
+            continue
+        for s, p, r, ds_, dp in zip(*(t.column(c).to_pylist() for c in t.column_names)):
+            if r in lost_runs and s in lost_runs[r]:
+                candidates.add((s, p))
+                found_runs.add(r)
+            if s in lost_sites:
+                candidates.add((s, p))
+                if ds_ == s and dp is not None:  # every post is linked as prev/next of a neighbour
+                    candidates.add((ds_, dp))
+    try:
+        for resp in iter_responses(path):
+            host, pid = _host(resp.url), _post_id(resp.url)
+            if pid is None or resp.status != 200:
+                continue
+            if (resp.run_id in lost_runs and host in lost_runs[resp.run_id]) or host in lost_sites:
+                candidates.add((host, pid))
+                found_runs.add(resp.run_id)
+    except OSError:
+        pass
+    for run in sorted(set(lost_runs) - found_runs):
+        report.refetch_unknown.append(f"run {run}")
+    known = known_posts(path, sites={s for s, _ in candidates} or None)
+    return sorted(c for c in candidates if c not in known)
+
+
+__all__ = ["validate", "ValidationReport", "Problem"]

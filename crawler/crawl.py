@@ -232,6 +232,7 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         sp = f"{pre}site/{host}/"
         requests = int(stats.get(sp + "requests", 0))
         responses = int(stats.get(sp + "responses", 0))
+        usable = int(stats.get(sp + "ok_responses", 0))
         row = {
             "host": host,
             "mode": stats.get(sp + "mode"),
@@ -242,7 +243,7 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
             "errors": int(stats.get(sp + "errors", 0)),
             "status": "ok",
         }
-        if requests and not responses:
+        if requests and not usable:
             row["status"] = "down"
             down.append(host)
         site_rows.append(row)

@@ -58,8 +58,10 @@ class CrawlAccounting:
         self._host_stat(request.url, "requests")
 
     def response_received(self, response, request, spider=None):
-        """Count a response (any status) per site: a site with requests and none is down."""
+        """Count responses per site; a site whose requests got no usable answer (only 5xx/429) is down."""
         self._host_stat(request.url, "responses")
+        if response.status < 500 and response.status != 429:
+            self._host_stat(request.url, "ok_responses")
 
     def spider_opened(self, spider=None):
         """Start the progress loop."""

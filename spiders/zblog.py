@@ -82,8 +82,13 @@ class ZblogSpider(scrapy.Spider):
         for site in self.sites:
             mode = self.args.mode
             if mode == "auto":
-                mode = "incremental" if site.host in stored_hosts and not self.args.refresh else "full"
+                # incremental only after a complete full crawl: a full run killed midway (kill -9
+                # included) leaves its marker, and the next run finishes the job in full mode
+                complete = site.host in stored_hosts and not self.incomplete_marker(site.host).exists()
+                mode = "incremental" if complete and not self.args.refresh else "full"
             self.site_mode[site.host] = mode
+            if mode in ("full", "sitemap"):
+                self.mark_incomplete(site.host)
             self.crawler.stats.set_value(f"parkcorpus/site/{site.host}/mode", mode)
             if mode == "ids":
                 for pid in range(lo, hi + 1):
@@ -337,9 +342,36 @@ class ZblogSpider(scrapy.Spider):
         logger.error("%s failed: %s", url, kind)
 
     def closed(self, reason):
-        """Posts still without an outcome (run stopped early) count as failed."""
+        """Posts still without an outcome (run stopped early) count as failed; completed sites unmarked."""
         for key in list(self.pending):
             self.settle(key, "failed", detail=f"run closed: {reason}")
+        if reason != "finished":
+            return
+        stats = self.crawler.stats
+        for host, mode in self.site_mode.items():
+            # a site that answered counts as crawled; its failed posts are listed in the summary
+            # (retry them with --mode full or --ids) rather than forcing full mode every night
+            ok = stats.get_value(f"parkcorpus/site/{host}/ok_responses", 0)
+            if mode in ("full", "sitemap") and ok:
+                self.incomplete_marker(host).unlink(missing_ok=True)
+
+    # --- completeness markers ----------------------------------------------------------------
+    def incomplete_marker(self, host: str):
+        """<out>/.parkcorpus/incomplete/<host>: present while a full crawl of host is unfinished."""
+        from pathlib import Path
+
+        from crawler.crawl import STATE_DIR
+
+        return Path(self.out) / STATE_DIR / "incomplete" / host
+
+    def mark_incomplete(self, host: str) -> None:
+        """Create the marker before the first request of a full crawl of host."""
+        path = self.incomplete_marker(host)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.run_id, encoding="utf-8")
+        except OSError as exc:
+            logger.warning("cannot write %s: %s", path, exc)
 
     # --- range helpers -----------------------------------------------------------------------
     def since_floor(self):

@@ -112,7 +112,7 @@ HOSTS = [
         "first_id": 3000,
         "years": 4.5,  # how far back the archive reaches
         "copyright_extra": "部份内容收集于网络，如有不妥之处请联系我们删除 13391219793 仅微信",
-        "teaser_cut": 16,
+        "teaser_widths": [34, 34, 36],  # title width of the teaser cut (feed.xml has both)
     },
     {
         "host": "laian.021cf.cn",
@@ -134,7 +134,7 @@ HOSTS = [
         "first_id": 1000,
         "years": 4.0,
         "copyright_extra": "",
-        "teaser_cut": 16,
+        "teaser_widths": [34],
     },
     {
         "host": "songjiang.021cf.cn",
@@ -156,7 +156,7 @@ HOSTS = [
         "first_id": 500,
         "years": 5.0,
         "copyright_extra": "部份内容收集于网络，如有不妥之处请联系我们删除",
-        "teaser_cut": 17,
+        "teaser_widths": [36],
     },
     {
         "host": "jiashan.021cf.cn",
@@ -178,7 +178,7 @@ HOSTS = [
         "first_id": 200,
         "years": 3.5,
         "copyright_extra": "",
-        "teaser_cut": 16,
+        "teaser_widths": [34],
     },
     {
         "host": "fengxian.021cf.cn",
@@ -200,7 +200,7 @@ HOSTS = [
         "first_id": 1200,
         "years": 4.0,
         "copyright_extra": "部份内容收集于网络，如有不妥之处请联系我们删除",
-        "teaser_cut": 16,
+        "teaser_widths": [34],
     },
     {
         "host": "kunshan.021cf.cn",
@@ -222,7 +222,7 @@ HOSTS = [
         "first_id": 800,
         "years": 3.0,
         "copyright_extra": "",
-        "teaser_cut": 18,
+        "teaser_widths": [34, 36],
     },
 ]
 HOST_NAMES = [h["host"] for h in HOSTS]

@@ -1,0 +1,152 @@
+"""`parkcorpus export`: the newest version of each article as JSON Lines, CSV or one Parquet file.
+
+Streams batch by batch from the pyarrow dataset (filters pushed down, partitions pruned), so
+memory holds one batch plus the (site, post_id, content_hash) keys of the current versions,
+never the corpus. The output is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import secrets
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from crawler.errors import UsageError
+from crawler.items import ARTICLE_SCHEMA
+from crawler.store import (
+    COMPRESSION,
+    DATASET_SCHEMA,
+    ROW_GROUP_ROWS,
+    _key_strings,
+    article_filter,
+    ensure_dataset,
+    newest_keys,
+    open_dataset,
+)
+
+FORMATS = ("jsonl", "csv", "parquet")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+BATCH_ROWS = 2_000
+
+
+def format_for(to: str, fmt: str | None) -> str:
+    """The export format: fmt when given, else from the file suffix, else jsonl."""
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        return fmt
+    return _SUFFIXES.get(Path(str(to)).suffix.lower(), "jsonl")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_json_value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: str | None = None,
+           site: Any = None, since: Any = None, until: Any = None, category: Any = None,
+           columns: Iterable[str] | None = None, history: bool = False,
+           batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+    """Write the filtered articles (newest version per post unless history) to `to` ('-' = stdout)."""
+    fmt = format_for(str(to), fmt)
+    cols = list(columns) if columns else list(ARTICLE_SCHEMA.names)
+    unknown = [c for c in cols if c not in DATASET_SCHEMA.names]
+    if unknown:
+        raise UsageError(f"unknown column(s) {', '.join(unknown)}: see docs/schema.md")
+    if str(to) == "-" and fmt == "parquet":
+        raise UsageError("Parquet cannot be written to stdout: pass --to FILE.parquet")
+    flt = article_filter(site, since, until, category)  # bad dates fail before any file is touched
+    path = ensure_dataset(out, create=False)
+    dataset = open_dataset(path)
+    schema = pa.schema([DATASET_SCHEMA.field(c) for c in cols])
+    batches = _batches(dataset, cols, flt, site, history, batch_rows)
+    if str(to) == "-":
+        rows = _write_text(batches, fmt, cols, sys.stdout)
+        return {"rows": rows, "to": "-", "format": fmt}
+    target = Path(to)
+    if target.is_dir():
+        raise UsageError(f"--to {to} is a folder: pass a file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        if fmt == "parquet":
+            rows = 0
+            with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
+                for batch in batches:
+                    # cast: files read back with Parquet's list item names and relaxed nullability
+                    writer.write_table(pa.Table.from_batches([batch]).cast(schema),
+                                       row_group_size=ROW_GROUP_ROWS)
+                    rows += batch.num_rows
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                rows = _write_text(batches, fmt, cols, fh)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return {"rows": rows, "to": str(target), "format": fmt}
+
+
+def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows: int):
+    """Record batches of `cols` holding only current versions (each once), in dataset order."""
+    if dataset is None:
+        return
+    need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash"]))
+    current = None if history else newest_keys(dataset, site)
+    seen: set[str] = set()  # keys emitted so far: a duplicated row (see validate) goes out once
+    scanner = dataset.scanner(columns=need, filter=flt, batch_size=batch_rows)
+    for batch in scanner.to_batches():
+        if batch.num_rows == 0:
+            continue
+        keys = _key_strings(batch)
+        if current is not None:
+            mask = pc.is_in(keys, value_set=current)
+            batch, keys = batch.filter(mask), keys.filter(mask)
+        keep = []
+        for i, k in enumerate(keys.to_pylist()):
+            if k not in seen:
+                seen.add(k)
+                keep.append(i)
+        if len(keep) < batch.num_rows:
+            batch = batch.take(pa.array(keep, pa.int64()))
+        if batch.num_rows:
+            yield pa.RecordBatch.from_arrays([batch.column(c) for c in cols], names=cols)
+
+
+def _write_text(batches, fmt: str, cols: list[str], fh: io.TextIOBase) -> int:
+    rows = 0
+    if fmt == "csv":
+        writer = csv.writer(fh)
+        writer.writerow(cols)
+        for batch in batches:
+            for row in batch.to_pylist():
+                writer.writerow([_csv_cell(row[c]) for c in cols])
+                rows += 1
+    else:
+        for batch in batches:
+            for row in batch.to_pylist():
+                fh.write(json.dumps(row, ensure_ascii=False, default=_json_value) + "\n")
+                rows += 1
+    return rows

@@ -138,10 +138,35 @@ def _dom_block(el) -> Block:
     return Block("other", text, has_img)
 
 
+_INLINE_TAGS = {"b", "strong", "font", "span", "em", "i", "u", "a", "small", "big", "sup", "sub"}
+_HOIST_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "div", "p", "blockquote", "dl", "figure", "section"}
+
+
+def repair_nesting(single) -> None:
+    """Undo tag-soup nesting: blocks swallowed by an unclosed ``<b>`` or ``<p>`` become siblings again.
+
+    libxml2 keeps a ``<h3>`` or ``<table>`` that follows ``<p><b>text`` (no ``</b>``, no ``</p>``)
+    inside that paragraph; the editor's HTML on these sites has such soup, and a paragraph holding
+    a table would come out as one line.
+    """
+    for el in list(single.iter(*_INLINE_TAGS)):
+        if el is not single and any(d.tag in _HOIST_TAGS for d in el.iterdescendants() if isinstance(d.tag, str)):
+            el.drop_tag()
+    for el in list(single.iter("p", "h1", "h2", "h3", "h4", "h5", "h6")):
+        kids = [c for c in el if isinstance(c.tag, str)]
+        first = next((i for i, c in enumerate(kids) if c.tag in _HOIST_TAGS), None)
+        if first is None or el.getparent() is None:
+            continue
+        parent, pos = el.getparent(), el.getparent().index(el)
+        for k, child in enumerate(kids[first:]):
+            parent.insert(pos + 1 + k, child)
+
+
 def prune_single(single) -> None:
     """Drop the contact block, QR images and the trailing teaser run from ``.single`` in place."""
     for junk in single.xpath(rules.XP_SINGLE_JUNK):
         junk.drop_tree()
+    repair_nesting(single)
     children = [c for c in single if isinstance(c.tag, str)]
     kept = []
     for child in children:

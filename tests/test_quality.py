@@ -118,3 +118,44 @@ def test_published_correct_to_the_day(results):
                 wrong.append((page["url"], rec["published_raw"], got, gold))
     assert checked >= 0.9 * len(results) - 2
     assert not wrong, wrong[:5]
+
+
+def test_replica_faults_through_the_proxy():
+    """Malformed HTML and mislabelled encodings still give the gold text; cut pages and 404s raise."""
+    import urllib.error
+    import urllib.request
+
+    from crawler import errors
+    from crawler.dates import parse_http_date
+    from crawler.replica import Network
+    from crawler.replica.faults import Faults
+    from crawler.replica.server import ReplicaServer
+
+    net = Network(seed=7, sites=2, posts=40, now=bench.NOW)
+    faults = Faults(malformed=2, gbk_utf8=3, utf8_gbk=5, cut=7)
+    seen = set()
+    with ReplicaServer(net, faults=faults, log=False) as srv:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": srv.proxy_url}))
+        for host in net.hosts:
+            site = net.site(host)
+            for pid in site.post_ids()[:20]:
+                url = site.post_url(pid)
+                with opener.open(url, timeout=30) as resp:
+                    body, date = resp.read(), parse_http_date(resp.headers.get("Date"))
+                kinds = set(faults.kinds(host, pid))
+                seen |= kinds
+                if "cut" in kinds:
+                    with pytest.raises(errors.MalformedPage):
+                        extract_html(body, url, fetched_at=date, server_date=date)
+                    continue
+                rec = extract_html(body, url, fetched_at=date, server_date=date)
+                gold = site.gold(pid)
+                assert rec["text"] == gold["text"], (url, kinds)
+                assert rec["title"] == gold["title"], (url, kinds)
+            missing = f"http://{host}/index.php/post/{max(site.post_ids()) + 1000}.html"
+            with pytest.raises(urllib.error.HTTPError) as err:
+                opener.open(missing, timeout=30)
+            with pytest.raises(errors.NotAnArticle) as exc:
+                extract_html(err.value.read(), missing)
+            assert not isinstance(exc.value, errors.MalformedPage)
+    assert {"malformed", "gbk-utf8", "utf8-gbk", "cut"} <= seen

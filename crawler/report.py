@@ -63,26 +63,15 @@ def _setup_matplotlib():
 
 
 def read_links(out: str | Path):
-    """Link rows (related/prev/next/inline) of every file under <out>/links/ as a DataFrame."""
+    """Link rows (related/prev/next/inline) of the links dataset under <out>/links/ as a DataFrame."""
     import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from crawler.items import LINK_SCHEMA
+    from crawler.store import LINKS, open_dataset
 
-    schema = pa.schema([LINK_SCHEMA.field(c) for c in LINK_COLUMNS])
-    tables = []
-    for f in sorted(Path(out, "links").rglob("*.parquet")):
-        if f.name.startswith((".", "_")):
-            continue  # temporary files of a writer in progress
-        try:
-            t = pq.read_table(f, columns=LINK_COLUMNS)
-        except Exception:  # noqa: BLE001 - a damaged file is validate's job; the report shows the rest
-            continue
-        tables.append(t.cast(schema))
-    if not tables:
+    dataset = open_dataset(out, LINKS)
+    if dataset is None:
         return pd.DataFrame(columns=LINK_COLUMNS)
-    return pa.concat_tables(tables).to_pandas()
+    return dataset.to_table(columns=LINK_COLUMNS).to_pandas()
 
 
 def link_graph(links, articles) -> dict[str, Any]:

@@ -33,6 +33,8 @@ STAT_COLUMNS = [
 
 def check_dataset(out: str | Path) -> Path:
     """out as a Path when it holds a parkcorpus dataset; DatasetError saying what to do otherwise."""
+    from crawler.store import ARTICLES, is_dataset
+
     path = Path(out)
     if not path.exists():
         raise DatasetError(
@@ -41,9 +43,9 @@ def check_dataset(out: str | Path) -> Path:
         )
     if not path.is_dir():
         raise DatasetError(f"{out} is not a folder; pass --out with a parkcorpus output folder")
-    if not (path / "articles").is_dir() and not (path / "runs").is_dir():
+    if not is_dataset(path) and not (path / ARTICLES).is_dir():
         raise DatasetError(
-            f"{out} is not a parkcorpus dataset (no articles/ or runs/ inside); "
+            f"{out} is not a parkcorpus dataset (no parkcorpus.json or articles/ inside); "
             "pass --out with the folder a crawl wrote"
         )
     return path
@@ -51,41 +53,22 @@ def check_dataset(out: str | Path) -> Path:
 
 def read_articles(out: str | Path, columns: list[str] | None = None):
     """Newest version of every stored post as a pandas DataFrame (only `columns`)."""
+    from crawler.store import load
+
     path = check_dataset(out)
-    columns = columns or STAT_COLUMNS
-    try:
-        from crawler.store import load
-    except ImportError:  # TEMPORARY until crawler.store lands
-        return _load_fallback(path, columns)
-    return load(str(path), columns=columns)
-
-
-def _load_fallback(path: Path, columns: list[str]):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from crawler.items import ARTICLE_SCHEMA
-
-    files = sorted((path / "articles").rglob("*.parquet"))
-    need = list(dict.fromkeys(columns + ["site", "post_id", "fetched_at"]))
-    schema = pa.schema([ARTICLE_SCHEMA.field(c) for c in need])
-    tables = [pq.read_table(f, columns=need).cast(schema) for f in files]
-    table = pa.concat_tables(tables) if tables else schema.empty_table()
-    df = table.to_pandas()
-    df = df.sort_values("fetched_at").drop_duplicates(["site", "post_id"], keep="last")
-    return df[columns].reset_index(drop=True)
+    return load(str(path), columns=columns or STAT_COLUMNS)
 
 
 def read_runs(out: str | Path) -> list[dict[str, Any]]:
-    """The run manifests under <out>/runs/*.json, oldest first (unreadable ones are skipped)."""
-    runs = []
-    for p in sorted(Path(out, "runs").glob("*.json")):
-        try:
-            runs.append(json.loads(p.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue  # a manifest being written or damaged must not hide the others
-    runs.sort(key=lambda r: str(r.get("started") or r.get("started_at") or r.get("run_id") or ""))
-    return runs
+    """The run manifests under <out>/runs/, oldest first (crawler.store.list_runs)."""
+    from crawler.store import list_runs
+
+    return list_runs(out)
+
+
+def _hosts(sites) -> list[str]:
+    """Host names of a manifest's `sites` (a list of per-site rows, or of host names)."""
+    return [s.get("host") if isinstance(s, dict) else s for s in (sites or []) if s]
 
 
 def boilerplate_patterns() -> list[tuple[str, Any]]:
@@ -286,7 +269,7 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
         "started": run.get("started") or run.get("started_at"),
         "finished": run.get("finished") or run.get("finished_at"),
         "mode": run.get("mode"),
-        "sites": run.get("sites"),
+        "sites": _hosts(run.get("sites")),
         "status": run.get("status") or run.get("exit_status"),
         "new": articles.get("new", run.get("new")),
         "changed": articles.get("changed", run.get("changed")),
@@ -306,12 +289,13 @@ def corpus_stats(out: str | Path) -> dict[str, Any]:
 def sites_overview(out: str | Path) -> dict[str, Any]:
     """Registered subsites (and any other stored site) with posts stored, newest post and last crawl."""
     from crawler.sites import load_registry
+    from crawler.store import ARTICLES, is_dataset
 
     registry = load_registry()
     path = Path(out)
     stored: dict[str, dict[str, Any]] = {}
     last_run: dict[str, str] = {}
-    have_data = path.is_dir() and ((path / "articles").is_dir() or (path / "runs").is_dir())
+    have_data = path.is_dir() and (is_dataset(path) or (path / ARTICLES).is_dir())
     if have_data:
         df = read_articles(out, ["site", "post_id", "published", "fetched_at"])
         if len(df):
@@ -321,7 +305,7 @@ def sites_overview(out: str | Path) -> dict[str, Any]:
                       for site, r in g.iterrows()}
         for run in read_runs(out):
             when = run.get("finished") or run.get("finished_at") or run.get("started") or run.get("started_at")
-            for host in run.get("sites") or []:
+            for host in _hosts(run.get("sites")):
                 if when and str(when) > last_run.get(host, ""):
                     last_run[host] = str(when)
     rows = []

@@ -7,6 +7,8 @@ no traceback is printed.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -101,7 +103,7 @@ def test_output_folder_that_is_not_a_dataset(tmp_path):
     (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
     code, line, _ = run(["report", "--out", str(tmp_path / "photos"), "--to", str(tmp_path / "r.html")])
     assert (code, line) == (
-        1, f"Error: {tmp_path / 'photos'} is not a parkcorpus dataset (no articles/ or runs/ inside); "
+        1, f"Error: {tmp_path / 'photos'} is not a parkcorpus dataset (no parkcorpus.json or articles/ inside); "
            "pass --out with the folder a crawl wrote"
     )
 
@@ -134,21 +136,29 @@ def test_disk_full_while_writing(dataset, tmp_path):
     assert not to.exists() and not list(tmp_path.glob(".*.tmp"))  # no half file left behind
 
 
-# --- crawl options (crawl teammate's command) ------------------------------------------------------
+# --- crawl options and crawl failures (`parkcorpus crawl`) ----------------------------------------
 
-def test_unknown_site():
+def _registered_names() -> str:
+    from crawler.sites import load_registry
+
+    return ", ".join(sorted(s.name for s in load_registry().values()))
+
+
+def test_unknown_site(tmp_path):
     need("crawl")
-    code, line, _ = run(["crawl", "nosuchsite", "--out", "/nonexistent-never-created"])
-    assert code == 2
-    assert line.startswith("Error: unknown site 'nosuchsite': not a registered name (")
-    assert line.endswith(") nor a valid host name")
+    code, line, _ = run(["crawl", "nosuchsite", "--out", str(tmp_path / "d")])
+    assert (code, line) == (
+        2, f"Error: unknown site 'nosuchsite': not a registered name ({_registered_names()}) nor a valid host name"
+    )
+    assert not (tmp_path / "d").exists()  # nothing created for a refused request
 
 
-def test_bad_host_name():
+def test_bad_host_name(tmp_path):
     need("crawl")
-    code, line, _ = run(["crawl", "jin shan.021cf.cn", "--out", "/nonexistent-never-created"])
-    assert code == 2
-    assert line.startswith("Error: unknown site 'jin shan.021cf.cn': not a registered name (")
+    code, line, _ = run(["crawl", "bad_host!.cn", "--out", str(tmp_path / "d")])
+    assert (code, line) == (
+        2, f"Error: unknown site 'bad_host!.cn': not a registered name ({_registered_names()}) nor a valid host name"
+    )
 
 
 def test_bad_id_range(tmp_path):
@@ -163,3 +173,79 @@ def test_bad_date(tmp_path):
     need("crawl")
     code, line, _ = run(["crawl", A, "--since", "2026-13-01", "--out", str(tmp_path / "d")])
     assert (code, line) == (2, "Error: bad date '2026-13-01' for --since: expected YYYY-MM-DD")
+
+
+def test_since_after_until(tmp_path):
+    need("crawl")
+    code, line, _ = run(["crawl", A, "--since", "2026-03-01", "--until", "2026-01-01", "--out", str(tmp_path / "d")])
+    assert (code, line) == (2, "Error: --since 2026-03-01 is after --until 2026-01-01; swap them")
+
+
+def test_crawl_into_missing_output_folder(tmp_path):
+    need("crawl")
+    out = tmp_path / "no" / "such" / "folder"
+    code, line, _ = run(["crawl", A, "--out", str(out)])
+    assert (code, line) == (1, f"Error: output folder {out} does not exist and neither does its parent; create it first")
+
+
+def test_crawl_into_unwritable_output_folder():
+    need("crawl")
+    # /proc refuses new folders even for root (CI runs as root, so chmod would not do)
+    code, line, _ = run(["crawl", A, "--out", "/proc/parkcorpus-out"])
+    assert code == 1
+    assert line.startswith("Error: cannot create output folder /proc/parkcorpus-out: ")
+
+
+def test_crawl_into_folder_that_is_not_a_dataset(tmp_path):
+    need("crawl")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    code, line, _ = run(["crawl", A, "--out", str(tmp_path / "photos")])
+    assert (code, line) == (
+        1, f"Error: {tmp_path / 'photos'} is not a parkcorpus dataset (no parkcorpus.json) and is not empty: "
+           "pass --out a new or empty folder"
+    )
+    assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["cat.jpg"]  # left untouched
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens here once the socket is closed
+
+
+def test_proxy_unreachable(tmp_path):
+    need("crawl")
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    code, line, _ = run(["crawl", A, "--proxy", proxy, "--out", str(tmp_path / "d")])
+    assert (code, line) == (1, f"Error: proxy {proxy} is unreachable (Connection refused); check --proxy or http_proxy")
+
+
+def test_site_down(tmp_path, make_replica):
+    need("crawl")
+    from conftest import FAST_ARGS
+
+    # the replica serves only its own hosts and answers 502 for any other: a site that is down
+    srv = make_replica(sites=1, posts=5)
+    code, line, _ = run(["crawl", "wuhu.021cf.cn", "--proxy", srv.proxy_url, "--out", str(tmp_path / "d"), *FAST_ARGS])
+    assert code == 1
+    assert re.fullmatch(r"Error: site down: wuhu\.021cf\.cn \(all \d+ requests failed\)", line), line
+
+
+def test_locked_folder(tmp_path, make_replica):
+    need("crawl")
+    from crawler.lock import FolderLock, read_holder
+
+    srv = make_replica(sites=1, posts=5)
+    out = tmp_path / "d"
+    out.mkdir()
+    with FolderLock(out, run_id="held-by-test"):
+        holder = read_holder(out)
+        code, line, _ = run(["crawl", A, "--proxy", srv.proxy_url, "--out", str(out)])
+    assert (code, line) == (
+        1, f"Error: {out} is locked by another parkcorpus run (PID {os.getpid()}, started {holder['started']}); "
+           "wait for it to finish or stop it"
+    )
+    assert srv.count(host=A) == 0  # refused before a single request

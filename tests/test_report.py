@@ -27,40 +27,29 @@ TAGS = ["招商", "金山", "工业用地", "厂房", "新质生产力", "来安
 
 
 def corpus_records(n_per_site=40, seed=7):
-    """A few months of posts over two sites with varied categories, tags and lengths."""
+    """A few months of posts over two sites with varied categories, tags, lengths and related links."""
     rng = random.Random(seed)
     recs = []
     start = datetime(2025, 6, 1, tzinfo=timezone.utc)
     for site, base in ((A, 3000), (B, 1200)):
         for i in range(n_per_site):
             body = "\n".join([BODY] * rng.randint(1, 12))
-            recs.append(article(
+            rec = article(
                 site, base + i, start + timedelta(days=int(i * 4.5)),
                 category=rng.choice(CATEGORIES[:3] if site == A else CATEGORIES[1:]),
                 tags=tuple(rng.sample(TAGS, rng.randint(1, 3))), text=body,
-            ))
+            )
+            # a skewed choice of related posts, so a few posts are linked much more than others
+            targets = {base + rng.randint(0, rng.randint(0, n_per_site - 1)) for _ in range(6)} - {base + i}
+            rec["related"] = [{"url": f"http://{site}/index.php/post/{t}.html", "title": f"标题{t}", "post_id": t}
+                              for t in sorted(targets)]
+            recs.append(rec)
     return recs
 
 
-def corpus_links(records, seed=7):
-    """Related links between posts of the same site, as crawler.items.link_rows would write them."""
-    rng = random.Random(seed)
-    rows = []
-    by_site: dict[str, list[dict]] = {}
-    for r in records:
-        by_site.setdefault(r["site"], []).append(r)
-    for site, recs in by_site.items():
-        for r in recs:
-            # a skewed choice so a few posts are linked much more than others
-            targets = {rng.choice(recs[: rng.randint(1, len(recs))])["post_id"] for _ in range(6)} - {r["post_id"]}
-            for pos, t in enumerate(sorted(targets)):
-                rows.append({
-                    "src_site": site, "src_post_id": r["post_id"], "src_url": r["url"],
-                    "dst_url": f"http://{site}/index.php/post/{t}.html", "dst_site": site,
-                    "dst_post_id": t, "kind": "related", "anchor": f"标题{t}", "position": pos,
-                    "content_hash": r["content_hash"], "run_id": r["run_id"], "fetched_at": r["fetched_at"],
-                })
-    return rows
+def related_pairs(records):
+    """(site, src post_id, dst post_id) of every related link the records carry."""
+    return [(r["site"], r["post_id"], x["post_id"]) for r in records for x in r["related"]]
 
 
 RUNS = [
@@ -76,18 +65,7 @@ RUNS = [
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "data"
-    recs = corpus_records()
-    links_path = out / "links"
-    write_dataset(out, recs, links=corpus_links(recs), runs=RUNS)
-    if not any(links_path.rglob("*.parquet")):
-        # DatasetWriter derives links from the records' related lists; this fixture brings its own
-        import pyarrow.parquet as pq
-
-        from crawler.items import links_table
-
-        links_path.mkdir(exist_ok=True)
-        pq.write_table(links_table(corpus_links(recs)), links_path / "part-test-0.parquet")
-    return out
+    return write_dataset(out, corpus_records(), runs=RUNS)
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +107,18 @@ def test_png_dir_has_one_file_per_plot(built):
 
 
 def test_link_graph_counts(corpus):
+    import pandas as pd
+
     recs = corpus_records()
-    links = corpus_links(recs)
-    g = report.link_graph(report.read_links(corpus), __import__("pandas").DataFrame(recs))
-    assert g["edges"] == len(links)
+    pairs = related_pairs(recs)
+    g = report.link_graph(report.read_links(corpus), pd.DataFrame(recs))
+    assert g["edges"] == len(pairs)
     indeg: dict = {}
-    for row in links:
-        indeg[(row["dst_site"], row["dst_post_id"])] = indeg.get((row["dst_site"], row["dst_post_id"]), 0) + 1
-    best = max(indeg.values())
-    assert g["most_linked"][0]["links_in"] == best
+    for site, _src, dst in pairs:
+        indeg[(site, dst)] = indeg.get((site, dst), 0) + 1
+    assert g["most_linked"][0]["links_in"] == max(indeg.values())
+    top = g["most_linked"][0]
+    assert indeg[(top["site"], top["post_id"])] == top["links_in"] and top["title"] == f"标题{top['post_id']}"
     # every stored post appears once in the in-degree distribution, linked or not
     assert sum(g["in_degree"].values()) == len(recs)
     assert g["in_degree"].get(0, 0) == len(recs) - len(indeg)

@@ -44,45 +44,19 @@ def article(site, post_id, published, category="园区动态", tags=("招商",),
     )
 
 
-def write_dataset(out: Path, records: list[dict], links: list[dict] | None = None, runs: list[dict] | None = None) -> Path:
-    """Write records (and links, run manifests) into the documented layout of a parkcorpus dataset."""
-    try:
-        from crawler.store import DatasetWriter
-    except ImportError:
-        DatasetWriter = None
-    out.mkdir(parents=True, exist_ok=True)
+def write_dataset(out: Path, records: list[dict], runs: list[dict] | None = None) -> Path:
+    """Write records (one DatasetWriter per run_id, links from their `related`) and run manifests."""
+    from crawler.store import DatasetWriter, write_run_manifest
+
     by_run: dict[str, list[dict]] = {}
     for r in records:
         by_run.setdefault(r["run_id"], []).append(r)
-    if DatasetWriter is not None:
-        for run_id, recs in by_run.items():
-            w = DatasetWriter(str(out), run_id)
+    for run_id, recs in by_run.items():
+        with DatasetWriter(str(out), run_id) as w:
             for r in recs:
                 w.add(r)
-            w.close()
-    else:
-        import pyarrow.parquet as pq
-
-        from crawler.items import articles_table, links_table
-
-        for run_id, recs in by_run.items():
-            parts: dict[tuple, list[dict]] = {}
-            for r in recs:
-                p = r["published"]
-                key = (r["site"], f"{p.year:04d}" if p else "0000", f"{p.month:02d}" if p else "00")
-                parts.setdefault(key, []).append(r)
-            for (site, y, m), rs in parts.items():
-                d = out / "articles" / f"site={site}" / f"year={y}" / f"month={m}"
-                d.mkdir(parents=True, exist_ok=True)
-                pq.write_table(articles_table(rs), d / f"part-{run_id}-0.parquet")
-        if links:
-            d = out / "links"
-            d.mkdir(parents=True, exist_ok=True)
-            pq.write_table(links_table(links), d / "part-links-0.parquet")
-    if runs:
-        (out / "runs").mkdir(exist_ok=True)
-        for run in runs:
-            (out / "runs" / f"{run['run_id']}.json").write_text(json.dumps(run), encoding="utf-8")
+    for run in runs or []:
+        write_run_manifest(out, run)
     return out
 
 

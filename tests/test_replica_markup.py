@@ -367,7 +367,9 @@ def test_list_items(lists):
             assert [c.get("class") for c in one(item, './div[@class="info"]')] == ["user", "date", "view"]
             img = one(item, './div[@class="postimg"]/a/img')
             assert img.get("class") == "lazyload" and img.get("alt") == a.text
-            assert re.fullmatch(r".{1,150}\.\.\.", one(item, './div[@class="intro isimg"]').text_content().strip(), re.S)
+            intro = one(item, './div[@class="intro isimg"]').text_content().strip(" \n")
+            assert re.fullmatch(r".{1,150}\.\.\.", intro, re.S)
+            assert not intro.startswith("\u3000" * 3)  # the body's own indent, not doubled
     ids = [int(re.search(r"/post/(\d+)\.html", i.xpath("./h2/a/@href")[0]).group(1)) for i in items]
     assert ids == site.list_page("category", 1, 1)[0]
 

@@ -619,5 +619,139 @@ def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
         raise errors.CrawlError(summary.get("error") or "the demo crawl failed")
 
 
+# --- the corpus on disk: validate, compact, export, reextract ----------------------------------
+
+
+@main.command("validate")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--repair", is_flag=True,
+              help="Move bad files to <out>/quarantine/, delete temporary files, fold duplicate rows, "
+                   "and list the posts the next crawl fetches again. Not while a crawl writes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+@handle_errors
+def validate_cmd(ctx: click.Context, out, repair: bool, as_json: bool) -> None:
+    """Check every file of a dataset: footer, schema, partition, duplicates, leftovers.
+
+    Exits 1 naming each bad file. Temporary files left by a killed run and
+    bodies with known boilerplate are warnings (exit 0).
+
+    \b
+    Example:
+        parkcorpus validate --out data
+        parkcorpus validate --out data --repair && parkcorpus crawl --out data
+    """
+    from crawler import api
+
+    report = api.validate(out=out, repair=repair, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        raise errors.DatasetError(
+            f"{len(report.bad_files)} bad files in {report.out}: {', '.join(report.bad_files)}; "
+            "run `parkcorpus validate --repair`"
+        )
+
+
+@main.command("compact")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--keep-history", is_flag=True, help="Keep old versions of changed articles (only merge files).")
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site's partitions (repeatable).")
+@click.option("--partition", default=None, metavar="site=H/year=Y/month=M",
+              help="Only this partition (or a prefix of it), e.g. to run several compactions in parallel.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@handle_errors
+def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, as_json: bool) -> None:
+    """Rewrite each partition into few files and fold old article versions.
+
+    Safe while notebooks read the dataset: each partition is swapped in one
+    atomic step. Without --keep-history only the newest version of each post stays.
+
+    \b
+    Example:
+        parkcorpus compact --out data
+        parkcorpus compact --site jinshan.021cf.cn --keep-history
+    """
+    from crawler import api
+
+    s = api.compact(out=out, keep_history=keep_history, site=list(sites) or None, partition=partition,
+                    config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(s)
+        return
+    click.echo(f"Compacted {s['partitions']} partitions: {s['files_before']} -> {s['files_after']} files, "
+               f"{s['rows_before']} -> {s['rows_after']} rows ({s['versions_folded']} old versions folded, "
+               f"{s['duplicates_removed']} duplicates removed)")
+    click.echo(f"Links: {s['link_files_before']} -> {s['link_files_after']} files, "
+               f"{s['link_rows_removed']} rows removed")
+
+
+@main.command("export")
+@click.option("--to", "to", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write, or - for stdout (jsonl/csv).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="Output format (default: from the --to suffix, else jsonl).")
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site (repeatable).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only posts published on or after this day (UTC).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC).")
+@click.option("--category", "categories", multiple=True, help="Only this category name (repeatable).")
+@click.option("--history", is_flag=True, help="Every stored version, not only the newest per post.")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.pass_context
+@handle_errors
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, out) -> None:
+    """Export articles as JSON Lines, CSV or one Parquet file.
+
+    Streams batch by batch, so any corpus size fits in memory. CSV cells of
+    list columns (tags, related) hold JSON.
+
+    \b
+    Example:
+        parkcorpus export --to corpus.jsonl
+        parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
+    """
+    from crawler import api
+
+    s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
+                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"))
+    click.echo(f"Exported {s['rows']} articles to {s['to']} ({s['format']})", err=(to == "-"))
+
+
+@main.command("reextract")
+@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@click.option("--to", "to", default=None, type=click.Path(file_okay=False),
+              help="Write into this dataset folder instead of --out (a fresh rebuild).")
+@click.option("--convert", type=click.Choice(["t2s", "s2t", "t2tw", "none"]), default=None,
+              help="OpenCC conversion (default: from the config, t2s).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+@handle_errors
+def reextract_cmd(ctx: click.Context, out, to, convert, as_json: bool) -> None:
+    """Rebuild articles and links from the raw WARC archive, with no network.
+
+    Applies the current extraction rules to every archived response under
+    <out>/warc/ as a new run: articles whose text changes get a new version.
+
+    \b
+    Example:
+        parkcorpus reextract --out data
+        parkcorpus reextract --out data --to rebuilt --convert none
+    """
+    from crawler import api
+
+    s = api.reextract(out=out, to=to, convert=convert, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(s)
+        return
+    a = s["articles"]
+    click.echo(f"Re-extracted {s['responses']} archived responses from {len(s['warc_files'])} WARC files "
+               f"into {s['out']} (run {s['run_id']}): {a['new']} new, {a['changed']} changed, "
+               f"{a['unchanged']} unchanged, {s['not_article']} not articles")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

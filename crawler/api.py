@@ -26,11 +26,13 @@ def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=No
     return _extract_files(paths, url=url, fetched_at=fetched_at, server_date=server_date, options=options)
 
 
-def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False):
+def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False,
+         category=None):
     """The newest version of every stored article as a pandas DataFrame (filters pushed down)."""
     from crawler.store import load as _load
 
-    return _load(out, site=site, since=since, until=until, columns=columns, history=history)
+    return _load(out, site=site, since=since, until=until, columns=columns, history=history,
+                 category=category)
 
 
 def load_config(config_path=None, **overrides: Any):
@@ -124,3 +126,49 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, config_path=None, 
     from crawler.crawl import demo as _demo
 
     return _demo(out=out, posts=posts, sites=sites, config_path=config_path, **kwargs)
+
+
+# --- the corpus on disk (crawler.store, crawler.validate, crawler.export, crawler.archive) -------
+
+
+def _out(out, config_path=None) -> str:
+    """out, or the configured output folder when out is None."""
+    return out if out is not None else load_config(config_path, out=out).get("out")
+
+
+def validate(out=None, repair: bool = False, config_path=None):
+    """Check every file of the dataset (and with repair, quarantine bad ones); a ValidationReport."""
+    from crawler.validate import validate as _validate
+
+    return _validate(_out(out, config_path), repair=repair)
+
+
+def compact(out=None, keep_history: bool = False, site=None, partition=None, config_path=None) -> dict:
+    """Rewrite partitions into few files, folding old versions unless keep_history; a summary."""
+    from crawler.store import compact as _compact
+
+    return _compact(_out(out, config_path), keep_history=keep_history, site=site, partition=partition)
+
+
+def export(out=None, to="-", fmt=None, site=None, since=None, until=None, category=None,
+           history: bool = False, config_path=None) -> dict:
+    """Stream the newest article versions to JSON Lines, CSV or one Parquet file; a summary."""
+    from crawler.export import export as _export
+
+    return _export(_out(out, config_path), to, fmt=fmt, site=site, since=since, until=until,
+                   category=category, history=history)
+
+
+def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
+    """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary."""
+    from crawler.archive import options_from, reextract as _reextract
+
+    cfg = load_config(config_path, out=out, convert=convert)
+    return _reextract(cfg.get("out"), options=options_from(cfg.get("convert")), to=to)
+
+
+def list_runs(out=None, config_path=None) -> list[dict]:
+    """The run manifests of the dataset, oldest first."""
+    from crawler.store import list_runs as _list_runs
+
+    return _list_runs(_out(out, config_path))

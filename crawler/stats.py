@@ -344,15 +344,21 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
                   (r["last_fetched"] or "")[:16])
     con.print(t)
 
-    months = sorted({r["month"] for r in data["by_site_month"]})
-    sites = [r["site"] for r in data["sites"]]
+    # one row per site and year, one column per month: years of data stay on one screen
     counts = {(r["site"], r["month"]): r["articles"] for r in data["by_site_month"]}
     t = Table(title="Articles per month", title_justify="left")
-    t.add_column("month")
-    for s in sites:
-        t.add_column(s, justify="right")
-    for m in months:
-        t.add_row(m, *[str(counts.get((s, m), "")) for s in sites])
+    t.add_column("site")
+    t.add_column("year")
+    for m in range(1, 13):
+        t.add_column(f"{m:02d}", justify="right")
+    t.add_column("total", justify="right")
+    for site in [r["site"] for r in data["sites"]]:
+        years = sorted({m[:4] for (s, m) in counts if s == site and m != "undated"})
+        for y in years:
+            row = [counts.get((site, f"{y}-{m:02d}"), 0) for m in range(1, 13)]
+            t.add_row(site, y, *[str(v) if v else "" for v in row], str(sum(row)))
+        if (site, "undated") in counts:
+            t.add_row(site, "undated", *[""] * 12, str(counts[(site, "undated")]))
     con.print(t)
 
     t = Table(title="Categories", title_justify="left")

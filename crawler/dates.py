@@ -129,7 +129,10 @@ def parse_tpure_date(raw: str | None, reference: datetime | None) -> Published:
         parsed = parse_absolute(text)
         if parsed is None:
             return Published(None, None, text)
-        return Published(parsed[0], parsed[1], text)
+        value, precision = parsed
+        if precision == "day":
+            value = _day_value(value.astimezone(CST).date(), reference)
+        return Published(value, precision, text)
     # Relative form: a bracketed date, when shown, fixes the day.
     full = rules.RE_BRACKET_FULL.search(text)
     if full:

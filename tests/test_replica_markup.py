@@ -17,7 +17,7 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from crawler.replica import Network, render_404, render_feed, render_list, render_post
+from crawler.replica import Network, render_404, render_feed, render_list, render_page, render_post
 from crawler.replica.content import text_width
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "site-samples"
@@ -411,6 +411,17 @@ def test_404_page_in_site_style(net):
     assert one(tree, "//head/title").text.startswith("404")
     assert one(tree, '//div[@class="header fixed"]') is not None and one(tree, '//div[@class="footer"]') is not None
     assert not tree.xpath('//div[@class="single viewall"]') and not tree.xpath('//div[@class="post item"]')
+
+
+def test_menu_page(net, pages):
+    s, *_ = pages["inline"]
+    site = net.site("jinshan.021cf.cn")
+    tree = lxml.html.fromstring(render_page(site, 2, NOW))
+    assert html_of(one(tree, '//div[@class="header fixed"]')) == html_of(one(s, '//div[@class="header fixed"]'))
+    assert one(tree, '//div[@class="post"]/h1').text == "联系我们"
+    assert one(tree, '//link[@rel="canonical"]').get("href") == "http://jinshan.021cf.cn/index.php/2.html"
+    with pytest.raises(KeyError):
+        render_page(site, 99, NOW)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from crawler.replica.model import (
     format_date,
     relative_date,
 )
-from crawler.replica.render import render_404, render_feed, render_list, render_post
+from crawler.replica.render import render_404, render_feed, render_list, render_page, render_post
 
 __all__ = [
     "HOSTS",
@@ -25,5 +25,6 @@ __all__ = [
     "render_404",
     "render_feed",
     "render_list",
+    "render_page",
     "render_post",
 ]

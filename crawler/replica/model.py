@@ -273,8 +273,10 @@ class SiteModel:
     def _arrays(self):
         return self._state
 
-    def _index(self, pid: int) -> int:
-        ids = self._state[0]
+    def _index(self, pid: int, ids=None) -> int:
+        # callers holding a snapshot of the arrays pass its ids, so that a concurrent publish()
+        # (which replaces the arrays) cannot hand back an index beyond the snapshot
+        ids = self._state[0] if ids is None else ids
         i = int(np.searchsorted(ids, pid))
         if i >= len(ids) or int(ids[i]) != pid:
             raise KeyError(f"{self.host}: no post {pid}")
@@ -325,7 +327,7 @@ class SiteModel:
     def meta(self, pid: int) -> dict:
         """The cheap facts of one post: id, published, category, author, tags (no text)."""
         ids, times, cats, authors, tags = self._state
-        i = self._index(int(pid))
+        i = self._index(int(pid), ids)
         return self._meta_at(i, ids, times, cats, authors, tags)
 
     def _meta_at(self, i, ids, times, cats, authors, tags) -> dict:
@@ -350,7 +352,7 @@ class SiteModel:
     def neighbours(self, pid: int) -> tuple[int | None, int | None]:
         """(previous, next) visible post ids by publication order, None at the ends."""
         ids = self._state[0]
-        i = self._index(int(pid))
+        i = self._index(int(pid), ids)
         prev_id = int(ids[i - 1]) if i > 0 else None
         next_id = int(ids[i + 1]) if i + 1 < len(ids) else None
         return prev_id, next_id
@@ -370,6 +372,9 @@ class SiteModel:
         post = content.build_post(self, m)
         prev_id, next_id = self.neighbours(pid)
         post.update({
+            # fresh lists: the cached generator output must not be changed by a caller
+            "paragraphs": list(post["paragraphs"]),
+            "swaps": list(post["swaps"]),
             "published": m["published"],
             "category": m["category"],
             "category_id": m["category_id"],

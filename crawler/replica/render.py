@@ -310,6 +310,25 @@ def render_feed(site, now: datetime) -> bytes:
     return xml.encode("utf-8")
 
 
+def render_page(site, page_id: int, now: datetime) -> bytes:
+    """A Z-BlogPHP single page from the menu (index.php/2.html "联系我们"); KeyError if none."""
+    name = dict(site.spec["nav_pages"])[int(page_id)]
+    broker = content.site_broker(site.network.seed, site.host, 0)
+    up = f"http://{site.host}/zb_users/upload/"
+    lines = [
+        f"<p>{esc(NETWORK_NAME)}{esc(site.name)}站专注{esc(site.title)}，提供厂房出租出售、工业用地、招商引资对接服务。</p>",
+        f"<p>招商热线：<strong>{HOTLINE}</strong></p>",
+        "<p>微信/手机：" + "".join(f"<span>{m}</span>" for m in broker["mobiles"]) + "&nbsp;</p>",
+        f'<p style="text-align: center;">{content.img_tag(up + broker["qr"], "", 180, lazy=True, host=site.host)}</p>',
+        f"<p style=\"text-align: center;\">长按/扫一扫加{esc(broker['name'])}的微信号</p>",
+    ]
+    page = (_head(site, f"{name} - {NETWORK_NAME}", f"http://{site.host}/index.php/{int(page_id)}.html", "page")
+            + fill("page.html", host=site.host, title=esc(name), body="\n".join(lines),
+                   sidebar=_sidebar(site, now, site.spec["sidebar_list"]))
+            + _footer(site, now, ("page", page_id)))
+    return page.encode("utf-8")
+
+
 def render_404(site, now: datetime) -> bytes:
     """Z-BlogPHP's "page not found" page in tpure style."""
     page = (_head(site, f"404 - {NETWORK_NAME}", "", "error")

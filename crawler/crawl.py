@@ -421,7 +421,7 @@ def crawl(
     scrapy_settings.update(_parse_settings(settings))
 
     args = parse_spider_args({
-        "sites": ",".join(sites or []), "all": "1" if all_sites else "", "mode": mode or "auto",
+        "sites": list(sites or []), "all": "1" if all_sites else "", "mode": mode or "auto",
         "ids": ids, "since": since, "until": until, "max_pages": max_pages,
         "refresh": "1" if refresh else "",
     })

@@ -73,9 +73,6 @@ RE_CATEGORY_URL = re.compile(r"/category-\d+(?:_\d+)?\.html")
 # phone number or WeChat is longer and has other words around it, so it never matches.
 
 CONTACT_LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    # "葛毅明微信号", "来安招商专员微信号": the bold caption under the QR image. A name plus
-    # 微信号 and nothing else; at most 16 characters, so no article sentence fits.
-    ("wechat-caption", re.compile(r"[^。，,；;！？!?]{1,16}微信号?")),
     # "产业招商/厂房土地租售：400 0123 021": the broker's hotline line (label + digits only).
     ("hotline", re.compile(r"产业招商\s*/\s*厂房土地租售\s*[:：]?[\d\s\-—]*")),
     # "或微信/手机：135246785151356468684613391219793": mobiles in adjacent <span>s run together.
@@ -84,6 +81,10 @@ CONTACT_LINE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("needs-prompt", re.compile(r"请说明您的需求.{0,40}对接资源[。.]?")),
     # "长按/扫一扫加葛毅明的微信号": the QR prompt (name varies, wording fixed).
     ("qr-prompt", re.compile(r"长按\s*/\s*扫一扫.{0,20}")),
+    # (after the specific prompts, which it would also match)
+    # "葛毅明微信号", "来安招商专员微信号": the bold caption under the QR image. A name plus
+    # 微信号 and nothing else; at most 16 characters, so no article sentence fits.
+    ("wechat-caption", re.compile(r"[^。，,；;！？!?]{1,16}微信号?")),
     # "扫一扫关注公众号": caption of the second QR image.
     ("qr-follow", re.compile(r"扫一扫.{0,6}关注.{0,8}公众号.{0,4}")),
     # "扫描二维码推送至手机访问。": first line of the copy notice (leaks when a whole page is fed

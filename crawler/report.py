@@ -11,12 +11,15 @@ import base64
 import errno
 import html
 import io
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from crawler import stats as corpus
 from crawler.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 #: errno values meaning the disk, a quota or the file size limit ran out (cli.py says "disk full")
 _DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -351,7 +354,10 @@ def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str |
     data["out"] = str(out)
     graph = link_graph(read_links(out), articles)
     plt = _setup_matplotlib()
+    if cjk_font() is None:
+        logger.warning("no CJK font found (install fonts-noto-cjk): Chinese labels will show as boxes")
     plots = _plots(data, graph, plt)
+    logger.info("report of %d articles: %d plots", data["articles"], len(plots))
 
     to = Path(to)
     if not to.parent.is_dir():

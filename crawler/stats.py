@@ -6,12 +6,14 @@ newest version of every post (``crawler.store.load``).
 
 from __future__ import annotations
 
-import json
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from crawler.errors import DatasetError
+
+logger = logging.getLogger(__name__)
 
 #: A body shorter than this (characters, whitespace excluded) is flagged: the shortest real
 #: one-image posts of the network still carry a caption and a sentence of ~40 characters.
@@ -281,6 +283,7 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
 def corpus_stats(out: str | Path) -> dict[str, Any]:
     """Statistics and extraction health of the dataset at out, as a JSON-ready dict."""
     df = read_articles(out)
+    logger.info("read %d articles from %s", len(df), out)
     result = compute(df, read_runs(out), boilerplate_patterns())
     result["out"] = str(out)
     return result

@@ -130,3 +130,18 @@ def test_crawl_keys_share_defaults_with_crawler_settings():
     for s in SETTINGS:
         if s.scrapy is not None:
             assert s.default == getattr(crawl_settings, s.scrapy), s.name
+
+
+def test_global_verbosity_and_log_file(tmp_path):
+    from test_stats import sample_records, write_dataset
+
+    out = write_dataset(tmp_path / "d", sample_records())
+    log = tmp_path / "run.log"
+    res = CliRunner().invoke(main, ["-v", "--log-file", str(log), "stats", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert f"INFO crawler.stats: read 10 articles from {out}" in log.read_text(encoding="utf-8")
+    assert "INFO crawler.stats" in res.stderr
+    res = CliRunner().invoke(main, ["-q", "stats", "--out", str(out), "--json"])
+    assert res.exit_code == 0 and "INFO" not in res.stderr
+    res = CliRunner().invoke(main, ["--log-file", str(tmp_path / "no" / "such" / "x.log"), "config"])
+    assert res.exit_code == 2 and "--log-file" in res.output

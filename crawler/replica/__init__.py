@@ -14,6 +14,8 @@ from crawler.replica.model import (
     relative_date,
 )
 from crawler.replica.render import render_404, render_feed, render_list, render_page, render_post
+from crawler.replica.faults import Faults
+from crawler.replica.server import ReplicaServer
 
 __all__ = [
     "HOSTS",

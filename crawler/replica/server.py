@@ -161,7 +161,7 @@ class ReplicaServer:
 
     @property
     def requests(self) -> list[dict]:
-        """A copy of the request log: dicts with method, host, path, url, status, fault, time."""
+        """A copy of the request log: dicts with method, host, path, url, status, faults, time."""
         with self._lock:
             return list(self._log)
 
@@ -406,7 +406,10 @@ class ReplicaServer:
             status = 503 if kind == "5xx" else 429
             return Response(status, _error_page(status), headers=[("Retry-After", "1")],
                             faults=slow + [kind], delay=delay)
-        resp = Response(200, _render().render_post(site, pid, now, self._rng), faults=slow, delay=delay)
+        page = _render().render_post(site, pid, now, self._rng)
+        if isinstance(page, tuple):  # (html, related links shown)
+            page = page[0]
+        resp = Response(200, page, faults=slow, delay=delay)
         if kind == "truncate":
             resp.faults.append("truncate")
             resp.action = "truncate"

@@ -567,10 +567,17 @@ _STATS_PARAS = [
 
 # Lines that make a post "long": extra report paragraphs with varied numbers.
 _LONG_PARAS = [
-    "第{i}个重点项目为{co}{prod}项目，计划总投资{inv}亿元，目前已完成投资{g}%，主体结构施工进度过半。",
-    "在第{i}轮走访中，服务专员共走访企业{q}家，收集问题诉求{k}条，已协调解决{k2}条。",
-    "截至{m}月底，园区第{i}批次“标准地”出让项目已有{k}个开工建设，平均拿地到开工用时{q}天。",
+    "{park}第{i}个重点项目为{co}{prod}项目，计划总投资{inv}亿元，目前已完成投资{g}%，主体结构施工进度过半。",
+    "在第{i}轮“千企万户大走访”中，服务专员共走访企业{q}家，收集问题诉求{k}条，已协调解决{k2}条。",
+    "截至{m}月底，{park}第{i}批次“标准地”出让项目已有{k}个开工建设，平均拿地到开工用时{q}天。",
+    "{town}围绕{ind}等方向，梳理形成第{i}批招商线索{q}条，其中亿元以上项目{k}个。",
+    "第{i}季度，{park}新增注册企业{q}家，其中科技型企业{k}家，新增规上工业企业{k2}家。",
+    "{co}第{i}期扩建工程已完成桩基施工，预计明年{k}月实现设备进场，新增{prod}产能{q}万件。",
+    "在第{i}场专题推介会上，{park}共发布厂房载体{q}万平方米、产业用地{k}百亩，现场达成合作意向{k2}个。",
+    "园区企业服务中心第{i}次开展“政策直通车”活动，为{q}家企业兑现扶持资金{g}百万元。",
 ]
+# Numbered section heads of long reports.
+_LONG_HEADS = ["一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、"]
 
 
 def _fill(tpl: str, rng, f, region, extra: dict) -> str:
@@ -648,15 +655,27 @@ def _build(seed, host, region_key, ncats, style, widths, pid, published_ts, cat_
     opener = None
     masks = 0
     if f["one_image"]:
-        cap = rng.choice([f"图为{f['park']}全景", f"图为{f['town']}产业园区新貌", "图为建设中的标准厂房"])
+        # the caption names what the title names (title: 图说：PARK建设现场 / PARK全景图 / 航拍TOWN…)
+        cap = rng.choice([f"图为{f['park']}建设现场", f"图为{f['park']}全景", f"图为{f['town']}产业园区新貌"])
         blocks = [("img", _upload(host, published, 4), "", 600, cap, "plain")]
     else:
         blocks = _BODIES[f["kind"]](rng, f, region, host, published)
         if f["long"]:
-            extra = []
-            for i in range(1, rng.randrange(35, 70)):
-                extra.append(_p(_fill(rng.choice(_LONG_PARAS), rng, f, region, {"i": i}), f["indent"]))
-            blocks = blocks[:2] + extra + blocks[2:]
+            # a long report: numbered sections of varied paragraphs, before any signature lines
+            extra, seen, i = [], set(), 0
+            style = rng.choice(["h3", "strong", "strong_indent"])
+            for n, head in enumerate(_LONG_HEADS[:rng.randrange(4, 9)]):
+                extra.append((style, head + _SUBHEADS[n % len(_SUBHEADS)]))
+                for _ in range(rng.randrange(5, 10)):
+                    i += 1
+                    para = _fill(rng.choice(_LONG_PARAS), rng, f, region, {"i": i})
+                    if para not in seen:
+                        seen.add(para)
+                        extra.append(_p(para, f["indent"]))
+            tail = len(blocks)
+            while tail and blocks[tail - 1][0] == "right":
+                tail -= 1
+            blocks = blocks[:tail] + extra + blocks[tail:]
         news = f["kind"] in ("project", "policy", "stats")
         r = rng.random()
         if news and f["kind"] == "policy" and r < 0.6:

@@ -339,6 +339,9 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
 
     con.print(f"Dataset {data.get('out', '')}: {data['articles']} articles in {len(data['sites'])} sites")
+    if not data["articles"]:
+        con.print(f"No articles stored yet: run `parkcorpus crawl --out {data.get('out', 'DIR')}` first.")
+        return buf.getvalue()
     t = Table(title="Sites", title_justify="left")
     for col in ("site", "articles", "oldest", "newest", "last fetched"):
         t.add_column(col, justify="right" if col == "articles" else "left")

@@ -205,3 +205,12 @@ def test_sites_shows_unregistered_stored_site(tmp_path):
     data = stats.sites_overview(out)
     rows = {r["host"]: r for r in data["sites"]}
     assert rows["wuhu.021cf.cn"]["posts"] == 1 and rows["wuhu.021cf.cn"]["registered"] is False
+
+
+def test_stats_text_on_empty_dataset_says_what_to_do(tmp_path):
+    from crawler.store import ensure_dataset
+
+    ensure_dataset(tmp_path / "d")
+    res = CliRunner().invoke(main, ["stats", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    assert f"No articles stored yet: run `parkcorpus crawl --out {tmp_path / 'd'}` first." in res.output

@@ -338,9 +338,11 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
 
-    con.print(f"Dataset {data.get('out', '')}: {data['articles']} articles in {len(data['sites'])} sites")
+    con.print(f"Dataset {data.get('out', '')}: {data['articles']} articles in {len(data['sites'])} sites",
+              soft_wrap=True)
     if not data["articles"]:
-        con.print(f"No articles stored yet: run `parkcorpus crawl --out {data.get('out', 'DIR')}` first.")
+        con.print(f"No articles stored yet: run `parkcorpus crawl --out {data.get('out', 'DIR')}` first.",
+                  soft_wrap=True)
         return buf.getvalue()
     t = Table(title="Sites", title_justify="left")
     for col in ("site", "articles", "oldest", "newest", "last fetched"):

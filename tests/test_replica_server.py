@@ -207,6 +207,16 @@ def test_list_pages_are_served(srv, net):
         assert all(site.post_url(p) in r.text for p in ids), path
 
 
+def test_menu_pages_are_served_and_unknown_ones_are_404(srv, net):
+    host = net.hosts[0]
+    site = net.site(host)
+    page_id, name = site.spec["nav_pages"][0]
+    r = proxied(srv, f"http://{host}/index.php/{page_id}.html")
+    assert r.status_code == 200 and name in page_title(r.content)
+    unknown = max(pid for pid, _ in site.spec["nav_pages"]) + 1
+    assert proxied(srv, f"http://{host}/index.php/{unknown}.html").status_code == 404
+
+
 def test_date_header_is_the_clock_of_the_page(srv, net):
     host = net.hosts[0]
     site = net.site(host)

@@ -44,7 +44,7 @@ STATE_DIR = ".parkcorpus"
 #: robots.txt (and its Crawl-delay) stays obeyed; the spider, pipelines and the rest are the same.
 DEMO_SETTINGS = {
     "DOWNLOAD_DELAY": 0,
-    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "DOWNLOAD_DELAY_JITTER": 0,
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 #: Politeness off for tests against the loopback replica (the real defaults are in crawler/settings.py).
 FAST = {
     "DOWNLOAD_DELAY": 0,
-    "RANDOMIZE_DOWNLOAD_DELAY": False,
+    "DOWNLOAD_DELAY_JITTER": 0,
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,

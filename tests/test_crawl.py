@@ -21,7 +21,7 @@ def rows(out, columns=None):
 
 #: politeness off for the loopback replica (same values as conftest.FAST)
 FAST = {
-    "DOWNLOAD_DELAY": 0, "RANDOMIZE_DOWNLOAD_DELAY": False, "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0, "DOWNLOAD_DELAY_JITTER": 0, "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "PARKCORPUS_RETRY_BACKOFF": 0,
 }
 

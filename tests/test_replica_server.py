@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -347,6 +348,29 @@ def test_stop_closes_the_port(net):
     s.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_stop_ends_pending_slow_responses_cleanly(net, caplog):
+    from crawler.replica.faults import Faults
+
+    host = net.hosts[0]
+    url = net.site(host).post_url(net.site(host).post_ids()[0])
+    s = ReplicaServer(net, faults=Faults.parse("slow=1:30")).start()
+    errors = []
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=20)
+    sock.sendall(f"GET {url} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    with caplog.at_level("ERROR", logger="asyncio"):
+        # wait until the server has the request (it is logged only once answered, so poll the task set)
+        while not s._tasks:
+            threading.Event().wait(0.01)
+        s.stop()
+    try:
+        errors.append(sock.recv(100))
+    except OSError as exc:
+        errors.append(exc)
+    sock.close()
+    assert errors[0] == b"" or isinstance(errors[0], OSError)  # closed, never a response
+    assert not [r for r in caplog.records if r.name == "asyncio"]
 
 
 def test_module_entry_point_serves_until_sigterm(net):

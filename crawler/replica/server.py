@@ -114,6 +114,7 @@ class ReplicaServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._writers: set = set()
+        self._tasks: set = set()
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._hosts = {h.lower() for h in network.hosts}
@@ -214,11 +215,18 @@ class ReplicaServer:
             self._server.close()
         for writer in list(self._writers):
             writer.transport.abort()
+        # handlers still sleeping (slow fault) or reading would outlive the loop otherwise
+        tasks = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
     async def _serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        self._tasks.add(task)
         try:
             while True:
                 request = await _read_request(reader)
@@ -247,8 +255,12 @@ class ReplicaServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # stop(): end quietly, or asyncio's stream callback logs the cancellation as an error
+            pass
         finally:
             self._writers.discard(writer)
+            self._tasks.discard(task)
             if not writer.transport.is_closing():
                 writer.close()
 

@@ -184,9 +184,10 @@ def test_single_body_and_lazy_images(pages, style):
 
 
 def _teasers(single, n):
+    """The n <p> before the contact block (its first QR image has alt "NAME微信"), or the last n."""
     ps = [p for p in single if p.tag == "p"]
-    start = next(i for i, p in enumerate(ps) if p.xpath(".//img") and ps.index(p) > 0) if single.xpath(
-        './/img[contains(@alt, "微信")]') else len(ps)
+    qr = [i for i, p in enumerate(ps) if any(a.endswith("微信") for a in p.xpath(".//img/@alt"))]
+    start = qr[0] if qr else len(ps)
     return ps[start - n:start]
 
 

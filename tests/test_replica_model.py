@@ -113,6 +113,19 @@ def test_ids_are_sparse_and_rise_with_time(net):
             site.gold(gaps[0])
 
 
+def test_posts_appear_in_office_hours_and_tags_fit_the_kind(net):
+    from crawler.replica.content import KIND_TAGS
+
+    china = timezone(timedelta(hours=8))
+    for host in net.hosts:
+        site = net.site(host)
+        for pid in site.post_ids()[:-1]:  # the newest is pinned a few hours before `now`
+            gold = site.gold(pid)
+            assert 8 <= gold["published"].astimezone(china).hour < 22
+            foreign = set().union(*(v for k, v in KIND_TAGS.items() if k != gold["kind"])) - KIND_TAGS[gold["kind"]]
+            assert not foreign & set(gold["tags"]), (gold["kind"], gold["tags"])
+
+
 def test_unknown_host_is_keyerror(net):
     with pytest.raises(KeyError):
         net.site("www.example.com")

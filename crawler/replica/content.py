@@ -195,6 +195,33 @@ CATEGORY_KINDS_TWO = [
     [("stats", 5), ("policy", 3), ("land_notice", 2)],
 ]
 
+KINDS = ("factory", "land_result", "land_notice", "planning", "project", "policy", "stats")
+
+# Tags that belong to one kind of article; every other tag of a site (places, parks) fits any post.
+KIND_TAGS = {
+    "factory": {"厂房出租", "厂房出售", "标准厂房", "招商引资"},
+    "land_result": {"工业用地", "土地出让", "挂牌出让"},
+    "land_notice": {"土地出让", "挂牌出让", "工业用地"},
+    "planning": {"工业用地", "土地出让"},
+    "project": {"招商引资", "项目开工", "项目签约", "专精特新", "双招双引"},
+    "policy": {"新质生产力", "产业政策", "长三角一体化", "宁滁同城化", "产业发展", "G60科创走廊", "示范区"},
+    "stats": {"产业发展", "新能源", "光伏", "智能家电", "新质生产力", "专精特新"},
+}
+_KIND_TAG_NAMES = set().union(*KIND_TAGS.values())
+
+
+def category_kinds(ncats: int) -> list:
+    """(kind, weight) lists per category position for a site with ncats categories."""
+    table = CATEGORY_KINDS_TWO if ncats == 2 else CATEGORY_KINDS
+    return [table[min(i, len(table) - 1)] for i in range(ncats)]
+
+
+def tag_pool(kind: str, names: list[str]) -> list[int]:
+    """Indexes of the site tags a post of this kind may carry."""
+    pool = [i for i, n in enumerate(names) if n in KIND_TAGS[kind] or n not in _KIND_TAG_NAMES]
+    return pool or list(range(len(names)))
+
+
 # Ad-law swaps the network applies to its own pages: the gold keeps the real character
 # (post-3756.html "蕞新排名", "明晨蕞低气温"). Masks like "安徽*大" stay as they are.
 AD_SWAPS = {"最": "蕞"}
@@ -292,8 +319,8 @@ def truncate_teaser(title: str, width: int = 34) -> str:
 # --------------------------------------------------------------------------------------------
 def post_facts(site, meta: dict) -> dict:
     """The kind, title and key facts of a post, derived from its hash and metadata."""
-    return _facts(site.network.seed, site.host, site.spec["region"], len(site.categories),
-                  meta["post_id"], int(meta["published"].timestamp()), _cat_pos(site, meta["category_id"]))
+    return _facts(site.network.seed, site.host, site.spec["region"], meta["kind"],
+                  meta["post_id"], int(meta["published"].timestamp()))
 
 
 def _cat_pos(site, cat_id: int) -> int:
@@ -301,11 +328,9 @@ def _cat_pos(site, cat_id: int) -> int:
 
 
 @lru_cache(maxsize=8192)
-def _facts(seed, host, region_key, ncats, pid, published_ts, cat_pos) -> dict:
+def _facts(seed, host, region_key, kind, pid, published_ts) -> dict:
     region = REGIONS[region_key]
     rng = stable_rng(seed, host, pid, "facts")
-    table = CATEGORY_KINDS_TWO if ncats == 2 else CATEGORY_KINDS
-    kind = _weighted(rng, table[min(cat_pos, len(table) - 1)])
     local = datetime.fromtimestamp(published_ts, CHINA)
     f = {"kind": kind, "month": local.month, "day": local.day, "year": local.year}
     f["town"] = rng.choice(region["towns"])
@@ -639,15 +664,14 @@ _BODIES = {
 
 def build_post(site, meta: dict) -> dict:
     """The full post: gold record plus private render fields (keys starting with '_')."""
-    return dict(_build(site.network.seed, site.host, site.spec["region"], len(site.categories), site.style,
-                       tuple(site.spec.get("teaser_widths", (34,))), meta["post_id"], int(meta["published"].timestamp()),
-                       _cat_pos(site, meta["category_id"])))
+    return dict(_build(site.network.seed, site.host, site.spec["region"], meta["kind"], site.style,
+                       tuple(site.spec.get("teaser_widths", (34,))), meta["post_id"], int(meta["published"].timestamp())))
 
 
 @lru_cache(maxsize=2048)
-def _build(seed, host, region_key, ncats, style, widths, pid, published_ts, cat_pos) -> dict:
+def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> dict:
     region = REGIONS[region_key]
-    f = dict(_facts(seed, host, region_key, ncats, pid, published_ts, cat_pos))
+    f = dict(_facts(seed, host, region_key, kind, pid, published_ts))
     rng = stable_rng(seed, host, pid, "body")
     published = datetime.fromtimestamp(published_ts, CHINA)
     f["indent"] = rng.choice(INDENTS)

@@ -260,15 +260,38 @@ class SiteModel:
         span = int(self.spec["years"] * 365 * 86400)
         # Publication seconds, sorted so that ids rise with time; the newest a few hours old.
         newest = now_s - int(rng.integers(600, 6 * 3600))
-        times = np.sort(rng.integers(newest - span, newest, size=n, dtype=np.int64))
+        # editors post between 08:00 and 22:00 China time
+        first_midnight = ((newest - span + 8 * 3600) // 86400) * 86400 - 8 * 3600
+        days = rng.integers(0, span // 86400 + 1, size=n, dtype=np.int64)
+        secs = rng.integers(8 * 3600, 22 * 3600, size=n, dtype=np.int64)
+        times = np.sort(np.minimum(first_midnight + days * 86400 + secs, newest - 60))
         if n:
             times[-1] = newest
+        cats, authors, kinds, tags = self._draw(rng, n)
+        self._state = (ids, times, cats, authors, tags, kinds)
+
+    def _draw(self, rng, n: int):
+        """Category, author, article kind and tags of n new posts (vectorised)."""
+        from crawler.replica import content
+
         cats = rng.integers(0, len(self.categories), size=n).astype(np.int8)
         authors = rng.integers(0, len(self.authors), size=n).astype(np.int8)
+        # the kind of article follows the category (厂房 listings in the 厂房 category ...)
+        kinds = np.zeros(n, dtype=np.int8)
+        for pos, weights in enumerate(content.category_kinds(len(self.categories))):
+            mask = cats == pos
+            names, w = zip(*weights)
+            idx = [content.KINDS.index(k) for k in names]
+            kinds[mask] = rng.choice(idx, size=int(mask.sum()), p=np.array(w) / sum(w))
+        # tags fit the kind (land posts carry 土地出让, listings 厂房出租 ...), place tags fit all
         ntags = rng.integers(1, 5, size=n)
-        tags = rng.integers(0, len(self.tags), size=(n, 4)).astype(np.int16)
+        tags = np.full((n, 4), -1, dtype=np.int16)
+        for k, kind in enumerate(content.KINDS):
+            mask = kinds == k
+            pool = content.tag_pool(kind, [name for _, name in self.tags])
+            tags[mask] = rng.choice(pool, size=(int(mask.sum()), 4))
         tags[np.arange(4)[None, :] >= ntags[:, None]] = -1
-        self._state = (ids, times, cats, authors, tags)
+        return cats, authors, kinds, tags
 
     def _arrays(self):
         return self._state
@@ -326,11 +349,11 @@ class SiteModel:
 
     def meta(self, pid: int) -> dict:
         """The cheap facts of one post: id, published, category, author, tags (no text)."""
-        ids, times, cats, authors, tags = self._state
+        ids, times, cats, authors, tags, kinds = self._state
         i = self._index(int(pid), ids)
-        return self._meta_at(i, ids, times, cats, authors, tags)
+        return self._meta_at(i, ids, times, cats, authors, tags, kinds)
 
-    def _meta_at(self, i, ids, times, cats, authors, tags) -> dict:
+    def _meta_at(self, i, ids, times, cats, authors, tags, kinds) -> dict:
         cat_id, cat_name = self.categories[int(cats[i])]
         aid, aname = self.authors[int(authors[i])]
         seen, tag_list = set(), []
@@ -347,6 +370,7 @@ class SiteModel:
             "author_id": aid,
             "author": aname,
             "tag_items": tag_list,
+            "kind": content_kind(int(kinds[i])),
         }
 
     def neighbours(self, pid: int) -> tuple[int | None, int | None]:
@@ -399,28 +423,26 @@ class SiteModel:
     def publish(self, n: int = 1) -> list[int]:
         """Make n new posts visible, with ids above the current max, published at net.now()."""
         with self._lock:
-            ids, times, cats, authors, tags = self._state
+            ids, times, cats, authors, tags, kinds = self._state
             now_s = int(self.network.now().timestamp())
             rng = np.random.default_rng(stable_int(self.network.seed, self.host, "publish", len(ids)))
             last = int(ids[-1]) if len(ids) else self.spec["first_id"]
             new_ids = last + np.cumsum(rng.integers(1, 4, size=n), dtype=np.int64)
             new_times = np.full(n, max(now_s, int(times[-1]) if len(times) else now_s), dtype=np.int64)
-            new_cats = rng.integers(0, len(self.categories), size=n).astype(np.int8)
-            new_auth = rng.integers(0, len(self.authors), size=n).astype(np.int8)
-            ntags = rng.integers(1, 5, size=n)
-            new_tags = rng.integers(0, len(self.tags), size=(n, 4)).astype(np.int16)
-            new_tags[np.arange(4)[None, :] >= ntags[:, None]] = -1
+            new_cats, new_auth, new_kinds, new_tags = self._draw(rng, n)
+            # one assignment: readers see either the old or the new arrays, never a mix
             self._state = (
                 np.concatenate([ids, new_ids]),
                 np.concatenate([times, new_times]),
                 np.concatenate([cats, new_cats]),
                 np.concatenate([authors, new_auth]),
                 np.concatenate([tags, new_tags]),
+                np.concatenate([kinds, new_kinds]),
             )
             return new_ids.tolist()
 
     def _select(self, kind: str, key):
-        ids, times, cats, authors, tags = self._state
+        ids, times, cats, authors, tags, _ = self._state
         if kind == "home":
             mask = None
         elif kind == "category":
@@ -482,7 +504,7 @@ class SiteModel:
 
     def posts_with_tags(self, tag_ids) -> list[int]:
         """Visible post ids carrying any of the tag ids."""
-        ids, _, _, _, tags = self._state
+        ids, _, _, _, tags, _ = self._state
         pos = [i for i, (tid, _) in enumerate(self.tags) if tid in set(tag_ids)]
         if not pos:
             return []
@@ -506,6 +528,13 @@ class SiteModel:
 
     def __repr__(self) -> str:
         return f"SiteModel({self.host!r}, posts={self.count()})"
+
+
+def content_kind(i: int) -> str:
+    """The article kind name of a kinds-array value."""
+    from crawler.replica.content import KINDS
+
+    return KINDS[i]
 
 
 def _date_key(key) -> tuple[int, int]:

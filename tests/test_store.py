@@ -1,0 +1,424 @@
+"""crawler.store: the writer, its file protocol, the crawl state, load() and the folder marker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crawler import store
+from crawler.errors import DatasetError, UsageError
+from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, content_hash, link_rows
+from store_helpers import FETCHED, UTC, rec, write
+
+SITE = "jinshan.021cf.cn"
+
+
+def rel(out: Path, files) -> list[str]:
+    return sorted(str(Path(f).relative_to(out)) for f in files)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def test_partition_layout_file_names_and_undated_partition(tmp_path):
+    out = tmp_path / "data"
+    w = write(out, [rec(1), rec(2, published=dt.datetime(2023, 12, 31, 23, 0, tzinfo=UTC)),
+                    rec(3, published=None), rec(4, site="laian.021cf.cn")], run_id="r-1")
+    assert rel(out, store.dataset_files(out)) == [
+        f"articles/site={SITE}/year=0000/month=00/part-r-1-00000.parquet",
+        f"articles/site={SITE}/year=2023/month=12/part-r-1-00000.parquet",
+        f"articles/site={SITE}/year=2024/month=03/part-r-1-00000.parquet",
+        "articles/site=laian.021cf.cn/year=2024/month=03/part-r-1-00000.parquet",
+    ]
+    assert rel(out, store.dataset_files(out, "links")) == [
+        f"links/site={SITE}/part-r-1-00000.parquet", "links/site=laian.021cf.cn/part-r-1-00000.parquet"]
+    assert w.counts["rows_written"] == 4
+    assert store.is_dataset(out)
+    assert not list((out / ".tmp").iterdir())
+
+
+def test_partition_is_the_utc_month_of_published():
+    # 00:30 on 1 March in Shanghai is still February in UTC: the stored value decides
+    cst = dt.timezone(dt.timedelta(hours=8))
+    assert store.partition_of("a", dt.datetime(2024, 3, 1, 0, 30, tzinfo=cst)) == ("a", 2024, 2)
+    assert store.partition_of("a", None) == ("a", 0, 0)
+
+
+def test_files_carry_the_declared_schema_zstd_and_microseconds(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(i) for i in range(3)])
+    for f in store.dataset_files(out):
+        md = pq.ParquetFile(f).metadata
+        schema = pq.read_schema(f)
+        assert schema.names == store.FILE_SCHEMA.names  # every column but the partition key site
+        assert schema.field("published").type == pa.timestamp("us", tz="UTC")
+        assert schema.field("fetched_at").type == pa.timestamp("us", tz="UTC")
+        assert md.row_group(0).column(0).compression == "ZSTD"
+    for f in store.dataset_files(out, "links"):
+        assert pq.read_schema(f).names == LINK_SCHEMA.names
+
+
+def test_writer_flushes_every_n_rows_and_on_close(tmp_path):
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "run1", flush_rows=3)
+    for i in range(7):
+        w.add(rec(i))
+    assert len(store.dataset_files(out)) == 2 and w.pending == 1
+    w.close()
+    assert len(store.dataset_files(out)) == 3 and w.pending == 0
+    names = [f.name for f in store.dataset_files(out)]
+    assert names == ["part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet"]
+    assert len(store.load(out)) == 7
+    w.close()  # idempotent
+
+
+def test_same_run_id_twice_never_overwrites_a_file(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1)], run_id="job")
+    write(out, [rec(2)], run_id="job")
+    files = store.dataset_files(out)
+    assert len(files) == 2
+    assert sorted(store.load(out)["post_id"]) == [1, 2]
+
+
+def test_bad_run_id_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="bad run id"):
+        store.DatasetWriter(tmp_path / "d", "../evil")
+
+
+# --------------------------------------------------------------------------- atomic file protocol
+
+
+def test_crash_between_write_and_rename_leaves_no_visible_file(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    write(out, [rec(1)], run_id="before")
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("killed between write and rename")
+
+    monkeypatch.setattr(store.os, "link", crash)
+    w = store.DatasetWriter(out, "crashing")
+    w.add(rec(2))
+    with pytest.raises(KeyboardInterrupt):
+        w.flush()
+    monkeypatch.undo()
+    # the complete temporary file exists, but only under .tmp/, which no reader looks at
+    assert [p.name for p in (out / ".tmp").iterdir()]
+    assert [f.parent.name for f in store.dataset_files(out)] == ["month=03"]
+    assert ds.dataset(out / "articles", format="parquet", partitioning="hive").count_rows() == 1
+    import duckdb
+
+    n = duckdb.sql(f"select count(*) from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true)").fetchall()[0][0]
+    assert n == 1
+    assert list(store.load(out)["post_id"]) == [1]
+
+
+def test_crash_while_writing_leaves_only_a_partial_temp_file(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    real = pq.write_table
+
+    def partial(table, where, **kw):
+        real(table, where, **kw)
+        with open(where, "r+b") as fh:  # the process dies half-way through the file
+            fh.truncate(os.path.getsize(where) // 2)
+        raise SystemExit("killed mid-write")
+
+    monkeypatch.setattr(store.pq, "write_table", partial)
+    w = store.DatasetWriter(out, "run")
+    w.add(rec(1))
+    with pytest.raises(SystemExit):
+        w.flush()
+    monkeypatch.undo()
+    assert store.dataset_files(out) == [] and store.dataset_files(out, "links") == []
+    assert len(store.load(out)) == 0
+    # the next run does not know the post, so it writes it again
+    assert store.DatasetWriter(out, "next").add(rec(1)) == "new"
+
+
+# --------------------------------------------------------------------------- dedup and versions
+
+
+def test_add_reports_new_changed_unchanged_across_runs(tmp_path):
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "r1")
+    assert [w.add(rec(1)), w.add(rec(1)), w.add(rec(2))] == ["new", "unchanged", "new"]
+    w.close()
+    w = store.DatasetWriter(out, "r2")
+    later = FETCHED + dt.timedelta(days=1)
+    assert w.add(rec(1, fetched_at=later)) == "unchanged"
+    assert w.add(rec(1, text="改过的正文", fetched_at=later)) == "changed"
+    assert w.add(rec(3, fetched_at=later)) == "new"
+    w.close()
+    assert w.counts == {"new": 1, "changed": 1, "unchanged": 1, "rows_written": 2, "links_written": 8}
+    hist = store.load(out, history=True)
+    keys = list(zip(hist.site, hist.post_id, hist.content_hash))
+    assert len(keys) == len(set(keys)) == 4
+
+
+def test_load_returns_newest_version_per_post(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1, text="旧"), rec(2)], run_id="r1")
+    write(out, [rec(1, text="新", fetched_at=FETCHED + dt.timedelta(hours=1))], run_id="r2")
+    df = store.load(out)
+    assert list(zip(df.post_id, df.text)) == [(1, "新"), (2, "第2篇正文。\n第二段。")]
+    assert df.set_index("post_id").loc[1, "run_id"] == "r2"
+    assert len(store.load(out, history=True)) == 3
+
+
+def test_newest_version_survives_a_change_of_month(tmp_path):
+    # a re-resolved relative date moved the post into another partition: still one current row
+    out = tmp_path / "data"
+    write(out, [rec(1, text="旧")], run_id="r1")
+    write(out, [rec(1, text="新", published=dt.datetime(2024, 4, 1, tzinfo=UTC),
+                    fetched_at=FETCHED + dt.timedelta(days=1))], run_id="r2")
+    df = store.load(out)
+    assert list(df.text) == ["新"]
+
+
+def test_reextracted_version_of_the_same_fetch_wins(tmp_path):
+    out = tmp_path / "data"
+    t0 = dt.datetime(2024, 7, 1, tzinfo=UTC)
+    write(out, [rec(1, text="旧规则", extracted_at=t0)], run_id="crawl")
+    write(out, [rec(1, text="新规则", extracted_at=t0 + dt.timedelta(days=30))], run_id="reextract")
+    assert list(store.load(out).text) == ["新规则"]
+    assert store.newest_hash(out)[(SITE, 1)] in {content_hash("新规则"), content_hash("旧规则")}
+
+
+def test_load_filters_and_columns(tmp_path):
+    out = tmp_path / "data"
+    write(out, [
+        rec(1, published=dt.datetime(2024, 1, 31, 23, tzinfo=UTC)),
+        rec(2, published=dt.datetime(2024, 2, 1, 0, tzinfo=UTC), category="政策"),
+        rec(3, published=dt.datetime(2024, 2, 29, 12, tzinfo=UTC)),
+        rec(4, published=None),
+        rec(5, site="laian.021cf.cn", published=dt.datetime(2024, 2, 10, tzinfo=UTC)),
+    ])
+    assert sorted(store.load(out, site=SITE).post_id) == [1, 2, 3, 4]
+    assert sorted(store.load(out, since="2024-02-01").post_id) == [2, 3, 5]
+    assert sorted(store.load(out, until="2024-02-01").post_id) == [1, 2]  # until includes its day
+    assert sorted(store.load(out, since=dt.date(2024, 2, 1), until="2024-02-29", site=[SITE]).post_id) == [2, 3]
+    assert list(store.load(out, category="政策").post_id) == [2]
+    df = store.load(out, columns=["post_id", "title"])
+    assert list(df.columns) == ["post_id", "title"]
+    with pytest.raises(UsageError, match="unknown column"):
+        store.load(out, columns=["nope"])
+    with pytest.raises(UsageError, match="bad --since date '2024-02-30'"):
+        store.load(out, since="2024-02-30")
+    with pytest.raises(UsageError, match="--since 2024-03-01 is after --until 2024-02-01"):
+        store.load(out, since="2024-03-01", until="2024-02-01")
+
+
+def test_load_dtypes(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1), rec(2, http_status=None)])
+    df = store.load(out)
+    assert str(df["published"].dtype) == "datetime64[us, UTC]"
+    assert str(df["fetched_at"].dtype) == "datetime64[us, UTC]"
+    assert df["post_id"].dtype == "int64"
+    assert str(df["http_status"].dtype) == "Int32"
+    assert list(df.columns) == ARTICLE_SCHEMA.names
+
+
+def test_load_of_an_empty_dataset_has_the_columns(tmp_path):
+    out = tmp_path / "data"
+    store.ensure_dataset(out)
+    df = store.load(out)
+    assert len(df) == 0 and list(df.columns) == ARTICLE_SCHEMA.names
+
+
+# --------------------------------------------------------------------------- crawl state
+
+
+def test_known_posts_is_a_mapping_of_hash_sets(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1, text="a"), rec(2, site="laian.021cf.cn")], run_id="r1")
+    write(out, [rec(1, text="b", fetched_at=FETCHED + dt.timedelta(1))], run_id="r2")
+    known = store.known_posts(out)
+    assert dict(known) == {(SITE, 1): {content_hash("a"), content_hash("b")},
+                           ("laian.021cf.cn", 2): {content_hash(rec(2)["text"])}}
+    assert (SITE, 1) in known and (SITE, 9) not in known and len(known) == 2
+    assert known.has(SITE, 1, content_hash("b")) and not known.has(SITE, 1, content_hash("c"))
+    assert known.newest(SITE, 1) == content_hash("b")
+    assert set(store.known_posts(out, sites=["laian.021cf.cn"])) == {("laian.021cf.cn", 2)}
+    assert store.newest_hash(out)[(SITE, 1)] == content_hash("b")
+    assert dict(store.known_posts(tmp_path / "missing")) == {}
+
+
+def test_known_posts_stays_small_for_100000_posts(tmp_path):
+    out = tmp_path / "data"
+    store.ensure_dataset(out)
+    n = 100_000
+    table = pa.table({
+        "post_id": pa.array(range(n), pa.int64()),
+        "content_hash": pa.array([content_hash(str(i)) for i in range(n)]),
+        "fetched_at": pa.array([FETCHED] * n, pa.timestamp("us", tz="UTC")),
+    })
+    folder = out / "articles" / f"site={SITE}" / "year=2024" / "month=03"
+    folder.mkdir(parents=True)
+    pq.write_table(table, folder / "part-big-00000.parquet")
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    known = store.known_posts(out)
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert len(known) == n and known.has(SITE, 77_777, content_hash("77777"))
+    # a dict of tuples -> sets of 64-char strings would hold ~40 MB here
+    assert held < 8_000_000, f"known_posts holds {held / 1e6:.1f} MB for {n} posts"
+
+
+def test_writer_updates_the_state_it_was_given(tmp_path):
+    out = tmp_path / "data"
+    known = store.known_posts(out)
+    w = store.DatasetWriter(out, "r1", known=known)
+    w.add(rec(1))
+    assert known.has(SITE, 1, content_hash(rec(1)["text"]))
+    w.close()
+
+
+# --------------------------------------------------------------------------- links
+
+
+def test_link_rows_cover_related_prev_next_inline():
+    r = rec(5, run_id="r", content_hash="h")
+    rows = link_rows(r)
+    assert [(x["kind"], x["dst_url"], x["dst_post_id"], x["position"], x["anchor"]) for x in rows] == [
+        ("related", f"http://{SITE}/index.php/post/105.html", 105, 0, "相关"),
+        ("prev", f"http://{SITE}/index.php/post/4.html", 4, 0, None),
+        ("next", f"http://{SITE}/index.php/post/6.html", 6, 0, None),
+        ("inline", f"http://{SITE}/index.php/post/1.html", 1, 0, "第一篇"),  # resolved against the page
+    ]
+    assert all(x["src_site"] == SITE and x["src_post_id"] == 5 and x["dst_site"] == SITE for x in rows)
+    assert pa.Table.from_pylist(rows, schema=LINK_SCHEMA).num_rows == 4
+    off = link_rows(rec(5, prev_url=None, next_url=None, related=[],
+                        inline_links=[{"url": "http://example.com/x?id=3", "anchor": "x"}]))
+    assert [(x["dst_site"], x["dst_post_id"]) for x in off] == [("example.com", 3)]
+
+
+def test_links_dataset_rows(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1), rec(2)])
+    links = store.open_dataset(out, "links").to_table().to_pylist()
+    assert len(links) == 8
+    assert {x["site"] for x in links} == {SITE}
+
+
+# --------------------------------------------------------------------------- folder, marker, manifests
+
+
+def test_ensure_dataset_errors(tmp_path):
+    with pytest.raises(DatasetError, match=r"no parkcorpus dataset at .*missing: crawl into it first"):
+        store.ensure_dataset(tmp_path / "missing", create=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        store.ensure_dataset(tmp_path / "file")
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"x")
+    with pytest.raises(DatasetError, match=r"photos is not a parkcorpus dataset .* pass --out a new or empty folder"):
+        store.ensure_dataset(other)
+    assert not store.is_dataset(other)
+    newer = tmp_path / "newer"
+    newer.mkdir()
+    (newer / store.MARKER).write_text(json.dumps({"version": store.FORMAT_VERSION + 1}))
+    with pytest.raises(DatasetError, match="newer parkcorpus"):
+        store.ensure_dataset(newer, create=False)
+
+
+def test_a_fresh_data_folder_with_only_a_readme_becomes_a_dataset(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "README.md").write_text("# data/")
+    with pytest.raises(DatasetError, match="holds no parkcorpus dataset yet"):
+        store.ensure_dataset(data, create=False)
+    store.ensure_dataset(data)
+    assert json.loads((data / store.MARKER).read_text())["version"] == store.FORMAT_VERSION
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder(tmp_path):
+    ro = tmp_path / "ro"
+    store.ensure_dataset(ro)
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(DatasetError, match=r"cannot write to .*ro"):
+            store.ensure_dataset(ro)
+        with pytest.raises(DatasetError, match="cannot create"):
+            store.ensure_dataset(ro / "sub")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_run_manifests(tmp_path):
+    out = tmp_path / "data"
+    store.write_run_manifest(out, {"run_id": "b", "started_at": "2024-06-02T00:00:00+00:00", "rows": 3})
+    store.write_run_manifest(out, {"run_id": "a", "started_at": dt.datetime(2024, 6, 1, tzinfo=UTC)})
+    (out / "runs" / "broken.json").write_text("{not json")
+    runs = store.list_runs(out)
+    assert [r["run_id"] for r in runs] == ["a", "b"]
+    assert runs[1]["rows"] == 3
+    with pytest.raises(UsageError):
+        store.write_run_manifest(out, {"rows": 1})
+
+
+def test_new_run_id_is_safe_and_unique():
+    a, b = store.new_run_id(), store.new_run_id()
+    assert a != b and store.check_run_id(a) == a and re.match(r"\d{8}T\d{6}Z-[0-9a-f]{6}$", a)
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+_ts = st.none() | st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2035, 1, 1),
+                               timezones=st.just(UTC))
+_record = st.fixed_dictionaries({
+    "post_id": st.integers(min_value=0, max_value=10**12),
+    "text": _text,
+    "title": _text,
+    "published": _ts,
+    "tags": st.lists(_text, max_size=4),
+    "related": st.lists(st.fixed_dictionaries({"url": _text, "title": st.none() | _text,
+                                               "post_id": st.none() | st.integers(0, 10**9)}), max_size=3),
+    "category": st.none() | _text,
+    "author": st.none() | _text,
+    "normalizations": st.lists(_text, max_size=2),
+})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_record, min_size=1, max_size=6, unique_by=lambda r: r["post_id"]))
+def test_round_trip_write_then_load(records):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "data"
+        full = [rec(r["post_id"], **{k: v for k, v in r.items() if k != "post_id"}) for r in records]
+        write(out, full, flush_rows=4)
+        df = store.load(out, history=True)
+        got = {row["post_id"]: row for row in df.to_dict("records")}
+        assert len(got) == len(full)
+        for r in full:
+            row = got[r["post_id"]]
+            assert row["text"] == r["text"] and row["title"] == r["title"]
+            assert list(row["tags"]) == r["tags"]
+            assert [dict(x) for x in row["related"]] == r["related"]
+            assert list(row["normalizations"]) == r["normalizations"]
+            for col in ("category", "author"):  # pandas shows a missing string as NaN
+                assert (pd.isna(row[col]) and r[col] is None) or row[col] == r[col]
+            assert row["content_hash"] == content_hash(r["text"])
+            if r["published"] is None:
+                assert row["published"] is None or row["published"] != row["published"]  # None / NaT
+            else:
+                assert row["published"].to_pydatetime() == r["published"]
+            assert row["fetched_at"].to_pydatetime() == FETCHED

@@ -427,8 +427,10 @@ def extract_html(
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
     base = url or ""
-    tpure = _is_tpure(tree)
-    single = _first(tree, rules.XP_SINGLE) if tpure else None
+    single = _first(tree, rules.XP_SINGLE)
+    # tpure by its theme assets, or a page saved without them that still has tpure's post markup.
+    tpure = _is_tpure(tree) or (single is not None and _first(tree, rules.XP_TITLE) is not None)
+    single = single if tpure else None
     if tpure and single is None:
         classes = set(" ".join(tree.xpath(rules.XP_BODY_CLASS)).split())
         kind = "list page" if classes & rules.NON_POST_BODY_CLASSES else "page without a post body"
@@ -439,7 +441,7 @@ def extract_html(
         title = _text(h1)
         if not title:
             raise errors.MalformedPage("post page without a title" + (f": {url}" if url else ""))
-        if not _END_OF_PAGE.search(text[-4096:]):
+        if not _END_OF_PAGE.search(text):
             # lxml silently closes a cut-off document; a tpure page always ends with </html>.
             raise errors.MalformedPage("truncated post page (no </html>)" + (f": {url}" if url else ""))
         info = _first(tree, rules.XP_INFO)

@@ -256,3 +256,13 @@ def test_cli_not_an_article_and_bad_option():
     assert res.exit_code == 2
     res = _cli(str(CASES / "laian-post-1414.html"), "--convert", "x2y")
     assert res.exit_code == 2
+
+
+def test_tpure_page_saved_without_theme_assets_is_still_tpure():
+    import re
+
+    html = (CASES / "laian-post-1414.html").read_text("utf-8")
+    html = re.sub(r'<(?:link|script|meta name="theme")[^>]*>(?:</script>)?', "", html)
+    assert "/theme/tpure/" not in html.split("<body", 1)[0]
+    rec = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)
+    assert rec["template"] == "tpure" and rec["text"].endswith("来源：中国滁州网")

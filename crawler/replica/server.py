@@ -668,7 +668,10 @@ def _malform(html: bytes) -> bytes:
 
     # an omitted </p> is implied by the next <p>; the <b> is never closed; </font> closes nothing
     body = _P_CLOSE.sub(drop_every_other, html[start:end])
-    body = body.replace(b"<p>", b"<p></font><b>", 1)
+    # inside the first paragraph (<p> or tpure's <div>-with-<br /> bodies), else at the start
+    m = re.search(rb"<(?:p|div)(?:\s[^>]*)?>", body)
+    at = m.end() if m else 0
+    body = body[:at] + b"</font><b>" + body[at:]
     return html[:start] + body + html[end:]
 
 

@@ -43,8 +43,9 @@ HTTP_TIMEOUT = 10.0
 #: Consecutive failed polls after which a node is treated as down and its shards move elsewhere.
 NODE_DOWN_AFTER = 3
 
-#: Folder under the output where each shard job writes its run summary.
-SUMMARY_DIR = "_cluster"
+#: Folder under the output where each shard job writes its run summary; hidden (dot) so that
+#: dataset discovery and `validate` skip it. A finished job's summary moves to <out>/runs/.
+SUMMARY_DIR = ".cluster"
 
 #: The Scrapy stats line a crawl that ended normally leaves in its log (Scrapyd serves the log).
 FINISHED_RE = re.compile(r"""['"]finish_reason['"]:\s*['"]finished['"]""")
@@ -381,6 +382,17 @@ def summary_ok(summary: Mapping[str, Any]) -> tuple[bool, str]:
     return False, f"run summary says {why}"
 
 
+def _keep_manifest(out: str, summary_file: str | None) -> None:
+    """Move a finished job's summary to <out>/runs/<run_id>.json, as a local crawl leaves it."""
+    summary = read_summary(summary_file) if summary_file else None
+    if summary is None or not summary.get("run_id"):
+        return
+    from crawler.store import write_run_manifest  # noqa: PLC0415 - pyarrow is heavy
+
+    write_run_manifest(out, summary)
+    os.remove(summary_file)
+
+
 def remove_run_files(out: str, run_id: str) -> int:
     """Delete every file a failed shard attempt wrote (its names carry run_id); returns the count.
 
@@ -431,7 +443,10 @@ def run(
     emit = on_event or (lambda kind, info: None)
     out_abs = out if "://" in out else os.path.abspath(out)
     if "://" not in out:
-        os.makedirs(out_abs, exist_ok=True)
+        from crawler.store import ensure_dataset  # noqa: PLC0415 - pyarrow is heavy
+
+        # make the dataset (marker included) before any job does, so concurrent jobs find it ready
+        ensure_dataset(out_abs, create=True)
 
     alive: dict[str, Node] = {}
     projects: dict[str, str] = {}
@@ -553,11 +568,17 @@ def run(
                     cur.ended = time.time()
                     if ok:
                         cur.state = "ok"
+                        _keep_manifest(out_abs, summary_file)
                         emit("finished", {"node": url, "shard": t.shard.name, "job": cur.job})
                     else:
                         cur.state, cur.reason = "failed", why
                         _after_failure(t)
 
+    if summary_dir:
+        try:
+            os.rmdir(summary_dir)  # only when empty: summaries of unfinished jobs stay for a look
+        except OSError:
+            pass
     summary: dict[str, Any] = {
         "run": prefix,
         "out": out,
@@ -586,8 +607,8 @@ def run(
 
 
 def _validate(out: str) -> dict:
-    """crawler.store.validate on the merged output, as a dict."""
-    from crawler.store import validate as _v  # noqa: PLC0415 - pyarrow is heavy
+    """`parkcorpus validate` (crawler.validate) on the merged output, as a dict."""
+    from crawler.validate import validate as _v  # noqa: PLC0415 - pyarrow is heavy
 
     report = _v(out)
     if hasattr(report, "to_dict"):

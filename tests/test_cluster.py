@@ -110,7 +110,7 @@ def test_summary_judgement(summary, ok):
 def test_failed_attempt_files_are_removed_and_others_kept(tmp_path):
     part = tmp_path / "articles" / "site=a" / "year=2026" / "month=01"
     part.mkdir(parents=True)
-    doomed = [part / "part-cX-s001-a1-0.parquet", tmp_path / "_cluster" / "cX-s001-a1.json"]
+    doomed = [part / "part-cX-s001-a1-0.parquet", tmp_path / ".cluster" / "cX-s001-a1.json"]
     kept = [part / "part-cX-s001-a2-0.parquet", part / "part-cX-s011-a1-0.parquet"]
     for p in doomed + kept:
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -253,6 +253,11 @@ def test_keep_alive_serves_several_requests_on_one_connection(srv, net):
     assert statuses == [200, 200, 200, 200]
 
 
+def test_garbage_request_line_gets_400(srv):
+    status, _, _ = raw(srv, b"HELLO\r\n\r\n")
+    assert status == 400
+
+
 def test_head_sends_length_without_body(srv, net):
     host = net.hosts[0]
     status, headers, body = raw(srv, f"HEAD http://{host}/feed.php HTTP/1.1\r\nHost: {host}\r\n"

@@ -253,6 +253,8 @@ class ReplicaServer:
                 await writer.drain()
                 if not keep:
                     break
+        except _BadRequest:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
         except asyncio.CancelledError:
@@ -538,6 +540,10 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+class _BadRequest(Exception):
+    """The request line is not `METHOD TARGET HTTP/x.y`."""
+
+
 async def _read_request(reader: asyncio.StreamReader):
     """Read one request head (and discard any body); None at a clean end of connection."""
     line = await reader.readline()
@@ -547,7 +553,7 @@ async def _read_request(reader: asyncio.StreamReader):
         return None
     parts = line.decode("latin-1").split()
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        return None
+        raise _BadRequest()
     headers: dict[str, str] = {}
     for _ in range(MAX_HEADERS):
         h = await reader.readline()

@@ -119,6 +119,7 @@ def _png(fig) -> bytes:
 def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[str, bytes]]:
     """name -> (title, PNG bytes) for every plot that has data to show."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     plots: dict[str, tuple[str, bytes]] = {}
     sites = [s["site"] for s in data["sites"]]
@@ -214,21 +215,44 @@ def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[
         plots["link_graph"] = ("Related-link graph", _png(fig))
         plt.close(fig)
 
-    # crawl history: new / changed / unchanged per run
+    # crawl history: new / changed / unchanged articles per run, and what happened to the other posts
     runs = [r for r in data.get("runs", []) if any(r.get(k) is not None for k in ("new", "changed", "unchanged"))]
     if runs:
-        fig, ax = plt.subplots(figsize=(11, 4))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
         x = np.arange(len(runs))
+        labels = [str(r.get("finished") or r.get("started") or r.get("run_id") or "")[:16].replace("T", " ")
+                  for r in runs]
+        # a lone run stays a slim bar instead of filling the whole plot
+        xlim = (-0.75, max(len(runs), 4) - 0.25)
         bottom = np.zeros(len(runs))
         for key, colour in (("new", "#4c72b0"), ("changed", "#dd8452"), ("unchanged", "#cccccc")):
             ys = np.array([r.get(key) or 0 for r in runs], dtype=float)
-            ax.bar(x, ys, bottom=bottom, label=key, color=colour)
+            ax.bar(x, ys, 0.6, bottom=bottom, label=key, color=colour)
             bottom += ys
-        ax.set_xticks(x, [str(r.get("finished") or r.get("started") or r.get("run_id") or "")[:16] for r in runs],
-                      rotation=30, ha="right")
+        ax.set_xlim(*xlim)
+        ax.set_xticks(x, labels, rotation=30, ha="right")
         ax.set_ylabel("articles")
-        ax.set_title(f"Crawl history ({len(runs)} runs)")
-        ax.legend(frameon=False)
+        ax.set_title(f"Crawl history ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+        ax.legend(frameon=False, fontsize=9)
+        # outcomes other than "written"/"unchanged": the posts a run could not store
+        kinds = sorted({k for r in runs for k, v in (r.get("outcomes") or {}).items()
+                        if v and k not in ("written", "unchanged")})
+        bottom = np.zeros(len(runs))
+        cmap = plt.get_cmap("Set2")
+        for i, kind in enumerate(kinds):
+            ys = np.array([(r.get("outcomes") or {}).get(kind, 0) for r in runs], dtype=float)
+            ax2.bar(x, ys, 0.6, bottom=bottom, label=kind, color=cmap(i % 8))
+            bottom += ys
+        ax2.set_xlim(*xlim)
+        ax2.set_xticks(x, labels, rotation=30, ha="right")
+        ax2.set_title("Posts not stored, by outcome")
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if kinds:
+            ax2.legend(frameon=False, fontsize=9)
+        else:
+            ax2.text(0.5, 0.5, "every requested post was stored", transform=ax2.transAxes,
+                     ha="center", va="center", color="#666")
+        fig.tight_layout()
         plots["crawl_history"] = ("Crawl history", _png(fig))
         plt.close(fig)
     return plots
@@ -302,9 +326,9 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
             f"<p>{graph['edges']} distinct related links from {graph['sources']} posts "
             f"({graph['out_degree_mean']} per post).</p>"
             + (_table(["most linked post", "site", "post_id", "linked from"], ml, {2, 3}) if ml else ""))
-    run_rows = [[r.get("run_id"), r.get("finished") or r.get("started"), r.get("mode"), r.get("status"),
-                 r.get("new"), r.get("changed"), r.get("unchanged"),
-                 ", ".join(f"{k} {v}" for k, v in (r.get("outcomes") or {}).items())]
+    run_rows = [[r.get("run_id"), str(r.get("finished") or r.get("started") or "")[:19].replace("T", " "),
+                 r.get("mode"), r.get("status"), r.get("new"), r.get("changed"), r.get("unchanged"),
+                 ", ".join(f"{k} {v}" for k, v in (r.get("outcomes") or {}).items() if v)]
                 for r in data.get("runs", [])]
     section("crawl_history", "Crawl history",
             _table(["run", "finished", "mode", "status", "new", "changed", "unchanged", "outcomes"],

@@ -77,9 +77,10 @@ def pages(net):
     out = {}
     jin = net.site("jinshan.021cf.cn")
     pid = _pick(jin, lambda g, p: g["contact_block"] == "inline" and g["has_teasers"] and not p["_teaser_links"]
+                and g["tags"]
                 and g["prev_url"] and g["next_url"] and not g["one_image"])
     lai = net.site("laian.021cf.cn")
-    pid2 = _pick(lai, lambda g, p: g["contact_block"] == "copynotice" and g["has_teasers"] and g["prev_url"]
+    pid2 = _pick(lai, lambda g, p: g["contact_block"] == "copynotice" and g["has_teasers"] and g["prev_url"] and g["tags"]
                  and g["next_url"] and not g["one_image"])
     for key, sample, site, p in (("inline", "post-3756.html", jin, pid), ("copynotice", "laian-post-1414.html", lai, pid2)):
         raw_s = (SAMPLES / sample).read_bytes()
@@ -282,6 +283,14 @@ def test_tags_sharebox_pages(pages, style):
     # share buttons: icons only on jinshan, with labels on laian - exactly as the samples
     assert html_of(one(r, '//div[@class="sharebox"]')) == html_of(one(s, '//div[@class="sharebox"]'))
     assert skel(one(r, '//div[@class="pages"]')) == skel(one(s, '//div[@class="pages"]'))
+
+
+def test_post_without_tags_has_no_tags_block(net):
+    site = net.site("jinshan.021cf.cn")
+    bare = [p for p in site.post_ids() if not site.gold(p)["tags"]]
+    assert bare
+    tree = lxml.html.fromstring(render_post(site, bare[0], NOW)[0])
+    assert not tree.xpath('//div[@class="tags"]') and tree.xpath('//div[@class="sharebox"]')
 
 
 def test_pages_without_prev_or_next(net):

@@ -335,6 +335,8 @@ def test_related_by_tag_on_copynotice_sites(net):
     site = net.site("laian.021cf.cn")
     for pid in site.post_ids()[::20]:
         tags = set(site.gold(pid)["tags"])
+        if not tags:
+            continue  # nothing to share: drawn at random
         _, related = render_post(site, pid, net.now(), random.Random(pid))
         assert all(tags & set(site.gold(r["post_id"])["tags"]) for r in related)
 

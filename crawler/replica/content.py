@@ -372,6 +372,8 @@ def _facts(seed, host, region_key, kind, pid, published_ts) -> dict:
             f"{c}前{rng.randrange(3, 11)}个月规上工业增加值增长{f['g']}% 新兴产业成重要引擎",
             f"{c}召开高质量发展推进会 部署重点产业链招商工作",
             f"{c}深化工业用地“标准地+承诺制”改革",
+            # ASCII quotes in a title (laian-post-1414.html sidebar: 推行&quot;标准地+承诺制&quot;)
+            f"{c}推行\"标准地+承诺制\" 企业拿地即开工",
             f"{c}：向“新”而行 以“质”取胜",
         ])
     else:  # stats

@@ -284,7 +284,8 @@ class SiteModel:
             idx = [content.KINDS.index(k) for k in names]
             kinds[mask] = rng.choice(idx, size=int(mask.sum()), p=np.array(w) / sum(w))
         # tags fit the kind (land posts carry 土地出让, listings 厂房出租 ...), place tags fit all
-        ntags = rng.integers(1, 5, size=n)
+        # most posts carry 1-4 tags; some none, and tpure then leaves out div.tags
+        ntags = rng.choice(5, size=n, p=[0.08, 0.3, 0.3, 0.2, 0.12])
         tags = np.full((n, 4), -1, dtype=np.int16)
         for k, kind in enumerate(content.KINDS):
             mask = kinds == k

@@ -814,7 +814,7 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     if not history:
         current = newest_keys(dataset, site)
         table = table.filter(pc.is_in(_key_strings(table), value_set=current))
-        table = _unique_versions(table)
+    table = _unique_versions(table)  # a file present twice (see validate) still gives one row
     table = table.sort_by([("site", "ascending"), ("published", "ascending"),
                            ("post_id", "ascending"), ("fetched_at", "ascending")])
     # nullable int32 (http_status) stays integer instead of turning float when a value is missing

@@ -290,3 +290,34 @@ def test_compact_missing_output_folder(tmp_path):
     code, line, _ = run(["compact", "--out", str(out)])
     assert code == 1 and line.startswith("Error: ") and str(out) in line
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def demo_on_full_disk(tmp_path_factory):
+    """`parkcorpus demo` in a process whose files may not pass 64 KB: the crawl's writes fail like on a full disk."""
+    need("demo")
+    out = tmp_path_factory.mktemp("full") / "data"
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))\n"
+        "from cli import main\n"
+        f"sys.argv = ['parkcorpus', 'demo', '--out', {str(out)!r}, '--posts', '30']\n"
+        "main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return out, proc
+
+
+def test_crawl_disk_full_fails_with_one_error_line(demo_on_full_disk):
+    out, proc = demo_on_full_disk
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and str(out) in last, last
+
+
+@pytest.mark.xfail(strict=True, reason="crawl says 'cannot write DIR: File too large' without naming disk full or what to do; crawl owner told")
+def test_crawl_disk_full_says_disk_full(demo_on_full_disk):
+    out, proc = demo_on_full_disk
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "disk full" in last and "free some space" in last, last

@@ -205,23 +205,26 @@ def prune_single(single) -> None:
             img.set("src", img.get("data-original"))
 
 
-def _lines(el) -> list[str]:
-    """Text lines of a trafilatura output element (``lb`` and newlines split lines)."""
+def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
+    """Text lines of a trafilatura output element (``lb`` and newlines split lines).
+
+    Children tagged in ``skip`` are left out (a nested list inside an item has items of its own).
+    """
     parts: list[str] = []
 
     def walk(node):
         if node.tag == "lb":
             parts.append("\n")
-        elif node.tag != "graphic" and node.text:
+        elif node.text:
             parts.append(node.text)
-        if node.tag != "graphic" or True:
-            for child in node:
+        for child in node:
+            if child.tag not in skip:
                 walk(child)
-                if child.tail:
-                    parts.append(child.tail)
+            if child.tail:
+                parts.append(child.tail)
 
     walk(el)
-    return [line for line in "".join(parts).split("\n")]
+    return "".join(parts).split("\n")
 
 
 def _graphic_alt(el) -> str:
@@ -238,7 +241,7 @@ def trafilatura_blocks(body) -> list[Block]:
             out.append(Block("image", "", True, _graphic_alt(el)))
         elif tag == "list":
             for item in el.iter("item"):
-                out.extend(Block("item", line) for line in _lines(item) if line.strip())
+                out.extend(Block("item", line) for line in _lines(item, skip=("list",)) if line.strip())
         elif tag == "table":
             for row in el.iter("row"):
                 cells = [" ".join("".join(_lines(cell)).split()) for cell in row.iter("cell")]

@@ -266,3 +266,10 @@ def test_tpure_page_saved_without_theme_assets_is_still_tpure():
     assert "/theme/tpure/" not in html.split("<body", 1)[0]
     rec = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)
     assert rec["template"] == "tpure" and rec["text"].endswith("来源：中国滁州网")
+
+
+def test_nested_list_items_appear_once():
+    items = "<ul><li>优化生产力布局<ul><li>推进科技成果转化</li></ul></li><li>推动生产性服务业提质赋能</li></ul>"
+    html = (CASES / "laian-post-1414.html").read_text("utf-8").replace("<p>来源：中国滁州网</p>", items + "<p>来源：中国滁州网</p>")
+    lines = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)["text"].splitlines()
+    assert lines[-4:] == ["优化生产力布局", "推进科技成果转化", "推动生产性服务业提质赋能", "来源：中国滁州网"]

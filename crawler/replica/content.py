@@ -256,16 +256,6 @@ def _landline(rng, region) -> str:
         str(rng.randrange(10)) for _ in range(digits - 1))
 
 
-def _weighted(rng, pairs):
-    total = sum(w for _, w in pairs)
-    r = rng.uniform(0, total)
-    for item, w in pairs:
-        r -= w
-        if r <= 0:
-            return item
-    return pairs[-1][0]
-
-
 def _upload(host: str, when: datetime, k: int) -> str:
     local = when.astimezone(CHINA) + timedelta(seconds=37 * k)
     return (f"http://{host}/zb_users/upload/{local:%Y/%m}/"
@@ -301,10 +291,6 @@ def post_facts(site, meta: dict) -> dict:
     """The kind, title and key facts of a post, derived from its hash and metadata."""
     return _facts(site.network.seed, site.host, site.spec["region"], meta["kind"],
                   meta["post_id"], int(meta["published"].timestamp()))
-
-
-def _cat_pos(site, cat_id: int) -> int:
-    return [c for c, _ in site.categories].index(cat_id)
 
 
 @lru_cache(maxsize=8192)

@@ -7,13 +7,11 @@ network of 100,000 posts costs a few megabytes.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import math
 import random
 import threading
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 
 import numpy as np
 
@@ -293,9 +291,6 @@ class SiteModel:
             tags[mask] = rng.choice(pool, size=(int(mask.sum()), 4))
         tags[np.arange(4)[None, :] >= ntags[:, None]] = -1
         return cats, authors, kinds, tags
-
-    def _arrays(self):
-        return self._state
 
     def _index(self, pid: int, ids=None) -> int:
         # callers holding a snapshot of the arrays pass its ids, so that a concurrent publish()

@@ -273,3 +273,23 @@ def test_nested_list_items_appear_once():
     html = (CASES / "laian-post-1414.html").read_text("utf-8").replace("<p>来源：中国滁州网</p>", items + "<p>来源：中国滁州网</p>")
     lines = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)["text"].splitlines()
     assert lines[-4:] == ["优化生产力布局", "推进科技成果转化", "推动生产性服务业提质赋能", "来源：中国滁州网"]
+
+
+def test_br_separated_body_with_teasers_and_contact_in_one_block():
+    """Some editors put everything in one <div> with <br>: the line rules still apply after trafilatura."""
+    html = (CASES / "laian-post-1414.html").read_text("utf-8")
+    start = html.index('<div class="single viewall">') + len('<div class="single viewall">')
+    end = html.index("</div>", start)
+    body = ("<div>　　今年以来，园区坚持“项目为王”，围绕新材料、生物医药、智能制造等主导产业精准招商。<br/>"
+            "　　下一步，园区将持续做好项目跟踪服务，推动项目早开工、早投产、早见效。<br/>"
+            "来源：来安县人民政府<br/>　　全县安全生产工作会议召开<br/>　　滁州海关助力企业出口订单同比增长三...<br/>"
+            "　　宁滁城际铁路滁州段建设进展顺利<br/>　　来安花红产业园年产值突破亿元<br/>"
+            "来安招商专员微信号<br/>产业招商/厂房土地租售：400 0123 021<br/>或微信/手机：1339121979313564686846<br/>"
+            "长按/扫一扫加招商专员微信号</div>")
+    html = html[:start] + body + html[end:]
+    rec = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)
+    assert rec["text"].splitlines() == [
+        "今年以来，园区坚持“项目为王”，围绕新材料、生物医药、智能制造等主导产业精准招商。",
+        "下一步，园区将持续做好项目跟踪服务，推动项目早开工、早投产、早见效。",
+        "来源：来安县人民政府",
+    ]

@@ -188,6 +188,36 @@ def test_same_seed_same_bytes():
         c.site(host).gold(p)["text"] for p in c.site(host).post_ids()[:5]]
 
 
+def test_same_bytes_in_another_process():
+    """Content comes from a stable hash, not Python's per-process salted hash()."""
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import hashlib, random, sys; from datetime import datetime, timezone;"
+            "from crawler.replica import Network, render_post;"
+            "net = Network(seed=11, sites=2, posts=40, now=datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc));"
+            "s = net.site('laian.021cf.cn'); pid = s.post_ids()[17];"
+            "sys.stdout.write(hashlib.sha256(render_post(s, pid, net.now(), random.Random(4))[0]).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"}).stdout
+    net = Network(seed=11, sites=2, posts=40, now=SAMPLE_NOW)
+    site = net.site("laian.021cf.cn")
+    here = hashlib.sha256(render_post(site, site.post_ids()[17], net.now(), random.Random(4))[0]).hexdigest()
+    assert out == here
+
+
+def test_bad_network_arguments():
+    with pytest.raises(ValueError):
+        Network(sites=0)
+    with pytest.raises(ValueError):
+        Network(sites=99)
+    with pytest.raises(ValueError):
+        Network(now=datetime(2026, 1, 1))  # naive
+    net = Network(seed=1, sites=2, posts=10, posts_per_site={"laian.021cf.cn": 25}, now=SAMPLE_NOW)
+    assert [net.site(h).count() for h in net.hosts] == [10, 25]
+
+
 # --------------------------------------------------------------------------------------------
 # gold consistency
 # --------------------------------------------------------------------------------------------

@@ -140,13 +140,27 @@ def traditional_left(texts) -> tuple[int, dict[str, int]]:
 
 
 def _len_series(df):
-    import pandas as pd
-
-    if not len(df):
-        return pd.Series([], dtype="int64")
     if "char_count" in df and df["char_count"].notna().all():
         return df["char_count"].astype("int64")
     return df["text"].fillna("").str.replace(r"\s", "", regex=True).str.len().astype("int64")
+
+
+def _empty(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The statistics of a dataset without articles (same keys as compute's)."""
+    return {
+        "articles": 0, "sites": [], "by_site_month": [], "categories": [],
+        "tags": {"distinct": 0, "per_article_mean": 0.0, "articles_without_tags": 0, "top": []},
+        "body_length": {"min": None, "p10": None, "p25": None, "median": None, "p75": None, "p90": None,
+                        "max": None, "mean": None,
+                        "histogram": [{"from": a, "to": b, "articles": 0}
+                                      for a, b in zip(LENGTH_BINS, list(LENGTH_BINS[1:]) + [None])]},
+        "date_precision": {},
+        "health": {"articles": 0, "empty_bodies": 0, "short_bodies": 0, "short_threshold_chars": SHORT_BODY_CHARS,
+                   "boilerplate_rows": 0, "boilerplate_patterns": {}, "boilerplate_examples": [],
+                   "traditional_rows": 0, "traditional_chars": {}, "undated": 0,
+                   "empty_examples": [], "short_examples": []},
+        "runs": [_run_summary(r) for r in runs],
+    }
 
 
 def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[str, Any]:
@@ -154,9 +168,12 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
     import numpy as np
     import pandas as pd
 
+    runs = runs or []
     n = int(len(df))
+    if not n:
+        return _empty(runs)
     lengths = _len_series(df)
-    published = pd.to_datetime(df["published"], utc=True) if n else pd.Series([], dtype="datetime64[us, UTC]")
+    published = pd.to_datetime(df["published"], utc=True)
     month = published.dt.strftime("%Y-%m").fillna("undated")
 
     by_site = (
@@ -164,7 +181,6 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         .agg(articles=("_n", "size"), newest=("published", "max"), oldest=("published", "min"),
              last_fetched=("fetched_at", "max"))
         .reset_index()
-        if n else pd.DataFrame(columns=["site", "articles", "newest", "oldest", "last_fetched"])
     )
     sites = [
         {"site": r.site, "articles": int(r.articles), "oldest": _iso(r.oldest), "newest": _iso(r.newest),
@@ -172,54 +188,50 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         for r in by_site.itertuples()
     ]
 
-    sm = (df.assign(month=month.values).groupby(["site", "month"]).size().reset_index(name="articles")
-          if n else pd.DataFrame(columns=["site", "month", "articles"]))
+    sm = df.assign(month=month.values).groupby(["site", "month"]).size().reset_index(name="articles")
     by_site_month = [{"site": r.site, "month": r.month, "articles": int(r.articles)} for r in sm.itertuples()]
 
-    cats = []
-    if n:
-        cat = df.assign(category=df["category"].fillna("(none)"))
-        counts = cat.groupby(["site", "category"]).size().reset_index(name="articles")
-        totals = counts.groupby("site")["articles"].transform("sum")
-        counts["share"] = counts["articles"] / totals
-        counts = counts.sort_values(["site", "articles"], ascending=[True, False])
-        cats = [{"site": r.site, "category": r.category, "articles": int(r.articles),
-                 "share": round(float(r.share), 4)} for r in counts.itertuples()]
+    counts = df.assign(category=df["category"].fillna("(none)")).groupby(["site", "category"]).size()
+    counts = counts.reset_index(name="articles")
+    counts["share"] = counts["articles"] / counts.groupby("site")["articles"].transform("sum")
+    counts = counts.sort_values(["site", "articles"], ascending=[True, False])
+    cats = [{"site": r.site, "category": r.category, "articles": int(r.articles),
+             "share": round(float(r.share), 4)} for r in counts.itertuples()]
 
-    tag_lists = df["tags"] if n else pd.Series([], dtype=object)
-    exploded = tag_lists.explode().dropna() if n else pd.Series([], dtype=object)
-    tag_counts = exploded.value_counts()
+    n_tags = df["tags"].map(lambda t: 0 if t is None else len(t))
+    tag_counts = df["tags"].explode().dropna().value_counts()
     tags = {
         "distinct": int(tag_counts.size),
-        "per_article_mean": round(float(tag_lists.map(lambda t: 0 if t is None else len(t)).mean()), 2) if n else 0.0,
-        "articles_without_tags": int(tag_lists.map(lambda t: t is None or len(t) == 0).sum()) if n else 0,
+        "per_article_mean": round(float(n_tags.mean()), 2),
+        "articles_without_tags": int((n_tags == 0).sum()),
         "top": [{"tag": t, "articles": int(c)} for t, c in tag_counts.head(TOP_TAGS).items()],
     }
 
     # bin i holds [LENGTH_BINS[i], LENGTH_BINS[i+1]); the last bin is open-ended
     idx = np.searchsorted(np.asarray(LENGTH_BINS), lengths.to_numpy(), side="right") - 1
-    hist = np.bincount(idx, minlength=len(LENGTH_BINS)) if n else [0] * len(LENGTH_BINS)
+    hist = np.bincount(idx, minlength=len(LENGTH_BINS))
     edges = list(LENGTH_BINS) + [None]
     body_length = {
-        "min": int(lengths.min()) if n else None,
+        "min": int(lengths.min()),
         "p10": _q(lengths, 0.10), "p25": _q(lengths, 0.25), "median": _q(lengths, 0.5),
         "p75": _q(lengths, 0.75), "p90": _q(lengths, 0.90),
-        "max": int(lengths.max()) if n else None,
-        "mean": round(float(lengths.mean()), 1) if n else None,
+        "max": int(lengths.max()),
+        "mean": round(float(lengths.mean()), 1),
         "histogram": [{"from": edges[i], "to": edges[i + 1], "articles": int(c)} for i, c in enumerate(hist)],
     }
 
-    prec = df["published_precision"].fillna("none").value_counts() if n else pd.Series([], dtype="int64")
+    prec = df["published_precision"].fillna("none").value_counts()
     date_precision = {str(k): int(v) for k, v in prec.items()}
 
-    texts = df["text"].fillna("").tolist() if n else []
+    texts = df["text"].fillna("").tolist()
+    urls = df["url"].tolist()
     empty = [i for i, t in enumerate(texts) if not t.strip()]
     short = [i for i, L in enumerate(lengths.tolist()) if 0 < L < SHORT_BODY_CHARS]
     leaks: dict[str, int] = {}
     leak_rows = []
     for i, found in enumerate(boilerplate_hits(texts, patterns)):
         if found:
-            leak_rows.append({"url": df["url"].iloc[i], "patterns": found})
+            leak_rows.append({"url": urls[i], "patterns": found})
             for name in found:
                 leaks[name] = leaks.get(name, 0) + 1
     trad_rows, trad_chars = traditional_left(texts)
@@ -233,9 +245,9 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         "boilerplate_examples": leak_rows[:10],
         "traditional_rows": trad_rows,
         "traditional_chars": dict(list(trad_chars.items())[:20]),
-        "undated": int(published.isna().sum()) if n else 0,
-        "empty_examples": [df["url"].iloc[i] for i in empty[:10]],
-        "short_examples": [df["url"].iloc[i] for i in short[:10]],
+        "undated": int(published.isna().sum()),
+        "empty_examples": [urls[i] for i in empty[:10]],
+        "short_examples": [urls[i] for i in short[:10]],
     }
 
     return {
@@ -247,7 +259,7 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         "body_length": body_length,
         "date_precision": date_precision,
         "health": health,
-        "runs": [_run_summary(r) for r in (runs or [])],
+        "runs": [_run_summary(r) for r in runs],
     }
 
 

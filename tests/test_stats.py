@@ -214,3 +214,16 @@ def test_stats_text_on_empty_dataset_says_what_to_do(tmp_path):
     res = CliRunner().invoke(main, ["stats", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
     assert f"No articles stored yet: run `parkcorpus crawl --out {tmp_path / 'd'}` first." in res.output
+
+
+def test_empty_result_has_the_same_shape(dataset, tmp_path):
+    from crawler.store import ensure_dataset
+
+    full = stats.corpus_stats(dataset)
+    ensure_dataset(tmp_path / "e")
+    empty = stats.corpus_stats(tmp_path / "e")
+    assert empty.keys() == full.keys()
+    for key in ("tags", "body_length", "health"):
+        assert empty[key].keys() == full[key].keys(), key
+    assert [(b["from"], b["to"]) for b in empty["body_length"]["histogram"]] == \
+        [(b["from"], b["to"]) for b in full["body_length"]["histogram"]]

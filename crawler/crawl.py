@@ -241,6 +241,7 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
             "articles_changed": int(stats.get(sp + "articles_changed", 0)),
             "outcomes": {o: int(stats.get(sp + f"outcome/{o}", 0)) for o in OUTCOMES},
             "errors": int(stats.get(sp + "errors", 0)),
+            "crawl_delay": stats.get(sp + "crawl_delay"),
             "status": "ok",
         }
         if requests and not usable:

@@ -156,7 +156,7 @@ class CrawlDelayMiddleware:
             return
         host = (urlsplit(request.url).hostname or "").lower()
         self.delays[host] = float(delay)
-        self.crawler.stats.set_value(f"parkcorpus/crawl_delay/{host}", float(delay))
+        self.crawler.stats.set_value(f"parkcorpus/site/{host}/crawl_delay", float(delay))
         downloader = self.crawler.engine.downloader
         downloader.per_slot_settings.setdefault(host, {})["delay"] = float(delay)
         self._floor(host)

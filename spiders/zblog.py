@@ -343,8 +343,12 @@ class ZblogSpider(scrapy.Spider):
 
     def closed(self, reason):
         """Posts still without an outcome (run stopped early) count as failed; completed sites unmarked."""
-        for key in list(self.pending):
-            self.settle(key, "failed", detail=f"run closed: {reason}")
+        for key, url in list(self.pending.items()):
+            if reason == "finished":
+                # no callback and no errback: the scheduler dropped a redirect back to an already
+                # requested URL, i.e. a redirect loop
+                self.count_error(key[0], "redirect_loop", url)
+            self.settle(key, "failed", detail=f"no response before the run closed ({reason})")
         if reason != "finished":
             return
         stats = self.crawler.stats

@@ -90,13 +90,13 @@ def link_graph(links, articles) -> dict[str, Any]:
     titles = {}
     if len(articles):
         titles = {(s, int(p)): t for s, p, t in zip(articles["site"], articles["post_id"], articles["title"])}
-    stored = set(titles)
-    n_posts = len(articles)
-    # posts that nobody links to have in-degree 0: they count in the distribution too
-    in_counts = indeg.value_counts().sort_index()
-    zero = n_posts - sum(1 for k in indeg.index if (k[0], int(k[1])) in stored)
-    if zero > 0:
-        in_counts = pd.concat([pd.Series({0: zero}), in_counts]).groupby(level=0).sum()
+    # the distribution is over the stored posts: a linked post outside the dataset (older than
+    # --since, not crawled yet) has no row to count, and a stored post nobody links to counts as 0
+    degree = {key: 0 for key in titles}
+    for (s, p), n in indeg.items():
+        if (s, int(p)) in degree:
+            degree[(s, int(p))] = int(n)
+    in_counts = pd.Series(list(degree.values()), dtype="int64").value_counts().sort_index()
     top = indeg.sort_values(ascending=False).head(TOP_N)
     return {
         "edges": int(len(rel)),

@@ -203,3 +203,16 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     assert colours > 20, f"screenshot looks blank ({colours} colours)"
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(shot, ARTIFACTS / "report-chromium.png")
+
+
+def test_link_graph_counts_stored_posts_only():
+    import pandas as pd
+
+    articles = pd.DataFrame({"site": [A, A], "post_id": [1, 2], "title": ["一", "二"]})
+    rows = [(1, 2), (2, 1), (1, 99), (2, 99), (2, 99)]  # 99 is linked but not stored; (2, 99) seen twice
+    links = pd.DataFrame([{"src_site": A, "src_post_id": s, "src_url": "", "dst_url": "", "dst_site": A,
+                           "dst_post_id": d, "kind": "related"} for s, d in rows])
+    g = report.link_graph(links, articles)
+    assert g["edges"] == 4
+    assert g["in_degree"] == {1: 2}
+    assert g["most_linked"][0] == {"site": A, "post_id": 99, "links_in": 2, "title": None}

@@ -312,6 +312,7 @@ class Attempt:
     reason: str = ""
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    files_kept: int = 0  # complete files a failed attempt wrote (kept; the retry resumes)
 
 
 @dataclass
@@ -393,28 +394,35 @@ def _keep_manifest(out: str, summary_file: str | None) -> None:
     os.remove(summary_file)
 
 
-def remove_run_files(out: str, run_id: str) -> int:
-    """Delete every file a failed shard attempt wrote (its names carry run_id); returns the count.
+def attempt_files(out: str, run_id: str) -> tuple[int, int]:
+    """(complete Parquet files, temporary files) a job attempt left in out; temp files removed.
 
-    A retried shard then starts clean, so its rows cannot be duplicated by the partial files of
-    the attempt that failed. Works for any fsspec/pyarrow filesystem URI.
+    Complete files stay: they are part of the dataset, and the retry skips the posts they hold
+    (the spider reads the stored posts at start), so a retried shard resumes where it stopped.
+    Temporary files under .tmp/ of a dead job can never complete and are deleted.
     """
     import fsspec  # noqa: PLC0415 - only needed when an attempt failed
 
     fs, root = fsspec.core.url_to_fs(out)
-    n = 0
+    kept = removed = 0
     try:
         paths = fs.find(root)
     except FileNotFoundError:
-        return 0
+        return 0, 0
     for path in paths:
-        if run_id in path.rsplit("/", 1)[-1]:
+        rel = path[len(root):].lstrip("/")
+        name = rel.rsplit("/", 1)[-1]
+        if run_id not in name:
+            continue
+        if rel.startswith(".tmp/"):
             try:
                 fs.rm(path)
-                n += 1
+                removed += 1
             except FileNotFoundError:
                 pass
-    return n
+        elif name.endswith(".parquet"):
+            kept += 1
+    return kept, removed
 
 
 def run(
@@ -519,9 +527,12 @@ def run(
 
     def _after_failure(track: _Track) -> None:
         cur = track.current
-        removed = remove_run_files(out_abs, cur.job)
+        if summary_dir:
+            # an interrupted job's summary is still history (what it wrote, why it stopped)
+            _keep_manifest(out_abs, os.path.join(summary_dir, f"{cur.job}.json"))
+        cur.files_kept, removed = attempt_files(out_abs, cur.job)
         emit("failed", {"node": cur.node, "shard": track.shard.name, "job": cur.job,
-                        "reason": cur.reason, "files_removed": removed})
+                        "reason": cur.reason, "files_kept": cur.files_kept, "temp_removed": removed})
 
     while True:
         # hand out waiting shards and retries

@@ -107,17 +107,18 @@ def test_summary_judgement(summary, ok):
     assert cluster.summary_ok(summary)[0] is ok
 
 
-def test_failed_attempt_files_are_removed_and_others_kept(tmp_path):
+def test_failed_attempt_keeps_complete_files_and_drops_its_temp_files(tmp_path):
     part = tmp_path / "articles" / "site=a" / "year=2026" / "month=01"
     part.mkdir(parents=True)
-    doomed = [part / "part-cX-s001-a1-0.parquet", tmp_path / ".cluster" / "cX-s001-a1.json"]
-    kept = [part / "part-cX-s001-a2-0.parquet", part / "part-cX-s011-a1-0.parquet"]
-    for p in doomed + kept:
-        p.parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / ".tmp").mkdir()
+    complete = part / "part-cX-s001-a1-00000.parquet"
+    temp = tmp_path / ".tmp" / "part-cX-s001-a1-00001.parquet.1a2b.tmp"
+    others = [part / "part-cX-s001-a2-00000.parquet", tmp_path / ".tmp" / "part-cX-s011-a1-00000.parquet.ff.tmp"]
+    for p in [complete, temp, *others]:
         p.write_bytes(b"x")
-    assert cluster.remove_run_files(str(tmp_path), "cX-s001-a1") == 2
-    assert not any(p.exists() for p in doomed)
-    assert all(p.exists() for p in kept)
+    assert cluster.attempt_files(str(tmp_path), "cX-s001-a1") == (1, 1)
+    assert complete.exists() and not temp.exists()
+    assert all(p.exists() for p in others)
 
 
 # --------------------------------------------------------------------------- CLI errors
@@ -230,10 +231,12 @@ def test_two_scrapyd_nodes_survive_a_killed_job_and_match_a_single_crawl(replica
 
 
 # Loopback crawling without politeness delays, but slow enough per shard (one request at a
-# time, a short delay) that a job is still running when the test kills it.
+# time, a short delay) that a job is still running when the test kills it, and writing a file
+# every few posts so that the killed job has written some of its shard.
 SHARD_SETTINGS = [
     "DOWNLOAD_DELAY=0.03", "RANDOMIZE_DOWNLOAD_DELAY=False", "AUTOTHROTTLE_ENABLED=False",
     "CONCURRENT_REQUESTS_PER_DOMAIN=1", "PARKCORPUS_RETRY_BACKOFF=0", "PARKCORPUS_ARCHIVE=False",
+    "PARKCORPUS_FLUSH_ROWS=4",
 ]
 
 SINGLE_SETTINGS = [
@@ -261,25 +264,21 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
     reader = threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True)
     reader.start()
 
-    # Kill node A's first job once it has fetched a few post pages (counted by the replica).
+    # SIGKILL a job of node A midway: once it has written its first Parquet file.
     victim = nodes[0]
     node = cluster.Node(victim.url)
     killed = None
     while killed is None and proc.poll() is None:
         running = [j for j in node.listjobs().get("running", []) if j.get("pid")]
-        if not running:
-            time.sleep(0.05)
-            continue
-        job = running[0]
-        base = srv.count(path_prefix="/index.php/post/")
-        while srv.count(path_prefix="/index.php/post/") < base + 5 and proc.poll() is None:
+        wrote = [j for j in running if any(out.glob(f"articles/*/*/*/part-{j['id']}-*.parquet"))]
+        if not wrote:
             time.sleep(0.02)
-        if job["id"] in {j["id"] for j in node.listjobs().get("running", [])}:
-            try:
-                os.kill(job["pid"], signal.SIGKILL)
-                killed = job["id"]
-            except ProcessLookupError:
-                pass
+            continue
+        try:
+            os.kill(wrote[0]["pid"], signal.SIGKILL)
+            killed = wrote[0]["id"]
+        except ProcessLookupError:
+            pass
     stdout, _ = proc.communicate(timeout=300)
     reader.join(5)
     assert killed, "the run ended before a job could be killed"
@@ -290,6 +289,7 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
     shard = next(s for s in summary["shards"] if s["attempts"][0]["job"] == killed)
     assert [a["node"] for a in shard["attempts"]] == [victim.url, nodes[1].url]
     assert [a["state"] for a in shard["attempts"]] == ["failed", "ok"]
+    assert shard["attempts"][0]["files_kept"] >= 1
     assert all(s["status"] == "ok" for s in summary["shards"])
     assert len(summary["shards"]) == len(planned)
     assert summary["validation"]["ok"] is True
@@ -306,4 +306,10 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
     keys = [(s, p) for s, p, _ in merged]
     assert len(keys) == len(set(keys)), "a post was written twice"
     assert merged == alone
+    # the retry resumed: the killed attempt's rows are part of the union, the retry added the rest
+    from crawler.store import load
+
+    runs = set(load(str(out), columns=["run_id"], history=True)["run_id"])
+    assert {a["job"] for a in shard["attempts"]} <= runs
+    assert not list(out.glob(".tmp/*")), "temporary files of the killed job were left behind"
     assert {(s, p) for s, p, _ in merged} == {(h, p) for h in hosts for p in net.site(h).post_ids()}

@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 
 from crawler.replica import Network, format_date, relative_date, render_feed, render_list, render_post
-from crawler.replica.content import AD_SWAPS, opencc
+from crawler.replica.content import AD_SWAPS, REGIONS, opencc
 
 UTC = timezone.utc
 # The moment the site samples were rendered: 2026-11-27 01:24 +08:00.
@@ -267,6 +267,9 @@ def test_every_gold_paragraph_is_on_the_page_in_order(net):
             h1 = page.xpath('//div[@class="post"]/h1')[0].text_content()
             assert normalise(h1, gold) == gold["title"]
             assert [a.text for a in page.xpath('//div[@class="tags"]/a')] == gold["tags"]
+            teaser_sites = tuple(r["teaser_site"] for r in REGIONS.values())
+            links = [a.get("href") for a in single.xpath(".//a") if not a.get("href").startswith(teaser_sites)]
+            assert [x["url"] for x in gold["inline_links"]] == links
             assert page.xpath('//span[@class="cate"]/a/@href') == [gold["category_url"]]
             assert page.xpath('//a[@class="single-prev"]/@href') == ([gold["prev_url"]] if gold["prev_url"] else [])
             assert page.xpath('//a[@class="single-next"]/@href') == ([gold["next_url"]] if gold["next_url"] else [])
@@ -288,6 +291,9 @@ def test_variants_are_present(net):
         assert re.search(pattern, text, re.M), pattern
     assert {g["contact_block"] for g in golds} == {"inline", "copynotice", None}
     assert any(g["source"] for g in golds) and any(g["reporter"] for g in golds)
+    linked = [g for g in golds if g["inline_links"]]
+    assert linked and all(l["anchor"] in g["text"] and l["url"].startswith("http://www.")
+                          for g in linked for l in g["inline_links"])
 
 
 def test_traditional_posts_round_trip(net):

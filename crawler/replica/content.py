@@ -65,6 +65,7 @@ REGIONS = {
         "sources": ["金山区融媒体中心", "上海金山发布", "上观新闻", "解放日报", "金山区经委", "中指研究院",
                     "金山区规划和自然资源局", "上海金山"],
         "authority": "上海市金山区规划和自然资源局",
+        "gov_site": "http://www.jinshan.gov.cn/",  # off-site link target inside some articles
         "exchange": "上海市土地交易市场",
         "area_code": "021",
         "teaser_site": "http://www.jsjinshan.com/news/",
@@ -96,6 +97,7 @@ REGIONS = {
         "news_cities": ["滁州", "天长", "明光", "合肥", "马鞍山"],
         "sources": ["中国滁州网", "来安县人民政府", "滁州日报", "安徽日报", "来安县融媒体中心", "滁州市投资促进局"],
         "authority": "滁州市自然资源和规划局",
+        "gov_site": "http://www.chuzhou.gov.cn/",  # off-site link target inside some articles
         "exchange": "滁州市公共资源交易中心",
         "area_code": "0550",
         "teaser_site": "http://www.laian.gov.cn/news/",
@@ -111,6 +113,7 @@ REGIONS = {
         "news_cities": ["嘉兴", "苏州", "湖州", "无锡"],
         "sources": ["上海松江", "松江报", "上观新闻", "松江区经委", "中指研究院"],
         "authority": "上海市松江区规划和自然资源局",
+        "gov_site": "http://www.songjiang.gov.cn/",  # off-site link target inside some articles
         "exchange": "上海市土地交易市场",
         "area_code": "021",
         "teaser_site": "http://www.songjiang.gov.cn/news/",
@@ -125,6 +128,7 @@ REGIONS = {
         "news_cities": ["嘉兴", "平湖", "海宁", "桐乡", "湖州"],
         "sources": ["嘉善新闻网", "嘉兴日报", "嘉善县人民政府", "浙江日报", "嘉善县商务局"],
         "authority": "嘉善县自然资源和规划局",
+        "gov_site": "http://www.jiashan.gov.cn/",  # off-site link target inside some articles
         "exchange": "嘉兴市公共资源交易中心",
         "area_code": "0573",
         "teaser_site": "http://www.jiashan.gov.cn/news/",
@@ -139,6 +143,7 @@ REGIONS = {
         "news_cities": ["南通", "平湖", "嘉兴", "宁波"],
         "sources": ["上海奉贤", "奉贤报", "上观新闻", "奉贤区经委", "中指研究院"],
         "authority": "上海市奉贤区规划和自然资源局",
+        "gov_site": "http://www.fengxian.gov.cn/",  # off-site link target inside some articles
         "exchange": "上海市土地交易市场",
         "area_code": "021",
         "teaser_site": "http://www.fengxian.gov.cn/news/",
@@ -153,6 +158,7 @@ REGIONS = {
         "news_cities": ["昆山", "苏州", "太仓", "常熟", "无锡"],
         "sources": ["昆山日报", "昆山市人民政府", "苏州日报", "新华日报", "昆山发布"],
         "authority": "昆山市自然资源和规划局",
+        "gov_site": "http://www.ks.gov.cn/",  # off-site link target inside some articles
         "exchange": "苏州市公共资源交易中心",
         "area_code": "0512",
         "teaser_site": "http://www.ks.gov.cn/news/",
@@ -698,6 +704,13 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
             pos = rng.randrange(1, len(blocks) + 1)
             blocks.insert(pos, _p(f"项目全部建成后，将成为{region['province']}*大的{f['domain'][2]}生产基地之一。", f["indent"]))
         if rng.random() < 0.1:
+            # an article paragraph with a link inside (an off-site government page): the anchor
+            # text is part of the article, the link is an "inline" link for the links dataset
+            url = f"{region['gov_site']}col/{stable_int(host, pid, 'link') % 90000 + 10000}.html"
+            anchor = rng.choice([f"{region['authority']}官网", "相关政策原文", "挂牌出让文件"])
+            pos = rng.randrange(1, len(blocks) + 1)
+            blocks.insert(pos, ("plink", "详情请登录", anchor, url, "查询。", f["indent"]))
+        if rng.random() < 0.1:
             # some editors paste text with half-width punctuation (post-3756.html "踏上新征程,新质");
             # it is the article's own text, so the gold keeps it
             blocks = [("p", b[1].translate(_HALFWIDTH), b[2]) if b[0] == "p" else b for b in blocks]
@@ -743,6 +756,7 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
         "traditional": traditional,
         "swaps": swaps,
         "masks": masks,
+        "inline_links": [{"url": b[3], "anchor": b[2]} for b in blocks if b[0] == "plink"],
         "has_teasers": bool(teasers),
         "contact_block": contact,
         "one_image": bool(f["one_image"]),
@@ -792,6 +806,8 @@ def blocks_paragraphs(blocks) -> list[str]:
         kind = b[0]
         if kind in ("p", "h2", "h3", "strong", "strong_indent", "right"):
             out.append(b[1])
+        elif kind == "plink":
+            out.append(b[1] + b[2] + b[4])
         elif kind == "img":
             if b[4]:
                 out.append(b[4])
@@ -822,6 +838,10 @@ def blocks_html(blocks, *, lazy: bool, host: str, convert=None) -> list[str]:
                 lines.append(f'<p style="text-indent: 2em;">{t(b[1])}</p>')
             else:
                 lines.append(f"<p>{_INDENT_PREFIX[ind]}{t(b[1])}</p>")
+        elif kind == "plink":
+            _, before, anchor, url, after, ind = b
+            head = '<p style="text-indent: 2em;">' if ind == "css" else f"<p>{_INDENT_PREFIX[ind]}"
+            lines.append(f'{head}{t(before)}<a href="{url}" target="_blank">{t(anchor)}</a>{t(after)}</p>')
         elif kind == "strong":
             lines.append(f"<p><strong>{t(b[1])}</strong></p>")
         elif kind == "strong_indent":

@@ -38,6 +38,9 @@ def test_notebook_runs_against_demo_dataset(demo_data, monkeypatch, tmp_path):
     monkeypatch.setenv("PARKCORPUS_DATA", str(demo_data))
     client = NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    nbformat.write(nb, artifacts / "explore.executed.ipynb")  # for a look at the plots CI drew
 
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]

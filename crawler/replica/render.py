@@ -104,7 +104,7 @@ def _side_new(site, now) -> str:
     for pid in site.newest(5):
         s = _summary(site, pid)
         items.append(fill("side_new_item.html", url=s["url"], thumb=s["thumb"], title=esc(s["title"]),
-                          date=format_date(s["post"]["published"], now, "relative")))
+                          date=format_date(s["post"]["published"], now, site.date_style)))
     return fill("side_box.html", id="tpure_NewArticle", title="最新文章", items="".join(items))
 
 
@@ -133,7 +133,7 @@ def _side_rec(site, now) -> str:
     for pid in picks:
         s = _summary(site, pid)
         items.append(fill("side_rec_item.html", url=s["url"], thumb=s["thumb"], title=esc(s["title"]),
-                          date=format_date(s["post"]["published"], now, "relative"),
+                          date=format_date(s["post"]["published"], now, site.date_style),
                           category=esc(s["post"]["category"])))
     return fill("side_box.html", id="tpure_RecArticle", title="推荐阅读", items="".join(items))
 

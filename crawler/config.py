@@ -38,6 +38,8 @@ class Setting:
     scrapy: str | None  # the Scrapy/PARKCORPUS_* setting it feeds; None: read by parkcorpus itself
     item_type: type | None = None  # element type when type is list
     choices: tuple[str, ...] | None = None
+    forbid: tuple[str, ...] = ()  # substrings (any case) a value must not contain ...
+    forbid_reason: str = ""  # ... and why
 
 
 def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: Any) -> Setting:
@@ -58,7 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     _crawl("delay", "DOWNLOAD_DELAY", float, "seconds between requests to one host (robots.txt Crawl-delay wins when larger)"),
     _crawl("concurrency", "CONCURRENT_REQUESTS_PER_DOMAIN", int, "parallel requests per host"),
     _crawl("autothrottle", "AUTOTHROTTLE_ENABLED", bool, "adapt the delay to the server's latency (Scrapy AutoThrottle)"),
-    _crawl("user_agent", "USER_AGENT", str, "User-Agent header (must not contain linux/android/Mobile: tpure's mobile layout)"),
+    # tpure serves its mobile layout (other markup) to a User-Agent with any of these words
+    _crawl("user_agent", "USER_AGENT", str, "User-Agent header (must not contain linux/android/Mobile: tpure's mobile layout)",
+           forbid=("linux", "android", "mobile"), forbid_reason="tpure would serve its mobile layout"),
     _crawl("proxy", "PARKCORPUS_PROXY", str),
     _crawl("convert", "PARKCORPUS_CONVERT", str, choices=("t2s", "s2t", "t2tw", "none")),
     _crawl("swaps", "PARKCORPUS_SWAPS", bool),
@@ -116,6 +120,9 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
             f"{setting.name} = {value!r} in {where} is not a valid {want.__name__}; "
             f"expected a {want.__name__} ({setting.help})"
         ) from None
+    bad = [w for w in setting.forbid if isinstance(out, str) and w in out.lower()]
+    if bad:
+        raise ConfigError(f"{setting.name} in {where} contains {bad[0]!r}: {setting.forbid_reason}; leave it out")
     if setting.choices and out not in setting.choices:
         raise ConfigError(
             f"{setting.name} = {out!r} in {where} is not one of {', '.join(setting.choices)}"

@@ -145,3 +145,11 @@ def test_global_verbosity_and_log_file(tmp_path):
     assert res.exit_code == 0 and "INFO" not in res.stderr
     res = CliRunner().invoke(main, ["--log-file", str(tmp_path / "no" / "such" / "x.log"), "config"])
     assert res.exit_code == 2 and "--log-file" in res.output
+
+
+def test_user_agent_that_triggers_the_mobile_layout_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"user_agent in environment variable PARKCORPUS_USER_AGENT contains "
+                                          r"'linux': tpure would serve its mobile layout; leave it out"):
+        load_config(env={"PARKCORPUS_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64)"}, cwd=tmp_path)
+    cfg = load_config(env={"PARKCORPUS_USER_AGENT": "mybot/1.0 (+https://example.org/bot)"}, cwd=tmp_path)
+    assert cfg.get("user_agent") == "mybot/1.0 (+https://example.org/bot)"

@@ -399,6 +399,9 @@ def test_list_pagebar(lists, net):
     bar = one(mid, '//div[@class="pagebar"]')
     assert one(bar, './span[@class="now-page"]').text == "3"
     assert [a.get("href") for a in bar.xpath("./a") if a.text == "1"] == [site.category_url(1)]
+    last = one(lxml.html.fromstring(render_list(site, "category", 1, total, NOW)), '//div[@class="pagebar"]')
+    assert one(last, './span[@class="now-page"]').text == str(total)
+    assert not last.xpath('./span[@class="next-page"]') and "下页" not in text(last) and last[-1].text == "尾页"
 
 
 @pytest.mark.parametrize("kind, key", [("home", None), ("tag", None), ("date", None), ("author", 1)])

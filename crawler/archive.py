@@ -186,14 +186,19 @@ def read_warc(path: Path) -> Iterator[ArchivedResponse]:
                 if record.rec_type != "response":
                     continue
                 body = record.content_stream().read()
+                record.raw_stream.read()
             except StopIteration:
                 return
             except Exception:  # noqa: BLE001 - truncated gzip member / record: the rest is lost
                 return
+            # a record cut by a killed run parses as a shorter one: its WARC block (or even its
+            # WARC headers) ends before the declared Content-Length
+            if not record.rec_headers.get_header("Content-Length") or getattr(record.raw_stream, "limit", 0) != 0:
+                return
             headers = list(record.http_headers.headers) if record.http_headers else []
             declared = record.http_headers.get_header("Content-Length") if record.http_headers else None
             if declared is not None and declared.isdigit() and int(declared) != len(body):
-                return  # the last record was cut mid-body by a killed run
+                return
             yield ArchivedResponse(
                 url=record.rec_headers.get_header("WARC-Target-URI"),
                 status=int(record.http_headers.get_statuscode() or 0) if record.http_headers else 0,

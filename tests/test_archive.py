@@ -1,0 +1,190 @@
+"""crawler.archive: WARC write/read round trip, crash-truncated files, and reextract from the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crawler import store
+from crawler.archive import WarcArchive, iter_responses, read_warc, reextract, warc_files
+
+UTC = dt.timezone.utc
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "site-samples"
+if not SAMPLES.is_dir():  # the repo checked out elsewhere: look next to it
+    SAMPLES = Path("/work/shared/site-samples")
+RENDERED = dt.datetime(2026, 11, 26, 17, 24, tzinfo=UTC)  # when the samples were rendered (README)
+PAGES = [
+    ("http://jinshan.021cf.cn/index.php/post/3756.html", "post-3756.html"),
+    ("http://laian.021cf.cn/index.php/post/1414.html", "laian-post-1414.html"),
+    ("http://jinshan.021cf.cn/index.php/category-1.html", "category-1.html"),
+]
+
+
+def http_date(when: dt.datetime) -> str:
+    import email.utils
+
+    return email.utils.format_datetime(when, usegmt=True)
+
+
+def test_round_trip(tmp_path):
+    out = tmp_path / "data"
+    body_gbk = "园区招商".encode("gbk") + b"\xff\x00"  # not UTF-8: bytes must come back exactly
+    fetched = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with WarcArchive(out, "r1") as arc:
+        assert arc.open_path.name == "r1.warc.gz.open" and arc.open_path.exists()
+        id1 = arc.write_response(
+            "http://jinshan.021cf.cn/index.php/post/1.html", 200,
+            {b"Content-Type": [b"text/html; charset=gbk"], b"Date": [b"Wed, 01 May 2024 12:00:00 GMT"],
+             b"Content-Encoding": [b"gzip"], b"Set-Cookie": [b"a=1", b"b=2"]},
+            body_gbk, {b"User-Agent": [b"parkcorpus-test"]}, fetched_at=fetched)
+        id2 = arc.write_response("http://jinshan.021cf.cn/index.php/post/2.html", 404,
+                                 [("Content-Type", "text/html")], b"", fetched_at=fetched)
+    assert [p.name for p in warc_files(out)] == ["r1.warc.gz"]
+    got = list(iter_responses(out))
+    assert [(r.url, r.status, r.record_id) for r in got] == [
+        ("http://jinshan.021cf.cn/index.php/post/1.html", 200, id1),
+        ("http://jinshan.021cf.cn/index.php/post/2.html", 404, id2)]
+    first = got[0]
+    assert first.body == body_gbk
+    assert first.fetched_at == fetched  # WARC/1.1 keeps microseconds
+    assert first.server_date == dt.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert first.run_id == "r1"
+    names = [k for k, _ in first.headers]
+    # the decoded body is stored, so the transfer encoding headers are not
+    assert "Content-Encoding" not in names and ("Set-Cookie", "b=2") in first.headers
+    assert ("Content-Length", str(len(body_gbk))) in first.headers
+    assert got[1].body == b"" and got[1].server_date is None
+
+
+def test_warc_is_readable_by_plain_warcio(tmp_path):
+    from warcio.archiveiterator import ArchiveIterator
+
+    out = tmp_path / "data"
+    with WarcArchive(out, "r1") as arc:
+        rid = arc.write_response("http://a.cn/index.php/post/1.html", 200, {}, b"<html>x</html>",
+                                 {"Accept": "text/html"})
+    with open(out / "warc" / "r1.warc.gz", "rb") as fh:
+        recs = [(r.rec_type, r.rec_headers.get_header("WARC-Concurrent-To")) for r in ArchiveIterator(fh)]
+    assert recs == [("warcinfo", None), ("response", None), ("request", rid)]
+
+
+def test_a_killed_run_leaves_a_readable_prefix(tmp_path):
+    out = tmp_path / "data"
+    arc = WarcArchive(out, "killed")
+    urls = [f"http://a.cn/index.php/post/{i}.html" for i in range(6)]
+    for i, u in enumerate(urls):
+        arc.write_response(u, 200, {"Content-Type": "text/html"}, f"<p>{i}</p>".encode() * 200)
+    arc.flush()  # not closed: the process "dies" here
+    data = arc.open_path.read_bytes()
+    probe = tmp_path / "probe" / "warc"
+    probe.mkdir(parents=True)
+    seen_counts = set()
+    for cut in range(0, len(data) + 1, 5):  # every few bytes: inside headers, bodies, gzip trailers
+        (probe / "x.warc.gz.open").write_bytes(data[:cut])
+        got = list(read_warc(probe / "x.warc.gz.open"))
+        # always a prefix of what was written, each body complete
+        assert [r.url for r in got] == urls[:len(got)]
+        assert all(r.body == f"<p>{urls.index(r.url)}</p>".encode() * 200 for r in got)
+        seen_counts.add(len(got))
+    assert len(seen_counts) > 3  # the cuts did land inside different records
+    assert len(list(read_warc(arc.open_path))) == 6
+    arc.close()
+
+
+def test_reused_run_id_gets_its_own_file(tmp_path):
+    out = tmp_path / "data"
+    WarcArchive(out, "same").close()
+    a = WarcArchive(out, "same")
+    a.close()
+    assert [p.name for p in warc_files(out)] == ["same.1.warc.gz", "same.warc.gz"]
+
+
+def test_dataset_writer_flushes_and_closes_its_archive(tmp_path):
+    from store_helpers import rec
+
+    out = tmp_path / "data"
+    arc = WarcArchive(out, "run")
+    w = store.DatasetWriter(out, "run", archive=arc)
+    rid = arc.write_response("http://jinshan.021cf.cn/index.php/post/1.html", 200, {}, b"<html></html>")
+    w.add(rec(1, warc_record_id=rid))
+    w.close()
+    assert arc.closed and (out / "warc" / "run.warc.gz").exists()
+    assert list(store.load(out).warc_record_id) == [rid]
+
+
+# --------------------------------------------------------------------------- reextract
+
+
+@pytest.fixture
+def archived(tmp_path):
+    """A dataset whose WARC holds the two sample posts and a list page, as a crawl would write it."""
+    pytest.importorskip("crawler.extract", reason="crawler.extract (extraction teammate) not available")
+    out = tmp_path / "data"
+    store.ensure_dataset(out)
+    with WarcArchive(out, "crawl1") as arc:
+        for url, name in PAGES:
+            arc.write_response(url, 200, {"Content-Type": "text/html; charset=utf-8", "Date": http_date(RENDERED)},
+                               (SAMPLES / name).read_bytes(), fetched_at=RENDERED)
+    return out
+
+
+def expected_hashes():
+    from crawler.extract import extract_html
+
+    got = {}
+    for url, name in PAGES[:2]:
+        r = extract_html((SAMPLES / name).read_bytes(), url, fetched_at=RENDERED, server_date=RENDERED)
+        got[(r["site"], r["post_id"])] = r["content_hash"]
+    return got
+
+
+def test_reextract_rebuilds_the_articles_from_the_archive(archived):
+    s = reextract(archived)
+    assert s["articles"] == {"new": 2, "changed": 0, "unchanged": 0}
+    assert s["responses"] == 3 and s["not_article"] == 1
+    df = store.load(archived)
+    assert dict(zip(zip(df.site, df.post_id), df.content_hash)) == expected_hashes()
+    assert set(df.run_id) == {s["run_id"]} and df.warc_record_id.notna().all()
+    assert all(t == RENDERED for t in df.fetched_at.dt.to_pydatetime())
+    links = store.open_dataset(archived, "links").to_table()
+    assert set(links.column("kind").to_pylist()) >= {"related", "prev", "next"}
+    assert [r["run_id"] for r in store.list_runs(archived)] == [s["run_id"]]
+    # run again: same rules, same texts, nothing new
+    again = reextract(archived)
+    assert again["articles"] == {"new": 0, "changed": 0, "unchanged": 2}
+
+
+def test_reextract_into_another_folder_and_from_a_killed_run(archived, tmp_path, run_cli):
+    # the crawl was killed: the archive is still .open and its last record is cut
+    from warcio.archiveiterator import ArchiveIterator
+
+    warc = archived / "warc" / "crawl1.warc.gz"
+    data = warc.read_bytes()
+    with open(warc, "rb") as fh:
+        it = ArchiveIterator(fh)
+        starts = [(r.rec_type, it.get_record_offset()) for r in it]
+    last_response = [off for kind, off in starts if kind == "response"][-1]
+    warc.unlink()
+    (archived / "warc" / "crawl1.warc.gz.open").write_bytes(data[: last_response + 500])
+    res = run_cli("reextract", "--out", archived, "--to", tmp_path / "rebuilt")
+    assert res.exit_code == 0, res.output
+    assert "Re-extracted 2 archived responses from 1 WARC files" in res.output
+    df = store.load(tmp_path / "rebuilt")
+    assert dict(zip(zip(df.site, df.post_id), df.content_hash)) == expected_hashes()
+    assert not store.dataset_files(archived)  # the source dataset is untouched
+
+
+def test_reextract_without_a_dataset(tmp_path, run_cli):
+    res = run_cli("reextract", "--out", tmp_path / "none")
+    assert res.exit_code == 1 and res.output.startswith(f"Error: no parkcorpus dataset at {tmp_path / 'none'}")
+
+
+def test_copying_a_closed_warc_keeps_it_readable(tmp_path):
+    out = tmp_path / "data"
+    with WarcArchive(out, "r") as arc:
+        arc.write_response("http://a.cn/index.php/post/1.html", 200, {}, b"x")
+    shutil.copy(out / "warc" / "r.warc.gz", tmp_path / "copy.warc.gz")
+    assert [r.body for r in read_warc(tmp_path / "copy.warc.gz")] == [b"x"]

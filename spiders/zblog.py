@@ -152,7 +152,6 @@ class ZblogSpider(scrapy.Spider):
     # --- callbacks ---------------------------------------------------------------------------
     def parse_feed(self, response):
         """feed.php: exact pubDates as hints; new posts requested right away."""
-        host = response.meta["site"]
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.in_range(published):

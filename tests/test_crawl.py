@@ -6,7 +6,6 @@ from collections import Counter
 from datetime import timedelta
 
 import pyarrow.dataset as ds
-import pytest
 
 from crawler.crawl import crawl
 

@@ -123,3 +123,17 @@ def test_sigterm_stops_gracefully_writing_buffered_rows(make_replica, tmp_path, 
     n = ds.dataset(str(tmp_path / "articles"), format="parquet", partitioning="hive").count_rows()
     assert n == s["outcomes"]["written"] >= 5
     assert n < len(srv.network.site(host).post_ids())
+
+
+def test_crawl_takes_defaults_from_the_config_file(replica, run_cli, tmp_path, no_proxy_env):
+    host = replica.network.hosts[1]
+    out = tmp_path / "corpus"
+    cfg = tmp_path / "parkcorpus.toml"
+    cfg.write_text(f'sites = ["{host}"]\nout = "{out}"\ndelay = 0\nautothrottle = false\nconcurrency = 8\n',
+                   encoding="utf-8")
+    result = run_cli("--config", cfg, "crawl", "--proxy", replica.proxy_url, "--json")
+    assert result.exit_code == 0, result.output
+    s = _json(result)
+    assert [x["host"] for x in s["sites"]] == [host]
+    assert s["out"] == str(out.resolve())
+    assert (out / "articles").is_dir()

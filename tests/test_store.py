@@ -422,3 +422,19 @@ def test_round_trip_write_then_load(records):
             else:
                 assert row["published"].to_pydatetime() == r["published"]
             assert row["fetched_at"].to_pydatetime() == FETCHED
+
+
+def test_docs_schema_documents_every_column():
+    from crawler.items import ARTICLE_COLUMNS, LINK_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
+    for name, typ, _null, _meaning in ARTICLE_COLUMNS + LINK_COLUMNS:
+        row = re.search(rf"^\| `{name}` \| ([^|]+) \|", doc, re.M)
+        assert row, f"docs/schema.md has no row for column {name}"
+        words = {"string": "string", "int64": "int64", "int32": "int32"}
+        if str(typ) in words:
+            assert row.group(1).strip() == words[str(typ)], name
+        elif pa.types.is_timestamp(typ):
+            assert row.group(1).strip() == "timestamp[us, UTC]", name
+        else:
+            assert row.group(1).strip().startswith("list<"), name

@@ -34,6 +34,8 @@ CJK_FONTS = (
 TOP_N = 20
 #: Categories shown per site in the shares plot before the rest is folded into "其他".
 MAX_CATEGORIES = 8
+#: Sites stacked in the articles-per-month plot; smaller ones are folded into one "other" bar part.
+MAX_SITES = 8
 LINK_COLUMNS = ["src_site", "src_post_id", "src_url", "dst_url", "dst_site", "dst_post_id", "kind"]
 
 
@@ -110,6 +112,16 @@ def link_graph(links, articles) -> dict[str, Any]:
     }
 
 
+def _month_range(first: str, last: str) -> list[str]:
+    """Every 'YYYY-MM' from first to last, inclusive."""
+    y, m = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= last:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
@@ -124,24 +136,35 @@ def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[
     plots: dict[str, tuple[str, bytes]] = {}
     sites = [s["site"] for s in data["sites"]]
 
-    # articles per month per site
-    months = sorted({r["month"] for r in data["by_site_month"] if r["month"] != "undated"})
-    if months:
-        counts = {(r["site"], r["month"]): r["articles"] for r in data["by_site_month"]}
+    # articles per month per site: stacked bars over every month from the first to the last, so
+    # a month without posts shows as a gap; beyond MAX_SITES the smallest sites are folded together
+    dated = [r for r in data["by_site_month"] if r["month"] != "undated"]
+    if dated:
+        first, last = min(r["month"] for r in dated), max(r["month"] for r in dated)
+        months = _month_range(first, last)
+        totals: dict[str, int] = {}
+        for r in dated:
+            totals[r["site"]] = totals.get(r["site"], 0) + r["articles"]
+        shown = sorted(totals, key=lambda h: -totals[h])[:MAX_SITES]
+        other = f"other {len(totals) - len(shown)} sites" if len(totals) > len(shown) else None
+        counts: dict[tuple[str, str], int] = {}
+        for r in dated:
+            key = (r["site"] if r["site"] in shown else other, r["month"])
+            counts[key] = counts.get(key, 0) + r["articles"]
         fig, ax = plt.subplots(figsize=(11, 4.2))
         x = np.arange(len(months))
-        width = 0.8 / max(len(sites), 1)
-        for i, site in enumerate(sites):
-            ys = [counts.get((site, m), 0) for m in months]
-            if len(months) > 24:
-                ax.plot(x, ys, marker="o", ms=3, label=site)
-            else:
-                ax.bar(x + (i - (len(sites) - 1) / 2) * width, ys, width, label=site)
-        step = max(1, len(months) // 24)
+        bottom = np.zeros(len(months))
+        for site in shown + ([other] if other else []):
+            ys = np.array([counts.get((site, m), 0) for m in months], dtype=float)
+            ax.bar(x, ys, 0.85, bottom=bottom, label=site)
+            bottom += ys
+        step = max(1, -(-len(months) // 24))
         ax.set_xticks(x[::step], months[::step], rotation=45, ha="right")
+        ax.set_xlim(-0.75, len(months) - 0.25)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("articles")
         ax.set_title("Articles per month (by publication date)")
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, fontsize=9)
         plots["articles_per_month"] = ("Articles per month", _png(fig))
         plt.close(fig)
 

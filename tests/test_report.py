@@ -216,3 +216,8 @@ def test_link_graph_counts_stored_posts_only():
     assert g["edges"] == 4
     assert g["in_degree"] == {1: 2}
     assert g["most_linked"][0] == {"site": A, "post_id": 99, "links_in": 2, "title": None}
+
+
+def test_month_range_is_continuous_across_years():
+    assert report._month_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert report._month_range("2026-03", "2026-03") == ["2026-03"]

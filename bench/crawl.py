@@ -100,9 +100,28 @@ def child(args) -> int:
         spidercls = ZblogSpider
     process = CrawlerProcess(settings, install_root_handler=False)
     crawler = process.create_crawler(spidercls)
+    queue_peak = [0]
+
+    def sample():
+        # what usually grows with the site: requests waiting in the scheduler
+        scheduler = crawler.engine.scheduler if crawler.engine else None
+        if scheduler is not None:
+            queue_peak[0] = max(queue_peak[0], len(scheduler))
+
+    from scrapy.utils.asyncio import create_looping_call
+
+    def start_sampler():
+        loop = create_looping_call(sample)
+        loop.start(0.25, now=True)
+        crawler.signals.connect(lambda: loop.running and loop.stop(), signal=signals.spider_closed, weak=False)
+
+    from scrapy import signals
+
+    crawler.signals.connect(start_sampler, signal=signals.spider_opened, weak=False)
     process.crawl(crawler, sites=args.hosts, mode="full")
     process.start()
     stats = crawler.stats.get_stats()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     result = {
         "pages": stats.get("downloader/response_count", 0),
         "posts": stats.get("item_scraped_count", 0) if args.variant == "full" else stats.get("parkcorpus/outcome/fetched", 0),
@@ -110,7 +129,9 @@ def child(args) -> int:
         "finish_reason": stats.get("finish_reason"),
         "errors": stats.get("parkcorpus/errors", 0),
         # ru_maxrss is in KiB on Linux
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "queue_peak": queue_peak[0],
     }
     Path(args.result).write_text(json.dumps(result, default=str))
     return 0
@@ -141,9 +162,13 @@ def start_replica(sites: int, posts: int, seed: int):
     return proc, proxy, hosts
 
 
-def files_written(out: Path) -> int:
-    """Files the run left in the dataset folder (Parquet parts, WARC files, summaries)."""
-    return sum(1 for p in out.rglob("*") if p.is_file()) if out.exists() else 0
+def files_written(out: Path) -> tuple[int, int]:
+    """(files the run left in the dataset folder, article partitions they fill)."""
+    if not out.exists():
+        return 0, 0
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    partitions = len({p.parent for p in (out / "articles").rglob("*.parquet")})
+    return files, partitions
 
 
 def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int) -> dict:
@@ -160,7 +185,8 @@ def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: 
     if done.returncode != 0 or not result.exists():
         raise SystemExit(f"{variant} crawl failed:\n{done.stderr[-3000:]}")
     r = json.loads(result.read_text())
-    r.update(variant=variant, wall=wall, files=files_written(out))
+    files, partitions = files_written(out)
+    r.update(variant=variant, wall=wall, files=files, partitions=partitions)
     return r
 
 
@@ -219,14 +245,16 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | peak RSS MB | files |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | CPU ms per page "
+          "| peak RSS MB | queue peak | files | partitions |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pps = r["pages"] / r["elapsed"] if r["elapsed"] else 0.0
         per_k = r["elapsed"] / r["posts"] * 1000 if r["posts"] else 0.0
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
+        cpu = r["cpu_s"] / r["pages"] * 1000 if r["pages"] else 0.0
         print(f"| {r['size']:,} | {r['variant']} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
-              f"{per_k:.2f} | {ratio} | {r['peak_rss_mb']:.0f} | {r['files']} |")
+              f"{per_k:.2f} | {ratio} | {cpu:.1f} | {r['peak_rss_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | {r['partitions']:,} |")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

@@ -124,3 +124,26 @@ def test_load_agrees_with_the_readers(dataset):
     df = store.load(dataset)
     assert len(df) == ROWS - 1  # the old version of post 1 is folded
     assert df.set_index(["site", "post_id"]).loc[(SITES[0], 1), "text"] == "改版后的正文"
+
+
+def test_the_readme_reading_examples_run(dataset, monkeypatch):
+    """The code of README "Reading the data" runs as printed against a dataset in ./data."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reading the data", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert blocks, "README 'Reading the data' has no python example"
+    work = dataset.parent / "readme-cwd"
+    if not work.exists():
+        shutil.copytree(dataset, work / "data")
+    monkeypatch.chdir(work)
+    ns: dict = {}
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), ns)
+    assert list(ns["df"]["text"]) == ["改版后的正文"]  # the one jinshan post of 2024, newest version
+    assert len(ns["raw"]) == 4
+    assert ns["per_month"].height >= 4
+    assert len(ns["edges"]) > 0

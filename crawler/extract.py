@@ -11,6 +11,8 @@ posts fall back to trafilatura on the whole page (favor_precision) plus the same
 from __future__ import annotations
 
 import codecs
+import copy
+import functools
 import re
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
@@ -268,6 +270,22 @@ def _mark_captions(blocks: list[Block]) -> list[Block]:
     return blocks
 
 
+@functools.lru_cache(maxsize=1)
+def _trafilatura_config():
+    """trafilatura settings for post bodies: no "too short" rescue.
+
+    Below MIN_EXTRACTED_SIZE characters trafilatura swaps its result for a baseline dump of the
+    whole input (table cells and link anchors on lines of their own); a short post body is
+    normal here, so the threshold is off.
+    """
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config = copy.deepcopy(config)
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    return config
+
+
 def _trafilatura_body(fragment, *, precision: bool):
     """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing.
 
@@ -279,6 +297,7 @@ def _trafilatura_body(fragment, *, precision: bool):
 
     doc = trafilatura.bare_extraction(
         fragment,
+        config=_trafilatura_config(),
         fast=not precision,
         favor_precision=precision,
         favor_recall=not precision,

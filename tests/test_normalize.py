@@ -110,3 +110,14 @@ def test_bad_conversion_is_a_usage_error():
         ExtractOptions(convert="x2y")
     assert issubclass(errors.UsageError, errors.ParkcorpusError) and errors.UsageError.exit_code == 2
     assert re.fullmatch(r"[a-z2]+", ExtractOptions().convert)
+
+
+def test_t2s_does_not_rewrite_simplified_names_or_words():
+    """OpenCC's phrase table would turn the name 沈思远 into 沉思远 and 乾隆-like words; Simplified text stays."""
+    simplified = "总经理沈思远说，园区的营商环境和服务效率让我们坚定了在这里投资的信心。"
+    assert normalize_text(simplified)[0] == simplified
+    assert normalize_text(simplified)[1] == []
+    # Traditional text still gets the phrase-level conversion (瞭 alone is also Simplified).
+    assert normalize_text("據瞭解，該地塊規劃總建築面積約四萬平方米。")[0] == "据了解，该地块规划总建筑面积约四万平方米。"
+    # A stray Traditional character in Simplified text is converted on its own.
+    assert normalize_text("香港企业港資物流落户金山，总经理沈思远出席签约仪式并致辞。")[0] == "香港企业港资物流落户金山，总经理沈思远出席签约仪式并致辞。"

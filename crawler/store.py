@@ -374,23 +374,33 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
 
 
 class DatasetWriter:
-    """Buffers article records and writes them as complete Parquet files, one per partition per flush.
+    """Buffers article records per partition and writes them as complete Parquet files.
+
+    A partition's rows are written as one file when it holds ``flush_rows`` rows; when all
+    buffers together hold more than ``max_buffer_rows`` (default 4 x flush_rows), the partitions
+    least recently added to are written first. A crawl walks the site roughly by date, so a
+    month it has left behind goes out as one file: files per run grow with the partitions
+    touched, not with the posts. ``flush()`` and ``close()`` write everything buffered.
 
     ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
     ``"unchanged"`` (same (site, post_id, content_hash) already stored: nothing written).
     ``known`` is the crawl state (``known_posts(out)`` when not given); it is updated as rows
     are added, so one writer never writes a triple twice. ``archive`` (a WarcArchive) is
-    flushed before every Parquet flush, so a row's ``warc_record_id`` is on disk before the row.
+    flushed before every Parquet file, so a row's ``warc_record_id`` is on disk before the row.
     """
 
     def __init__(self, out: str | os.PathLike, run_id: str, flush_rows: int = 500,
-                 archive: Any = None, known: KnownPosts | None = None):
+                 archive: Any = None, known: KnownPosts | None = None,
+                 max_buffer_rows: int | None = None):
         self.out = ensure_dataset(out, create=True)
         self.run_id = check_run_id(run_id)
         self.flush_rows = max(1, int(flush_rows))
+        self.max_buffer_rows = max(self.flush_rows, int(max_buffer_rows or 4 * self.flush_rows))
         self.archive = archive
         self.known = known if known is not None else known_posts(self.out)
-        self._rows: list[dict[str, Any]] = []
+        # partition -> rows, in order of last addition (oldest first)
+        self._parts: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+        self._pending = 0
         self._seq = 0
         self.files: list[Path] = []
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0}
@@ -403,7 +413,7 @@ class DatasetWriter:
         self.close()
 
     def add(self, record: Mapping[str, Any]) -> str:
-        """Buffer one article record (flushing every flush_rows); returns new, changed or unchanged."""
+        """Buffer one article record (writing full partitions); returns new, changed or unchanged."""
         if self.closed:
             raise RuntimeError("DatasetWriter is closed")
         rec = _normalise(record, self.run_id)
@@ -414,48 +424,55 @@ class DatasetWriter:
         status = "changed" if (site, pid) in self.known else "new"
         self.known.add(site, pid, h, rec["fetched_at"])
         self.counts[status] += 1
-        self._rows.append(rec)
-        if len(self._rows) >= self.flush_rows:
-            self.flush()
+        key = partition_of(site, rec["published"])
+        rows = self._parts.pop(key, [])  # re-inserted last: most recently used
+        rows.append(rec)
+        self._parts[key] = rows
+        self._pending += 1
+        if len(rows) >= self.flush_rows:
+            self._write_partition(key)
+        while self._pending > self.max_buffer_rows:
+            self._write_partition(next(iter(self._parts)))
         return status
 
     @property
     def pending(self) -> int:
         """Rows buffered and not yet on disk."""
-        return len(self._rows)
+        return self._pending
 
     def flush(self) -> list[Path]:
-        """Write the buffered rows (links first, then articles); returns the files written."""
-        if not self._rows:
+        """Write every buffered row; returns the files written."""
+        before = len(self.files)
+        for key in list(self._parts):
+            self._write_partition(key)
+        return self.files[before:]
+
+    def _write_partition(self, key: tuple[str, int, int]) -> list[Path]:
+        """Write one partition's buffered rows: its links file first, then its articles file."""
+        rows = self._parts.pop(key, [])
+        if not rows:
             return []
+        self._pending -= len(rows)
         if self.archive is not None and hasattr(self.archive, "flush"):
             self.archive.flush()
-        rows, self._rows = self._rows, []
+        site, year, month = key
         n = f"{self._seq:05d}"
         self._seq += 1
         written: list[Path] = []
         tmpdir = self.out / TMP
         # links first: if the process dies between the two, the posts are not yet stored, get
         # fetched again, and compact folds the repeated link rows; the other order would lose links
-        by_site: dict[str, list[dict[str, Any]]] = {}
-        for rec in rows:
-            by_site.setdefault(rec["site"], []).extend(link_rows(rec))
-        for site, links in sorted(by_site.items()):
-            if not links:
-                continue
+        links = [link for rec in rows for link in link_rows(rec)]
+        if links:
             table = pa.Table.from_pylist(links, schema=LINK_SCHEMA)
             target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
             written.append(_write_parquet(table, tmpdir, target))
             self.counts["links_written"] += len(links)
-        parts: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
-        for rec in rows:
-            parts.setdefault(partition_of(rec["site"], rec["published"]), []).append(rec)
-        for (site, year, month), prow in sorted(parts.items()):
-            prow.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
-            table = pa.Table.from_pylist(prow, schema=FILE_SCHEMA)
-            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
-            written.append(_write_parquet(table, tmpdir, target))
-            self.counts["rows_written"] += len(prow)
+        rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
+        table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+        target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
+        written.append(_write_parquet(table, tmpdir, target))
+        self.counts["rows_written"] += len(rows)
         self.files.extend(written)
         return written
 

@@ -37,14 +37,17 @@ def test_partition_layout_file_names_and_undated_partition(tmp_path):
     out = tmp_path / "data"
     w = write(out, [rec(1), rec(2, published=dt.datetime(2023, 12, 31, 23, 0, tzinfo=UTC)),
                     rec(3, published=None), rec(4, site="laian.021cf.cn")], run_id="r-1")
-    assert rel(out, store.dataset_files(out)) == [
-        f"articles/site={SITE}/year=0000/month=00/part-r-1-00000.parquet",
-        f"articles/site={SITE}/year=2023/month=12/part-r-1-00000.parquet",
-        f"articles/site={SITE}/year=2024/month=03/part-r-1-00000.parquet",
-        "articles/site=laian.021cf.cn/year=2024/month=03/part-r-1-00000.parquet",
+    files = rel(out, store.dataset_files(out))
+    assert [re.sub(r"-\d{5}\.parquet$", "-N.parquet", f) for f in files] == [
+        f"articles/site={SITE}/year=0000/month=00/part-r-1-N.parquet",
+        f"articles/site={SITE}/year=2023/month=12/part-r-1-N.parquet",
+        f"articles/site={SITE}/year=2024/month=03/part-r-1-N.parquet",
+        "articles/site=laian.021cf.cn/year=2024/month=03/part-r-1-N.parquet",
     ]
-    assert rel(out, store.dataset_files(out, "links")) == [
-        f"links/site={SITE}/part-r-1-00000.parquet", "links/site=laian.021cf.cn/part-r-1-00000.parquet"]
+    assert len({Path(f).name for f in files}) == 4  # n is unique within the run
+    links = rel(out, store.dataset_files(out, "links"))
+    assert [re.sub(r"-\d{5}\.parquet$", "", f) for f in links] == [f"links/site={SITE}/part-r-1"] * 3 + [
+        "links/site=laian.021cf.cn/part-r-1"]
     assert w.counts["rows_written"] == 4
     assert store.is_dataset(out)
     assert not list((out / ".tmp").iterdir())
@@ -83,6 +86,29 @@ def test_writer_flushes_every_n_rows_and_on_close(tmp_path):
     assert names == ["part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet"]
     assert len(store.load(out)) == 7
     w.close()  # idempotent
+
+
+def test_buffers_per_partition_so_files_follow_partitions_not_posts(tmp_path):
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "run1", flush_rows=10, max_buffer_rows=25)
+    # a crawl walking back through time: 12 months x 8 posts, newest first
+    months = [(2024, m) for m in range(12, 0, -1)]
+    pid = 1000
+    for year, month in months:
+        for day in range(1, 9):
+            w.add(rec(pid, published=dt.datetime(year, month, day, tzinfo=UTC)))
+            pid -= 1
+            assert w.pending <= 25
+    w.close()
+    files = store.dataset_files(out)
+    # one file per month, although no month ever reached flush_rows and 96 > 25 rows were buffered
+    assert len(files) == 12 == len({f.parent for f in files})
+    assert len(store.load(out)) == 96
+    # a partition that fills up is written at once
+    w = store.DatasetWriter(out, "run2", flush_rows=3)
+    for i in range(3):
+        w.add(rec(2000 + i, published=dt.datetime(2020, 1, 1, tzinfo=UTC)))
+    assert w.pending == 0 and len(w.files) == 2  # its links file and its articles file
 
 
 def test_same_run_id_twice_never_overwrites_a_file(tmp_path):

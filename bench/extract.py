@@ -54,9 +54,11 @@ def variants_of(gold: dict, site) -> set[str]:
         v.add("masks")
     if gold.get("_teaser_links"):
         v.add("teaser_links")
+    if not gold.get("tags"):
+        v.add("no_tags")
     if gold.get("contact_block"):
         v.add(f"contact:{gold['contact_block']}")
-    for kind in ("table", "ul", "div", "img", "h2", "h3", "strong", "strong_indent", "right"):
+    for kind in ("table", "ul", "div", "img", "h2", "h3", "strong", "strong_indent", "right", "plink"):
         if kind in blocks:
             v.add(f"block:{kind}")
     for key in ("reporter", "source", "editor", "original_title", "opener"):

@@ -525,7 +525,8 @@ def extract_html(
         content_hash=items.content_hash(body_text),
         fetched_at=fetched_at,
         extractor_version=items.EXTRACTOR_VERSION,
-        inline_links=inline_links,
+        # Inline anchors are article text: normalised like it (related titles are not, see above).
+        inline_links=[dict(link, anchor=normalize.normalize_field(link["anchor"], options)) for link in inline_links],
     )
 
 

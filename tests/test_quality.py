@@ -32,7 +32,7 @@ N_PAGES = 240
 REQUIRED_VARIANTS = {
     "style:inline", "style:copynotice", "contact:inline", "contact:copynotice", "has_teasers", "teaser_links",
     "traditional", "swaps", "masks", "block:table", "block:ul", "block:div", "block:img", "block:h2", "block:h3",
-    "block:strong", "block:right", "long", "one_image", "phone_in_article", "ellipsis_in_article",
+    "block:strong", "block:right", "block:plink", "no_tags", "long", "one_image", "phone_in_article", "ellipsis_in_article",
     "reporter", "source", "editor", "original_title", "opener",
     "date:relative", "date:Y-m-d", "date:Y-m-d H:i", "date:Y-m-d H:i:s", "date:Y年m月d日",
 }
@@ -86,6 +86,8 @@ def test_metadata_exact(results):
         for key in ("title", "category", "category_url", "tags", "prev_url", "next_url", "author", "source", "reporter"):
             if rec[key] != gold[key]:
                 wrong.append((page["url"], key, rec[key], gold[key]))
+        if rec["inline_links"] != gold.get("inline_links", []):
+            wrong.append((page["url"], "inline_links", rec["inline_links"], gold.get("inline_links")))
         if rec["related"] != page["related"]:
             wrong.append((page["url"], "related", rec["related"], page["related"]))
         if rec["masked_chars"] != gold["masks"]:

@@ -455,7 +455,13 @@ def extract_html(
     single = single if tpure else None
     if tpure and single is None:
         classes = set(" ".join(tree.xpath(rules.XP_BODY_CLASS)).split())
-        kind = "list page" if classes & rules.NON_POST_BODY_CLASSES else "page without a post body"
+        page_title = _text(_first(tree, "//title"))
+        if classes & rules.NOT_FOUND_BODY_CLASSES or any(m in page_title for m in rules.NOT_FOUND_MARKERS):
+            kind = "404 page"
+        elif classes & rules.NON_POST_BODY_CLASSES:
+            kind = "list page"
+        else:
+            kind = "page without a post body"
         raise errors.NotAnArticle(f"not a post page ({kind})" + (f": {url}" if url else ""))
 
     if single is not None:

@@ -47,13 +47,13 @@ XP_RELATED_ANY = ".//a[@href]"
 XP_PREV = f"//div[{_cls('pages')}]//a[{_cls('single-prev')}]"
 XP_NEXT = f"//div[{_cls('pages')}]//a[{_cls('single-next')}]"
 XP_CANONICAL = "//link[@rel='canonical']/@href"
-XP_GENERATOR = "//meta[@name='generator']/@content"
 XP_THEME = "//meta[@name='theme']/@content"
 #: tpure marks the page type on ``<body class="article|category|index|...">``.
 XP_BODY_CLASS = "//body/@class"
 #: Body classes of tpure pages that are never a single post (list, search, error pages).
 NON_POST_BODY_CLASSES = frozenset({"category", "index", "tag", "tags", "author", "date", "search", "list", "error", "page404"})
-#: 404 pages of Z-BlogPHP/tpure say so in the title or an ``.errorpage`` block.
+#: 404 pages of Z-BlogPHP/tpure: ``<body class="error">`` and "404" / 页面不存在 in the <title>.
+NOT_FOUND_BODY_CLASSES = frozenset({"error", "page404"})
 NOT_FOUND_MARKERS = ("404", "页面不存在", "Not Found", "您访问的页面不存在", "找不到")
 
 #: Elements inside ``.single`` that never carry article text (scripts, share widgets, forms).

@@ -293,3 +293,12 @@ def test_br_separated_body_with_teasers_and_contact_in_one_block():
         "下一步，园区将持续做好项目跟踪服务，推动项目早开工、早投产、早见效。",
         "来源：来安县人民政府",
     ]
+
+
+def test_replica_404_page_is_reported_as_such():
+    from crawler.replica import Network, render_404
+
+    net = Network(seed=1, sites=1, posts=5, now=FETCHED)
+    site = net.site(net.hosts[0])
+    with pytest.raises(errors.NotAnArticle, match="404 page"):
+        extract_html(render_404(site, FETCHED), None, fetched_at=FETCHED)

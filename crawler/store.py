@@ -430,9 +430,16 @@ class DatasetWriter:
         self._parts[key] = rows
         self._pending += 1
         if len(rows) >= self.flush_rows:
-            self._write_partition(key)
-        while self._pending > self.max_buffer_rows:
-            self._write_partition(next(iter(self._parts)))
+            self._write_partitions([key])
+        if self._pending > self.max_buffer_rows:
+            # write the partitions the crawl has moved past, in one batch, until half is free
+            evict, freed = [], 0
+            for k, part_rows in self._parts.items():
+                if self._pending - freed <= self.max_buffer_rows // 2:
+                    break
+                evict.append(k)
+                freed += len(part_rows)
+            self._write_partitions(evict)
         return status
 
     @property
@@ -442,37 +449,39 @@ class DatasetWriter:
 
     def flush(self) -> list[Path]:
         """Write every buffered row; returns the files written."""
-        before = len(self.files)
-        for key in list(self._parts):
-            self._write_partition(key)
-        return self.files[before:]
+        return self._write_partitions(list(self._parts))
 
-    def _write_partition(self, key: tuple[str, int, int]) -> list[Path]:
-        """Write one partition's buffered rows: its links file first, then its articles file."""
-        rows = self._parts.pop(key, [])
-        if not rows:
+    def _write_partitions(self, keys: list[tuple[str, int, int]]) -> list[Path]:
+        """Write the buffered rows of these partitions: one links file per site first, then one
+        articles file per partition."""
+        batch = {k: self._parts.pop(k) for k in keys if self._parts.get(k)}
+        if not batch:
             return []
-        self._pending -= len(rows)
+        self._pending -= sum(len(rows) for rows in batch.values())
         if self.archive is not None and hasattr(self.archive, "flush"):
             self.archive.flush()
-        site, year, month = key
         n = f"{self._seq:05d}"
         self._seq += 1
         written: list[Path] = []
         tmpdir = self.out / TMP
         # links first: if the process dies between the two, the posts are not yet stored, get
         # fetched again, and compact folds the repeated link rows; the other order would lose links
-        links = [link for rec in rows for link in link_rows(rec)]
-        if links:
+        by_site: dict[str, list[dict[str, Any]]] = {}
+        for (site, _, _), rows in batch.items():
+            by_site.setdefault(site, []).extend(link for rec in rows for link in link_rows(rec))
+        for site, links in sorted(by_site.items()):
+            if not links:
+                continue
             table = pa.Table.from_pylist(links, schema=LINK_SCHEMA)
             target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
             written.append(_write_parquet(table, tmpdir, target))
             self.counts["links_written"] += len(links)
-        rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
-        table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
-        target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
-        written.append(_write_parquet(table, tmpdir, target))
-        self.counts["rows_written"] += len(rows)
+        for (site, year, month), rows in sorted(batch.items()):
+            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
+            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
+            written.append(_write_parquet(table, tmpdir, target))
+            self.counts["rows_written"] += len(rows)
         self.files.extend(written)
         return written
 

@@ -37,17 +37,15 @@ def test_partition_layout_file_names_and_undated_partition(tmp_path):
     out = tmp_path / "data"
     w = write(out, [rec(1), rec(2, published=dt.datetime(2023, 12, 31, 23, 0, tzinfo=UTC)),
                     rec(3, published=None), rec(4, site="laian.021cf.cn")], run_id="r-1")
-    files = rel(out, store.dataset_files(out))
-    assert [re.sub(r"-\d{5}\.parquet$", "-N.parquet", f) for f in files] == [
-        f"articles/site={SITE}/year=0000/month=00/part-r-1-N.parquet",
-        f"articles/site={SITE}/year=2023/month=12/part-r-1-N.parquet",
-        f"articles/site={SITE}/year=2024/month=03/part-r-1-N.parquet",
-        "articles/site=laian.021cf.cn/year=2024/month=03/part-r-1-N.parquet",
+    # everything went out at close, as one batch: one file per partition, one links file per site
+    assert rel(out, store.dataset_files(out)) == [
+        f"articles/site={SITE}/year=0000/month=00/part-r-1-00000.parquet",
+        f"articles/site={SITE}/year=2023/month=12/part-r-1-00000.parquet",
+        f"articles/site={SITE}/year=2024/month=03/part-r-1-00000.parquet",
+        "articles/site=laian.021cf.cn/year=2024/month=03/part-r-1-00000.parquet",
     ]
-    assert len({Path(f).name for f in files}) == 4  # n is unique within the run
-    links = rel(out, store.dataset_files(out, "links"))
-    assert [re.sub(r"-\d{5}\.parquet$", "", f) for f in links] == [f"links/site={SITE}/part-r-1"] * 3 + [
-        "links/site=laian.021cf.cn/part-r-1"]
+    assert rel(out, store.dataset_files(out, "links")) == [
+        f"links/site={SITE}/part-r-1-00000.parquet", "links/site=laian.021cf.cn/part-r-1-00000.parquet"]
     assert w.counts["rows_written"] == 4
     assert store.is_dataset(out)
     assert not list((out / ".tmp").iterdir())
@@ -103,6 +101,7 @@ def test_buffers_per_partition_so_files_follow_partitions_not_posts(tmp_path):
     files = store.dataset_files(out)
     # one file per month, although no month ever reached flush_rows and 96 > 25 rows were buffered
     assert len(files) == 12 == len({f.parent for f in files})
+    assert len(store.dataset_files(out, "links")) < 12  # months evicted together share a links file
     assert len(store.load(out)) == 96
     # a partition that fills up is written at once
     w = store.DatasetWriter(out, "run2", flush_rows=3)

@@ -302,3 +302,37 @@ def test_replica_404_page_is_reported_as_such():
     site = net.site(net.hosts[0])
     with pytest.raises(errors.NotAnArticle, match="404 page"):
         extract_html(render_404(site, FETCHED), None, fetched_at=FETCHED)
+
+
+def _feed_bodies():
+    from lxml import etree
+
+    feed = etree.parse(str(SAMPLES / "feed.xml"))
+    return [(it.findtext("link"), it.findtext("description")) for it in feed.iter("item")]
+
+
+@pytest.mark.parametrize("link, body", _feed_bodies(), ids=lambda v: v.rsplit("/", 1)[-1] if v.startswith("http") else "")
+def test_real_feed_bodies_in_a_post_page(link, body):
+    """The 20 full bodies of feed.xml (real editor HTML: <br> blocks, tables, teaser links, contact
+    blocks) put into the post template: sentences kept, no boilerplate, no teaser line left."""
+    import lxml.html
+
+    page = (CASES / "jinshan-post-3756.html").read_text("utf-8")
+    start = page.index('<div class="single viewall">') + len('<div class="single viewall">')
+    end = page.index('<div class="copynotice">', start)
+    page = page[:start] + body + "</div>\n" + page[end:]
+    rec = extract_html(page.encode("utf-8"), link, fetched_at=FETCHED)
+    lines = rec["text"].splitlines()
+    fragment = lxml.html.fragment_fromstring(body, create_parent="div")
+    paras = [" ".join(p.text_content().split()).replace("蕞", "最") for p in fragment.iter("p")]
+    from crawler.clean import boilerplate_rule
+
+    for p in paras:
+        if p.endswith("。") and len(p) > 30 and not boilerplate_rule(p):  # article sentences
+            assert p in lines
+    for snippet in ("微信号", "产业招商", "请说明您的需求", "扫一扫", "版权声明", "本文链接"):
+        assert snippet not in rec["text"]
+    # Nothing after the article's end: the last line is a sentence, a credit, a caption or a signature.
+    aligned = {" ".join(p.text_content().split()) for p in fragment.iter("p") if "text-align" in (p.get("style") or "")}
+    last = lines[-1]
+    assert last.endswith(("。", "）", ")", "”")) or last.startswith(("来源", "责任编辑", "图为")) or last in aligned

@@ -336,3 +336,13 @@ def test_real_feed_bodies_in_a_post_page(link, body):
     aligned = {" ".join(p.text_content().split()) for p in fragment.iter("p") if "text-align" in (p.get("style") or "")}
     last = lines[-1]
     assert last.endswith(("。", "）", ")", "”")) or last.startswith(("来源", "责任编辑", "图为")) or last in aligned
+
+
+def test_cli_folder_with_a_list_page_reports_it_and_exits_1(tmp_path):
+    (tmp_path / "a.html").write_bytes((CASES / "laian-post-1414.html").read_bytes())
+    (tmp_path / "b.html").write_bytes((SAMPLES / "category-1.html").read_bytes())
+    res = CliRunner().invoke(main, ["extract", str(tmp_path)])  # click >= 8.2 keeps stderr apart
+    assert res.exit_code == 1
+    records = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    assert [r["post_id"] for r in records] == [1414]
+    assert f"Error: {tmp_path / 'b.html'}: NotAnArticle: not a post page (list page)" in res.stderr

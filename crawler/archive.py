@@ -172,8 +172,11 @@ def _server_date(headers: list[tuple[str, str]]) -> dt.datetime | None:
     return None
 
 
-def read_warc(path: Path) -> Iterator[ArchivedResponse]:
-    """The complete response records of one WARC file; stops quietly at a truncated tail."""
+def read_warc(path: Path, want: Any = None) -> Iterator[ArchivedResponse]:
+    """The complete response records of one WARC file; stops quietly at a truncated tail.
+
+    want(url) -> bool, when given, skips other records without reading their bodies.
+    """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.timeutils import iso_date_to_datetime
 
@@ -184,6 +187,8 @@ def read_warc(path: Path) -> Iterator[ArchivedResponse]:
             try:
                 record = next(records)
                 if record.rec_type != "response":
+                    continue
+                if want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or ""):
                     continue
                 body = record.content_stream().read()
                 record.raw_stream.read()
@@ -212,10 +217,40 @@ def read_warc(path: Path) -> Iterator[ArchivedResponse]:
             )
 
 
-def iter_responses(out: str | os.PathLike, include_open: bool = True) -> Iterator[ArchivedResponse]:
+def iter_responses(out: str | os.PathLike, include_open: bool = True, want: Any = None) -> Iterator[ArchivedResponse]:
     """Every complete archived response of a dataset, file by file in run-id order."""
     for path in warc_files(out, include_open):
-        yield from read_warc(path)
+        yield from read_warc(path, want)
+
+
+def date_hints(out: str | os.PathLike) -> dict[tuple[str, int], dict[str, Any]]:
+    """(host, post_id) -> extract_html date hints found in archived feed and date-archive pages.
+
+    The crawl passes the feed's exact pubDate and a date archive's year-month to the extractor;
+    when those list responses are in the archive too, re-extraction gets the same dates.
+    """
+    from crawler import discover, sites
+
+    def wanted(url: str) -> bool:
+        return sites.classify(url) in ("feed", "date")
+
+    hints: dict[tuple[str, int], dict[str, Any]] = {}
+    for resp in iter_responses(out, want=wanted):
+        if resp.status != 200:
+            continue
+        host = urlsplit(resp.url).hostname
+        if sites.classify(resp.url) == "feed":
+            for link, published in discover.parse_feed(resp.body):
+                pid = sites.post_id_of(link)
+                if pid is not None and published is not None:
+                    hints.setdefault((host, pid), {})["feed_published"] = published
+        else:
+            month = sites.archive_month(resp.url)
+            for link in discover.post_links(resp.body, resp.url):
+                pid = sites.post_id_of(link)
+                if pid is not None:
+                    hints.setdefault((host, pid), {})["archive_month"] = month
+    return hints
 
 
 def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os.PathLike | None = None,
@@ -234,15 +269,24 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0}
     not_articles: list[str] = []
     files = warc_files(source)
+    hints = date_hints(source)
+    from crawler import sites
+
+    def is_post(url: str) -> bool:
+        return sites.classify(url) == "post"
+
     with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
-        for resp in iter_responses(source):
+        for resp in iter_responses(source, want=is_post):
             counts["responses"] += 1
             if resp.status != 200:
                 counts["not_ok"] += 1
                 continue
+            hint = hints.get((urlsplit(resp.url).hostname, sites.post_id_of(resp.url)), {})
             try:
                 rec = extract_html(resp.body, resp.url, fetched_at=resp.fetched_at,
-                                   server_date=resp.server_date, options=options)
+                                   server_date=resp.server_date, options=options,
+                                   feed_published=hint.get("feed_published"),
+                                   archive_month=hint.get("archive_month"))
             except NotAnArticle:
                 counts["not_article"] += 1
                 not_articles.append(resp.url)

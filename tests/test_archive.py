@@ -19,8 +19,13 @@ RENDERED = dt.datetime(2026, 11, 26, 17, 24, tzinfo=UTC)  # when the samples wer
 PAGES = [
     ("http://jinshan.021cf.cn/index.php/post/3756.html", "post-3756.html"),
     ("http://laian.021cf.cn/index.php/post/1414.html", "laian-post-1414.html"),
-    ("http://jinshan.021cf.cn/index.php/category-1.html", "category-1.html"),
+    ("http://jinshan.021cf.cn/index.php/category-1.html", "category-1.html"),  # a list page: not re-extracted
+    ("http://jinshan.021cf.cn/index.php/post/9999.html", "category-1.html"),  # a post URL answering a list
 ]
+#: a feed.php response naming post 3756 with its exact time, as the crawl archives it
+FEED = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>x</title><link>http://jinshan.021cf.cn/index.php/post/3756.html</link>
+<pubDate>Mon, 04 Nov 2024 09:30:15 +0800</pubDate></item></channel></rss>""".encode()
 
 
 def http_date(when: dt.datetime) -> str:
@@ -144,7 +149,7 @@ def expected_hashes():
 def test_reextract_rebuilds_the_articles_from_the_archive(archived):
     s = reextract(archived)
     assert s["articles"] == {"new": 2, "changed": 0, "unchanged": 0}
-    assert s["responses"] == 3 and s["not_article"] == 1
+    assert s["responses"] == 3 and s["not_article"] == 1  # the three post URLs
     df = store.load(archived)
     assert dict(zip(zip(df.site, df.post_id), df.content_hash)) == expected_hashes()
     assert set(df.run_id) == {s["run_id"]} and df.warc_record_id.notna().all()
@@ -155,6 +160,16 @@ def test_reextract_rebuilds_the_articles_from_the_archive(archived):
     # run again: same rules, same texts, nothing new
     again = reextract(archived)
     assert again["articles"] == {"new": 0, "changed": 0, "unchanged": 2}
+
+
+def test_reextract_uses_archived_feed_dates(archived):
+    with WarcArchive(archived, "crawl2") as arc:
+        arc.write_response("http://jinshan.021cf.cn/feed.php", 200,
+                           {"Content-Type": "application/rss+xml"}, FEED, fetched_at=RENDERED)
+    reextract(archived)
+    row = store.load(archived, site="jinshan.021cf.cn").iloc[0]
+    assert row["published"].to_pydatetime() == dt.datetime(2024, 11, 4, 1, 30, 15, tzinfo=UTC)
+    assert row["published_precision"] == "second"
 
 
 def test_reextract_into_another_folder_and_from_a_killed_run(archived, tmp_path, run_cli):
@@ -171,7 +186,7 @@ def test_reextract_into_another_folder_and_from_a_killed_run(archived, tmp_path,
     (archived / "warc" / "crawl1.warc.gz.open").write_bytes(data[: last_response + 500])
     res = run_cli("reextract", "--out", archived, "--to", tmp_path / "rebuilt")
     assert res.exit_code == 0, res.output
-    assert "Re-extracted 2 archived responses from 1 WARC files" in res.output
+    assert "Re-extracted 2 archived responses from 1 WARC files" in res.output  # the third was cut
     df = store.load(tmp_path / "rebuilt")
     assert dict(zip(zip(df.site, df.post_id), df.content_hash)) == expected_hashes()
     assert not store.dataset_files(archived)  # the source dataset is untouched

@@ -20,7 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import NotAnArticle
-from crawler.store import DatasetWriter, check_run_id, ensure_dataset, new_run_id, write_run_manifest
+from crawler.store import (
+    DatasetWriter,
+    as_path,
+    check_run_id,
+    ensure_dataset,
+    new_run_id,
+    write_run_manifest,
+)
 
 WARC_DIR = "warc"
 SUFFIX = ".warc.gz"
@@ -154,7 +161,7 @@ class ArchivedResponse:
 
 def warc_files(out: str | os.PathLike, include_open: bool = True) -> list[Path]:
     """The WARC files of a dataset, in name (run id) order; unfinished `.open` files too by default."""
-    folder = Path(out, WARC_DIR)
+    folder = as_path(out) / WARC_DIR
     if not folder.is_dir():
         return []
     files = [p for p in folder.iterdir() if p.name.endswith(SUFFIX)

@@ -99,9 +99,27 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+def as_path(out: str | os.PathLike) -> Path:
+    """out as a local Path; a file:// URI is accepted, other URIs are a DatasetError.
+
+    The atomic file protocol needs rename and hard links, which object stores lack: mount a
+    shared location (NFS, s3fs ...) and pass its path instead.
+    """
+    text = os.fspath(out)
+    if isinstance(text, str) and "://" in text:
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(text)
+        if parts.scheme != "file":
+            raise DatasetError(f"cannot write to {text}: only local paths and file:// URIs are supported; "
+                               "mount the location and pass its path")
+        return Path(unquote(parts.path))
+    return Path(text)
+
+
 def is_dataset(out: str | os.PathLike) -> bool:
     """True when out holds a parkcorpus dataset (its marker file)."""
-    return Path(out, MARKER).is_file()
+    return (as_path(out) / MARKER).is_file()
 
 
 def _ignorable(name: str) -> bool:
@@ -115,7 +133,7 @@ def ensure_dataset(out: str | os.PathLike, create: bool = True) -> Path:
     Raises DatasetError naming the folder and what to do when it is missing (and not create),
     unwritable, a file, or a non-empty folder that is not a parkcorpus dataset.
     """
-    path = Path(out)
+    path = as_path(out)
     if path.exists() and not path.is_dir():
         raise DatasetError(f"{out} is a file, not a folder: pass --out a folder")
     marker = path / MARKER
@@ -214,7 +232,7 @@ def _json_default(value: Any) -> Any:
 def list_runs(out: str | os.PathLike) -> list[dict[str, Any]]:
     """Every run manifest under <out>/runs/, oldest first; damaged ones are skipped."""
     runs = []
-    for p in Path(out, RUNS).glob("*.json"):
+    for p in (as_path(out) / RUNS).glob("*.json"):
         try:
             info = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -266,7 +284,7 @@ def _visible_parquet(folder: Path) -> list[Path]:
 
 def dataset_files(out: str | os.PathLike, kind: str = ARTICLES) -> list[Path]:
     """Every visible Parquet file of the articles or links dataset, sorted."""
-    root = Path(out, kind)
+    root = as_path(out) / kind
     if not root.is_dir():
         return []
     files = []
@@ -288,7 +306,7 @@ def partition_values(path: Path, root: Path) -> dict[str, str]:
 
 def open_dataset(out: str | os.PathLike, kind: str = ARTICLES) -> ds.Dataset | None:
     """The articles (or links) dataset as a pyarrow Dataset with typed hive keys; None when empty."""
-    root = Path(out, kind)
+    root = as_path(out) / kind
     files = dataset_files(out, kind)
     if not files:
         return None
@@ -700,7 +718,7 @@ def _site_filter(sites: Iterable[str] | str | None) -> ds.Expression | None:
 def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> KnownPosts:
     """The crawl state: (site, post_id) -> set of stored content_hash, reading only those columns."""
     known = KnownPosts()
-    dataset = open_dataset(out) if Path(out).is_dir() else None
+    dataset = open_dataset(out) if as_path(out).is_dir() else None
     if dataset is None:
         return known
     scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "fetched_at"],

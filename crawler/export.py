@@ -30,6 +30,7 @@ from crawler.store import (
     ROW_GROUP_ROWS,
     _key_strings,
     article_filter,
+    check_sites,
     ensure_dataset,
     newest_keys,
     open_dataset,
@@ -80,6 +81,7 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
         raise UsageError("Parquet cannot be written to stdout: pass --to FILE.parquet")
     flt = article_filter(site, since, until, category)  # bad dates fail before any file is touched
     path = ensure_dataset(out, create=False)
+    check_sites(path, site)
     dataset = open_dataset(path)
     schema = pa.schema([DATASET_SCHEMA.field(c) for c in cols])
     batches = _batches(dataset, cols, flt, site, history, batch_rows)

@@ -708,6 +708,26 @@ class NewestHashes(Mapping):
         return len(self._known)
 
 
+def stored_sites(out: str | os.PathLike) -> list[str]:
+    """The sites that have an articles partition folder, sorted."""
+    root = as_path(out) / ARTICLES
+    if not root.is_dir():
+        return []
+    return sorted(p.name.partition("=")[2] for p in root.iterdir() if p.is_dir() and p.name.startswith("site="))
+
+
+def check_sites(out: str | os.PathLike, site: Iterable[str] | str | None) -> None:
+    """UsageError naming a requested site the dataset does not hold (a typo filters to nothing)."""
+    if site is None:
+        return
+    wanted = [site] if isinstance(site, str) else list(site)
+    have = stored_sites(out)
+    for name in wanted:
+        if name not in have:
+            held = f"it holds {', '.join(have)}" if have else "it holds no articles yet"
+            raise UsageError(f"unknown site '{name}' in {out}: {held} (see `parkcorpus sites`)")
+
+
 def _site_filter(sites: Iterable[str] | str | None) -> ds.Expression | None:
     if sites is None:
         return None
@@ -845,6 +865,7 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     a date-only `until` includes that day.
     """
     ensure_dataset(out, create=False)
+    check_sites(out, site)
     cols = list(columns) if columns else list(ARTICLE_SCHEMA.names)
     unknown = [c for c in cols if c not in DATASET_SCHEMA.names]
     if unknown:
@@ -959,7 +980,9 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     Works partition by partition (``partition='site=a.cn/year=2024/month=03'`` limits it to one,
     so several compactions can run in parallel on different partitions). Returns a summary.
     """
-    path = ensure_dataset(out, create=True)
+    # never create: compacting a mistyped --out must not leave a new empty dataset behind
+    path = ensure_dataset(out, create=False)
+    check_sites(path, site)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     summary = {"partitions": 0, "files_before": 0, "files_after": 0, "rows_before": 0,
                "rows_after": 0, "versions_folded": 0, "duplicates_removed": 0,

@@ -180,3 +180,14 @@ def test_reader_sees_old_or_new_partition_never_neither(tmp_path, monkeypatch):
     assert seen[0] == 10  # posts 1-6 plus four newer versions of 1 and 2, all in March
     assert seen[1] == 7 and all(n > 0 for n in seen)  # one row per post (1-6 and 9)
     assert before == 11
+
+
+def test_compact_never_creates_a_dataset(tmp_path, run_cli):
+    typo = tmp_path / "dta"
+    res = run_cli("compact", "--out", typo)
+    assert res.exit_code == 1 and res.output.startswith(f"Error: no parkcorpus dataset at {typo}")
+    assert not typo.exists()
+    out = tmp_path / "data"
+    three_runs(out)
+    with pytest.raises(UsageError, match="unknown site 'nosuch.cn'"):
+        store.compact(out, site="nosuch.cn")

@@ -148,3 +148,11 @@ def test_cli_export_errors(out, tmp_path, run_cli):
     assert res.output.strip() == "Error: --since 2024-03-01 is after --until 2024-02-01: swap them"
     res = run_cli("export", "--out", tmp_path / "none", "--to", tmp_path / "a.jsonl")
     assert res.exit_code == 1 and res.output.startswith(f"Error: no parkcorpus dataset at {tmp_path / 'none'}")
+
+
+def test_unknown_site_is_a_usage_error(out, tmp_path, run_cli):
+    with pytest.raises(UsageError, match=rf"unknown site 'nosuch.cn' in {out}: it holds {SITE}, {OTHER}"):
+        export(out, tmp_path / "x.jsonl", site=["nosuch.cn"])
+    res = run_cli("export", "--out", out, "--to", tmp_path / "x.jsonl", "--site", "nosuch.cn")
+    assert res.exit_code == 2 and res.output.startswith("Error: unknown site 'nosuch.cn'")
+    assert not (tmp_path / "x.jsonl").exists()

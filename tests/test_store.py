@@ -472,3 +472,11 @@ def test_file_uris_work_and_remote_uris_are_refused(tmp_path):
     assert len(store.known_posts(out.as_uri())) == 1
     with pytest.raises(DatasetError, match=r"cannot write to s3://bucket/data: only local paths and file:// URIs"):
         store.DatasetWriter("s3://bucket/data", "r1")
+
+
+def test_load_names_an_unknown_site(tmp_path):
+    out = tmp_path / "data"
+    write(out, [rec(1)])
+    with pytest.raises(UsageError, match=f"unknown site 'jinshan.021cf.com' in {out}: it holds {SITE}"):
+        store.load(out, site="jinshan.021cf.com")
+    assert store.stored_sites(out) == [SITE]

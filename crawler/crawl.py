@@ -482,11 +482,11 @@ def crawl(
         if fwd.count:
             summary.update(status="interrupted", error="interrupted before the crawl started")
     summary["warnings"] = list(args.warnings)
-    summary["progress_file"] = None
-    try:
-        progress_file.unlink(missing_ok=True)
-    except OSError:
-        pass
+    for done in (progress_file, summary_file):  # the run manifest in <out>/runs/ keeps the summary
+        try:
+            done.unlink(missing_ok=True)
+        except OSError:
+            pass
     _write_manifest(str(out_path), summary)
     return summary
 
@@ -584,9 +584,13 @@ def demo_report(out: str, hosts: list[str], generated: dict[str, int]) -> dict[s
     sample = None
     base = Path(out) / "articles"
     if base.is_dir():
-        table = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(columns=["site", "title"])
-        for site, title in zip(table.column("site").to_pylist(), table.column("title").to_pylist()):
-            rows[site] = rows.get(site, 0) + 1
+        table = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(
+            columns=["site", "post_id", "title"])
+        seen = set()
+        for site, pid, title in zip(*(table.column(c).to_pylist() for c in ("site", "post_id", "title"))):
+            if (site, pid) not in seen:  # one per post, whatever versions earlier runs stored
+                seen.add((site, pid))
+                rows[site] = rows.get(site, 0) + 1
             sample = sample or title
     glob = f"{out}/articles/**/*.parquet"
     return {

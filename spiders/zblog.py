@@ -79,7 +79,11 @@ class ZblogSpider(scrapy.Spider):
         if self.args.mode == "ids":
             lo, hi = self.args.ids
             self.total_posts = 0
+        downloader = self.crawler.engine.downloader if self.crawler.engine else None
         for site in self.sites:
+            if site.delay is not None and downloader is not None:
+                # per-site delay from sites.toml (robots.txt Crawl-delay still raises it)
+                downloader.per_slot_settings.setdefault(site.host, {})["delay"] = float(site.delay)
             mode = self.args.mode
             if mode == "auto":
                 # incremental only after a complete full crawl: a full run killed midway (kill -9

@@ -33,8 +33,10 @@ def test_json_summary_fields(replica, run_cli, tmp_path, fast_args, no_proxy_env
     assert s["articles"]["new"] == len(replica.network.site(host).post_ids())
     assert set(s["outcomes"]) >= {"written", "unchanged", "gone_404", "robots", "failed", "not_article"}
     assert all((tmp_path / f).is_file() for f in s["output_files"])
-    # the run is recorded in the dataset too
     assert s["pages_fetched"] > s["articles"]["new"]
+    # the run is recorded in the dataset too
+    manifest = json.loads((tmp_path / "runs" / f"{s['run_id']}.json").read_text(encoding="utf-8"))
+    assert manifest["outcomes"] == s["outcomes"]
 
 
 def test_usage_errors_exit_2(run_cli, tmp_path):

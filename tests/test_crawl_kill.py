@@ -58,6 +58,20 @@ def wait_progress(out: Path, ready, proc, deadline=120.0) -> dict:
     raise AssertionError("progress never reached the moment")
 
 
+def wait_dead(pid: int, deadline: float = 30.0) -> None:
+    """Until pid has exited (gone, or a zombie: its files, and so its lock, are released)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
+        except OSError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} survived SIGKILL")
+
+
 @pytest.fixture(scope="module")
 def server():
     from crawler.replica.faults import Faults
@@ -98,6 +112,7 @@ def test_sigkill_then_rerun_matches_uninterrupted(moment, server, reference, tmp
     finally:
         proc.kill()
         proc.wait()
+    wait_dead(p["pid"])
 
     # what the killed run left: only complete, readable Parquet files where readers look
     for f in (tmp_path / "articles").rglob("*"):

@@ -120,8 +120,10 @@ def test_compact_one_site_or_one_partition(tmp_path):
     assert [f for f in store.dataset_files(out) if f"site={OTHER}" not in str(f)] == other_files
     part = f"site={SITE}/year=2024/month=03"
     untouched = [f for f in store.dataset_files(out) if part not in str(f)]
+    links_before = store.dataset_files(out, "links")
     s = store.compact(out, partition=part)
     assert s["partitions"] == 1
+    assert store.dataset_files(out, "links") == links_before  # left to a site-wide compact
     assert [f for f in store.dataset_files(out) if part not in str(f)] == untouched
     assert len([f for f in store.dataset_files(out) if part in str(f)]) == 1
     with pytest.raises(UsageError, match="bad partition"):
@@ -191,3 +193,14 @@ def test_compact_never_creates_a_dataset(tmp_path, run_cli):
     three_runs(out)
     with pytest.raises(UsageError, match="unknown site 'nosuch.cn'"):
         store.compact(out, site="nosuch.cn")
+
+
+def test_cli_compact(tmp_path, run_cli):
+    out = tmp_path / "data"
+    three_runs(out)
+    res = run_cli("compact", "--out", out)
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("Compacted 3 partitions: 9 -> 3 files") and "12 -> 9 rows (3 old versions folded" in lines[0]
+    res = run_cli("compact", "--out", out, "--json", "--keep-history")
+    assert res.exit_code == 0 and '"versions_folded": 0' in res.output

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pyarrow.dataset as ds
+import pytest
 
 
 def _json(result) -> dict:
@@ -97,7 +98,8 @@ def test_max_errors_exit_1(make_replica, run_cli, tmp_path, fast_args, no_proxy_
     assert "more than --max-errors 2" in result.output.strip().splitlines()[-1]
 
 
-def test_sigterm_stops_gracefully_writing_buffered_rows(make_replica, tmp_path, fast_args):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_stops_gracefully_writing_buffered_rows(sig, make_replica, tmp_path, fast_args):
     srv = make_replica(sites=1, posts=60, faults="slow=1:0.05")
     host = srv.network.hosts[0]
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
@@ -115,7 +117,7 @@ def test_sigterm_stops_gracefully_writing_buffered_rows(make_replica, tmp_path, 
             break
         assert proc.poll() is None and time.monotonic() < end
         time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)  # SIGINT: what Ctrl-C sends the CLI
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     s = json.loads(out[out.index("{"): out.rindex("}") + 1])

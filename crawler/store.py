@@ -295,9 +295,11 @@ def dataset_files(out: str | os.PathLike, kind: str = ARTICLES) -> list[Path]:
 
 
 def partition_values(path: Path, root: Path) -> dict[str, str]:
-    """The hive key=value pairs of a file's folders below root."""
+    """The hive key=value pairs of the folders from root down to path (a file or a folder)."""
     values = {}
-    for part in path.relative_to(root).parent.parts:
+    for part in path.relative_to(root).parts:
+        if part.endswith(".parquet"):  # the file's own name is not a partition key
+            continue
         key, sep, val = part.partition("=")
         if sep:
             values[key] = val
@@ -951,7 +953,7 @@ def _partition_folders(root: Path, depth: int, site: Any, partition: str | None)
     folders = sorted({f.parent for f in dataset_files(root.parent, root.name)})
     if site is not None:
         sites = {site} if isinstance(site, str) else set(site)
-        folders = [f for f in folders if partition_values(f / "x", root).get("site") in sites]
+        folders = [f for f in folders if partition_values(f, root).get("site") in sites]
     if partition:
         want = Path(partition.strip("/"))
         folders = [f for f in folders if f.relative_to(root) == want or want in f.relative_to(root).parents]
@@ -999,7 +1001,7 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     a_root = path / ARTICLES
     for folder in _partition_folders(a_root, 3, site, partition):
         files = _visible_parquet(folder)
-        values = partition_values(folder / "x", a_root)
+        values = partition_values(folder, a_root)
         table = _read_files(files, FILE_SCHEMA)
         n0 = table.num_rows
         full = table.append_column("site", pa.array([values["site"]] * n0, pa.string()))

@@ -115,13 +115,10 @@ def links_table(records: list[dict[str, Any]]) -> pa.Table:
 
 
 def _post_id(url: str) -> int | None:
-    # the post-URL pattern is site knowledge and lives in crawler.rules
-    from crawler.rules import RE_POST_URL
+    # which URLs are posts is site knowledge: crawler.sites holds it
+    from crawler.sites import post_id_of
 
-    m = RE_POST_URL.search(url or "")
-    if not m:
-        return None
-    return int(m.group(1) or m.group(2))
+    return post_id_of(url or "")
 
 
 def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:

@@ -328,8 +328,9 @@ def test_link_rows_cover_related_prev_next_inline():
     assert all(x["src_site"] == SITE and x["src_post_id"] == 5 and x["dst_site"] == SITE for x in rows)
     assert pa.Table.from_pylist(rows, schema=LINK_SCHEMA).num_rows == 4
     off = link_rows(rec(5, prev_url=None, next_url=None, related=[],
-                        inline_links=[{"url": "http://example.com/x?id=3", "anchor": "x"}]))
-    assert [(x["dst_site"], x["dst_post_id"]) for x in off] == [("example.com", 3)]
+                        inline_links=[{"url": "http://example.com/index.php?id=3", "anchor": "x"},
+                                      {"url": "http://example.com/about.html?id=4", "anchor": "y"}]))
+    assert [(x["dst_site"], x["dst_post_id"]) for x in off] == [("example.com", 3), ("example.com", None)]
 
 
 def test_links_dataset_rows(tmp_path):

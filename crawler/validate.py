@@ -10,6 +10,7 @@ boilerplate (an extraction quality issue, which `parkcorpus stats` also reports)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from crawler.store import (
     FILE_SCHEMA,
     LINKS,
     QUARANTINE,
+    RUNS,
     TMP,
     UNDATED,
     compact,
@@ -275,6 +277,13 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                 problems.append(Problem(rel, "duplicate", f"{site} post {pid} version {h[:12]} stored "
                                         f"{len(files)} times; `--repair` (or compact) removes the copies"))
             dup_parts.update(str(Path(r).parent.relative_to(ARTICLES)) for r in files)
+
+    for m in sorted((path / RUNS).glob("*.json")):
+        try:
+            json.loads(m.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            problems.append(Problem(str(m.relative_to(path)), "manifest", "run manifest does not parse; "
+                                    "crawl history (stats, report) skips it", "warning"))
 
     temps = _temp_files(path)
     for t in temps:

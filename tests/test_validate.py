@@ -118,10 +118,12 @@ def test_temp_files_and_boilerplate_are_warnings(tmp_path):
     (out / ".tmp" / "part-dead-00000.parquet.abcd.tmp").write_bytes(b"partial")
     (out / "warc").mkdir()
     (out / "warc" / "dead.warc.gz.open").write_bytes(b"")
+    (out / "runs").mkdir()
+    (out / "runs" / "r9.json").write_text("{cut")
     report = validate(out)
     assert report.ok
     kinds = sorted(p.kind for p in report.warnings)
-    assert kinds == ["boilerplate", "temp", "temp"]
+    assert kinds == ["boilerplate", "manifest", "temp", "temp"]
     boiler = next(p for p in report.warnings if p.kind == "boilerplate")
     assert "posts 1" in boiler.detail
     fixed = validate(out, repair=True)

@@ -43,6 +43,9 @@ TELNETCONSOLE_ENABLED = False
 # Breadth-first with list pages ahead of posts (see spider priorities) keeps the queue small.
 DEPTH_PRIORITY = 0
 LOG_LEVEL = "INFO"
+# dropped items (unchanged posts, out-of-range dates) are accounted as outcomes; logging each
+# whole record at WARNING would flood the log
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 
 DOWNLOADER_MIDDLEWARES = {
     # our retry adds backoff and Retry-After on top of Scrapy's retry

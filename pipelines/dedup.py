@@ -18,6 +18,8 @@ class DedupPipeline:
 
     def process_item(self, item):
         """Pass a new or changed record on; settle 'unchanged' and drop a stored one."""
+        if item.get("_archive_only"):
+            return item
         spider = self.crawler.spider
         known = getattr(spider, "known", None)
         if known is None:

@@ -34,6 +34,8 @@ class ValidatePipeline:
 
     def process_item(self, item):
         """Pass a good record on; DropItem (with its outcome settled) otherwise."""
+        if item.get("_archive_only"):
+            return item  # a raw response for the WARC archive, not a record
         spider = self.crawler.spider
         args = getattr(spider, "args", None)
         found = problem(item, getattr(args, "since", None), getattr(args, "until_end", None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
 logger = logging.getLogger(__name__)
@@ -51,11 +52,17 @@ class ParquetWriterPipeline:
         key = item.pop("_key", None)
         raw = item.pop("_raw", None)
         if self.failed:
-            return item
+            raise DropItem("not written: the writer failed", log_level="DEBUG")
         try:
             if self.archive is not None and raw is not None:
-                item["warc_record_id"] = self.archive.write_response(
-                    raw["url"], raw["status"], raw["headers"], raw["body"], raw["request_headers"])
+                record_id = self.archive.write_response(
+                    raw["url"], raw["status"], raw["headers"], raw["body"], raw["request_headers"],
+                    fetched_at=raw.get("fetched_at"))
+                if not item.get("_archive_only"):
+                    item["warc_record_id"] = record_id
+            if item.get("_archive_only"):
+                # feed, date archive, 404 and not-article responses: archived, never rows
+                raise DropItem("archived only", log_level="DEBUG")
             before = len(self.writer.files)
             status = self.writer.add(item)
             self._count_flush(before)

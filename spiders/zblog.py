@@ -154,8 +154,18 @@ class ZblogSpider(scrapy.Spider):
         )
 
     # --- callbacks ---------------------------------------------------------------------------
+    def raw(self, response, fetched_at=None) -> dict:
+        """The exchange as the WARC archive wants it (written by the writer pipeline)."""
+        return {
+            "url": response.url, "status": response.status, "headers": response.headers,
+            "body": response.body, "request_headers": response.request.headers,
+            "fetched_at": fetched_at or datetime.now(timezone.utc),
+        }
+
     def parse_feed(self, response):
         """feed.php: exact pubDates as hints; new posts requested right away."""
+        # archived so that re-extraction from the WARC gets the same exact dates
+        yield {"_archive_only": True, "_raw": self.raw(response)}
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.in_range(published):
@@ -172,6 +182,8 @@ class ZblogSpider(scrapy.Spider):
         now = discover.parse_http_date(response.headers.get(b"Date")) or datetime.now(timezone.utc)
         archive = response.meta.get("archive_month")
         hint = {"archive_month": tuple(archive)} if archive else None
+        if archive:
+            yield {"_archive_only": True, "_raw": self.raw(response)}  # the month hint, for reextract
         unknown = 0
         older = 0
         for url, date_text in zip(page.items, page.item_dates):
@@ -252,10 +264,11 @@ class ZblogSpider(scrapy.Spider):
 
         host, pid = response.meta["site"], response.meta["post_id"]
         key = (host, pid)
+        fetched_at = datetime.now(timezone.utc)
         if response.status in (404, 410):
             self.settle(key, "gone_404")
+            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
             return
-        fetched_at = datetime.now(timezone.utc)
         hint = self.hints.pop(key, {})
         url = sites.post_url(host, pid)
         try:
@@ -268,9 +281,11 @@ class ZblogSpider(scrapy.Spider):
             )
         except MalformedPage as exc:
             self.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
+            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
             return
         except NotAnArticle as exc:
             self.settle(key, "not_article", detail=str(exc))
+            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
             return
         except Exception as exc:  # an extractor bug must cost one post, not the run
             logger.exception("extraction failed for %s", url)
@@ -280,10 +295,7 @@ class ZblogSpider(scrapy.Spider):
         record["run_id"] = self.run_id
         record["http_status"] = response.status
         record["_key"] = key
-        record["_raw"] = {
-            "url": response.url, "status": response.status, "headers": response.headers,
-            "body": response.body, "request_headers": response.request.headers,
-        }
+        record["_raw"] = self.raw(response, fetched_at)
         yield record
         if self.site_mode.get(host) == "full" and not (self.args.since or self.args.until):
             # related posts and prev/next reach posts a list page may have missed

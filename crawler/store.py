@@ -737,21 +737,35 @@ def _site_filter(sites: Iterable[str] | str | None) -> ds.Expression | None:
     return ds.field("site").isin(sites)
 
 
+def _retry_listing(read: Any, attempts: int = 5) -> Any:
+    """read(), again when a file listed a moment ago is gone: compact swapped its partition."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+
+
 def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> KnownPosts:
     """The crawl state: (site, post_id) -> set of stored content_hash, reading only those columns."""
-    known = KnownPosts()
-    dataset = open_dataset(out) if as_path(out).is_dir() else None
-    if dataset is None:
+
+    def read() -> KnownPosts:
+        known = KnownPosts()
+        dataset = open_dataset(out) if as_path(out).is_dir() else None
+        if dataset is None:
+            return known
+        scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "fetched_at"],
+                                  filter=_site_filter(sites), batch_size=65_536)
+        for batch in scanner.to_batches():
+            if batch.num_rows == 0:
+                continue
+            fetched = pc.cast(batch.column("fetched_at"), pa.int64()).fill_null(0)
+            known._bulk(batch.column("site").to_pylist(), batch.column("post_id").to_pylist(),
+                        batch.column("content_hash").to_pylist(), fetched.to_pylist())
         return known
-    scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "fetched_at"],
-                              filter=_site_filter(sites), batch_size=65_536)
-    for batch in scanner.to_batches():
-        if batch.num_rows == 0:
-            continue
-        fetched = pc.cast(batch.column("fetched_at"), pa.int64()).fill_null(0)
-        known._bulk(batch.column("site").to_pylist(), batch.column("post_id").to_pylist(),
-                    batch.column("content_hash").to_pylist(), fetched.to_pylist())
-    return known
+
+    return _retry_listing(read)
 
 
 def newest_hash(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> NewestHashes:
@@ -873,14 +887,21 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     if unknown:
         raise UsageError(f"unknown column(s) {', '.join(unknown)}: see docs/schema.md")
     flt = article_filter(site, since, until, category)
-    dataset = open_dataset(out)
-    if dataset is None:
-        return pa.schema([DATASET_SCHEMA.field(c) for c in cols]).empty_table().to_pandas()
     need = list(dict.fromkeys(cols + list(_KEY) + ["published", "fetched_at"]))
-    table = dataset.to_table(columns=need, filter=flt)
-    if not history:
-        current = newest_keys(dataset, site)
-        table = table.filter(pc.is_in(_key_strings(table), value_set=current))
+
+    def read() -> pa.Table | None:
+        dataset = open_dataset(out)
+        if dataset is None:
+            return None
+        table = dataset.to_table(columns=need, filter=flt)
+        if not history:
+            current = newest_keys(dataset, site)
+            table = table.filter(pc.is_in(_key_strings(table), value_set=current))
+        return table
+
+    table = _retry_listing(read)
+    if table is None:
+        return pa.schema([DATASET_SCHEMA.field(c) for c in cols]).empty_table().to_pandas()
     table = _unique_versions(table)  # a file present twice (see validate) still gives one row
     table = table.sort_by([("site", "ascending"), ("published", "ascending"),
                            ("post_id", "ascending"), ("fetched_at", "ascending")])

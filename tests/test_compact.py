@@ -203,3 +203,23 @@ def test_cli_compact(tmp_path, run_cli):
     assert lines[0].startswith("Compacted 3 partitions: 9 -> 3 files") and "12 -> 9 rows (3 old versions folded" in lines[0]
     res = run_cli("compact", "--out", out, "--json", "--keep-history")
     assert res.exit_code == 0 and '"versions_folded": 0' in res.output
+
+
+def test_load_retries_when_compact_swapped_a_file_away(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    three_runs(out)
+    expected = frame(store.load(out))
+    real_open = store.open_dataset
+    calls = []
+
+    def open_then_compact(o, kind="articles"):
+        d = real_open(o, kind)
+        if not calls:  # the first listing goes stale: compact runs between listing and reading
+            calls.append(1)
+            monkeypatch.setattr(store, "open_dataset", real_open)
+            store.compact(out)
+        return d
+
+    monkeypatch.setattr(store, "open_dataset", open_then_compact)
+    pd.testing.assert_frame_equal(frame(store.load(out)), expected)
+    assert calls == [1]

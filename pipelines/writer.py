@@ -10,6 +10,9 @@ from scrapy.utils.defer import _schedule_coro
 
 logger = logging.getLogger(__name__)
 
+#: errno values that mean "no room left": no space, file size limit, disk quota
+DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
 
 class ParquetWriterPipeline:
     """Buffers rows in a DatasetWriter (flush every PARKCORPUS_FLUSH_ROWS, on close and on SIGTERM)."""
@@ -85,8 +88,12 @@ class ParquetWriterPipeline:
     def _fatal(self, exc: OSError) -> None:
         """A write failed (disk full, folder gone): stop the crawl, the summary says why."""
         self.failed = True
-        what = "disk full while writing" if exc.errno == errno.ENOSPC else "cannot write"
-        msg = f"{what} {exc.filename or self.out}: {exc.strerror or exc}"
+        where = exc.filename or self.out
+        if exc.errno in DISK_FULL:
+            msg = (f"disk full while writing {where} ({exc.strerror}); free some space and run the same "
+                   "command again (what was written is kept)")
+        else:
+            msg = f"cannot write {where}: {exc.strerror or exc}"
         logger.error(msg)
         self.crawler.stats.set_value("parkcorpus/fatal", msg)
         engine = self.crawler.engine

@@ -46,6 +46,7 @@ class ZblogSpider(scrapy.Spider):
         self.args: CrawlArgs = parse_spider_args(kwargs)
         self.sites = self.args.sites
         self.allowed_hosts = {s.host for s in self.sites}
+        self.encodings = {s.host: s.encoding for s in self.sites if s.encoding}
         self._job = job
         self.run_id = ""
         self.known: dict[tuple[str, int], set[str]] = {}
@@ -271,9 +272,15 @@ class ZblogSpider(scrapy.Spider):
             return
         hint = self.hints.pop(key, {})
         url = sites.post_url(host, pid)
+        body = response.body
+        encoding = self.encodings.get(host)
+        if encoding:
+            # sites.toml encoding override: the server mislabels its pages; hand the extractor
+            # UTF-8 (its decoder recognises UTF-8 bytes whatever the page's label says)
+            body = body.decode(encoding, errors="replace").encode("utf-8")
         try:
             record = extract_html(
-                response.body, url, fetched_at=fetched_at,
+                body, url, fetched_at=fetched_at,
                 server_date=discover.parse_http_date(response.headers.get(b"Date")),
                 feed_published=hint.get("feed_published"),
                 archive_month=hint.get("archive_month"),

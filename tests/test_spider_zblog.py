@@ -1,0 +1,132 @@
+"""The zblog spider's routing without a running crawl: callbacks fed saved or replica pages."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from spiders.zblog import ZblogSpider
+
+SAMPLES = Path("/work/shared/site-samples")
+HOST = "jinshan.021cf.cn"
+
+
+def make_spider(tmp_path, **args):
+    crawler = get_crawler(ZblogSpider, {"PARKCORPUS_OUT": str(tmp_path)})
+    spider = ZblogSpider.from_crawler(crawler, **args)
+    crawler.spider = spider
+    return spider
+
+
+def response(url, body, status=200, **meta):
+    req = Request(url, meta=meta)
+    return HtmlResponse(url, status=status, body=body, request=req,
+                        headers={"Date": "Thu, 26 Nov 2026 17:24:00 GMT"})
+
+
+def category_sample():
+    path = SAMPLES / "category-1.html"
+    if not path.is_file():
+        pytest.skip("site samples not available")
+    return path.read_bytes()
+
+
+def test_full_mode_list_page_requests_posts_and_lists_never_traps(tmp_path):
+    spider = make_spider(tmp_path, sites=HOST, mode="full")
+    spider.site_mode[HOST] = "full"
+    out = list(spider.parse_list(response(f"http://{HOST}/index.php/category-1.html", category_sample(), site=HOST)))
+    urls = [r.url for r in out]
+    posts = [u for u in urls if "/post/" in u]
+    assert len(posts) == len(set(posts)) >= 10
+    assert f"http://{HOST}/index.php/category-1_6.html" in urls
+    assert not any(k in u for u in urls for k in ("author-", "tags-", "zb_system", "index.php/2.html"))
+    # list pages go ahead of posts in the queue
+    assert max(r.priority for r in out if "/post/" in r.url) < min(r.priority for r in out if "/post/" not in r.url)
+    # the same list again: nothing new to request
+    assert [r for r in spider.parse_list(response(f"http://{HOST}/index.php/category-1.html",
+                                                  category_sample(), site=HOST)) if "/post/" in r.url] == []
+
+
+def test_incremental_stops_at_a_page_of_stored_posts(tmp_path):
+    from crawler.discover import parse_list_page
+    from crawler.store import KnownPosts
+
+    url = f"http://{HOST}/index.php/category-1.html"
+    page = parse_list_page(category_sample(), url)
+    spider = make_spider(tmp_path, sites=HOST, mode="incremental")
+    spider.site_mode[HOST] = "incremental"
+    spider.known = KnownPosts()
+    for u in page.items + page.other_posts:
+        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+    assert list(spider.parse_list(response(url, category_sample(), site=HOST))) == []
+    # one unknown post on the page: fetch it and look at the next page
+    spider.known = KnownPosts()
+    for u in page.items[1:] + page.other_posts:
+        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+    out = [r.url for r in spider.parse_list(response(url, category_sample(), site=HOST))]
+    assert out == [page.items[0], page.next_url]
+
+
+def test_since_stops_the_list_walk(tmp_path):
+    spider = make_spider(tmp_path, sites=HOST, mode="full", since="2027-01-01")
+    spider.site_mode[HOST] = "full"
+    out = list(spider.parse_list(response(f"http://{HOST}/index.php/category-1.html", category_sample(), site=HOST)))
+    assert [r.url for r in out if "/post/" in r.url or "_2.html" in r.url] == []
+
+
+def test_dynamic_and_pseudo_static_urls_are_one_post(tmp_path):
+    spider = make_spider(tmp_path, sites=HOST)
+    first = spider.post_request_for(f"http://{HOST}/index.php?id=3756")
+    assert first.url == f"http://{HOST}/index.php/post/3756.html"
+    assert spider.post_request_for(f"http://{HOST}/index.php/post/3756.html") is None
+    assert spider.post_request_for("http://www.jsjinshan.com/index.php/post/3756.html") is None
+
+
+def test_post_outcomes_and_archive_items(tmp_path):
+    from crawler.replica.model import Network
+    from crawler.replica.render import render_post
+
+    net = Network(seed=2026, sites=1, posts=5, now=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    site = net.site(HOST)
+    pid = site.post_ids()[0]
+    spider = make_spider(tmp_path, sites=HOST)
+    req = spider.post_request(HOST, pid)
+    html, _ = render_post(site, pid, net.now(), random.Random(1))
+    items = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))
+    assert len(items) >= 1 and items[0]["title"] == site.gold(pid)["title"]
+    assert items[0]["_key"] == (HOST, pid) and items[0]["_raw"]["body"] == html
+
+    gone = spider.post_request(HOST, pid + 100000)
+    out = list(spider.parse_post(response(gone.url, b"<html>404</html>", status=404, site=HOST, post_id=pid + 100000)))
+    assert out[0]["_archive_only"] and spider.crawler.stats.get_value("parkcorpus/outcome/gone_404") == 1
+    assert (HOST, pid + 100000) not in spider.pending
+
+
+ENCODING = "utf-16-le"
+
+
+def test_encoding_override_from_the_registry(tmp_path):
+    from crawler.replica.model import Network
+    from crawler.replica.render import render_post
+
+    net = Network(seed=2026, sites=1, posts=5, now=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    site = net.site(HOST)
+    pid = site.post_ids()[1]
+    html, _ = render_post(site, pid, net.now(), random.Random(1))
+    # bytes in an encoding the page does not declare and no sniffing guesses
+    odd = html.decode("utf-8").encode(ENCODING)
+    spider = make_spider(tmp_path, sites=HOST)
+    spider.encodings = {HOST: ENCODING}  # what `encoding = "..."` in sites.toml gives
+    req = spider.post_request(HOST, pid)
+    items = list(spider.parse_post(response(req.url, odd, site=HOST, post_id=pid)))
+    assert items[0]["title"] == site.gold(pid)["title"]
+    # without the override the same bytes give no article
+    spider.encodings = {}
+    req = spider.post_request(HOST, pid + 1)
+    items = [i for i in spider.parse_post(response(req.url, odd, site=HOST, post_id=pid + 1)) if "title" in i]
+    assert not items or items[0]["title"] != site.gold(pid)["title"]

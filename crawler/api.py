@@ -161,10 +161,12 @@ def export(out=None, to="-", fmt=None, site=None, since=None, until=None, catego
 
 def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary."""
-    from crawler.archive import options_from, reextract as _reextract
+    from crawler.archive import reextract as _reextract
+    from crawler.normalize import ExtractOptions
 
     cfg = load_config(config_path, out=out, convert=convert)
-    return _reextract(cfg.get("out"), options=options_from(cfg.get("convert")), to=to)
+    options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
+    return _reextract(cfg.get("out"), options=options, to=to)
 
 
 def list_runs(out=None, config_path=None) -> list[dict]:

@@ -203,3 +203,19 @@ def test_copying_a_closed_warc_keeps_it_readable(tmp_path):
         arc.write_response("http://a.cn/index.php/post/1.html", 200, {}, b"x")
     shutil.copy(out / "warc" / "r.warc.gz", tmp_path / "copy.warc.gz")
     assert [r.body for r in read_warc(tmp_path / "copy.warc.gz")] == [b"x"]
+
+
+def test_reextract_with_other_rules_adds_versions_that_become_current(archived, run_cli):
+    first = reextract(archived)
+    res = run_cli("reextract", "--out", archived, "--convert", "s2t", "--json")
+    assert res.exit_code == 0, res.output
+    import json
+
+    second = json.loads(res.output)
+    assert second["articles"] == {"new": 0, "changed": 2, "unchanged": 0}
+    df = store.load(archived)
+    # same fetch (same fetched_at), newer extraction: the Traditional version is current
+    assert set(df.run_id) == {second["run_id"]}
+    assert "發展" in "".join(df.text) and "发展" not in "".join(df.text)
+    assert len(store.load(archived, history=True)) == 4
+    assert set(store.load(archived, history=True).run_id) == {first["run_id"], second["run_id"]}

@@ -267,6 +267,7 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     Rows go to `to` (default: out itself, where only texts that changed become new versions).
     Returns a summary dict, also written as the run manifest.
     """
+    from crawler import sites
     from crawler.extract import extract_html
 
     source = ensure_dataset(out, create=False)
@@ -277,7 +278,6 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     not_articles: list[str] = []
     files = warc_files(source)
     hints = date_hints(source)
-    from crawler import sites
 
     def is_post(url: str) -> bool:
         return sites.classify(url) == "post"

@@ -481,3 +481,20 @@ def test_load_names_an_unknown_site(tmp_path):
     with pytest.raises(UsageError, match=f"unknown site 'jinshan.021cf.com' in {out}: it holds {SITE}"):
         store.load(out, site="jinshan.021cf.com")
     assert store.stored_sites(out) == [SITE]
+
+
+def test_unwritable_folder_messages_even_as_root(tmp_path, monkeypatch):
+    # root ignores permissions, so make the OS answer as it does for an ordinary user
+    out = tmp_path / "data"
+    store.ensure_dataset(out)
+    monkeypatch.setattr(store.os, "access", lambda path, mode: False)
+    with pytest.raises(DatasetError, match=rf"cannot write to {out}: check its permissions or pass another --out"):
+        store.DatasetWriter(out, "r1")
+    monkeypatch.undo()
+
+    def refuse(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(DatasetError, match=rf"cannot create {tmp_path / 'new'}: Permission denied; pass another --out"):
+        store.ensure_dataset(tmp_path / "new")

@@ -381,7 +381,7 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["published"] = _utc(rec["published"])
     rec["extracted_at"] = _utc(rec["extracted_at"]) or dt.datetime.now(dt.timezone.utc)
     if rec["char_count"] is None:
-        rec["char_count"] = sum(1 for c in text if not c.isspace())
+        rec["char_count"] = len("".join(text.split()))  # split() drops Unicode whitespace too
     if rec["paragraph_count"] is None:
         rec["paragraph_count"] = len([line for line in text.split("\n") if line.strip()])
     if rec["masked_chars"] is None:

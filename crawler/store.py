@@ -397,8 +397,9 @@ class DatasetWriter:
     """Buffers article records per partition and writes them as complete Parquet files.
 
     A partition's rows are written as one file when it holds ``flush_rows`` rows; when all
-    buffers together hold more than ``max_buffer_rows`` (default 4 x flush_rows), the partitions
-    least recently added to are written first. A crawl walks the site roughly by date, so a
+    buffers together hold more than ``max_buffer_rows`` (default flush_rows, so a file appears
+    after at most that many rows, as a crawl's progress and kill tests expect), the partitions
+    least recently added to are written, until half the buffer is free. A crawl walks the site roughly by date, so a
     month it has left behind goes out as one file: files per run grow with the partitions
     touched, not with the posts. ``flush()`` and ``close()`` write everything buffered.
 
@@ -415,7 +416,7 @@ class DatasetWriter:
         self.out = ensure_dataset(out, create=True)
         self.run_id = check_run_id(run_id)
         self.flush_rows = max(1, int(flush_rows))
-        self.max_buffer_rows = max(self.flush_rows, int(max_buffer_rows or 4 * self.flush_rows))
+        self.max_buffer_rows = max(self.flush_rows, int(max_buffer_rows or self.flush_rows))
         self.archive = archive
         self.known = known if known is not None else known_posts(self.out)
         # partition -> rows, in order of last addition (oldest first)

@@ -498,3 +498,13 @@ def test_unwritable_folder_messages_even_as_root(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "mkdir", refuse)
     with pytest.raises(DatasetError, match=rf"cannot create {tmp_path / 'new'}: Permission denied; pass another --out"):
         store.ensure_dataset(tmp_path / "new")
+
+
+def test_a_file_appears_after_at_most_flush_rows_rows(tmp_path):
+    # progress displays and kill tests wait for "the first flush": it must not wait for the end
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "run1", flush_rows=4)
+    for i in range(5):  # five posts in five different months
+        w.add(rec(i, published=dt.datetime(2024, 1 + i, 1, tzinfo=UTC)))
+    assert store.dataset_files(out) and w.pending <= 4
+    w.close()

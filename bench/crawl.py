@@ -101,12 +101,17 @@ def child(args) -> int:
     process = CrawlerProcess(settings, install_root_handler=False)
     crawler = process.create_crawler(spidercls)
     queue_peak = [0]
+    rss_trace: list[tuple[int, float]] = []  # (pages so far, RSS MB)
+    page_size = os.sysconf("SC_PAGE_SIZE")
 
     def sample():
-        # what usually grows with the site: requests waiting in the scheduler
+        # what usually grows with the site: requests waiting in the scheduler, and RSS
         scheduler = crawler.engine.scheduler if crawler.engine else None
         if scheduler is not None:
             queue_peak[0] = max(queue_peak[0], len(scheduler))
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * page_size / 2**20
+        rss_trace.append((crawler.stats.get_value("response_received_count", 0), rss))
 
     from scrapy.utils.asyncio import create_looping_call
 
@@ -132,9 +137,18 @@ def child(args) -> int:
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "queue_peak": queue_peak[0],
+        "rss_half_mb": _rss_at(rss_trace, 0.5),
     }
     Path(args.result).write_text(json.dumps(result, default=str))
     return 0
+
+
+def _rss_at(trace: list[tuple[int, float]], fraction: float) -> float:
+    """RSS when the crawl had fetched `fraction` of its pages (shows whether memory levels off)."""
+    if not trace:
+        return 0.0
+    goal = trace[-1][0] * fraction
+    return next(rss for pages, rss in trace if pages >= goal)
 
 
 # --------------------------------------------------------------------------- parent
@@ -246,15 +260,15 @@ def main(argv=None) -> int:
 
     print()
     print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | CPU ms per page "
-          "| peak RSS MB | queue peak | files | partitions |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| RSS MB at half | peak RSS MB | queue peak | files | partitions |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pps = r["pages"] / r["elapsed"] if r["elapsed"] else 0.0
         per_k = r["elapsed"] / r["posts"] * 1000 if r["posts"] else 0.0
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
         cpu = r["cpu_s"] / r["pages"] * 1000 if r["pages"] else 0.0
         print(f"| {r['size']:,} | {r['variant']} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
-              f"{per_k:.2f} | {ratio} | {cpu:.1f} | {r['peak_rss_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | {r['partitions']:,} |")
+              f"{per_k:.2f} | {ratio} | {cpu:.1f} | {r['rss_half_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | {r['partitions']:,} |")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

@@ -147,6 +147,23 @@ def test_run_with_no_reachable_node_fails_before_crawling(tmp_path):
     assert not (tmp_path / "out" / "articles").exists()
 
 
+def test_nodes_and_shard_size_come_from_the_config_file(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "parkcorpus.toml"
+    cfg.write_text(f'[cluster]\nnodes = ["http://127.0.0.1:{port}"]\nshard_size = 25\n', encoding="utf-8")
+    runner = CliRunner()
+    plan = runner.invoke(main, ["--config", str(cfg), "cluster", "plan", "a.021cf.cn", "--newest", "a.021cf.cn=60", "--json"])
+    assert plan.exit_code == 0, plan.output
+    shards = json.loads(plan.output)
+    assert [s["ids"] for s in shards] == [[1, 25], [26, 50], [51, 60]]
+    assert {s["node"] for s in shards} == {f"http://127.0.0.1:{port}"}
+    status = runner.invoke(main, ["--config", str(cfg), "cluster", "status"])
+    assert status.exit_code == 1
+    assert status.output.splitlines()[-1].startswith(f"Error: Scrapyd node http://127.0.0.1:{port} unreachable")
+    none = runner.invoke(main, ["--config", str(tmp_path / "parkcorpus.toml"), "cluster", "status", "--node", ""])
+    assert none.exit_code == 2
+
+
 def test_plan_cli_json_and_bad_newest():
     runner = CliRunner()
     result = runner.invoke(

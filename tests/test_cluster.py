@@ -178,6 +178,160 @@ def test_plan_cli_json_and_bad_newest():
     assert "--newest" in bad.output
 
 
+# --------------------------------------------------------------------------- run loop, fake nodes
+
+
+class FakeScrapyd:
+    """A Scrapyd JSON API on loopback whose jobs run instantly: each listjobs call moves every job
+    one step (pending -> running -> finished). `fail` decides, per spider-args dict, whether the
+    job's log lacks Scrapy's final stats (a killed crawl)."""
+
+    def __init__(self, fail=lambda args: False, project="parkcorpus"):
+        import http.server
+        from urllib.parse import parse_qs, urlsplit
+
+        self.jobs: dict[str, dict] = {}
+        self.fail = fail
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, obj, ctype="application/json"):
+                body = obj.encode() if isinstance(obj, str) else json.dumps(obj).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path = urlsplit(self.path).path
+                if path == "/daemonstatus.json":
+                    self._send({"status": "ok", "pending": 0, "running": 0, "finished": 0, "node_name": "fake"})
+                elif path == "/listprojects.json":
+                    self._send({"status": "ok", "projects": [project]})
+                elif path == "/listjobs.json":
+                    lists = {"pending": [], "running": [], "finished": []}
+                    for job in fake.jobs.values():
+                        job["state"] = {"pending": "running", "running": "finished"}.get(job["state"], "finished")
+                        lists[job["state"]].append({"id": job["id"], "pid": 1, "log_url": f"/logs/{job['id']}.log"})
+                    self._send({"status": "ok", **lists})
+                elif path.startswith("/logs/"):
+                    job = fake.jobs[path[len("/logs/"):-len(".log")]]
+                    self._send("Dumping Scrapy stats:\n{'finish_reason': 'finished'}" if not job["failed"]
+                               else "Spider opened\n", "text/plain")
+                else:
+                    self.send_error(404)
+
+            def do_POST(self):
+                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                assert urlsplit(self.path).path == "/schedule.json"
+                args = {k: v[0] for k, v in form.items() if k not in ("project", "spider", "jobid", "setting")}
+                settings = dict(v.split("=", 1) for v in form.get("setting", []))
+                job = form["jobid"][0]
+                fake.jobs[job] = {"id": job, "state": "pending", "args": args, "settings": settings,
+                                  "failed": fake.fail(args)}
+                self._send({"status": "ok", "jobid": job})
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_nodes():
+    made = []
+
+    def make(**kw):
+        node = FakeScrapyd(**kw)
+        made.append(node)
+        return node
+
+    yield make
+    for n in made:
+        n.stop()
+
+
+def _shards(n_sites=3, nodes=("http://127.0.0.1:1",)):
+    sizes = {f"s{i}.021cf.cn": 10 for i in range(n_sites)}
+    return cluster.plan(list(sizes), list(nodes), 100, known_sizes=sizes)
+
+
+def test_run_sends_every_shard_with_its_settings(fake_nodes, tmp_path):
+    a, b = fake_nodes(), fake_nodes()
+    shards = _shards(4, [a.url, b.url])
+    summary = cluster.run(shards, str(tmp_path / "out"), [a.url, b.url], poll=0.01, validate=False,
+                          proxy="http://127.0.0.1:9", settings={"DOWNLOAD_DELAY": "0"})
+    assert summary["ok"] and [s["status"] for s in summary["shards"]] == ["ok"] * 4
+    jobs = {**a.jobs, **b.jobs}
+    assert sorted(j["args"]["sites"] for j in jobs.values()) == sorted(s.site for s in shards)
+    for job in jobs.values():
+        assert job["args"]["mode"] == "full"
+        assert job["settings"]["PARKCORPUS_RUN_ID"] == job["id"]
+        assert job["settings"]["PARKCORPUS_OUT"] == str(tmp_path / "out")
+        assert job["settings"]["PARKCORPUS_PROXY"] == "http://127.0.0.1:9"
+        assert job["settings"]["DOWNLOAD_DELAY"] == "0"
+    assert a.jobs and b.jobs  # both nodes were used
+
+
+def test_failed_shards_move_to_another_node(fake_nodes, tmp_path):
+    bad = fake_nodes(fail=lambda args: True)
+    good = fake_nodes()
+    events = []
+    summary = cluster.run(_shards(3, [bad.url]), str(tmp_path / "out"), [bad.url, good.url], poll=0.01,
+                          validate=False, on_event=lambda kind, info: events.append(kind))
+    for s in summary["shards"]:
+        nodes = [a["node"] for a in s["attempts"]]
+        states = [a["state"] for a in s["attempts"]]
+        assert states[-1] == "ok" and nodes[-1] == good.url
+        assert all(n == bad.url for n, st in zip(nodes, states) if st == "failed")
+        assert len(set(nodes)) == len(nodes), "a shard was retried on the node that failed it"
+    assert summary["retried"] >= 1 and "failed" in events
+
+
+def test_a_shard_failing_everywhere_is_a_cluster_error(fake_nodes, tmp_path):
+    a = fake_nodes(fail=lambda args: args["sites"] == "s1.021cf.cn")
+    with pytest.raises(ClusterError, match=r"1 of 2 shards failed after 3 attempts: s1.021cf.cn \(crawl process died"):
+        cluster.run(_shards(2), str(tmp_path / "out"), [a.url], poll=0.01, validate=False, retries=2)
+    assert sorted(j["id"].rsplit("-", 1)[1] for j in a.jobs.values() if j["args"]["sites"] == "s1.021cf.cn") == ["a1", "a2", "a3"]
+
+
+def test_unreachable_nodes_are_skipped_and_reported(fake_nodes, tmp_path):
+    up = fake_nodes()
+    down = f"http://127.0.0.1:{free_port()}"
+    summary = cluster.run(_shards(2), str(tmp_path / "out"), [down, up.url], poll=0.01, validate=False)
+    assert summary["ok"]
+    assert summary["nodes"][up.url] == "up"
+    assert summary["nodes"][down].startswith("down: Scrapyd node") and "Connection refused" in summary["nodes"][down]
+    assert {a["node"] for s in summary["shards"] for a in s["attempts"]} == {up.url}
+
+
+def test_a_node_that_dies_midway_loses_its_shards_to_the_others(fake_nodes, tmp_path):
+    dying, other = fake_nodes(), fake_nodes()
+    shards = _shards(2, [dying.url, other.url])
+    events = []
+
+    def on_event(kind, info):
+        events.append((kind, info.get("node")))
+        if kind == "scheduled" and info["node"] == dying.url:
+            dying.stop()  # the node goes away right after accepting its job
+
+    summary = cluster.run(shards, str(tmp_path / "out"), [dying.url, other.url], poll=0.01, validate=False,
+                          on_event=on_event)
+    assert summary["ok"]
+    assert summary["nodes"][dying.url].startswith("down:")
+    moved = [s for s in summary["shards"] if s["attempts"][0]["node"] == dying.url]
+    assert moved and all([a["state"] for a in s["attempts"]] == ["lost", "ok"] for s in moved)
+    assert ("node-down", dying.url) in events
+
+
 # --------------------------------------------------------------------------- with the replica
 
 

@@ -72,6 +72,21 @@ def wait_dead(pid: int, deadline: float = 30.0) -> None:
     raise AssertionError(f"process {pid} survived SIGKILL")
 
 
+def wait_unlocked(out: Path, deadline: float = 30.0) -> None:
+    """Until the killed run's lock is free (the kernel drops it once the holders are gone)."""
+    from crawler.errors import LockedError
+    from crawler.lock import FolderLock
+
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            FolderLock(out).acquire().release()
+            return
+        except LockedError:
+            assert time.monotonic() < end, "the lock of a killed run was never released"
+            time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def server():
     from crawler.replica.faults import Faults
@@ -113,6 +128,7 @@ def test_sigkill_then_rerun_matches_uninterrupted(moment, server, reference, tmp
         proc.kill()
         proc.wait()
     wait_dead(p["pid"])
+    wait_unlocked(tmp_path)
 
     # what the killed run left: only complete, readable Parquet files where readers look
     for f in (tmp_path / "articles").rglob("*"):

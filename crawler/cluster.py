@@ -405,10 +405,12 @@ def attempt_files(out: str, run_id: str) -> tuple[int, int]:
 
     fs, root = fsspec.core.url_to_fs(out)
     kept = removed = 0
-    try:
-        paths = fs.find(root)
-    except FileNotFoundError:
-        return 0, 0
+    paths: list[str] = []
+    for sub in ("articles", ".tmp"):
+        try:
+            paths += fs.find(f"{root.rstrip('/')}/{sub}")
+        except FileNotFoundError:
+            pass
     for path in paths:
         rel = path[len(root):].lstrip("/")
         name = rel.rsplit("/", 1)[-1]
@@ -534,57 +536,69 @@ def run(
         emit("failed", {"node": cur.node, "shard": track.shard.name, "job": cur.job,
                         "reason": cur.reason, "files_kept": cur.files_kept, "temp_removed": removed})
 
-    while True:
-        # hand out waiting shards and retries
-        for t in tracks:
-            if t.status == "waiting" or (t.status in ("failed", "lost") and len(t.attempts) <= retries):
-                if not alive:
-                    break
-                dispatch(t)
-        active = [t for t in tracks if t.status in ("pending", "running")]
-        retryable = [t for t in tracks if t.status in ("waiting",) or (t.status in ("failed", "lost") and len(t.attempts) <= retries)]
-        if not active and not retryable:
-            break
-        if not alive:
-            raise ClusterError("every Scrapyd node went down: " + "; ".join(f"{u}: {w}" for u, w in done_nodes.items()))
-        time.sleep(poll)
-        for url in list(alive):
-            node = alive[url]
-            try:
-                jobs = node.listjobs(projects[url])
-            except ClusterError as exc:
-                misses[url] += 1
-                if misses[url] >= NODE_DOWN_AFTER:
-                    _drop(url, str(exc))
-                continue
-            misses[url] = 0
-            state = {j["id"]: ("pending", j) for j in jobs.get("pending", [])}
-            state.update({j["id"]: ("running", j) for j in jobs.get("running", [])})
-            state.update({j["id"]: ("finished", j) for j in jobs.get("finished", [])})
+    try:
+        while True:
+            # hand out waiting shards and retries
             for t in tracks:
-                cur = t.current
-                if not cur or cur.node != url or cur.state not in ("pending", "running"):
+                if t.status == "waiting" or (t.status in ("failed", "lost") and len(t.attempts) <= retries):
+                    if not alive:
+                        break
+                    dispatch(t)
+            active = [t for t in tracks if t.status in ("pending", "running")]
+            retryable = [t for t in tracks if t.status in ("waiting",) or (t.status in ("failed", "lost") and len(t.attempts) <= retries)]
+            if not active and not retryable:
+                break
+            if not alive:
+                raise ClusterError("every Scrapyd node went down: " + "; ".join(f"{u}: {w}" for u, w in done_nodes.items()))
+            time.sleep(poll)
+            for url in list(alive):
+                node = alive[url]
+                try:
+                    jobs = node.listjobs(projects[url])
+                except ClusterError as exc:
+                    misses[url] += 1
+                    if misses[url] >= NODE_DOWN_AFTER:
+                        _drop(url, str(exc))
                     continue
-                seen = state.get(cur.job)
-                if seen is None:
-                    # Scrapyd keeps jobs in memory: a restarted node forgets them.
-                    cur.state, cur.reason, cur.ended = "lost", "job vanished from the node", time.time()
-                    _after_failure(t)
-                elif seen[0] == "running" and cur.state == "pending":
-                    cur.state = "running"
-                    emit("running", {"node": url, "shard": t.shard.name, "job": cur.job, "pid": seen[1].get("pid")})
-                elif seen[0] == "finished":
-                    summary_file = os.path.join(summary_dir, f"{cur.job}.json") if summary_dir else None
-                    ok, why = job_outcome(node, seen[1], summary_file)
-                    cur.ended = time.time()
-                    if ok:
-                        cur.state = "ok"
-                        _keep_manifest(out_abs, summary_file)
-                        emit("finished", {"node": url, "shard": t.shard.name, "job": cur.job})
-                    else:
-                        cur.state, cur.reason = "failed", why
+                misses[url] = 0
+                state = {j["id"]: ("pending", j) for j in jobs.get("pending", [])}
+                state.update({j["id"]: ("running", j) for j in jobs.get("running", [])})
+                state.update({j["id"]: ("finished", j) for j in jobs.get("finished", [])})
+                for t in tracks:
+                    cur = t.current
+                    if not cur or cur.node != url or cur.state not in ("pending", "running"):
+                        continue
+                    seen = state.get(cur.job)
+                    if seen is None:
+                        # Scrapyd keeps jobs in memory: a restarted node forgets them.
+                        cur.state, cur.reason, cur.ended = "lost", "job vanished from the node", time.time()
                         _after_failure(t)
+                    elif seen[0] == "running" and cur.state == "pending":
+                        cur.state = "running"
+                        emit("running", {"node": url, "shard": t.shard.name, "job": cur.job, "pid": seen[1].get("pid")})
+                    elif seen[0] == "finished":
+                        summary_file = os.path.join(summary_dir, f"{cur.job}.json") if summary_dir else None
+                        ok, why = job_outcome(node, seen[1], summary_file)
+                        cur.ended = time.time()
+                        if ok:
+                            cur.state = "ok"
+                            _keep_manifest(out_abs, summary_file)
+                            emit("finished", {"node": url, "shard": t.shard.name, "job": cur.job})
+                        else:
+                            cur.state, cur.reason = "failed", why
+                            _after_failure(t)
 
+    except KeyboardInterrupt:
+        # Ctrl-C stops the whole run, not just this coordinator: cancel what is queued or running
+        for t in tracks:
+            cur = t.current
+            if cur and cur.state in ("pending", "running") and cur.node in alive:
+                try:
+                    alive[cur.node].cancel(projects[cur.node], cur.job)
+                    emit("cancelled", {"node": cur.node, "shard": t.shard.name, "job": cur.job})
+                except ClusterError:
+                    pass
+        raise
     if summary_dir:
         try:
             os.rmdir(summary_dir)  # only when empty: summaries of unfinished jobs stay for a look

@@ -191,6 +191,7 @@ class FakeScrapyd:
         from urllib.parse import parse_qs, urlsplit
 
         self.jobs: dict[str, dict] = {}
+        self.cancelled: list[str] = []
         self.fail = fail
         fake = self
 
@@ -227,6 +228,10 @@ class FakeScrapyd:
 
             def do_POST(self):
                 form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                if urlsplit(self.path).path == "/cancel.json":
+                    fake.cancelled.append(form["job"][0])
+                    self._send({"status": "ok", "prevstate": "running"})
+                    return
                 assert urlsplit(self.path).path == "/schedule.json"
                 args = {k: v[0] for k, v in form.items() if k not in ("project", "spider", "jobid", "setting")}
                 settings = dict(v.split("=", 1) for v in form.get("setting", []))
@@ -330,6 +335,18 @@ def test_a_node_that_dies_midway_loses_its_shards_to_the_others(fake_nodes, tmp_
     moved = [s for s in summary["shards"] if s["attempts"][0]["node"] == dying.url]
     assert moved and all([a["state"] for a in s["attempts"]] == ["lost", "ok"] for s in moved)
     assert ("node-down", dying.url) in events
+
+
+def test_ctrl_c_cancels_the_jobs_still_queued_or_running(fake_nodes, tmp_path):
+    a = fake_nodes()
+
+    def on_event(kind, info):
+        if kind == "running":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cluster.run(_shards(3), str(tmp_path / "out"), [a.url], poll=0.01, validate=False, slots=3, on_event=on_event)
+    assert a.cancelled and set(a.cancelled) <= set(a.jobs)
 
 
 # --------------------------------------------------------------------------- with the replica

@@ -303,10 +303,13 @@ class ZblogSpider(scrapy.Spider):
         record["http_status"] = response.status
         record["_key"] = key
         record["_raw"] = self.raw(response, fetched_at)
+        # related posts and prev/next reach posts a list page may have missed (taken from the
+        # record, so the page is not parsed twice)
+        links = [r.get("url") for r in record.get("related") or []]
+        links += [record.get("prev_url"), record.get("next_url")]
         yield record
         if self.site_mode.get(host) == "full" and not (self.args.since or self.args.until):
-            # related posts and prev/next reach posts a list page may have missed
-            for link in discover.post_links(response.body, response.url):
+            for link in filter(None, links):
                 req = self.post_request_for(link)
                 if req is not None:
                     yield req

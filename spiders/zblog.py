@@ -87,13 +87,15 @@ class ZblogSpider(scrapy.Spider):
                 downloader.per_slot_settings.setdefault(site.host, {})["delay"] = float(site.delay)
             mode = self.args.mode
             if mode == "auto":
-                # incremental only after a complete full crawl: a full run killed midway (kill -9
-                # included) leaves its marker, and the next run finishes the job in full mode
-                complete = site.host in stored_hosts and not self.incomplete_marker(site.host).exists()
+                # incremental only after a complete full crawl of the site into this dataset: a
+                # full run killed midway (kill -9 included) leaves its "incomplete" marker, and an
+                # ID-range or --since run never makes a site complete, so the next run is full
+                complete = (site.host in stored_hosts and self.marker("crawled", site.host).exists()
+                            and not self.marker("incomplete", site.host).exists())
                 mode = "incremental" if complete and not self.args.refresh else "full"
             self.site_mode[site.host] = mode
             if mode in ("full", "sitemap"):
-                self.mark_incomplete(site.host)
+                self.write_marker("incomplete", site.host)
             self.crawler.stats.set_value(f"parkcorpus/site/{site.host}/mode", mode)
             if mode == "ids":
                 for pid in range(lo, hi + 1):
@@ -377,25 +379,29 @@ class ZblogSpider(scrapy.Spider):
         if reason != "finished":
             return
         stats = self.crawler.stats
+        whole = not (self.args.since or self.args.until or self.args.max_pages)
         for host, mode in self.site_mode.items():
             # a site that answered counts as crawled; its failed posts are listed in the summary
             # (retry them with --mode full or --ids) rather than forcing full mode every night
             ok = stats.get_value(f"parkcorpus/site/{host}/ok_responses", 0)
             if mode in ("full", "sitemap") and ok:
-                self.incomplete_marker(host).unlink(missing_ok=True)
+                self.marker("incomplete", host).unlink(missing_ok=True)
+                if whole:
+                    self.write_marker("crawled", host)
 
     # --- completeness markers ----------------------------------------------------------------
-    def incomplete_marker(self, host: str):
-        """<out>/.parkcorpus/incomplete/<host>: present while a full crawl of host is unfinished."""
+    def marker(self, kind: str, host: str):
+        """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
+        "incomplete" while a full crawl of host has not finished."""
         from pathlib import Path
 
         from crawler.crawl import STATE_DIR
 
-        return Path(self.out) / STATE_DIR / "incomplete" / host
+        return Path(self.out) / STATE_DIR / kind / host
 
-    def mark_incomplete(self, host: str) -> None:
-        """Create the marker before the first request of a full crawl of host."""
-        path = self.incomplete_marker(host)
+    def write_marker(self, kind: str, host: str) -> None:
+        """Create a marker holding this run's id."""
+        path = self.marker(kind, host)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self.run_id, encoding="utf-8")

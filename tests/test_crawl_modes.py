@@ -85,3 +85,15 @@ def test_log_file_gets_the_crawl_log(make_replica, tmp_path, no_proxy_env):
     assert s["status"] == "ok"
     text = log.read_text(encoding="utf-8")
     assert "Spider opened" in text and "Spider closed (finished)" in text
+
+
+def test_auto_mode_is_full_until_a_complete_full_crawl(make_replica, tmp_path, no_proxy_env):
+    srv = make_replica(sites=1, posts=20)
+    ids = srv.network.site(srv.network.hosts[0]).post_ids()
+    part = run(srv, tmp_path, ids=f"{ids[0]}-{ids[4]}")
+    assert part["outcomes"]["written"] == 5
+    # an ID range does not make the site complete: the next default run walks the lists in full
+    second = run(srv, tmp_path)
+    assert second["sites"][0]["mode"] == "full"
+    assert second["outcomes"]["written"] == len(ids) - 5 and sorted(stored_ids(tmp_path)) == ids
+    assert run(srv, tmp_path)["sites"][0]["mode"] == "incremental"

@@ -60,6 +60,8 @@ class CrawlAccounting:
     def response_received(self, response, request, spider=None):
         """Count responses per site; a site whose requests got no usable answer (only 5xx/429) is down."""
         self._host_stat(request.url, "responses")
+        if request.meta.get("dont_obey_robotstxt"):
+            return  # robots.txt answering does not make a site up when its pages all fail
         if response.status < 500 and response.status != 429:
             self._host_stat(request.url, "ok_responses")
 

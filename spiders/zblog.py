@@ -9,7 +9,7 @@ until=YYYY-MM-DD max_pages=N refresh=1.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import scrapy
@@ -410,13 +410,11 @@ class ZblogSpider(scrapy.Spider):
 
     # --- range helpers -----------------------------------------------------------------------
     def since_floor(self):
-        from datetime import timedelta
-
+        """List dates before this are surely before --since (rounded relative dates allowed for)."""
         return self.args.since - timedelta(days=SINCE_MARGIN_DAYS)
 
     def until_ceiling(self):
-        from datetime import timedelta
-
+        """List dates after this are surely after --until."""
         return self.args.until + timedelta(days=SINCE_MARGIN_DAYS + 1)
 
     def in_range(self, when) -> bool:

@@ -141,3 +141,23 @@ def test_crawl_takes_defaults_from_the_config_file(replica, run_cli, tmp_path, n
     assert [x["host"] for x in s["sites"]] == [host]
     assert s["out"] == str(out.resolve())
     assert (out / "articles").is_dir()
+
+
+def test_scrapy_crawl_zblog_with_http_proxy_env(replica, tmp_path):
+    """Scrapy users (and Scrapyd) run the same spider; http_proxy is honoured like in any Scrapy crawl."""
+    host = replica.network.hosts[0]
+    root = Path(__file__).resolve().parent.parent  # scrapy.cfg lives there
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["http_proxy"] = replica.proxy_url
+    summary_file = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "zblog", "-a", f"sites={host}", "-a", "_job=job42",
+         "-s", f"PARKCORPUS_OUT={tmp_path}", "-s", f"PARKCORPUS_SUMMARY_FILE={summary_file}",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=ERROR"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(summary_file.read_text(encoding="utf-8"))
+    assert s["status"] == "ok" and s["run_id"].endswith("-job42")
+    assert s["outcomes"]["written"] == len(replica.network.site(host).post_ids())
+    assert ds.dataset(str(tmp_path / "articles"), format="parquet", partitioning="hive").count_rows() == s["outcomes"]["written"]

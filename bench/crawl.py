@@ -185,22 +185,30 @@ def files_written(out: Path) -> tuple[int, int]:
     return files, partitions
 
 
-def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int) -> dict:
-    """One crawl in a fresh process; its numbers."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int, replica_pid: int) -> dict:
+    """One crawl in a fresh process; its numbers (and the replica's CPU spent serving it)."""
     result = out.parent / f"{out.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
            "--hosts", ",".join(hosts), "--out", str(out), "--concurrency", str(concurrency),
            "--result", str(result)]
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    t0 = time.perf_counter()
+    t0, server0 = time.perf_counter(), cpu_seconds(replica_pid)
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    server_cpu = cpu_seconds(replica_pid) - server0
     if done.returncode != 0 or not result.exists():
         raise SystemExit(f"{variant} crawl failed:\n{done.stderr[-3000:]}")
     r = json.loads(result.read_text())
     files, partitions = files_written(out)
-    r.update(variant=variant, wall=wall, files=files, partitions=partitions)
+    r.update(variant=variant, wall=wall, files=files, partitions=partitions, server_cpu_s=server_cpu)
     return r
 
 
@@ -240,7 +248,7 @@ def main(argv=None) -> int:
                 for variant in ("fetch-only", "full"):
                     out = work / f"{size}-{variant}"
                     shutil.rmtree(out, ignore_errors=True)
-                    r = run_one(variant, proxy, hosts, out, args.concurrency)
+                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid)
                     r["size"] = size
                     pair[variant] = r
                     rows.append(r)
@@ -259,16 +267,16 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | CPU ms per page "
-          "| RSS MB at half | peak RSS MB | queue peak | files | partitions |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| posts | run | pages | s | pages/s | s per 1,000 posts | full / fetch-only | crawl CPU ms/page "
+          "| replica CPU ms/page | RSS MB at half | peak RSS MB | queue peak | files | partitions |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         pps = r["pages"] / r["elapsed"] if r["elapsed"] else 0.0
         per_k = r["elapsed"] / r["posts"] * 1000 if r["posts"] else 0.0
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else ""
         cpu = r["cpu_s"] / r["pages"] * 1000 if r["pages"] else 0.0
         print(f"| {r['size']:,} | {r['variant']} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
-              f"{per_k:.2f} | {ratio} | {cpu:.1f} | {r['rss_half_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | {r['partitions']:,} |")
+              f"{per_k:.2f} | {ratio} | {cpu:.1f} | {r['server_cpu_s'] / max(r['pages'], 1) * 1000:.1f} | {r['rss_half_mb']:.0f} | {r['peak_rss_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | {r['partitions']:,} |")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

@@ -56,6 +56,10 @@ class ZblogSpider(scrapy.Spider):
         self.site_mode: dict[str, str] = {}
         self.stopped_listings: set[str] = set()
         self.total_posts: int | None = None
+        # posts a previous run found to be 404, robots-disallowed or not an article: never stored,
+        # so without this an incremental run would take each of them for a new post every night
+        self.unfetchable: set[tuple[str, int]] = set()
+        self.unfetchable_now: dict[tuple[str, int], bool] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -76,6 +80,8 @@ class ZblogSpider(scrapy.Spider):
     async def start(self):
         """First requests per site, by mode (auto: incremental when the dataset holds the site)."""
         self.known = load_known_posts(self.out, [s.host for s in self.sites])
+        for site in self.sites:
+            self.unfetchable |= {(site.host, pid) for pid in self.read_ids("unfetchable", site.host)}
         stored_hosts = set(self.known.sites()) if hasattr(self.known, "sites") else {h for h, _ in self.known}
         if self.args.mode == "ids":
             lo, hi = self.args.ids
@@ -132,6 +138,8 @@ class ZblogSpider(scrapy.Spider):
             return None
         if key in self.known and not self.args.refresh:
             return None
+        if key in self.unfetchable and self.site_mode.get(host) == "incremental":
+            return None  # a known 404/robots/not-article post; full mode tries it again
         self.requested.add(key)
         url = sites.post_url(host, pid)  # index.php?id=N and the pseudo-static URL are one post
         self.pending[key] = url
@@ -191,7 +199,7 @@ class ZblogSpider(scrapy.Spider):
         older = 0
         for url, date_text in zip(page.items, page.item_dates):
             pid = sites.post_id_of(url)
-            if (host, pid) not in self.known:
+            if (host, pid) not in self.known and (host, pid) not in self.unfetchable:
                 unknown += 1
             approx = discover.approx_list_date(date_text, now)
             if approx is not None and self.args.since and approx < self.since_floor():
@@ -349,6 +357,10 @@ class ZblogSpider(scrapy.Spider):
         stats = self.crawler.stats
         stats.inc_value(f"parkcorpus/outcome/{outcome}")
         stats.inc_value(f"parkcorpus/site/{key[0]}/outcome/{outcome}")
+        if outcome in ("gone_404", "robots", "not_article"):
+            self.unfetchable_now[key] = True
+        elif outcome in ("written", "unchanged"):
+            self.unfetchable_now[key] = False
         if malformed:
             bad = stats.get_value("parkcorpus/malformed_urls") or []
             if len(bad) < 1000:
@@ -370,6 +382,7 @@ class ZblogSpider(scrapy.Spider):
 
     def closed(self, reason):
         """Posts still without an outcome (run stopped early) count as failed; completed sites unmarked."""
+        self.save_unfetchable()
         for key, url in list(self.pending.items()):
             if reason == "finished":
                 # no callback and no errback: the scheduler dropped a redirect back to an already
@@ -392,12 +405,41 @@ class ZblogSpider(scrapy.Spider):
     # --- completeness markers ----------------------------------------------------------------
     def marker(self, kind: str, host: str):
         """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
-        "incomplete" while a full crawl of host has not finished."""
+        "incomplete" while a full crawl of host has not finished, "unfetchable" the ids of posts
+        found 404, robots-disallowed or not an article."""
         from pathlib import Path
 
         from crawler.crawl import STATE_DIR
 
         return Path(self.out) / STATE_DIR / kind / host
+
+    def read_ids(self, kind: str, host: str) -> set[int]:
+        """Post ids listed one per line in a state file (empty when there is none)."""
+        try:
+            text = self.marker(kind, host).read_text(encoding="utf-8")
+        except OSError:
+            return set()
+        return {int(x) for x in text.split() if x.isdigit()}
+
+    def save_unfetchable(self) -> None:
+        """Update <out>/.parkcorpus/unfetchable/<host> with what this run learnt."""
+        for site in self.sites:
+            ids = {pid for h, pid in self.unfetchable if h == site.host}
+            changed = False
+            for (h, pid), bad in self.unfetchable_now.items():
+                if h == site.host and (pid in ids) != bad:
+                    changed = True
+                    (ids.add if bad else ids.discard)(pid)
+            if not changed:
+                continue
+            path = self.marker("unfetchable", site.host)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text("".join(f"{pid}\n" for pid in sorted(ids)), encoding="utf-8")
+                tmp.replace(path)
+            except OSError as exc:
+                logger.warning("cannot write %s: %s", path, exc)
 
     def write_marker(self, kind: str, host: str) -> None:
         """Create a marker holding this run's id."""

@@ -116,3 +116,17 @@ def test_auto_mode_is_full_until_a_complete_full_crawl(make_replica, tmp_path, n
     assert second["sites"][0]["mode"] == "full"
     assert second["outcomes"]["written"] == len(ids) - 5 and sorted(stored_ids(tmp_path)) == ids
     assert run(srv, tmp_path)["sites"][0]["mode"] == "incremental"
+
+
+def test_incremental_does_not_chase_known_gaps(make_replica, tmp_path, no_proxy_env):
+    srv = make_replica(sites=1, posts=40, faults="gaps=4,robots=6:0")
+    host = srv.network.hosts[0]
+    plan = srv.faults.plan(host, srv.network.site(host).post_ids())
+    assert plan["gaps"] and plan["robots"]
+    first = run(srv, tmp_path)
+    assert first["outcomes"]["gone_404"] and first["outcomes"]["robots"]
+    srv.reset_log()
+    second = run(srv, tmp_path)
+    assert second["sites"][0]["mode"] == "incremental"
+    assert second["posts_requested"] == 0
+    assert {r["path"] for r in srv.requests} - {"/robots.txt"} == {"/feed.php", "/"}

@@ -315,7 +315,11 @@ def check_proxy(proxy: str, timeout: float = 3.0) -> None:
 
 def check_out_folder(out: str) -> Path:
     """The output folder, created when its parent exists; DatasetError when unusable."""
-    path = Path(out)
+    try:
+        from crawler.store import as_path  # file:// URIs too; other URIs are refused
+    except ImportError:
+        as_path = Path
+    path = as_path(out)
     if not path.exists():
         if not path.parent.exists():
             raise errors.DatasetError(

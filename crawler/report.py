@@ -34,6 +34,8 @@ CJK_FONTS = (
 TOP_N = 20
 #: Categories shown per site in the shares plot before the rest is folded into "其他".
 MAX_CATEGORIES = 8
+#: Runs shown in the crawl-history plot and table (the latest ones).
+MAX_RUNS = 60
 #: Sites stacked in the articles-per-month plot; smaller ones are folded into one "other" bar part.
 MAX_SITES = 8
 LINK_COLUMNS = ["src_site", "src_post_id", "src_url", "dst_url", "dst_site", "dst_post_id", "kind"]
@@ -239,12 +241,16 @@ def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[
         plt.close(fig)
 
     # crawl history: new / changed / unchanged articles per run, and what happened to the other posts
-    runs = [r for r in data.get("runs", []) if any(r.get(k) is not None for k in ("new", "changed", "unchanged"))]
+    all_runs = [r for r in data.get("runs", []) if any(r.get(k) is not None for k in ("new", "changed", "unchanged"))]
+    # a nightly cron makes hundreds of runs: the plot shows the latest MAX_RUNS
+    runs = all_runs[-MAX_RUNS:]
     if runs:
         fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
         x = np.arange(len(runs))
         labels = [str(r.get("finished") or r.get("started") or r.get("run_id") or "")[:16].replace("T", " ")
                   for r in runs]
+        if len({lab[:4] for lab in labels}) == 1 and all(lab[4:5] == "-" for lab in labels):
+            labels = [lab[5:] for lab in labels]  # one year: "MM-DD HH:MM" is enough
         # a lone run stays a slim bar instead of filling the whole plot
         xlim = (-0.75, max(len(runs), 4) - 0.25)
         bottom = np.zeros(len(runs))
@@ -253,9 +259,12 @@ def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[
             ax.bar(x, ys, 0.6, bottom=bottom, label=key, color=colour)
             bottom += ys
         ax.set_xlim(*xlim)
-        ax.set_xticks(x, labels, rotation=30, ha="right")
+        step = max(1, -(-len(runs) // 16))  # at most ~16 run labels (a cluster run writes one per shard)
+        ax.set_xticks(x[::step], labels[::step], rotation=30, ha="right")
         ax.set_ylabel("articles")
-        ax.set_title(f"Crawl history ({len(runs)} run{'s' if len(runs) != 1 else ''})")
+        shown = f"last {len(runs)} of {len(all_runs)} runs" if len(all_runs) > len(runs) else \
+            f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+        ax.set_title(f"Crawl history ({shown})")
         ax.legend(frameon=False, fontsize=9)
         # outcomes other than "written"/"unchanged": the posts a run could not store
         kinds = sorted({k for r in runs for k, v in (r.get("outcomes") or {}).items()
@@ -267,7 +276,8 @@ def _plots(data: dict[str, Any], graph: dict[str, Any], plt) -> dict[str, tuple[
             ax2.bar(x, ys, 0.6, bottom=bottom, label=kind, color=cmap(i % 8))
             bottom += ys
         ax2.set_xlim(*xlim)
-        ax2.set_xticks(x, labels, rotation=30, ha="right")
+        step2 = max(1, -(-len(runs) // 8))  # the narrower panel takes fewer labels
+        ax2.set_xticks(x[::step2], labels[::step2], rotation=30, ha="right")
         ax2.set_title("Posts not stored, by outcome")
         ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         if kinds:
@@ -349,10 +359,11 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
             f"<p>{graph['edges']} distinct related links from {graph['sources']} posts "
             f"({graph['out_degree_mean']} per post).</p>"
             + (_table(["most linked post", "site", "post_id", "linked from"], ml, {2, 3}) if ml else ""))
+    recent = data.get("runs", [])[-MAX_RUNS:]
     run_rows = [[r.get("run_id"), str(r.get("finished") or r.get("started") or "")[:19].replace("T", " "),
                  r.get("mode"), r.get("status"), r.get("new"), r.get("changed"), r.get("unchanged"),
                  ", ".join(f"{k} {v}" for k, v in (r.get("outcomes") or {}).items() if v)]
-                for r in data.get("runs", [])]
+                for r in reversed(recent)]  # newest first
     section("crawl_history", "Crawl history",
             _table(["run", "finished", "mode", "status", "new", "changed", "unchanged", "outcomes"],
                    run_rows, {4, 5, 6}) if run_rows else "")

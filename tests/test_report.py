@@ -221,3 +221,16 @@ def test_link_graph_counts_stored_posts_only():
 def test_month_range_is_continuous_across_years():
     assert report._month_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
     assert report._month_range("2026-03", "2026-03") == ["2026-03"]
+
+
+def test_crawl_history_keeps_the_latest_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "MAX_RUNS", 3)
+    runs = [{"run_id": f"run{i}", "started": f"2026-01-0{i + 1}T02:00:00+00:00",
+             "finished": f"2026-01-0{i + 1}T02:05:00+00:00", "sites": [{"host": A}], "mode": "incremental",
+             "status": "ok", "articles": {"new": i, "changed": 0, "unchanged": 1}, "outcomes": {}} for i in range(5)]
+    out = write_dataset(tmp_path / "d", [article(A, 1, datetime(2026, 1, 1, tzinfo=timezone.utc))], runs=runs)
+    info = report.build_report(out, to=tmp_path / "r.html")
+    page = Path(info["html"]).read_text(encoding="utf-8")
+    shown = re.findall(r"<td>(run\d)</td>", page)
+    assert shown == ["run4", "run3", "run2"]  # newest first, the older ones left out
+    assert "crawl_history" in info["plots"]

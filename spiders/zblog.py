@@ -85,7 +85,11 @@ class ZblogSpider(scrapy.Spider):
         stored_hosts = set(self.known.sites()) if hasattr(self.known, "sites") else {h for h, _ in self.known}
         if self.args.mode == "ids":
             lo, hi = self.args.ids
-            self.total_posts = 0
+            # known up front, so the progress display can show an ETA from the first request
+            self.total_posts = sum(
+                1 for s in self.sites for pid in range(lo, hi + 1)
+                if self.args.refresh or (s.host, pid) not in self.known
+            )
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
         for site in self.sites:
             if site.delay is not None and downloader is not None:
@@ -107,7 +111,6 @@ class ZblogSpider(scrapy.Spider):
                 for pid in range(lo, hi + 1):
                     req = self.post_request(site.host, pid)
                     if req is not None:
-                        self.total_posts += 1
                         yield req
             elif mode == "sitemap":
                 for path in sites.SITEMAP_PATHS:

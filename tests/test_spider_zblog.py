@@ -130,3 +130,35 @@ def test_encoding_override_from_the_registry(tmp_path):
     req = spider.post_request(HOST, pid + 1)
     items = [i for i in spider.parse_post(response(req.url, odd, site=HOST, post_id=pid + 1)) if "title" in i]
     assert not items or items[0]["title"] != site.gold(pid)["title"]
+
+
+def test_feed_pubdate_and_archive_month_become_extractor_hints(tmp_path):
+    spider = make_spider(tmp_path, sites=HOST, mode="full")
+    spider.site_mode[HOST] = "full"
+    url = f"http://{HOST}/index.php/date-2026-11.html"
+    out = list(spider.parse_list(response(url, category_sample(), site=HOST, archive_month=(2026, 11))))
+    assert out[0]["_archive_only"]  # the archive page itself goes to the WARC for reextract
+    assert spider.hints[(HOST, 3898)]["archive_month"] == (2026, 11)
+
+    feed = SAMPLES / "feed.xml"
+    spider = make_spider(tmp_path, sites=HOST, mode="full")
+    reqs = [r for r in spider.parse_feed(response(f"http://{HOST}/feed.php", feed.read_bytes(), site=HOST))
+            if not isinstance(r, dict)]
+    assert len(reqs) == 20
+    assert spider.hints[(HOST, 3898)]["feed_published"] == datetime(2026, 11, 26, 13, 18, 44, tzinfo=timezone.utc)
+
+
+def test_post_gets_the_feed_pubdate(tmp_path):
+    from crawler.replica.model import Network
+    from crawler.replica.render import render_post
+
+    net = Network(seed=2026, sites=1, posts=5, now=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    site = net.site(HOST)
+    pid = site.post_ids()[2]
+    exact = site.gold(pid)["published"]
+    spider = make_spider(tmp_path, sites=HOST)
+    req = spider.post_request(HOST, pid, {"feed_published": exact})
+    html, _ = render_post(site, pid, net.now(), random.Random(1))
+    record = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))[0]
+    assert record["published"] == exact and record["published_precision"] == "second"
+    assert (HOST, pid) not in spider.hints  # used once, then forgotten

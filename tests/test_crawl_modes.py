@@ -130,3 +130,17 @@ def test_incremental_does_not_chase_known_gaps(make_replica, tmp_path, no_proxy_
     assert second["sites"][0]["mode"] == "incremental"
     assert second["posts_requested"] == 0
     assert {r["path"] for r in srv.requests} - {"/robots.txt"} == {"/feed.php", "/"}
+
+
+def test_no_archive_writes_no_warc(make_replica, tmp_path, no_proxy_env):
+    srv = make_replica(sites=1, posts=8)
+    s = run(srv, tmp_path, archive=False)
+    assert s["status"] == "ok" and s["outcomes"]["written"] == len(stored_ids(tmp_path)) > 0
+    assert not list(tmp_path.glob("warc/*"))
+    rows = ds.dataset(str(tmp_path / "articles"), format="parquet", partitioning="hive").to_table(
+        columns=["warc_record_id"]).column("warc_record_id").to_pylist()
+    assert rows and all(r is None for r in rows)
+    out2 = tmp_path / "with"
+    out2.mkdir()
+    run(srv, out2)
+    assert list(out2.glob("warc/*.warc.gz"))

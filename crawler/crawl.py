@@ -190,7 +190,7 @@ def error_kind(exc: BaseException) -> str:
     }
     if name in table:
         return table[name]
-    if "maxsize" in msg or "cancelled" in msg and "size" in msg:
+    if "max size" in msg or "maxsize" in msg:  # DOWNLOAD_MAXSIZE exceeded
         return "too_large"
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

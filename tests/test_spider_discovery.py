@@ -132,3 +132,10 @@ def test_summary_marks_down_site_and_error_kinds():
     assert s["exit_code"] == 1 and s["error"].startswith("site down: a.cn")
     assert error_kind(IgnoreRequest("offsite: x.com")) == "offsite"
     assert error_kind(IgnoreRequest("Forbidden by robots.txt")) == "robots"
+
+    class DownloadCancelledError(Exception):
+        pass
+
+    big = DownloadCancelledError("Expected to receive 9 bytes which is larger than download max size (1) in request")
+    assert error_kind(big) == "too_large"
+    assert error_kind(TimeoutError()) == "timeout"

@@ -251,7 +251,7 @@ class ZblogSpider(scrapy.Spider):
         if not pages and not children:
             if not response.meta.get("child"):
                 logger.info("%s has no sitemap; crawling its lists instead", host)
-                self.site_mode[host] = "full"
+                self.fall_back_to_lists(host)
                 yield from self.list_start(host)
             return
         for url in children:
@@ -265,10 +265,15 @@ class ZblogSpider(scrapy.Spider):
             if req is not None:
                 yield req
 
+    def fall_back_to_lists(self, host: str) -> None:
+        """A site without a sitemap is crawled in full mode (and the summary says so)."""
+        self.site_mode[host] = "full"
+        self.crawler.stats.set_value(f"parkcorpus/site/{host}/mode", "full")
+
     def sitemap_failed(self, failure):
         """No sitemap reachable: crawl the lists instead."""
         host = failure.request.meta["site"]
-        self.site_mode[host] = "full"
+        self.fall_back_to_lists(host)
         yield from self.list_start(host)
 
     def parse_post(self, response):

@@ -162,3 +162,12 @@ def test_post_gets_the_feed_pubdate(tmp_path):
     record = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))[0]
     assert record["published"] == exact and record["published_precision"] == "second"
     assert (HOST, pid) not in spider.hints  # used once, then forgotten
+
+
+def test_sitemap_missing_falls_back_to_the_lists(tmp_path):
+    spider = make_spider(tmp_path, sites=HOST, mode="sitemap")
+    spider.site_mode[HOST] = "sitemap"
+    out = list(spider.parse_sitemap(response(f"http://{HOST}/sitemap.xml", b"<html>404</html>", status=404, site=HOST)))
+    assert [r.url for r in out] == [f"http://{HOST}/feed.php", f"http://{HOST}/"]
+    assert spider.site_mode[HOST] == "full"
+    assert spider.crawler.stats.get_value(f"parkcorpus/site/{HOST}/mode") == "full"

@@ -566,7 +566,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
         settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
         log_file=log_file or ctx.obj.get("log_file"),
-        on_warning=lambda msg: click.echo(f"Warning: {msg}", err=True),
+        on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
     )
     if as_json:
         echo_json(summary)

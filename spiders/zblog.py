@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import discover, sites
@@ -27,9 +28,10 @@ from crawler.crawl import (
 
 logger = logging.getLogger(__name__)
 
-# List pages (and the feed) go ahead of posts: hints such as the feed pubDate or a date archive's
-# month are then known before the post is fetched, and the queue of posts stays the frontier.
-PRIO_FEED, PRIO_LIST, PRIO_POST = 30, 20, 0
+# The feed goes first (its exact pubDates must be known before those posts are fetched); then
+# posts go ahead of list pages, so the queue holds about one list page of posts at a time instead
+# of every post of the site (memory stays flat as a site grows to 100,000 posts).
+PRIO_FEED, PRIO_POST, PRIO_LIST = 30, 20, 10
 # A list item counts as older than --since only with this margin: tpure rounds relative dates.
 SINCE_MARGIN_DAYS = 2
 
@@ -60,6 +62,9 @@ class ZblogSpider(scrapy.Spider):
         # so without this an incremental run would take each of them for a new post every night
         self.unfetchable: set[tuple[str, int]] = set()
         self.unfetchable_now: dict[tuple[str, int], bool] = {}
+        # post ids seen only in related/prev/next links: requested once the lists are exhausted,
+        # so they do not pile up in the queue (most turn out to be on a list page anyway)
+        self.deferred: dict[str, set[int]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -74,6 +79,7 @@ class ZblogSpider(scrapy.Spider):
             mask_phones=s.getbool("PARKCORPUS_MASK_PHONES", False),
         )
         spider.follow_traps = s.getbool("PARKCORPUS_FOLLOW_TRAPS", False)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
     # --- start -------------------------------------------------------------------------------
@@ -328,9 +334,23 @@ class ZblogSpider(scrapy.Spider):
         yield record
         if self.site_mode.get(host) == "full" and not (self.args.since or self.args.until):
             for link in filter(None, links):
-                req = self.post_request_for(link)
-                if req is not None:
-                    yield req
+                other = sites.post_id_of(link)
+                lhost = (urlsplit(link).hostname or "").lower()
+                if other is not None and lhost in self.allowed_hosts and (lhost, other) not in self.requested:
+                    self.deferred.setdefault(lhost, set()).add(other)
+
+    def on_idle(self):
+        """Lists exhausted: request the posts only related/prev/next links pointed at, if any."""
+        deferred, self.deferred = self.deferred, {}
+        reqs = [r for host, ids in deferred.items() for pid in sorted(ids)
+                if (r := self.post_request(host, pid)) is not None]
+        if not reqs:
+            return
+        logger.info("%d posts reached only through related/prev/next links", len(reqs))
+        self.crawler.stats.inc_value("parkcorpus/posts_from_links", len(reqs))
+        for req in reqs:
+            self.crawler.engine.crawl(req)
+        raise DontCloseSpider
 
     # --- failures ----------------------------------------------------------------------------
     def post_failed(self, failure):

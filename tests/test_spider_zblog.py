@@ -45,8 +45,8 @@ def test_full_mode_list_page_requests_posts_and_lists_never_traps(tmp_path):
     assert len(posts) == len(set(posts)) >= 10
     assert f"http://{HOST}/index.php/category-1_6.html" in urls
     assert not any(k in u for u in urls for k in ("author-", "tags-", "zb_system", "index.php/2.html"))
-    # list pages go ahead of posts in the queue
-    assert max(r.priority for r in out if "/post/" in r.url) < min(r.priority for r in out if "/post/" not in r.url)
+    # posts go ahead of list pages in the queue (it stays about one list page long)
+    assert min(r.priority for r in out if "/post/" in r.url) > max(r.priority for r in out if "/post/" not in r.url)
     # the same list again: nothing new to request
     assert [r for r in spider.parse_list(response(f"http://{HOST}/index.php/category-1.html",
                                                   category_sample(), site=HOST)) if "/post/" in r.url] == []
@@ -171,3 +171,33 @@ def test_sitemap_missing_falls_back_to_the_lists(tmp_path):
     assert [r.url for r in out] == [f"http://{HOST}/feed.php", f"http://{HOST}/"]
     assert spider.site_mode[HOST] == "full"
     assert spider.crawler.stats.get_value(f"parkcorpus/site/{HOST}/mode") == "full"
+
+
+def test_related_links_are_requested_once_the_lists_are_done(tmp_path):
+    from types import SimpleNamespace
+
+    from scrapy.exceptions import DontCloseSpider
+
+    from crawler.replica.model import Network
+    from crawler.replica.render import render_post
+
+    net = Network(seed=2026, sites=1, posts=30, now=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    site = net.site(HOST)
+    pid = site.post_ids()[3]
+    spider = make_spider(tmp_path, sites=HOST, mode="full")
+    spider.site_mode[HOST] = "full"
+    req = spider.post_request(HOST, pid)
+    html, _ = render_post(site, pid, net.now(), random.Random(1))
+    out = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))
+    assert len(out) == 1  # the record only: linked posts wait
+    record = out[0]
+    linked = {r["post_id"] for r in record["related"]} | {
+        int(u.split("/")[-1].split(".")[0]) for u in (record["prev_url"], record["next_url"]) if u}
+    assert spider.deferred[HOST] == linked - {pid}
+    spider.post_request(HOST, min(linked))  # a list page got to one of them first
+    queued = []
+    spider.crawler.engine = SimpleNamespace(crawl=queued.append)
+    with pytest.raises(DontCloseSpider):
+        spider.on_idle()
+    assert sorted(int(r.url.split("/")[-1].split(".")[0]) for r in queued) == sorted(linked - {pid, min(linked)})
+    spider.on_idle()  # nothing left: the spider may close

@@ -332,12 +332,17 @@ class ZblogSpider(scrapy.Spider):
         links = [r.get("url") for r in record.get("related") or []]
         links += [record.get("prev_url"), record.get("next_url")]
         yield record
-        if self.site_mode.get(host) == "full" and not (self.args.since or self.args.until):
-            for link in filter(None, links):
-                other = sites.post_id_of(link)
-                lhost = (urlsplit(link).hostname or "").lower()
-                if other is not None and lhost in self.allowed_hosts and (lhost, other) not in self.requested:
-                    self.deferred.setdefault(lhost, set()).add(other)
+        self.defer_links(host, links)
+
+    def defer_links(self, host: str, links) -> None:
+        """Full mode: remember posts that links on a post page point at, for on_idle."""
+        if self.site_mode.get(host) != "full" or self.args.since or self.args.until:
+            return
+        for link in filter(None, links):
+            other = sites.post_id_of(link)
+            lhost = (urlsplit(link).hostname or "").lower()
+            if other is not None and lhost in self.allowed_hosts and (lhost, other) not in self.requested:
+                self.deferred.setdefault(lhost, set()).add(other)
 
     def on_idle(self):
         """Lists exhausted: request the posts only related/prev/next links pointed at, if any."""

@@ -12,9 +12,7 @@ from crawler import store
 from crawler.archive import WarcArchive, iter_responses, read_warc, reextract, warc_files
 
 UTC = dt.timezone.utc
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "site-samples"
-if not SAMPLES.is_dir():  # the repo checked out elsewhere: look next to it
-    SAMPLES = Path("/work/shared/site-samples")
+from paths import SAMPLES  # noqa: E402
 RENDERED = dt.datetime(2026, 11, 26, 17, 24, tzinfo=UTC)  # when the samples were rendered (README)
 PAGES = [
     ("http://jinshan.021cf.cn/index.php/post/3756.html", "post-3756.html"),

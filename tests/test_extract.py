@@ -14,8 +14,7 @@ from crawler import errors
 from crawler.extract import decode_html, extract_html, post_id_from_url
 
 CASES = Path(__file__).parent / "cases"
-SEED = Path(__file__).parents[2] / "shared" / "seed" / "post-3756.txt"
-SAMPLES = Path(__file__).parents[2] / "shared" / "site-samples"
+from paths import SAMPLES, SEED  # noqa: E402
 FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
 
 CASE_NAMES = sorted(p.stem for p in CASES.glob("*.html") if (CASES / f"{p.stem}.json").exists())

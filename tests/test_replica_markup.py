@@ -20,12 +20,9 @@ import pytest
 from crawler.replica import Network, render_404, render_feed, render_list, render_page, render_post
 from crawler.replica.content import text_width
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "site-samples"
-if not SAMPLES.is_dir():  # the repository may also be checked out elsewhere
-    SAMPLES = Path("/work/shared/site-samples")
+from paths import SAMPLES  # noqa: E402
 NOW = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)  # when the samples were rendered
 
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="site samples not available")
 
 
 # --------------------------------------------------------------------------------------------

@@ -568,7 +568,8 @@ class KnownPosts(Mapping):
     def _versions(self, key: int) -> dict[str, int]:
         """hex hash -> fetched_at (µs) of every stored version of key."""
         sl = self._base(key)
-        found = {h.hex(): int(f) for h, f in zip(self._hashes[sl], self._fetched[sl])}
+        # numpy "S32" strips trailing NUL bytes on read: pad back to the 32-byte digest
+        found = {h.ljust(32, b"\0").hex(): int(f) for h, f in zip(self._hashes[sl], self._fetched[sl])}
         k = (key >> 40, key & ((1 << 40) - 1))
         found.update(self._added.get(k, {}))
         found.update(self._odd.get(k, {}))

@@ -34,13 +34,8 @@ def test_sitemap_mode_reaches_every_post_without_list_pages(make_replica, tmp_pa
     assert not any("category-" in p or "page_" in p for p in paths)
 
 
-STATE_BUG = ("crawler.store.KnownPosts keeps hashes in a numpy 'S32' array, which drops trailing NUL "
-             "bytes: a content_hash ending in '00' is never found, so the post is written again "
-             "(store owner told in commit 8bee689)")
-
-
-@pytest.mark.xfail(strict=True, reason=STATE_BUG)
 def test_crawl_state_finds_every_stored_hash():
+    # a digest ending in NUL bytes once got lost in numpy's 'S32' storage
     from crawler.store import KnownPosts
 
     # the state as a run loads it from the dataset (known_posts builds it this way)
@@ -50,8 +45,6 @@ def test_crawl_state_finds_every_stored_hash():
     assert known.has("jinshan.021cf.cn", 1, hashes[0])
 
 
-# fails only when one of the posts' hashes happens to end in '00' (see STATE_BUG)
-@pytest.mark.xfail(strict=False, reason=STATE_BUG)
 def test_refresh_refetches_and_writes_only_changes(make_replica, tmp_path, no_proxy_env):
     srv = make_replica(sites=1, posts=20)
     n = len(srv.network.site(srv.network.hosts[0]).post_ids())

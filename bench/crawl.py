@@ -93,9 +93,11 @@ def child(args) -> int:
         ),
         priority="cmdline",
     )
-    if args.disk_queue:
-        # Scrapy keeps waiting requests on disk (pickled) when JOBDIR is set: one folder per run
-        settings.set("JOBDIR", f"{args.out}.queue", priority="cmdline")
+    if args.queue == "disk":
+        settings.set("SCHEDULER", "crawler.scheduler.DiskQueueScheduler", priority="cmdline")
+        settings.set("PARKCORPUS_DISK_QUEUE", True, priority="cmdline")
+    elif args.queue == "memory":
+        settings.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="cmdline")
     if args.variant == "fetch-only":
         settings.set("ITEM_PIPELINES", {}, priority="cmdline")
         spidercls = _fetch_only_spider()
@@ -196,12 +198,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int, replica_pid: int,
-            disk_queue: bool = False) -> dict:
+            queue: str = "default") -> dict:
     """One crawl in a fresh process; its numbers (and the replica's CPU spent serving it)."""
     result = out.parent / f"{out.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
            "--hosts", ",".join(hosts), "--out", str(out), "--concurrency", str(concurrency),
-           "--result", str(result)] + (["--disk-queue"] if disk_queue else [])
+           "--result", str(result), "--queue", queue]
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t0, server0 = time.perf_counter(), cpu_seconds(replica_pid)
@@ -224,8 +226,9 @@ def main(argv=None) -> int:
     p.add_argument("--sites", type=int, default=4, help="subsites the posts are spread over (default 4)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight, both variants (default 8)")
     p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--disk-queue", action="store_true",
-                   help="keep waiting requests on disk (Scrapy JOBDIR) instead of in memory")
+    p.add_argument("--queue", choices=("default", "memory", "disk"), default="default",
+                   help="scheduler queue: the project's setting, Scrapy's in-memory queue, or "
+                        "crawler.scheduler.DiskQueueScheduler (default: the project's)")
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
     # internal: one crawl
@@ -245,7 +248,7 @@ def main(argv=None) -> int:
     rows = []
     print(f"# parkcorpus crawl benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{args.sites} subsites, concurrency {args.concurrency}", flush=True)
+          f"{args.sites} subsites, concurrency {args.concurrency}, queue {args.queue}", flush=True)
     try:
         for size in sizes:
             replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed)
@@ -254,8 +257,7 @@ def main(argv=None) -> int:
                 for variant in ("fetch-only", "full"):
                     out = work / f"{size}-{variant}"
                     shutil.rmtree(out, ignore_errors=True)
-                    shutil.rmtree(f"{out}.queue", ignore_errors=True)
-                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.disk_queue)
+                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue)
                     r["size"] = size
                     pair[variant] = r
                     rows.append(r)

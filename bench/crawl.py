@@ -226,6 +226,7 @@ def main(argv=None) -> int:
     p.add_argument("--sites", type=int, default=4, help="subsites the posts are spread over (default 4)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight, both variants (default 8)")
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--variants", default="fetch-only,full", help="which runs to make (default: both)")
     p.add_argument("--queue", choices=("default", "memory", "disk"), default="default",
                    help="scheduler queue: the project's setting, Scrapy's in-memory queue, or "
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
@@ -254,7 +255,7 @@ def main(argv=None) -> int:
             replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed)
             try:
                 pair = {}
-                for variant in ("fetch-only", "full"):
+                for variant in [v for v in ("fetch-only", "full") if v in args.variants.split(",")]:
                     out = work / f"{size}-{variant}"
                     shutil.rmtree(out, ignore_errors=True)
                     r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue)
@@ -263,8 +264,9 @@ def main(argv=None) -> int:
                     rows.append(r)
                     print(f"  {size:>7} {variant:<10} {r['pages']:>7} pages in {r['elapsed']:.1f} s, "
                           f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-                pair["full"]["ratio"] = (pair["full"]["pages"] / pair["full"]["elapsed"]) / (
-                    pair["fetch-only"]["pages"] / pair["fetch-only"]["elapsed"])
+                if len(pair) == 2:
+                    pair["full"]["ratio"] = (pair["full"]["pages"] / pair["full"]["elapsed"]) / (
+                        pair["fetch-only"]["pages"] / pair["fetch-only"]["elapsed"])
             finally:
                 replica.terminate()
                 replica.wait(10)

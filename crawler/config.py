@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from crawler.errors import ConfigError
+from crawler.sites import DEFAULT_SITE
 
 #: The file looked up in the working folder when --config is not given.
 CONFIG_FILENAME = "parkcorpus.toml"
@@ -55,7 +56,7 @@ def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: 
 #: Every setting a user can put in parkcorpus.toml. Keys that feed a crawl take their default from
 #: crawler/settings.py (the Scrapy settings module); the others are read by parkcorpus itself.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("sites", ["jinshan.021cf.cn"], list, "subsites crawled when none are named (host names or short names)", None, str),
+    Setting("sites", [DEFAULT_SITE], list, "subsites crawled when none are named (host names or short names)", None, str),
     _crawl("out", "PARKCORPUS_OUT", str),
     _crawl("delay", "DOWNLOAD_DELAY", float, "seconds between requests to one host (robots.txt Crawl-delay wins when larger)"),
     _crawl("concurrency", "CONCURRENT_REQUESTS_PER_DOMAIN", int, "parallel requests per host"),

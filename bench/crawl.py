@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Politeness off, loopback only: what is measured is parkcorpus, not the delays.
 BENCH_SETTINGS = {
     "DOWNLOAD_DELAY": 0,
-    "RANDOMIZE_DOWNLOAD_DELAY": False,
     "AUTOTHROTTLE_ENABLED": False,
     "ROBOTSTXT_OBEY": False,
     "PARKCORPUS_CRAWL_DELAY": False,

@@ -422,7 +422,7 @@ def test_two_scrapyd_nodes_survive_a_killed_job_and_match_a_single_crawl(replica
 # time, a short delay) that a job is still running when the test kills it, and writing a file
 # every few posts so that the killed job has written some of its shard.
 SHARD_SETTINGS = [
-    "DOWNLOAD_DELAY=0.03", "RANDOMIZE_DOWNLOAD_DELAY=False", "AUTOTHROTTLE_ENABLED=False",
+    "DOWNLOAD_DELAY=0.03", "DOWNLOAD_DELAY_JITTER=0", "AUTOTHROTTLE_ENABLED=False",
     "CONCURRENT_REQUESTS_PER_DOMAIN=1", "PARKCORPUS_RETRY_BACKOFF=0", "PARKCORPUS_ARCHIVE=False",
     "PARKCORPUS_FLUSH_ROWS=4",
 ]

@@ -109,7 +109,7 @@ def parse_day(text: str | None, option: str) -> datetime | None:
     try:
         day = datetime.strptime(str(text).strip(), "%Y-%m-%d")
     except ValueError:
-        raise errors.UsageError(f"bad date {text!r} for {option}: expected YYYY-MM-DD") from None
+        raise errors.UsageError(f"bad {option} date {text!r}: use YYYY-MM-DD") from None
     return day.replace(tzinfo=SITE_TZ)
 
 
@@ -136,7 +136,7 @@ def parse_spider_args(kwargs: dict[str, Any]) -> CrawlArgs:
     until = parse_day(kwargs.get("until"), "--until")
     if since and until and since > until:
         raise errors.UsageError(
-            f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}; swap them"
+            f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}: swap them"
         )
     max_pages = kwargs.get("max_pages")
     if max_pages in (None, "", 0, "0"):
@@ -259,7 +259,7 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         status = "failed"
         error = "site down: " + ", ".join(
             f"{h} (all {int(stats.get(f'{pre}site/{h}/requests', 0))} requests failed)" for h in down
-        )
+        ) + "; check the host name and the network, or try again later"
     elif max_errors and n_errors > max_errors:
         status, error = "failed", f"{n_errors} errors, more than --max-errors {max_errors}"
     elif reason == "shutdown":
@@ -328,7 +328,9 @@ def check_out_folder(out: str) -> Path:
         try:
             path.mkdir()
         except OSError as exc:
-            raise errors.DatasetError(f"cannot create output folder {out}: {exc.strerror}") from None
+            raise errors.DatasetError(
+                f"cannot create output folder {out}: {exc.strerror}; pass another --out"
+            ) from None
     if not path.is_dir():
         raise errors.DatasetError(f"output folder {out} is not a folder")
     if not os.access(path, os.W_OK | os.X_OK):
@@ -536,21 +538,9 @@ def _parse_settings(settings: dict[str, Any] | list[str] | tuple | None) -> dict
 
 
 def _load_config(config_path: str | None, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Scrapy settings, output folder and default sites from crawler.config (with a fallback)."""
-    try:
-        from crawler.config import load_config
-    except ImportError:  # config module absent: the defaults of crawler/settings.py apply
-        from crawler import settings as s
+    """Scrapy settings, output folder and default sites from crawler.config."""
+    from crawler.config import load_config
 
-        table = {
-            "out": "PARKCORPUS_OUT", "delay": "DOWNLOAD_DELAY",
-            "concurrency": "CONCURRENT_REQUESTS_PER_DOMAIN", "autothrottle": "AUTOTHROTTLE_ENABLED",
-            "proxy": "PARKCORPUS_PROXY", "max_errors": "PARKCORPUS_MAX_ERRORS",
-            "archive": "PARKCORPUS_ARCHIVE", "convert": "PARKCORPUS_CONVERT",
-        }
-        scrapy = {v: overrides[k] for k, v in table.items() if overrides.get(k) is not None}
-        return {"scrapy": scrapy, "out": overrides.get("out") or s.PARKCORPUS_OUT,
-                "sites": []}
     cfg = load_config(config_path, overrides={k: v for k, v in overrides.items() if v is not None})
     return {"scrapy": cfg.scrapy_settings(), "out": cfg.get("out"), "sites": list(cfg.get("sites") or [])}
 

@@ -164,7 +164,7 @@ def ensure_dataset(out: str | os.PathLike, create: bool = True) -> Path:
     if not legacy and any(not _ignorable(p.name) for p in path.iterdir()):
         raise DatasetError(
             f"{out} is not a parkcorpus dataset (no {MARKER}) and is not empty: "
-            "pass --out a new or empty folder"
+            + ("pass --out a new or empty folder" if create else "pass --out a folder parkcorpus wrote")
         )
     if not create:
         if legacy:

@@ -45,7 +45,7 @@ def test_usage_errors_exit_2(run_cli, tmp_path):
         (["crawl", "no such site!"], "Error: unknown site 'no such site!'"),
         (["crawl", "--ids", "900-100"], "Error: bad ID range '900-100'"),
         (["crawl", "--ids", "abc"], "Error: bad ID range 'abc'"),
-        (["crawl", "--since", "2026-13-01"], "Error: bad date '2026-13-01' for --since"),
+        (["crawl", "--since", "2026-13-01"], "Error: bad --since date '2026-13-01'"),
         (["crawl", "--since", "2026-05-01", "--until", "2026-01-01"], "Error: --since 2026-05-01 is after --until 2026-01-01"),
     ]
     for args, line in cases:

@@ -172,13 +172,13 @@ def test_bad_id_range(tmp_path):
 def test_bad_date(tmp_path):
     need("crawl")
     code, line, _ = run(["crawl", A, "--since", "2026-13-01", "--out", str(tmp_path / "d")])
-    assert (code, line) == (2, "Error: bad date '2026-13-01' for --since: expected YYYY-MM-DD")
+    assert (code, line) == (2, "Error: bad --since date '2026-13-01': use YYYY-MM-DD")
 
 
 def test_since_after_until(tmp_path):
     need("crawl")
     code, line, _ = run(["crawl", A, "--since", "2026-03-01", "--until", "2026-01-01", "--out", str(tmp_path / "d")])
-    assert (code, line) == (2, "Error: --since 2026-03-01 is after --until 2026-01-01; swap them")
+    assert (code, line) == (2, "Error: --since 2026-03-01 is after --until 2026-01-01: swap them")
 
 
 def test_crawl_into_missing_output_folder(tmp_path):
@@ -194,6 +194,7 @@ def test_crawl_into_unwritable_output_folder():
     code, line, _ = run(["crawl", A, "--out", "/proc/parkcorpus-out"])
     assert code == 1
     assert line.startswith("Error: cannot create output folder /proc/parkcorpus-out: ")
+    assert line.endswith("; pass another --out")
 
 
 def test_crawl_into_folder_that_is_not_a_dataset(tmp_path):
@@ -206,6 +207,17 @@ def test_crawl_into_folder_that_is_not_a_dataset(tmp_path):
            "pass --out a new or empty folder"
     )
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["cat.jpg"]  # left untouched
+
+
+def test_validate_a_folder_that_is_not_a_dataset(tmp_path):
+    # a read-only command must not advise a new folder: it names what it expected instead
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    code, line, _ = run(["validate", "--out", str(tmp_path / "photos")])
+    assert (code, line) == (
+        1, f"Error: {tmp_path / 'photos'} is not a parkcorpus dataset (no parkcorpus.json) and is not empty: "
+           "pass --out a folder parkcorpus wrote"
+    )
 
 
 def _closed_port() -> int:
@@ -231,7 +243,7 @@ def test_site_down(tmp_path, make_replica):
     srv = make_replica(sites=1, posts=5)
     code, line, _ = run(["crawl", "wuhu.021cf.cn", "--proxy", srv.proxy_url, "--out", str(tmp_path / "d"), *FAST_ARGS])
     assert code == 1
-    assert re.fullmatch(r"Error: site down: wuhu\.021cf\.cn \(all \d+ requests failed\)", line), line
+    assert re.fullmatch(r"Error: site down: wuhu\.021cf\.cn \(all \d+ requests failed\); check the host name and the network, or try again later", line), line
 
 
 def test_locked_folder(tmp_path, make_replica):

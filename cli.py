@@ -405,11 +405,14 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @_proxy_option
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Scrapy setting for every shard job.")
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, help="Retries of a failed shard, on another node.")
+@click.option("--per-site", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Shards of one subsite running at once (each keeps its own per-host delay).")
 @click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
-def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, project, as_json) -> None:
+def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, per_site, project,
+                    as_json) -> None:
     """Crawl SITES as shards on Scrapyd nodes, retry failed shards elsewhere, validate the result.
 
     Exit code 1 when a shard failed on every attempt, no node is reachable, or the
@@ -431,7 +434,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
             sites, nodes, out=out, shard_size=shard_size, proxy=proxy,
             settings=_cluster_pairs(settings, "NAME=VALUE", "-s"), retries=retries,
             newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
-            project=project, config_path=ctx.obj.get("config"), on_event=progress,
+            project=project, per_site=per_site, config_path=ctx.obj.get("config"), on_event=progress,
         )
     except errors.ClusterError as exc:
         if as_json and getattr(exc, "summary", None):

@@ -437,6 +437,7 @@ def run(
     proxy: str | None = None,
     retries: int = 2,
     slots: int = 2,
+    per_site: int = 1,
     poll: float = 1.0,
     run_prefix: str | None = None,
     on_event: Callable[[str, dict], None] | None = None,
@@ -444,8 +445,10 @@ def run(
 ) -> dict:
     """Schedule shards over Scrapyd nodes, follow them, retry failures elsewhere, then validate out.
 
-    Returns a summary dict (run, shards with their attempts, nodes, validation). Raises
-    ClusterError when no node is reachable or a shard failed on every attempt.
+    At most `slots` jobs run per node and `per_site` jobs per subsite (politeness: every job
+    keeps its own per-host delay). Returns a summary dict (run, shards with their attempts,
+    nodes, validation). Raises ClusterError when no node is reachable or a shard failed on
+    every attempt.
     """
     if not shards:
         raise UsageError("nothing to run: the plan has no shards")
@@ -493,6 +496,11 @@ def run(
         return sum(1 for t in tracks if t.current and t.current.node == url and t.status in ("pending", "running"))
 
     def dispatch(track: _Track) -> bool:
+        # Each job keeps its own per-host delay, so two shards of one subsite running at once
+        # would hit that host twice as often: at most per_site of them run at a time.
+        site_jobs = sum(1 for t in tracks if t.shard.site == track.shard.site and t.status in ("pending", "running"))
+        if site_jobs >= per_site:
+            return False
         tried = {a.node for a in track.attempts}
         # A retry goes to a node that has not failed this shard yet (waiting for a free slot
         # there), and back to a tried node only when no other node is up.

@@ -337,6 +337,28 @@ def test_a_node_that_dies_midway_loses_its_shards_to_the_others(fake_nodes, tmp_
     assert ("node-down", dying.url) in events
 
 
+@pytest.mark.parametrize("per_site", [1, 2])
+def test_shards_of_one_site_run_at_most_per_site_at_a_time(fake_nodes, tmp_path, per_site):
+    a, b = fake_nodes(), fake_nodes()
+    shards = cluster.plan(["big.021cf.cn", "small.021cf.cn"], [a.url, b.url], 10,
+                          known_sizes={"big.021cf.cn": 60, "small.021cf.cn": 5})
+    active: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    def on_event(kind, info):
+        site = info.get("shard", "").split("[")[0]
+        if kind == "scheduled":
+            active[site] = active.get(site, 0) + 1
+            peak[site] = max(peak.get(site, 0), active[site])
+        elif kind in ("finished", "failed"):
+            active[site] -= 1
+
+    summary = cluster.run(shards, str(tmp_path / "out"), [a.url, b.url], poll=0.01, validate=False, slots=4,
+                          per_site=per_site, on_event=on_event)
+    assert summary["ok"] and len(summary["shards"]) == 7
+    assert peak == {"big.021cf.cn": per_site, "small.021cf.cn": 1}
+
+
 def test_ctrl_c_cancels_the_jobs_still_queued_or_running(fake_nodes, tmp_path):
     a = fake_nodes()
 

@@ -42,6 +42,9 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # The order comes from request priorities: feed, then list pages, then posts (spiders/zblog.py).
 DEPTH_PRIORITY = 0
+# Lists go first, so a whole site's post requests can wait at once: keep them on disk, not in
+# memory (crawler/scheduler.py; PARKCORPUS_DISK_QUEUE=False for Scrapy's in-memory queue).
+SCHEDULER = "crawler.scheduler.DiskQueueScheduler"
 LOG_LEVEL = "INFO"
 # dropped items (unchanged posts, out-of-range dates) are accounted as outcomes; logging each
 # whole record at WARNING would flood the log
@@ -87,6 +90,7 @@ PARKCORPUS_SETTINGS: dict[str, tuple[object, str]] = {
     "PARKCORPUS_CRAWL_DELAY": (True, "honour robots.txt Crawl-delay as a minimum per-host delay"),
     "PARKCORPUS_FOLLOW_TRAPS": (False, "also follow tag/author/search links (crawl traps)"),
     "PARKCORPUS_FEED_PUBDATE": (True, "pass feed.php pubDate to the extractor for exact dates"),
+    "PARKCORPUS_DISK_QUEUE": (True, "keep waiting requests in a per-run temp folder, not in memory"),
 }
 for _name, (_default, _help) in PARKCORPUS_SETTINGS.items():
     globals()[_name] = _default

@@ -10,10 +10,36 @@ disk queues in a private temporary folder per run, removed when the spider close
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
 import tempfile
 
 from scrapy.core.scheduler import Scheduler
+
+#: Temp folder names: prefix + owning PID, so a later run can remove those of killed crawls.
+PREFIX = "parkcorpus-queue-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_stale(root: str | None = None) -> int:
+    """Remove the queue folders of crawls that were killed (their PID is gone); returns how many."""
+    n = 0
+    for path in glob.glob(os.path.join(root or tempfile.gettempdir(), PREFIX + "*")):
+        pid = os.path.basename(path)[len(PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            n += 1
+    return n
 
 
 class DiskQueueScheduler(Scheduler):
@@ -26,8 +52,10 @@ class DiskQueueScheduler(Scheduler):
         """Scrapy's scheduler; with no JOBDIR and PARKCORPUS_DISK_QUEUE on, its queue goes to a temp folder."""
         scheduler = super().from_crawler(crawler)
         if scheduler.dqdir is None and crawler.settings.getbool("PARKCORPUS_DISK_QUEUE", True):
-            # local temp (not the output folder, which may be a slow shared mount under Scrapyd)
-            scheduler._tmpdir = tempfile.mkdtemp(prefix="parkcorpus-queue-")
+            # local temp (not the output folder, which may be a slow shared mount under Scrapyd);
+            # a SIGKILLed crawl cannot clean up, so each run sweeps what dead runs left
+            sweep_stale()
+            scheduler._tmpdir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
             scheduler.dqdir = scheduler._dqdir(scheduler._tmpdir)
         return scheduler
 

@@ -69,3 +69,19 @@ def test_an_explicit_jobdir_is_left_to_scrapy(tmp_path):
     assert sched.dqdir == str(tmp_path / "job" / "requests.queue")
     sched.close("finished")
     assert (tmp_path / "job").is_dir()
+
+
+def test_queue_folders_of_dead_crawls_are_swept(tmp_path):
+    import subprocess
+    import sys
+
+    from crawler.scheduler import PREFIX, sweep_stale
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{PREFIX}{dead.stdout.strip()}-abc"
+    live = tmp_path / f"{PREFIX}{os.getpid()}-def"
+    other = tmp_path / "unrelated"
+    for d in (stale, live, other):
+        d.mkdir()
+    assert sweep_stale(str(tmp_path)) == 1
+    assert not stale.exists() and live.exists() and other.exists()

@@ -12,6 +12,8 @@ Layout under ``<out>/`` (docs/schema.md is the user-facing description)::
 
 Every Parquet file is written complete under ``.tmp/`` and then linked into place with one
 atomic rename, so a reader (or a crawl killed at any moment) never sees a partial file.
+A writer's ``close()`` then merges the files its run left in one partition into one (see
+``DatasetWriter._consolidate``), so a run ends with one file per partition it touched.
 
 ``site`` lives in the partition path only, not inside the article files: pandas
 (``pd.read_parquet``) infers hive keys as dictionaries and refuses to merge them with a
@@ -25,6 +27,7 @@ import ctypes
 import datetime as dt
 import errno
 import json
+import logging
 import os
 import re
 import secrets
@@ -47,6 +50,8 @@ from crawler.items import (
     content_hash,
     link_rows,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Version of the on-disk layout, written into the marker file; bump on incompatible changes.
 FORMAT_VERSION = 1
@@ -400,8 +405,12 @@ class DatasetWriter:
     buffers together hold more than ``max_buffer_rows`` (default flush_rows, so a file appears
     after at most that many rows, as a crawl's progress and kill tests expect), the partitions
     least recently added to are written, until half the buffer is free. A crawl walks the site roughly by date, so a
-    month it has left behind goes out as one file: files per run grow with the partitions
-    touched, not with the posts. ``flush()`` and ``close()`` write everything buffered.
+    month it has left behind often goes out as one file; when rows arrive in no partition order a
+    partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
+    then (with ``consolidate``, the default) merges the files this writer wrote into one partition
+    (or one site's links folder) into one file, so a run ends with one article file per partition
+    it touched and one links file per site (see ``_consolidate``). ``files`` lists the files of
+    this writer in the dataset (the merged ones after close); ``flushes`` counts the writes.
 
     ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
     ``"unchanged"`` (same (site, post_id, content_hash) already stored: nothing written).
@@ -412,7 +421,7 @@ class DatasetWriter:
 
     def __init__(self, out: str | os.PathLike, run_id: str, flush_rows: int = 500,
                  archive: Any = None, known: KnownPosts | None = None,
-                 max_buffer_rows: int | None = None):
+                 max_buffer_rows: int | None = None, consolidate: bool = True):
         self.out = ensure_dataset(out, create=True)
         self.run_id = check_run_id(run_id)
         self.flush_rows = max(1, int(flush_rows))
@@ -423,6 +432,8 @@ class DatasetWriter:
         self._parts: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
         self._pending = 0
         self._seq = 0
+        self.consolidate = consolidate
+        self.flushes = 0
         self.files: list[Path] = []
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0}
         self.closed = False
@@ -483,6 +494,7 @@ class DatasetWriter:
             self.archive.flush()
         n = f"{self._seq:05d}"
         self._seq += 1
+        self.flushes += 1
         written: list[Path] = []
         tmpdir = self.out / TMP
         # links first: if the process dies between the two, the posts are not yet stored, get
@@ -507,15 +519,124 @@ class DatasetWriter:
         return written
 
     def close(self) -> None:
-        """Flush what is buffered and close the archive, if any (idempotent)."""
+        """Flush what is buffered, merge this run's files per partition, close the archive (idempotent).
+
+        A failed flush (disk full) skips the merge: the files already written stay as they are.
+        """
         if self.closed:
             return
         try:
             self.flush()
+            if self.consolidate:
+                self._consolidate()
         finally:
             self.closed = True
             if self.archive is not None and hasattr(self.archive, "close"):
                 self.archive.close()
+
+    def _consolidate(self) -> None:
+        """Merge, in every folder where this writer wrote more than one file, those files into one.
+
+        Only this writer's own files (``self.files``) are read and removed: other runs writing
+        into the same folder (Scrapyd jobs) are never touched. One folder at a time, streamed in
+        row groups, so memory stays bounded. Per folder (see ``_merge_files``): the merged file
+        is written complete under ``.tmp/``, exchanged atomically with the last of the files it
+        replaces (it keeps that file's name; the name of a file that vanished, e.g. taken by a
+        concurrent ``compact``, is never re-created), then the other files are removed. Between
+        the exchange and the removals a reader sees some rows twice, identical and of the same
+        run, which ``load``/``known_posts`` collapse and ``validate`` reports as a warning only;
+        a crash there leaves that state (``compact`` or ``validate --repair`` folds it). A
+        failure (disk full) keeps the files as they are and stops merging.
+        """
+        groups: dict[Path, list[Path]] = {}
+        for f in self.files:
+            groups.setdefault(f.parent, []).append(f)
+        final: list[Path] = []
+        failed = False
+        # article partitions first (sorted, so the order is predictable), then the links folders
+        for folder, files in sorted(groups.items(), key=lambda kv: (self.out / LINKS in kv[0].parents, kv[0])):
+            if len(files) < 2 or failed:
+                final.extend(files)
+                continue
+            links = self.out / LINKS in folder.parents
+            try:
+                final.extend(_merge_files(self.out, files, LINK_SCHEMA if links else FILE_SCHEMA,
+                                          _LINK_ORDER if links else _ARTICLE_ORDER))
+            except FileNotFoundError:
+                # a concurrent compact swapped this folder's files out: nothing of ours to merge
+                final.extend(f for f in files if f.exists())
+            except OSError as exc:
+                failed = True
+                logger.warning("could not merge the %d files of %s (%s): they stay as written; "
+                               "`parkcorpus compact` merges them later", len(files), folder,
+                               exc.strerror or exc)
+                final.extend(f for f in files if f.exists())
+        self.files = final
+
+
+_ARTICLE_ORDER = [("post_id", "ascending"), ("fetched_at", "ascending")]
+_LINK_ORDER = [("src_post_id", "ascending"), ("kind", "ascending"), ("position", "ascending")]
+#: A merge writes a row group when it holds this many bytes of Arrow data (or ROW_GROUP_ROWS rows).
+MERGE_GROUP_BYTES = 32 * 1024 * 1024
+
+
+def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tuple[str, str]]) -> list[Path]:
+    """Replace files (one folder, one run) by one file holding all their rows; returns what is left.
+
+    Streams: at most one row group (ROW_GROUP_ROWS rows or MERGE_GROUP_BYTES) is held, sorted by
+    `order` within it. Order of steps, each safe to die after: write under .tmp/ and fsync;
+    exchange with files[-1] (a reader sees the old file or the merged one under that name);
+    delete the others. Without RENAME_EXCHANGE: rename over files[-1] after checking it exists.
+    """
+    keep = files[-1]
+    tmpdir = out / TMP
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    tmp = tmpdir / f"{keep.name}.merge-{secrets.token_hex(4)}.tmp"
+    try:
+        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=True,
+                              write_statistics=True) as pw:
+            chunk: list[pa.Table] = []
+            rows = size = 0
+
+            def emit() -> None:
+                table = pa.concat_tables(chunk).sort_by(order)
+                pw.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                chunk.clear()
+
+            for f in files:
+                table = _read_files([f], schema)
+                for part in (table.slice(i, ROW_GROUP_ROWS) for i in range(0, table.num_rows, ROW_GROUP_ROWS)):
+                    if chunk and (rows + part.num_rows > ROW_GROUP_ROWS or size + part.nbytes > MERGE_GROUP_BYTES):
+                        emit()
+                        rows = size = 0
+                    chunk.append(part)
+                    rows += part.num_rows
+                    size += part.nbytes
+                del table
+            if chunk:
+                emit()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        gone = False
+        try:
+            if not _exchange(tmp, keep):  # no RENAME_EXCHANGE here: rename over it, if still there
+                if keep.exists():
+                    os.replace(tmp, keep)
+                else:
+                    gone = True
+        except FileNotFoundError:
+            gone = True
+        if gone:
+            # keep is gone (a compaction took this folder's files): never re-create it
+            logger.info("%s vanished while merging (compacted meanwhile?): merge skipped", keep)
+            return [f for f in files if f.exists()]
+        _fsync_dir(keep.parent)
+        for f in files[:-1]:
+            f.unlink(missing_ok=True)
+        _fsync_dir(keep.parent)
+        return [keep]
+    finally:
+        tmp.unlink(missing_ok=True)  # after an exchange it holds keep's old rows
 
 
 # --------------------------------------------------------------------------- known-post state

@@ -3,8 +3,10 @@
 Errors (exit 1) are what makes a reader fail or lie: a file whose footer or pages do not read,
 a schema other than the declared one, rows in the wrong partition, the same
 (site, post_id, content_hash) stored twice. Warnings do not fail the check: temporary files
-(invisible to readers; a killed run leaves them) and article bodies that still contain known
-boilerplate (an extraction quality issue, which `parkcorpus stats` also reports).
+(invisible to readers; a killed run leaves them), article bodies that still contain known
+boilerplate (an extraction quality issue, which `parkcorpus stats` also reports), and identical
+copies of rows in several files of one run (what a run killed while merging its files at the
+end leaves: same fetch, same extraction, readers see one row).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from crawler.items import LINK_SCHEMA
@@ -229,7 +232,8 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
     report = ValidationReport(out=str(path))
     problems = report.problems
     check_boilerplate = _boilerplate_checker()
-    versions: dict[tuple[str, int, str], list[str]] = defaultdict(list)
+    # (site, post_id, content_hash) -> [(file, (fetched_at, extracted_at) in µs)]
+    versions: dict[tuple[str, int, str], list[tuple[str, tuple[Any, Any]]]] = defaultdict(list)
     a_root, l_root = path / ARTICLES, path / LINKS
 
     for kind, root, declared in ((ARTICLES, a_root, FILE_SCHEMA), (LINKS, l_root, LINK_SCHEMA)):
@@ -254,8 +258,10 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                 report.article_rows += table.num_rows
                 _check_article_partition(table, values, rel, problems)
                 site = values.get("site")
-                for pid, h in zip(table.column("post_id").to_pylist(), table.column("content_hash").to_pylist()):
-                    versions[(site, pid, h)].append(rel)
+                stamps = zip(_micros(table, "fetched_at"), _micros(table, "extracted_at"))
+                for pid, h, fp in zip(table.column("post_id").to_pylist(),
+                                      table.column("content_hash").to_pylist(), stamps):
+                    versions[(site, pid, h)].append((rel, fp))
                 hits = check_boilerplate(table.column("text").to_pylist())
                 bad = [(pid, names) for pid, names in zip(table.column("post_id").to_pylist(), hits) if names]
                 if bad:
@@ -271,12 +277,27 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                     problems.append(Problem(rel, "partition", f"{len(other)} links from another site than {site}"))
 
     dup_parts: set[str] = set()
-    for (site, pid, h), files in versions.items():
-        if len(files) > 1:
-            for rel in sorted(set(files)):
-                problems.append(Problem(rel, "duplicate", f"{site} post {pid} version {h[:12]} stored "
-                                        f"{len(files)} times; `--repair` (or compact) removes the copies"))
-            dup_parts.update(str(Path(r).parent.relative_to(ARTICLES)) for r in files)
+    same_run: dict[str, list[Any]] = {}  # file -> [copies, run, example] of same-run identical copies
+    for (site, pid, h), entries in versions.items():
+        if len(entries) < 2:
+            continue
+        files = [rel for rel, _ in entries]
+        dup_parts.update(str(Path(r).parent.relative_to(ARTICLES)) for r in files)
+        runs = {_run_of(Path(r).name) for r in files}
+        if (len(set(files)) == len(files) and len(runs) == 1 and None not in runs
+                and len({fp for _, fp in entries}) == 1):
+            # one run, one fetch, one extraction, in several files: an interrupted end-of-run merge
+            for rel in files:
+                info = same_run.setdefault(rel, [0, next(iter(runs)), f"{site} post {pid}"])
+                info[0] += 1
+            continue
+        for rel in sorted(set(files)):
+            problems.append(Problem(rel, "duplicate", f"{site} post {pid} version {h[:12]} stored "
+                                    f"{len(files)} times; `--repair` (or compact) removes the copies"))
+    for rel, (n, run, example) in sorted(same_run.items()):
+        problems.append(Problem(rel, "duplicate", f"{n} rows (e.g. {example}) also stored, identical, in another "
+                                f"file of run {run} (a merge at the end of that run was interrupted; readers "
+                                "see one row); `--repair` (or compact) removes the copies", "warning"))
 
     for m in sorted((path / RUNS).glob("*.json")):
         try:
@@ -297,6 +318,13 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
         report.repaired = True
         _repair(path, report, temps, dup_parts)
     return report
+
+
+def _micros(table: pa.Table, column: str) -> list[Any]:
+    """A timestamp column as µs integers (None for nulls, or when the column is absent)."""
+    if column not in table.column_names:
+        return [None] * table.num_rows
+    return pc.cast(table.column(column), pa.int64()).to_pylist()
 
 
 def _short(exc: Exception) -> str:

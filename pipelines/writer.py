@@ -66,7 +66,7 @@ class ParquetWriterPipeline:
             if item.get("_archive_only"):
                 # feed, date archive, 404 and not-article responses: archived, never rows
                 raise DropItem("archived only", log_level="DEBUG")
-            before = len(self.writer.files)
+            before = self.writer.flushes
             status = self.writer.add(item)
             self._count_flush(before)
         except OSError as exc:
@@ -81,7 +81,7 @@ class ParquetWriterPipeline:
         return item
 
     def _count_flush(self, before: int) -> None:
-        if len(self.writer.files) > before:
+        if self.writer.flushes > before:
             self.crawler.stats.inc_value("parkcorpus/flushes")
             self.crawler.stats.set_value("parkcorpus/rows_flushed", self.writer.counts.get("rows_written", 0))
 
@@ -107,9 +107,9 @@ class ParquetWriterPipeline:
         """Write what is buffered (also on SIGTERM / Ctrl-C: Scrapy closes the spider gracefully)."""
         if self.writer is None:
             return
-        before = len(self.writer.files)
+        before = self.writer.flushes
         try:
-            self.writer.close()
+            self.writer.close()  # writes the buffer, then merges the run's files per partition
             self._count_flush(before)
         except OSError as exc:
             self._fatal(exc)

@@ -30,11 +30,15 @@ def rec(post_id: int, text: str | None = None, site: str = "jinshan.021cf.cn",
     return empty_article(**base)
 
 
-def write(out, records, run_id: str = "run1", flush_rows: int = 500):
-    """Write records with a DatasetWriter; returns the writer (closed)."""
+def write(out, records, run_id: str = "run1", flush_rows: int = 500, consolidate: bool = True):
+    """Write records with a DatasetWriter; returns the writer (closed).
+
+    consolidate=False keeps one file per flush (no merge at close): a dataset with several files
+    per partition and run, as a killed run or an older parkcorpus leaves it.
+    """
     from crawler.store import DatasetWriter
 
-    with DatasetWriter(out, run_id, flush_rows=flush_rows) as w:
+    with DatasetWriter(out, run_id, flush_rows=flush_rows, consolidate=consolidate) as w:
         for r in records:
             w.add(r)
     return w

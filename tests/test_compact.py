@@ -17,14 +17,15 @@ OTHER = "laian.021cf.cn"
 
 
 def three_runs(out):
-    """Three runs with small flushes: posts 1-8 on two sites, posts 1 and 2 changed twice."""
+    """Three runs with small flushes kept as files (no merge at close): posts 1-8 on two sites,
+    posts 1 and 2 changed twice."""
     write(out, [rec(i) for i in range(1, 7)] + [rec(7, site=OTHER), rec(8, published=None)],
-          run_id="r1", flush_rows=2)
+          run_id="r1", flush_rows=2, consolidate=False)
     day = dt.timedelta(days=1)
     write(out, [rec(1, text="第二版", fetched_at=FETCHED + day), rec(2, text="第二版", fetched_at=FETCHED + day)],
-          run_id="r2", flush_rows=1)
+          run_id="r2", flush_rows=1, consolidate=False)
     write(out, [rec(1, text="第三版", fetched_at=FETCHED + 2 * day), rec(9, fetched_at=FETCHED + 2 * day)],
-          run_id="r3", flush_rows=1)
+          run_id="r3", flush_rows=1, consolidate=False)
 
 
 def frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -79,11 +79,21 @@ def test_writer_flushes_every_n_rows_and_on_close(tmp_path):
         w.add(rec(i))
     assert len(store.dataset_files(out)) == 2 and w.pending == 1
     w.close()
-    assert len(store.dataset_files(out)) == 3 and w.pending == 0
+    # close wrote the last row, then merged the run's three files of the partition into one
+    assert w.pending == 0 and w.flushes == 3
     names = [f.name for f in store.dataset_files(out)]
-    assert names == ["part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet"]
+    assert names == ["part-run1-00002.parquet"]
+    assert [f.name for f in store.dataset_files(out, "links")] == ["part-run1-00002.parquet"]
+    assert sorted(rel(out, w.files)) == rel(out, store.dataset_files(out) + store.dataset_files(out, "links"))
     assert len(store.load(out)) == 7
     w.close()  # idempotent
+    # without consolidate, every flush stays its own file
+    out2 = tmp_path / "raw"
+    with store.DatasetWriter(out2, "run1", flush_rows=3, consolidate=False) as w:
+        for i in range(7):
+            w.add(rec(i))
+    names = [f.name for f in store.dataset_files(out2)]
+    assert names == ["part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet"]
 
 
 def test_buffers_per_partition_so_files_follow_partitions_not_posts(tmp_path):

@@ -19,7 +19,8 @@ SITE = "jinshan.021cf.cn"
 
 def dataset(tmp_path):
     out = tmp_path / "data"
-    write(out, [rec(i) for i in range(1, 7)], run_id="r1", flush_rows=3)
+    # r1 keeps its two flushes as two files (as a killed run leaves them)
+    write(out, [rec(i) for i in range(1, 7)], run_id="r1", flush_rows=3, consolidate=False)
     write(out, [rec(i, published=dt.datetime(2024, 5, 1, tzinfo=UTC)) for i in range(10, 13)], run_id="r2")
     return out
 

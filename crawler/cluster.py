@@ -279,11 +279,16 @@ def plan(
         raise UsageError("no site to plan; name at least one subsite")
     if shard_size < 1:
         raise UsageError(f"--shard-size must be at least 1, got {shard_size}")
+    # names are checked against the registry before anything is looked up on the network
+    from crawler.sites import resolve_sites
+
+    hosts = {name: resolve_sites([name])[0][0].host for name in sites}
     node_list = _nodes(nodes)
     known_sizes = dict(known_sizes or {})
     shards: list[Shard] = []
-    for site in sites:
-        size = known_sizes.get(site)
+    for name in dict((hosts[n], n) for n in sites).values():  # one entry per host
+        site = hosts[name]
+        size = known_sizes.get(site, known_sizes.get(name))
         if size is None:
             size = post_id_range(site, proxy=proxy)
         low, high = (1, int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))

@@ -523,3 +523,24 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
     assert {a["job"] for a in shard["attempts"]} <= runs
     assert not list(out.glob(".tmp/*")), "temporary files of the killed job were left behind"
     assert {(s, p) for s, p, _ in merged} == {(h, p) for h in hosts for p in net.site(h).post_ids()}
+
+
+def test_plan_checks_site_names_before_any_lookup(monkeypatch):
+    # an unknown name is a usage error (exit 2) raised before post_id_range touches the network
+    from crawler import cluster
+    from crawler.errors import UnknownSiteError
+
+    def no_lookup(*a, **k):
+        raise AssertionError("looked up a site on the network")
+
+    monkeypatch.setattr(cluster, "post_id_range", no_lookup)
+    with pytest.raises(UnknownSiteError, match="unknown site 'nosuchsite'"):
+        cluster.plan(["nosuchsite"], ["http://127.0.0.1:1"], known_sizes={})
+
+
+def test_plan_maps_short_names_to_hosts_once():
+    from crawler import cluster
+
+    shards = cluster.plan(["jinshan", "jinshan.021cf.cn"], ["http://127.0.0.1:1"],
+                          known_sizes={"jinshan.021cf.cn": 100})
+    assert [s.site for s in shards] == ["jinshan.021cf.cn"]

@@ -8,6 +8,7 @@ never touched, and a crash in the middle of the merge leaves a dataset that read
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import random
 import signal
@@ -251,6 +252,8 @@ def test_disk_full_during_the_merge_keeps_the_files(tmp_path, monkeypatch, caplo
     def full(*a, **k):
         raise OSError(28, "No space left on device")
 
+    # an earlier CLI test (-q) may have left the root logger at ERROR: ask for warnings here
+    caplog.set_level(logging.WARNING, logger="crawler.store")
     w = store.DatasetWriter(out, "run", flush_rows=3)
     for i in range(1, 10):
         w.add(rec(i))

@@ -1,4 +1,4 @@
-"""Extraction on saved pages (tests/cases: page + expected JSON), error cases, encodings, the CLI."""
+"""Extraction on saved pages (tests/samples, expected JSON in tests/cases), error cases, encodings, the CLI."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ CASES = Path(__file__).parent / "cases"
 from paths import SAMPLES, SEED  # noqa: E402
 FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
 
-CASE_NAMES = sorted(p.stem for p in CASES.glob("*.html") if (CASES / f"{p.stem}.json").exists())
+# expected JSON in tests/cases/, the saved page it describes in tests/samples/ (one copy of each page)
+CASE_PAGES = {"jinshan-post-3756": SAMPLES / "post-3756.html", "laian-post-1414": SAMPLES / "laian-post-1414.html"}
+CASE_NAMES = sorted(p.stem for p in CASES.glob("*.json"))
+assert set(CASE_NAMES) == set(CASE_PAGES), "every expected JSON in tests/cases needs its page in CASE_PAGES"
 
 
 def _case(name: str) -> tuple[bytes, dict]:
-    return (CASES / f"{name}.html").read_bytes(), json.loads((CASES / f"{name}.json").read_text("utf-8"))
+    return CASE_PAGES[name].read_bytes(), json.loads((CASES / f"{name}.json").read_text("utf-8"))
 
 
 def _run(raw: bytes, expected: dict) -> dict:
@@ -73,7 +76,7 @@ def test_seed_boilerplate_never_in_text():
 
 def _page_with_body(extra_paragraphs: list[str]) -> bytes:
     """post-3756 with extra paragraphs inserted after the article's first paragraph."""
-    html = (CASES / "jinshan-post-3756.html").read_text("utf-8")
+    html = CASE_PAGES["jinshan-post-3756"].read_text("utf-8")
     marker = "转动能塑优势?</p>"
     inserted = "".join(f"\n<p>　　{p}</p>" for p in extra_paragraphs)
     return html.replace(marker, marker + inserted, 1).encode("utf-8")
@@ -115,14 +118,14 @@ def test_list_page_is_not_an_article():
 
 
 def test_truncated_page_is_malformed():
-    raw = (CASES / "jinshan-post-3756.html").read_bytes()
+    raw = CASE_PAGES["jinshan-post-3756"].read_bytes()
     cut = raw[: raw.index("记者朱婕".encode())]
     with pytest.raises(errors.MalformedPage):
         extract_html(cut, None, fetched_at=FETCHED)
 
 
 def test_page_without_title_is_malformed():
-    raw = (CASES / "laian-post-1414.html").read_text("utf-8")
+    raw = CASE_PAGES["laian-post-1414"].read_text("utf-8")
     raw = raw.replace("<h1>来安县半塔工业园今年新投产项目4个</h1>", "<h1></h1>")
     with pytest.raises(errors.MalformedPage):
         extract_html(raw.encode("utf-8"), None, fetched_at=FETCHED)
@@ -134,7 +137,7 @@ def test_page_without_title_is_malformed():
 )
 def test_mislabelled_encodings(label, encoding):
     """A page labelled GBK that is UTF-8 and the reverse decode to the same article."""
-    html = (CASES / "laian-post-1414.html").read_text("utf-8").replace('charset="utf-8"', f'charset="{label}"')
+    html = CASE_PAGES["laian-post-1414"].read_text("utf-8").replace('charset="utf-8"', f'charset="{label}"')
     rec = extract_html(html.encode(encoding), None, fetched_at=FETCHED)
     assert rec["title"] == "来安县半塔工业园今年新投产项目4个"
     assert rec["text"].endswith("来源：中国滁州网")
@@ -205,7 +208,7 @@ def _cli(*args):
 
 def test_cli_one_file_prints_json():
     raw, expected = _case("laian-post-1414")
-    res = _cli(str(CASES / "laian-post-1414.html"), "--fetched-at", "2026-11-26T17:24:00Z")
+    res = _cli(str(CASE_PAGES["laian-post-1414"]), "--fetched-at", "2026-11-26T17:24:00Z")
     assert res.exit_code == 0, res.output
     rec = json.loads(res.output)
     assert rec["url"] == expected["url"]  # inferred from the canonical link
@@ -215,7 +218,7 @@ def test_cli_one_file_prints_json():
 
 def test_cli_folder_prints_json_lines(tmp_path):
     for name in CASE_NAMES:
-        (tmp_path / f"{name}.html").write_bytes((CASES / f"{name}.html").read_bytes())
+        (tmp_path / f"{name}.html").write_bytes(CASE_PAGES[name].read_bytes())
     res = _cli(str(tmp_path))
     assert res.exit_code == 0, res.output
     lines = res.output.strip().splitlines()
@@ -223,7 +226,7 @@ def test_cli_folder_prints_json_lines(tmp_path):
 
 
 def test_cli_options_reach_the_extractor():
-    res = _cli(str(CASES / "laian-post-1414.html"), "--no-swaps", "--convert", "none")
+    res = _cli(str(CASE_PAGES["laian-post-1414"]), "--no-swaps", "--convert", "none")
     assert res.exit_code == 0, res.output
     assert "蕞新" in json.loads(res.output)["text"]
 
@@ -251,16 +254,16 @@ def test_cli_not_an_article_and_bad_option():
     res = _cli(str(SAMPLES / "category-1.html"))
     assert res.exit_code == 1
     assert res.output.startswith("Error: ") and "not a post page" in res.output and len(res.output.strip().splitlines()) == 1
-    res = _cli(str(CASES / "laian-post-1414.html"), "--fetched-at", "yesterday")
+    res = _cli(str(CASE_PAGES["laian-post-1414"]), "--fetched-at", "yesterday")
     assert res.exit_code == 2
-    res = _cli(str(CASES / "laian-post-1414.html"), "--convert", "x2y")
+    res = _cli(str(CASE_PAGES["laian-post-1414"]), "--convert", "x2y")
     assert res.exit_code == 2
 
 
 def test_tpure_page_saved_without_theme_assets_is_still_tpure():
     import re
 
-    html = (CASES / "laian-post-1414.html").read_text("utf-8")
+    html = CASE_PAGES["laian-post-1414"].read_text("utf-8")
     html = re.sub(r'<(?:link|script|meta name="theme")[^>]*>(?:</script>)?', "", html)
     assert "/theme/tpure/" not in html.split("<body", 1)[0]
     rec = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)
@@ -269,14 +272,14 @@ def test_tpure_page_saved_without_theme_assets_is_still_tpure():
 
 def test_nested_list_items_appear_once():
     items = "<ul><li>优化生产力布局<ul><li>推进科技成果转化</li></ul></li><li>推动生产性服务业提质赋能</li></ul>"
-    html = (CASES / "laian-post-1414.html").read_text("utf-8").replace("<p>来源：中国滁州网</p>", items + "<p>来源：中国滁州网</p>")
+    html = CASE_PAGES["laian-post-1414"].read_text("utf-8").replace("<p>来源：中国滁州网</p>", items + "<p>来源：中国滁州网</p>")
     lines = extract_html(html.encode("utf-8"), None, fetched_at=FETCHED)["text"].splitlines()
     assert lines[-4:] == ["优化生产力布局", "推进科技成果转化", "推动生产性服务业提质赋能", "来源：中国滁州网"]
 
 
 def test_br_separated_body_with_teasers_and_contact_in_one_block():
     """Some editors put everything in one <div> with <br>: the line rules still apply after trafilatura."""
-    html = (CASES / "laian-post-1414.html").read_text("utf-8")
+    html = CASE_PAGES["laian-post-1414"].read_text("utf-8")
     start = html.index('<div class="single viewall">') + len('<div class="single viewall">')
     end = html.index("</div>", start)
     body = ("<div>　　今年以来，园区坚持“项目为王”，围绕新材料、生物医药、智能制造等主导产业精准招商。<br/>"
@@ -316,7 +319,7 @@ def test_real_feed_bodies_in_a_post_page(link, body):
     blocks) put into the post template: sentences kept, no boilerplate, no teaser line left."""
     import lxml.html
 
-    page = (CASES / "jinshan-post-3756.html").read_text("utf-8")
+    page = CASE_PAGES["jinshan-post-3756"].read_text("utf-8")
     start = page.index('<div class="single viewall">') + len('<div class="single viewall">')
     end = page.index('<div class="copynotice">', start)
     page = page[:start] + body + "</div>\n" + page[end:]
@@ -338,7 +341,7 @@ def test_real_feed_bodies_in_a_post_page(link, body):
 
 
 def test_cli_folder_with_a_list_page_reports_it_and_exits_1(tmp_path):
-    (tmp_path / "a.html").write_bytes((CASES / "laian-post-1414.html").read_bytes())
+    (tmp_path / "a.html").write_bytes(CASE_PAGES["laian-post-1414"].read_bytes())
     (tmp_path / "b.html").write_bytes((SAMPLES / "category-1.html").read_bytes())
     res = CliRunner().invoke(main, ["extract", str(tmp_path)])  # click >= 8.2 keeps stderr apart
     assert res.exit_code == 1

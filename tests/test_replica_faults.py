@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from crawler.errors import UsageError
-from crawler.replica import content, render
+from crawler.replica import render
+from replica_helpers import page_title, shown_title
 from crawler.replica.faults import OFFSITE_HOSTS, SPEC_KEYS, Faults
 from crawler.replica.model import Network
 from crawler.replica.server import ReplicaServer
@@ -51,21 +52,6 @@ def raw_get(srv, host, path) -> bytes:
         while chunk := sock.recv(65536):
             data += chunk
     return data
-
-
-def shown_title(site, pid) -> str:
-    """The title as the page shows it (Traditional-Chinese posts keep their script)."""
-    post = site.post(pid)
-    if post.get("traditional"):
-        return content.opencc("s2t").convert(post["title"])
-    return post["title"]
-
-
-def page_title(body: bytes | str) -> str:
-    """The text of <title> of an HTML page."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
-    return lxml.html.fromstring(body).findtext(".//title")
 
 
 # -- the spec and the selection ------------------------------------------------------------

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
-import lxml.html
 import pytest
 import requests
 
 from crawler.errors import UsageError
-from crawler.replica import content, render, server as server_mod
+from crawler.replica import render, server as server_mod
+from replica_helpers import page_title, shown_title
 from crawler.replica.model import Network
 from crawler.replica.server import ReplicaServer
 
@@ -54,21 +54,6 @@ def raw(srv, request: bytes) -> tuple[int, dict, bytes]:
 def proxied(srv, url: str, **kw) -> requests.Response:
     kw.setdefault("allow_redirects", False)
     return requests.get(url, proxies={"http": srv.proxy_url, "https": srv.proxy_url}, timeout=10, **kw)
-
-
-def shown_title(site, pid) -> str:
-    """The title as the page shows it (Traditional-Chinese posts keep their script)."""
-    post = site.post(pid)
-    if post.get("traditional"):
-        return content.opencc("s2t").convert(post["title"])
-    return post["title"]
-
-
-def page_title(body: bytes | str) -> str:
-    """The text of <title> of an HTML page."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8")
-    return lxml.html.fromstring(body).findtext(".//title")
 
 
 def test_absolute_uri_request_is_served_as_the_real_host(srv, net):

@@ -209,7 +209,7 @@ def test_reextract_with_other_rules_adds_versions_that_become_current(archived, 
     assert res.exit_code == 0, res.output
     import json
 
-    second = json.loads(res.output)
+    second = json.loads(res.stdout)
     assert second["articles"] == {"new": 0, "changed": 2, "unchanged": 0}
     df = store.load(archived)
     # same fetch (same fetched_at), newer extraction: the Traditional version is current

@@ -103,7 +103,7 @@ def test_config_command_shows_value_and_source(tmp_path, monkeypatch):
     monkeypatch.setenv("PARKCORPUS_DELAY", "4")
     res = CliRunner().invoke(main, ["config", "--json"])
     assert res.exit_code == 0, res.output
-    rows = {r["key"]: r for r in json.loads(res.output)["settings"]}
+    rows = {r["key"]: r for r in json.loads(res.stdout)["settings"]}
     assert (rows["out"]["value"], rows["out"]["source"]) == ("corpus", "parkcorpus.toml")
     assert (rows["delay"]["value"], rows["delay"]["source"]) == (4.0, "env PARKCORPUS_DELAY")
     assert rows["mask_phones"]["source"] == "default"
@@ -118,7 +118,7 @@ def test_config_command_with_explicit_config_file(tmp_path, monkeypatch):
     p.write_text("max_errors = 3\n", encoding="utf-8")
     res = CliRunner().invoke(main, ["--config", str(p), "config", "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["file"] == str(p)
     rows = {r["key"]: r for r in data["settings"]}
     assert (rows["max_errors"]["value"], rows["max_errors"]["source"]) == (3, str(p))

@@ -209,7 +209,7 @@ def test_cli_one_file_prints_json():
     raw, expected = _case("laian-post-1414")
     res = _cli(str(CASE_PAGES["laian-post-1414"]), "--fetched-at", "2026-11-26T17:24:00Z")
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)
+    rec = json.loads(res.stdout)
     assert rec["url"] == expected["url"]  # inferred from the canonical link
     assert rec["text"] == expected["text"]
     assert rec["published"] == expected["published"]
@@ -227,7 +227,7 @@ def test_cli_folder_prints_json_lines(tmp_path):
 def test_cli_options_reach_the_extractor():
     res = _cli(str(CASE_PAGES["laian-post-1414"]), "--no-swaps", "--convert", "none")
     assert res.exit_code == 0, res.output
-    assert "蕞新" in json.loads(res.output)["text"]
+    assert "蕞新" in json.loads(res.stdout)["text"]
 
 
 @pytest.mark.parametrize(

@@ -163,7 +163,7 @@ def test_traditional_left_counts_rows_not_simplified_ones():
 def test_stats_cli_json_and_table(dataset):
     res = CliRunner().invoke(main, ["stats", "--out", str(dataset), "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["articles"] == 10 and data["health"]["boilerplate_rows"] == 1
     res = CliRunner().invoke(main, ["stats", "--out", str(dataset)])
     assert res.exit_code == 0, res.output
@@ -176,13 +176,13 @@ def test_stats_uses_out_from_config(dataset, tmp_path, monkeypatch):
     (tmp_path / "parkcorpus.toml").write_text(f'out = "{dataset.as_posix()}"\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["stats", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["articles"] == 10
+    assert json.loads(res.stdout)["articles"] == 10
 
 
 def test_sites_lists_registry_with_stored_counts(dataset):
     res = CliRunner().invoke(main, ["sites", "--out", str(dataset), "--json"])
     assert res.exit_code == 0, res.output
-    rows = {r["host"]: r for r in json.loads(res.output)["sites"]}
+    rows = {r["host"]: r for r in json.loads(res.stdout)["sites"]}
     assert rows[A]["posts"] == 8 and rows[A]["name"] == "jinshan" and rows[A]["registered"]
     assert rows[B]["posts"] == 2
     assert rows[A]["newest_post"].startswith("2026-02-05")
@@ -194,7 +194,7 @@ def test_sites_lists_registry_with_stored_counts(dataset):
 def test_sites_without_dataset_still_lists_registry(tmp_path):
     res = CliRunner().invoke(main, ["sites", "--out", str(tmp_path / "none"), "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["dataset"] is False
     assert {r["host"] for r in data["sites"]} >= {A, B}
     assert all(r["posts"] == 0 for r in data["sites"])

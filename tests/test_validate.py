@@ -71,7 +71,7 @@ def test_repair_json_lists_refetch(tmp_path, run_cli):
     out = dataset(tmp_path)
     truncate(store.dataset_files(out)[-1], keep=0.9)  # month=05: posts 10-12 of run r2
     res = run_cli("validate", "--out", out, "--repair", "--json")
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["ok"] and data["repaired"]
     assert data["refetch"] == [{"site": SITE, "post_id": i} for i in (10, 11, 12)]
 

@@ -50,6 +50,9 @@ def test_pick_chooses_one_fitting_post_per_kind_deterministically():
         assert eligible(net.site(e.host).post(e.post_id, edited=False), e.kind)
     again = Edits.pick(Network(seed=11, sites=2, posts=120, now=T0), KINDS, at=EDIT_AT)
     assert [(e.host, e.post_id, e.kind) for e in again] == [(e.host, e.post_id, e.kind) for e in edits]
+    relative = Edits.pick(Network(seed=11, sites=2, posts=120, now=T0), ["title", "price"],
+                          at=[timedelta(hours=12), timedelta(days=3)])
+    assert sorted(e.at for e in relative) == [EDIT_AT, T0 + timedelta(days=3)]
     with pytest.raises(ValueError):
         Edit("h", 1, "bogus", T0)
 

@@ -221,18 +221,22 @@ class Edits:
         return out
 
     @classmethod
-    def pick(cls, net, kinds: Iterable[str] = KINDS, *, at: dt.datetime | Iterable[dt.datetime],
+    def pick(cls, net, kinds: Iterable[str] = KINDS, *,
+             at: dt.datetime | dt.timedelta | Iterable[dt.datetime | dt.timedelta],
              per_kind: int = 1, hosts: Iterable[str] | None = None, exclude: Iterable[tuple[str, int]] = (),
              newer_than: dt.datetime | None = None, older_than: dt.datetime | None = None,
              salt: str = "edits") -> "Edits":
         """A schedule editing `per_kind` eligible posts per kind (distinct posts), chosen by a hash.
 
-        `at` is one time for every edit or one per kind; `newer_than`/`older_than` restrict the
+        `at` is one time for every edit or one per kind, absolute or a timedelta from `net.now()`;
+        `newer_than`/`older_than` restrict the
         posts by publication time (edits inside or outside a revisit window); `exclude` skips posts
         (e.g. those a fault keeps down).
         """
         kinds = list(kinds)
-        times = [at] * len(kinds) if isinstance(at, dt.datetime) else list(at)
+        times = [at] * len(kinds) if isinstance(at, (dt.datetime, dt.timedelta)) else list(at)
+        # a timedelta is relative to the replica's clock now (Network(now=...))
+        times = [net.now() + t if isinstance(t, dt.timedelta) else t for t in times]
         if len(times) != len(kinds):
             raise ValueError("give one time, or one per kind")
         taken = set(exclude)

@@ -169,13 +169,25 @@ def diff_versions(old_row: Any, new_row: Any) -> dict[str, Any]:
 
 
 def _rows(versions: Any) -> list[dict[str, Any]]:
-    """Rows of a pyarrow Table, pandas or Polars DataFrame, or an iterable of dicts."""
+    """Rows of posts with more than one stored row, from a pyarrow Table, a pandas or Polars
+    DataFrame, or an iterable of dicts (a corpus has few edited posts: skip the rest early)."""
     if hasattr(versions, "to_pylist"):  # pyarrow.Table
-        return versions.to_pylist()
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if versions.num_rows == 0:
+            return []
+        keys = pc.binary_join_element_wise(versions.column("site"),
+                                           pc.cast(versions.column("post_id"), pa.string()), "\x1f")
+        counts = pc.value_counts(keys)
+        multi = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+        return versions.filter(pc.is_in(keys, value_set=multi)).to_pylist()
     if hasattr(versions, "to_dicts"):  # polars.DataFrame
-        return versions.to_dicts()
+        import polars as pl
+
+        return versions.filter(pl.len().over(["site", "post_id"]) > 1).to_dicts()
     if hasattr(versions, "to_dict") and hasattr(versions, "columns"):  # pandas.DataFrame
-        return versions.to_dict("records")
+        return versions[versions.duplicated(["site", "post_id"], keep=False)].to_dict("records")
     return [dict(r) for r in versions]
 
 

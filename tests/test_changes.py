@@ -151,6 +151,8 @@ def test_changes_walks_versions_in_fetch_order_per_post():
     assert [(e["post_id"], e["fields"], e["to"]["record_hash"]) for e in plain] == \
         [(e["post_id"], e["fields"], r["record_hash"]) for e, r in zip(got, [a1, c1, a2])]
     assert [e["post_id"] for e in changes(rows, site="laian.021cf.cn")] == [10]
+    pl = pytest.importorskip("polars")
+    assert changes(pl.from_arrow(articles_table(rows))) == got
     assert changes(rows, site=["nowhere"]) == []
 
 

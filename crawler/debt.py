@@ -284,8 +284,9 @@ class FailedPosts:
         with self._dir(create=False) as dfd:
             if dfd is not None:
                 for name in os.listdir(dfd):
-                    if name.endswith(".json") and not name.startswith("."):
-                        found.add(name[: -len(".json")])
+                    host = name[: -len(".json")]
+                    if name.endswith(".json") and _HOST_RE.match(host) and ".." not in host:
+                        found.add(host)
         return sorted(h for h in found if self._posts(h))
 
     def counts(self) -> dict[str, dict[str, int]]:

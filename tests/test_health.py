@@ -135,6 +135,7 @@ def test_two_writers_do_not_lose_each_others_entries(tmp_path):
     b.add_failed("laian.021cf.cn", 7, NIGHT, run_id="s2")
     a.save()
     b.save()
+    (tmp_path / "Not A Host.json").write_text("{}")  # a stray file is not a site
     fresh = FailedPosts(tmp_path)
     assert sorted(fresh.entries(HOST)) == [1, 2] and fresh.sites() == [HOST, "laian.021cf.cn"]
 

@@ -78,8 +78,16 @@ def current_polars(out: str | os.PathLike, lazy: bool = True):
     """
     import polars as pl
 
+    from crawler.items import ARTICLE_SCHEMA
+
     glob = str(_root(out) / "articles" / "**" / "*.parquet")
-    lf = pl.scan_parquet(glob, hive_partitioning=True)
+    # the declared columns, so that files written before a column was added (null there) and
+    # files of a newer parkcorpus (extra columns, left out) read as one frame
+    declared = pl.from_arrow(ARTICLE_SCHEMA.empty_table()).schema
+    lf = pl.scan_parquet(glob, hive_partitioning=True,
+                         schema={n: t for n, t in declared.items() if n != "site"},
+                         hive_schema={"site": pl.String, "year": pl.Int64, "month": pl.Int64},
+                         missing_columns="insert", extra_columns="ignore")
     cols = [c for c, _ in VERSION_ORDER]
     lf = (lf.sort([*_KEY, *cols], descending=[False, False, *(d for _, d in VERSION_ORDER)], nulls_last=True)
           .unique(subset=list(_KEY), keep="first", maintain_order=True))
@@ -94,7 +102,16 @@ def current_arrow(out: str | os.PathLike, columns: list[str] | None = None, filt
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset(_root(out) / "articles", format="parquet", partitioning="hive")
+    from crawler.items import ARTICLE_SCHEMA
+
+    keys = pa.schema([pa.field("site", pa.string()), pa.field("year", pa.int32()), pa.field("month", pa.int32())])
+    # the declared schema: files without a newer column read with nulls, extra columns are left out
+    schema = pa.schema(list(ARTICLE_SCHEMA) + [keys.field("year"), keys.field("month")])
+    root = _root(out) / "articles"
+    if not root.is_dir():
+        empty = schema.empty_table()
+        return empty.select(columns) if columns else empty
+    dataset = ds.dataset(root, schema=schema, format="parquet", partitioning=ds.partitioning(keys, flavor="hive"))
     order = [c for c, _ in VERSION_ORDER]
     light = dataset.to_table(columns=[*_KEY, *order])
     light = light.sort_by([(k, "ascending") for k in _KEY]
@@ -105,17 +122,16 @@ def current_arrow(out: str | os.PathLike, columns: list[str] | None = None, filt
     first[1:] = (site[1:] != site[:-1]) | (pid[1:] != pid[:-1])
     newest = light.filter(pa.array(first))
 
-    def keys(t: pa.Table) -> pa.Array:
+    def version_ids(t: pa.Table) -> pa.Array:
         # the full version identity: two rows of a post may share a content_hash (a title-only edit)
         parts = [pc.cast(t.column(c), pa.string()) for c in (*_KEY, *order)]
         return pc.binary_join_element_wise(*[pc.fill_null(p, "") for p in parts], "\x1f")
 
     need = list(dict.fromkeys([*(columns or dataset.schema.names), *_KEY, *order]))
     table = dataset.to_table(columns=need, filter=filter)
-    keep = pc.is_in(keys(table), value_set=keys(newest))
-    table = table.filter(keep)
+    table = table.filter(pc.is_in(version_ids(table), value_set=version_ids(newest)))
     # the same version present twice (a run killed while merging its files) counts once
-    kept = keys(table).to_numpy(zero_copy_only=False)
+    kept = version_ids(table).to_numpy(zero_copy_only=False)
     _, idx = np.unique(kept, return_index=True)
     table = table.take(pa.array(np.sort(idx)))
     return table.select(columns) if columns else table

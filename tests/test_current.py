@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import sys
 
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from crawler import readers, store
@@ -42,6 +44,12 @@ def refreshed(tmp_path_factory):
     ], run_id="r3")
     files = sorted((out / "articles" / f"site={A}").rglob("part-r2-*.parquet"))
     shutil.copy(files[0], files[0].with_name("part-r2-copy.parquet"))
+    # a file as an older parkcorpus wrote it (no warc_record_id) with a column a newer one adds
+    old = next((out / "articles" / f"site={B}").rglob("part-r3-*.parquet"))
+    table = pq.read_table(old).drop_columns(["warc_record_id"])
+    table = table.append_column("future_col", pa.array(["x"] * table.num_rows))
+    old.unlink()
+    pq.write_table(table, old.with_name("part-r3-old.parquet"))
     readers.write_current_sql(out)
     return out
 
@@ -113,6 +121,7 @@ def test_current_arrow(refreshed, expected):
     # a filter on an old version's month does not bring that version back
     march = readers.current_arrow(refreshed, filter=(ds.field("site") == A) & (ds.field("month") == 3))
     assert 3 not in march.column("post_id").to_pylist()
+    assert readers.current_arrow(refreshed.parent / "nothing-here", columns=["url"]).num_rows == 0
 
 
 def test_current_sql_is_rewritten_only_when_it_changed(refreshed):

@@ -35,6 +35,11 @@ FRAGMENT_CHARS = 80
 
 _VERSION_KEYS = ("content_hash", "record_hash", "fetched_at", "extracted_at", "run_id", "extractor_version")
 
+#: The stored columns `changes` reads: ``load(out, history=True, columns=COLUMNS)`` (add
+#: "record_hash" once the dataset stores it).
+COLUMNS = ("site", "post_id", "url", *COMPARED, "published_precision",
+           *(k for k in _VERSION_KEYS if k != "record_hash"))
+
 
 def _get(row: Any, name: str) -> Any:
     value = row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)

@@ -10,7 +10,7 @@ import sys
 import pyarrow as pa
 import pytest
 
-from crawler.changes import changes, diff_versions, since_instant, text_diff
+from crawler.changes import COLUMNS, changes, diff_versions, since_instant, text_diff
 from crawler.items import articles_table, content_hash, empty_article, record_hash
 
 UTC = dt.timezone.utc
@@ -168,3 +168,17 @@ def test_changes_since_keeps_new_versions_fetched_from_that_china_day():
 def test_first_versions_are_not_changes():
     assert changes([version(0)]) == []
     assert changes(pa.table({"site": pa.array([], pa.string()), "post_id": pa.array([], pa.int64())})) == []
+
+
+def test_changes_of_a_stored_dataset(tmp_path):
+    from crawler.store import DatasetWriter, load
+
+    out = tmp_path / "data"
+    for day, recs in [(0, [version(0), version(0, post_id=1, url="http://jinshan.021cf.cn/index.php/post/1.html")]),
+                      (2, [version(2, text=BODY.replace("1200万元", "1350万元"))])]:
+        with DatasetWriter(out, f"run{day}") as w:
+            for r in recs:
+                w.add({k: v for k, v in r.items() if k != "record_hash"})
+    got = changes(load(out, history=True, columns=list(COLUMNS)))
+    assert [(e["post_id"], e["fields"]) for e in got] == [(3756, ["text"])]
+    assert got[0]["changes"]["text"]["fragments"] == [{"old": "20", "new": "35"}]

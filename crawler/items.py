@@ -8,6 +8,7 @@ nanosecond Parquet timestamps.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -89,6 +90,27 @@ REQUIRED_COLUMNS = (
 def content_hash(text: str) -> str:
     """Hash of the article text used for change and duplicate detection."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: The fields a reader sees as "the article": an edit to any of them is a new version.
+RECORD_HASH_FIELDS = ("title", "text", "category", "tags")
+
+
+def record_hash(record: Any) -> str:
+    """sha256 (hex) of title, text, category and tags: a title-, category- or tag-only edit changes it.
+
+    The input is a canonical JSON array (fixed field order, no whitespace, UTF-8, not ASCII-escaped),
+    so the value is the same in every process, Python version and run. A missing title or text
+    counts as "", a missing category as null, missing tags as []; tags keep page order (a re-ordered
+    tag list is an edit). Fetch metadata, related links and prev/next are left out: they change
+    when *other* posts are published, not when this one is edited.
+    """
+    get = record.get if hasattr(record, "get") else (lambda k: getattr(record, k, None))
+    tags = get("tags")
+    values = [get("title") or "", get("text") or "", get("category"),
+              [str(t) for t in (list(tags) if tags is not None else [])]]
+    canon = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
 def empty_article(**values: Any) -> dict[str, Any]:

@@ -7,13 +7,14 @@ timing or on a random generator, so a test can ask `faults.selected(...)` in adv
 posts will misbehave, and the crawl of the same network always meets the same faults.
 
 Spec strings (``--faults`` on the command line) are comma-separated ``key[=N[:X]]`` items, e.g.
-``5xx=7,429=10,slow=20:2.0,truncate=15,reset=30,gaps,redirect=10,loop=50,robots,offsite``.
+``5xx=7,429=10,slow=20:2.0,truncate=15,reset=30,gaps,redirect=10,loop=50,robots,offsite``;
+``down=10`` keeps 1 post in 10 answering 503 to every request for the whole run.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Iterable
 
 from crawler.errors import UsageError
@@ -24,6 +25,10 @@ from crawler.errors import UsageError
 SPEC_KEYS = {
     # 503 on the first K requests of the post URL, then 200 (X = K, default 1).
     "5xx": ("err5xx", 7, "times"),
+    # 503 on every request of the post for as long as this server runs: a post that stays
+    # unreachable all night (a broken page behind a CDN, an overloaded backend). Checked before
+    # every other post fault. The next run meets a server without it (`faults.without("down")`).
+    "down": ("down", 10, None),
     # 429 with Retry-After: 1 on the first K requests (X = K, default 1).
     "429": ("err429", 10, "times"),
     # every response for the post waits X seconds before the status line (default 2.0).
@@ -73,6 +78,7 @@ class Faults:
 
     err5xx: int = 0
     err5xx_times: int = 1
+    down: int = 0
     err429: int = 0
     err429_times: int = 1
     slow: int = 0
@@ -141,6 +147,13 @@ class Faults:
 
     def __bool__(self) -> bool:
         return any(getattr(self, field) for field, _d, _p in SPEC_KEYS.values())
+
+    def without(self, *kinds: str) -> "Faults":
+        """A copy with the given fault kinds (spec keys) switched off, e.g. the next night's server."""
+        unknown = [k for k in kinds if k not in SPEC_KEYS]
+        if unknown:
+            raise UsageError(f"unknown fault {unknown[0]!r}; known: {', '.join(SPEC_KEYS)}")
+        return replace(self, **{SPEC_KEYS[k][0]: 0 for k in kinds})
 
     def rate(self, kind: str) -> int:
         """The N of "1 in N" for a spec key (0 when that fault is off)."""

@@ -384,8 +384,11 @@ class SiteModel:
         m = self.meta(pid)
         return content.post_facts(self, m)["title"]
 
-    def post(self, pid: int) -> dict:
-        """The full generated post: gold fields plus the body blocks the renderer needs."""
+    def post(self, pid: int, at: datetime | None = None, edited: bool = True) -> dict:
+        """The full generated post: gold fields plus the body blocks the renderer needs.
+
+        With an edit schedule attached (crawler.replica.edits), the post as it stands at `at`
+        (default: the network's clock); `edited=False` gives the post as first published."""
         from crawler.replica import content
 
         m = self.meta(pid)
@@ -409,11 +412,14 @@ class SiteModel:
             "next_id": next_id,
             "views": self.views(pid),
         })
+        edits = self.network.edits
+        if edited and edits:
+            post = edits.apply(self, post, at if at is not None else self.network.now())
         return post
 
-    def gold(self, pid: int) -> dict:
-        """The exact clean record of a post (what a perfect extractor returns)."""
-        post = self.post(pid)
+    def gold(self, pid: int, at: datetime | None = None) -> dict:
+        """The exact clean record of a post (what a perfect extractor returns), as edited at `at`."""
+        post = self.post(pid, at=at)
         return {k: v for k, v in post.items() if not k.startswith("_")}
 
     def publish(self, n: int = 1) -> list[int]:
@@ -553,6 +559,8 @@ class Network:
         self.seed = int(seed)
         self._now = now.astimezone(UTC).replace(microsecond=0) if now is not None else None
         self._sites: dict[str, SiteModel] = {}
+        # an edit schedule (crawler.replica.edits.Edits.attach): posts as edited at now()
+        self.edits = None
         for i, spec in enumerate(HOSTS[:sites]):
             n = posts
             if isinstance(posts_per_site, dict):
@@ -575,6 +583,12 @@ class Network:
         if self._now is not None:
             return self._now
         return datetime.now(UTC).replace(microsecond=0)
+
+    def set_now(self, now: datetime) -> None:
+        """Move the server clock (the next night of a multi-run test); posts keep their dates."""
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime")
+        self._now = now.astimezone(UTC).replace(microsecond=0)
 
     def __repr__(self) -> str:
         return f"Network(seed={self.seed}, hosts={self.hosts})"

@@ -388,6 +388,8 @@ class ReplicaServer:
         f = self.faults
         if not _visible(site, pid):
             return self._not_found(site, now)
+        if f.selected("down", host, pid):
+            return Response(503, _error_page(503), faults=["down"])
         if f.selected("gaps", host, pid):
             resp = self._not_found(site, now)
             resp.faults.append("gaps")

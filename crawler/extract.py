@@ -22,52 +22,13 @@ from lxml import etree
 
 from crawler import clean, dates, errors, items, normalize, rules
 from crawler.clean import Block
+from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
 
 __all__ = ["ExtractOptions", "extract_html", "decode_html", "post_id_from_url"]
 
-_RE_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _RE_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_GB_FAMILY = {"gbk", "gb2312", "gb18030", "gb_2312-80", "x-gbk", "cp936", "euc-cn"}
 _END_OF_PAGE = re.compile(r"</html\s*>", re.I)
-
-
-def _codec(name: str | None) -> str | None:
-    """Canonical codec name for a declared charset, or None when Python does not know it."""
-    if not name:
-        return None
-    try:
-        return codecs.lookup(name.decode("ascii", "ignore") if isinstance(name, bytes) else name).name
-    except LookupError:
-        return None
-
-
-def decode_html(raw: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Decode page bytes: BOM first, then the declared charset, checked by strict decoding.
-
-    Mislabelled pages are common on these servers: a page labelled GBK that is really UTF-8
-    (valid UTF-8 with non-ASCII bytes is practically never GBK text), and the reverse (a page
-    labelled UTF-8 whose bytes do not decode as UTF-8 but do as GB18030). Returns (text, codec).
-    """
-    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if raw.startswith(bom):
-            return raw[len(bom):].decode(name, errors="replace"), name
-    if declared is None:
-        m = _RE_META_CHARSET.search(raw[:4096])
-        declared = m.group(1).decode("ascii", "ignore") if m else None
-    codec = _codec(declared) or "utf-8"
-    candidates = [codec]
-    if codec in {_codec(n) for n in _GB_FAMILY}:
-        # Valid UTF-8 wins over a GB label: the reverse coincidence does not happen in practice.
-        candidates = ["utf-8", "gb18030"]
-    elif codec == "utf-8":
-        candidates = ["utf-8", "gb18030"]
-    for name in candidates:
-        try:
-            return raw.decode(name), name
-        except UnicodeDecodeError:
-            continue
-    return raw.decode(codec, errors="replace"), codec
 
 
 def post_id_from_url(url: str | None) -> int | None:
@@ -419,9 +380,18 @@ def _as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-def parse_page(html: bytes | str):
+def parse_page(html: bytes | str, content_type: str | None = None):
     """Decode and parse a page once; returns the lxml tree and the decoded text."""
-    text = decode_html(html)[0] if isinstance(html, bytes) else html
+    tree, text, _codec, _errors = _parse(html, content_type)
+    return tree, text
+
+
+def _parse(html: bytes | str, content_type: str | None = None, charset: str | None = None):
+    """(tree, text, codec, decode_errors) of a page; str input counts as already decoded."""
+    if isinstance(html, bytes):
+        text, codec, bad = decode_html(html, content_type, charset)
+    else:
+        text, codec, bad = html, None, 0
     text = _RE_XML_DECL.sub("", text, count=1)
     if not text.strip():
         raise errors.NotAnArticle("empty page")
@@ -429,7 +399,89 @@ def parse_page(html: bytes | str):
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
         raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
-    return tree, text
+    return tree, text, codec, bad
+
+
+# ------------------------------------------------------------------------------------------
+# Off-template pages
+# ------------------------------------------------------------------------------------------
+
+#: Below this many characters trafilatura's precision mode "returned too little": its recall
+#: mode runs too and wins when it finds more (short notices, pages with unusual markup).
+FALLBACK_MIN_CHARS = 200
+#: The site's whole-line rules may remove at most this share of trafilatura's text; removing
+#: more means they are cutting the article on a layout they were not written for.
+FALLBACK_MAX_CUT = 0.5
+
+
+def _chars(blocks: list[Block]) -> int:
+    """Non-space characters of blocks' text."""
+    return sum(len("".join(b.text.split())) for b in blocks)
+
+
+def _whole_page(tree, *, precision: bool):
+    """trafilatura on a whole page as ``trafilatura.extract`` runs it (with its rescue fallbacks)."""
+    import trafilatura
+
+    return trafilatura.bare_extraction(
+        copy.deepcopy(tree),
+        favor_precision=precision,
+        favor_recall=not precision,
+        include_comments=False,
+        include_tables=True,
+        include_images=True,
+        include_links=False,
+        with_metadata=True,
+    )
+
+
+def fallback_body(tree) -> tuple[list[Block], dict]:
+    """Article blocks and page metadata (title, date) of a page that is not a tpure post.
+
+    trafilatura chooses the article block (favor_precision; recall mode when precision keeps
+    fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only the rules that match
+    whole lines run (contact lines, notices, QR images), never the teaser rule; and when they
+    would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own lines are kept.
+    """
+    doc = _whole_page(tree, precision=True)
+    blocks = _plain(doc)
+    if _chars(blocks) < FALLBACK_MIN_CHARS:
+        recall = _whole_page(tree, precision=False)
+        more = _plain(recall)
+        if _chars(more) > _chars(blocks):
+            doc, blocks = recall, more
+    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks)) if b.kind != "image" and b.text]
+    plain = [b for b in blocks if b.kind != "image" and b.text]
+    if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
+        cleaned = plain
+    meta = {"title": getattr(doc, "title", None) if doc is not None else None,
+            "date": getattr(doc, "date", None) if doc is not None else None}
+    return cleaned, meta
+
+
+def _plain(doc) -> list[Block]:
+    """trafilatura's blocks with normalised lines (empty lines dropped, images kept)."""
+    if doc is None or doc.body is None:
+        return []
+    out = []
+    for b in trafilatura_blocks(doc.body):
+        text = clean.clean_line(b.text)
+        if text or b.kind == "image":
+            out.append(Block(b.kind, text, b.image, b.alt, b.aligned))
+    return out
+
+
+def _page_title(tree, meta_title: str | None) -> str:
+    """The article title of an off-template page: the ``<h1>``/``<h2>`` that trafilatura's title
+    (og:title, ``<title>`` cut at its separators) starts with or contains, else that title."""
+    meta_title = " ".join((meta_title or "").split())
+    for head in tree.xpath("//h1 | //h2"):
+        text = _text(head)
+        if text and meta_title and (text in meta_title or meta_title in text):
+            return text
+    if meta_title:
+        return meta_title
+    return _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
 
 
 def extract_html(
@@ -441,11 +493,17 @@ def extract_html(
     feed_published: datetime | None = None,
     archive_month: tuple[int, int] | None = None,
     options: ExtractOptions | None = None,
+    content_type: str | None = None,
+    charset: str | None = None,
 ) -> dict:
-    """Extract one article record (crawler.items columns + ``inline_links``) from a post page."""
+    """Extract one article record (crawler.items columns + ``inline_links``) from a post page.
+
+    content_type: the HTTP ``Content-Type`` header (or a bare charset) the page came with;
+    charset forces a codec (``parkcorpus extract --charset``). See `crawler.decode.decode_html`.
+    """
     options = options or normalize.DEFAULT_OPTIONS
     fetched_at = _as_utc(fetched_at) or datetime.now(timezone.utc)
-    tree, text = parse_page(html)
+    tree, text, codec, decode_errors = _parse(html, content_type, charset)
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
     base = url or ""
@@ -489,10 +547,9 @@ def extract_html(
         title, author, date_raw = "", "", None
         category = category_url = prev_url = next_url = None
         tags, related, inline_links = [], [], []
-        h1 = _first(tree, "//h1")
-        title = _text(h1) or _text(_first(tree, "//title"))
-        tbody = _trafilatura_body(tree, precision=True)
-        blocks = clean.clean_blocks(_mark_captions(trafilatura_blocks(tbody))) if tbody is not None else []
+        blocks, meta = fallback_body(tree)
+        title = _page_title(tree, meta["title"])
+        date_raw = meta["date"]
         template = "fallback"
         if not blocks:
             raise errors.NotAnArticle("no article text found" + (f": {url}" if url else ""))
@@ -531,6 +588,8 @@ def extract_html(
         content_hash=items.content_hash(body_text),
         fetched_at=fetched_at,
         extractor_version=items.EXTRACTOR_VERSION,
+        encoding=codec,
+        decode_errors=decode_errors,
         # Inline anchors are article text: normalised like it (related titles are not, see above).
         inline_links=[dict(link, anchor=normalize.normalize_field(link["anchor"], options)) for link in inline_links],
     )

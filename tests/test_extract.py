@@ -144,7 +144,7 @@ def test_mislabelled_encodings(label, encoding):
 
 def test_decode_html_bom_and_label():
     assert decode_html("\ufeff<p>金山</p>".encode("utf-8"))[0] == "<p>金山</p>"
-    text, codec = decode_html('<meta charset="gbk"><p>金山</p>'.encode("gbk"))
+    text, codec, bad = decode_html('<meta charset="gbk"><p>金山</p>'.encode("gbk"))
     assert "金山" in text and codec == "gb18030"
 
 

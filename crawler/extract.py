@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import dataclasses
 import functools
 import re
 from datetime import datetime, timezone
@@ -373,6 +374,13 @@ def _reporter(lines: list[str]) -> str | None:
     return None
 
 
+def _japanese(text: str) -> bool:
+    """Japanese text: kana make up at least a tenth of its letters (Chinese has none)."""
+    kana = sum(1 for ch in text if "\u3041" <= ch <= "\u30ff" and ch not in "\u30fb")
+    letters = sum(1 for ch in text if ch.isalpha())
+    return letters > 0 and kana >= 0.1 * letters
+
+
 def _as_utc(dt: datetime | None) -> datetime | None:
     """Timezone-aware UTC (naive datetimes are taken as UTC)."""
     if dt is None:
@@ -554,7 +562,11 @@ def extract_html(
         if not blocks:
             raise errors.NotAnArticle("no article text found" + (f": {url}" if url else ""))
 
-    body_text, applied, masked = normalize.normalize_text(clean.blocks_to_text(blocks), options)
+    raw_text = clean.blocks_to_text(blocks)
+    if _japanese(raw_text):
+        # Kanji are not traditional Chinese, and the ad-law swaps are Chinese usage: leave them.
+        options = dataclasses.replace(options, convert="none", swaps=False)
+    body_text, applied, masked = normalize.normalize_text(raw_text, options)
     lines = body_text.split("\n") if body_text else []
     published = dates.resolve_published(
         date_raw, server_date=server_date, fetched_at=fetched_at,

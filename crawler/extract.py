@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, dates, errors, items, normalize, rules
+from crawler import clean, dates, decode, errors, items, normalize, rules
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
@@ -557,6 +557,9 @@ def extract_html(
         tags, related, inline_links = [], [], []
         blocks, meta = fallback_body(tree)
         title = _page_title(tree, meta["title"])
+        # The title is a field of its own: trafilatura keeps the article's <h1> as its first line.
+        while blocks and title and blocks[0].text == title:
+            blocks = blocks[1:]
         date_raw = meta["date"]
         template = "fallback"
         if not blocks:
@@ -630,7 +633,8 @@ def page_files(paths) -> list:
         elif p.exists():
             files.append(p)
         else:
-            raise errors.InputError(f"no such file: {p}")
+            # A path that does not exist is bad usage (exit 2), as click's own path checks say.
+            raise errors.UsageError(f"no such file: {p}")
     return files
 
 
@@ -665,14 +669,20 @@ def extract_files(
     fetched_at: datetime | None = None,
     server_date: datetime | None = None,
     options: ExtractOptions | None = None,
+    charset: str | None = None,
 ) -> list[dict]:
     """Extract saved pages; one result per file: {"file", "record"} or {"file", "error"}.
+
+    charset stands for the HTTP ``Content-Type`` charset the pages were served with (a saved
+    file has lost it): it wins over ``<meta>``, but a BOM and the UTF-8 check still apply.
 
     With a single file every problem raises (InputError, NotAnArticle ...). With several,
     unreadable files still raise, while a page that is not an article is reported in its
     result so the others are still extracted. Without ``fetched_at``, the file's modification
     time stands for the fetch time (relative dates count from it).
     """
+    if charset and decode.charset_label(charset) is None:
+        raise errors.UsageError(f"unknown charset: {charset}")
     files = page_files(paths)
     if url and len(files) > 1:
         raise errors.UsageError("--url names one page: give a single file with it")
@@ -681,7 +691,8 @@ def extract_files(
         raw = read_page(f)
         when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
         try:
-            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options)
+            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options,
+                               content_type=charset)
         except errors.NotAnArticle as exc:
             if len(files) == 1:
                 raise errors.NotAnArticle(f"{f}: {exc}") from None

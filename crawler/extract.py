@@ -443,21 +443,31 @@ def _whole_page(tree, *, precision: bool):
     )
 
 
-def fallback_body(tree) -> tuple[list[Block], dict]:
+def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
     """Article blocks and page metadata (title, date) of a page that is not a tpure post.
 
-    trafilatura chooses the article block (favor_precision; recall mode when precision keeps
-    fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only the rules that match
-    whole lines run (contact lines, notices, QR images), never the teaser rule; and when they
-    would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own lines are kept.
+    Blocks that are never the article (comments, related news, sidebars: `rules.RE_SIDE_BLOCK_NAME`,
+    `rules.SIDE_BLOCK_LABELS`) are dropped first, unless they hold the title heading or most of
+    the page's text. trafilatura then chooses the article block (favor_precision; recall mode
+    when precision keeps fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only
+    the rules that match whole lines run (contact lines, notices, QR images), never the teaser
+    rule; and when they would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own
+    lines are kept.
     """
-    doc = _whole_page(tree, precision=True)
-    blocks = _plain(doc)
-    if _chars(blocks) < FALLBACK_MIN_CHARS:
-        recall = _whole_page(tree, precision=False)
-        more = _plain(recall)
-        if _chars(more) > _chars(blocks):
-            doc, blocks = recall, more
+    pruned = copy.deepcopy(tree)
+    title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
+    _drop_side_blocks(pruned, title_copy)
+    doc, blocks = None, []
+    for page in (pruned, tree):
+        doc = _whole_page(page, precision=True)
+        blocks = _plain(doc)
+        if _chars(blocks) < FALLBACK_MIN_CHARS:
+            recall = _whole_page(page, precision=False)
+            more = _plain(recall)
+            if _chars(more) > _chars(blocks):
+                doc, blocks = recall, more
+        if blocks:
+            break
     cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks)) if b.kind != "image" and b.text]
     plain = [b for b in blocks if b.kind != "image" and b.text]
     if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
@@ -465,6 +475,48 @@ def fallback_body(tree) -> tuple[list[Block], dict]:
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
             "date": getattr(doc, "date", None) if doc is not None else None}
     return cleaned, meta
+
+
+def _same_element(tree, copy_tree, el):
+    """The element of copy_tree at el's position in tree (deepcopy keeps the structure)."""
+    path = tree.getroottree().getpath(el)
+    found = copy_tree.getroottree().xpath(path)
+    return found[0] if found else None
+
+
+def _para_chars(el) -> int:
+    """Characters of running text under el (what trafilatura could take as the article)."""
+    return sum(len("".join(p.text_content().split())) for p in el.iter("p", "li", "dd", "td"))
+
+
+def _drop_side_blocks(tree, title_el) -> None:
+    """Remove comments, related-news blocks and sidebars (see rules.RE_SIDE_BLOCK_NAME) in place."""
+    body = _first(tree, "//body")
+    if body is None:
+        return
+    total = _para_chars(body)
+    protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
+
+    def drop(el) -> None:
+        if el in protected or el is body or el.getparent() is None:
+            return
+        if _para_chars(el) > total / 2:
+            return
+        el.drop_tree()
+
+    named = [el for el in body.iter() if isinstance(el.tag, str)
+             and (el.tag == "aside" or rules.RE_SIDE_BLOCK_NAME.search(f"{el.get('class', '')} {el.get('id', '')}"))]
+    for el in named:
+        drop(el)
+    for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
+        label = _text(head).strip(" :：>»")
+        if label not in rules.SIDE_BLOCK_LABELS:
+            continue
+        box = head
+        while box.getparent() is not None and _text(box.getparent()).strip(" :：>»") == label:
+            box = box.getparent()
+        if box.getparent() is not None:
+            drop(box.getparent())
 
 
 def _plain(doc) -> list[Block]:
@@ -479,17 +531,36 @@ def _plain(doc) -> list[Block]:
     return out
 
 
-def _page_title(tree, meta_title: str | None) -> str:
-    """The article title of an off-template page: the ``<h1>``/``<h2>`` that trafilatura's title
-    (og:title, ``<title>`` cut at its separators) starts with or contains, else that title."""
+_XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+
+
+def _title_element(tree):
+    """The heading that names the article: a heading whose text the page's ``<title>`` (or
+    og:title) contains, preferring one the title starts with ("标题_栏目_站点") and that is not
+    a link (the site logo's ``<h1><a>``); None when no heading matches."""
+    page_title = " ".join(tree.xpath("string(//meta[@property='og:title']/@content)").split()) \
+        or _text(_first(tree, "//title"))
+    if not page_title:
+        return None
+    best, best_key = None, None
+    for el in tree.xpath(_XP_TITLE_CANDIDATES):
+        text = _text(el)
+        if not 4 <= len(text) <= 120 or text not in page_title:
+            continue
+        link_only = any(_text(a) == text for a in el.iter("a"))
+        key = (page_title.startswith(text), not link_only, len(text))
+        if best_key is None or key > best_key:
+            best, best_key = el, key
+    return best
+
+
+def _page_title(tree, title_el, meta_title: str | None) -> str:
+    """The article title of an off-template page: its title heading, else trafilatura's title
+    (og:title, ``<title>`` cut at its separators), else the first ``<h1>`` or the ``<title>``."""
+    if title_el is not None:
+        return _text(title_el)
     meta_title = " ".join((meta_title or "").split())
-    for head in tree.xpath("//h1 | //h2"):
-        text = _text(head)
-        if text and meta_title and (text in meta_title or meta_title in text):
-            return text
-    if meta_title:
-        return meta_title
-    return _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
+    return meta_title or _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
 
 
 def extract_html(
@@ -555,8 +626,9 @@ def extract_html(
         title, author, date_raw = "", "", None
         category = category_url = prev_url = next_url = None
         tags, related, inline_links = [], [], []
-        blocks, meta = fallback_body(tree)
-        title = _page_title(tree, meta["title"])
+        title_el = _title_element(tree)
+        blocks, meta = fallback_body(tree, title_el)
+        title = _page_title(tree, title_el, meta["title"])
         # The title is a field of its own: trafilatura keeps the article's <h1> as its first line.
         while blocks and title and blocks[0].text == title:
             blocks = blocks[1:]

@@ -205,3 +205,26 @@ RE_ABSOLUTE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
+
+
+# --------------------------------------------------------------------------------------
+# Off-template pages (crawler.extract.fallback_body): the blocks around a news article that
+# are never the article, on any Chinese news layout. A block is dropped only when it does not
+# hold the article's title heading and holds less than half of the page's paragraph text.
+
+#: class/id words of such blocks: readers' comments (Z-BlogPHP's default theme: ul.msg,
+#: li.msgarticle, #divCommentPost), related/recommended news (相关新闻 = xgxw, 相关文章 = xgwz,
+#: Z-BlogPHP's .mutuality), sidebars (Z-BlogPHP's #divSidebar, portals' .side-box).
+RE_SIDE_BLOCK_NAME = re.compile(
+    r"(?:^|[\s_-])(?:comments?|commentlist|comment-?list|cmt\d*|msg|msgarticle|pinglun|replies"
+    r"|related|relate|relevant|xgxw|xgwz|xiangguan|mutuality|recommend|tuijian|guess-?like"
+    r"|sidebar|divsidebar|side|side-?box|aside)(?:[\s_-]|\d|$)",
+    re.I,
+)
+#: Headings that open such a block; the smallest element holding the heading and more is dropped.
+SIDE_BLOCK_LABELS = frozenset({
+    "相关新闻", "相关文章", "相关阅读", "相关资讯", "相关报道", "相关链接", "延伸阅读", "推荐阅读", "推荐文章",
+    "热门文章", "热门新闻", "热点新闻", "热门推荐", "猜你喜欢", "最新文章", "最新资讯", "网友评论", "评论列表",
+    "最新评论", "发表评论", "热门评论", "精彩评论", "相關新聞", "相關文章", "延伸閱讀", "推薦閱讀", "熱門文章",
+    "網友評論", "関連記事", "関連ニュース", "コメント",
+})

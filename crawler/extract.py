@@ -427,12 +427,19 @@ def _chars(blocks: list[Block]) -> int:
     return sum(len("".join(b.text.split())) for b in blocks)
 
 
-def _whole_page(tree, *, precision: bool):
-    """trafilatura on a whole page as ``trafilatura.extract`` runs it (with its rescue fallbacks)."""
+def _whole_page(tree, *, precision: bool, rescue: bool = True):
+    """trafilatura on a whole page as ``trafilatura.extract`` runs it.
+
+    rescue=False turns off trafilatura's "too short" rescue, which swaps a short result for a
+    dump of the whole page (menus, footer): on a page whose side blocks are gone, a short
+    result is the short article.
+    """
     import trafilatura
 
+    kwargs = {} if rescue else {"config": _trafilatura_config()}
     return trafilatura.bare_extraction(
         copy.deepcopy(tree),
+        **kwargs,
         favor_precision=precision,
         favor_recall=not precision,
         include_comments=False,
@@ -458,23 +465,35 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
     doc, blocks = None, []
-    for page in (pruned, tree):
-        doc = _whole_page(page, precision=True)
+    # The pruned page (no rescue when its title is known: the article is what is left), then the
+    # whole page as trafilatura.extract sees it when nothing was found.
+    for page, rescue in ((pruned, title_copy is None), (tree, True)):
+        doc = _whole_page(page, precision=True, rescue=rescue)
         blocks = _plain(doc)
         if _chars(blocks) < FALLBACK_MIN_CHARS:
-            recall = _whole_page(page, precision=False)
+            recall = _whole_page(page, precision=False, rescue=rescue)
             more = _plain(recall)
             if _chars(more) > _chars(blocks):
                 doc, blocks = recall, more
         if blocks:
             break
-    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks)) if b.kind != "image" and b.text]
+    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks))
+               if b.kind != "image" and b.text and not is_info_line(b.text)]
     plain = [b for b in blocks if b.kind != "image" and b.text]
     if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
         cleaned = plain
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
             "date": getattr(doc, "date", None) if doc is not None else None}
     return cleaned, meta
+
+
+def is_info_line(text: str) -> bool:
+    """A news page's info line or post footer (two labels such as 发布时间/来源/作者/浏览 and a
+    date or counter), which trafilatura sometimes keeps with the article."""
+    if len(text) > rules.INFO_LINE_MAX_CHARS:
+        return False
+    labels = {m.group(1) for m in rules.RE_INFO_LABEL.finditer(text)}
+    return len(labels) >= 2 and bool(rules.RE_INFO_EVIDENCE.search(text))
 
 
 def _same_element(tree, copy_tree, el):
@@ -500,12 +519,18 @@ def _drop_side_blocks(tree, title_el) -> None:
     def drop(el) -> None:
         if el in protected or el is body or el.getparent() is None:
             return
-        if _para_chars(el) > total / 2:
+        # Without a title heading to anchor the article, a block holding most of the page's text
+        # may be the article under an odd name: leave it to trafilatura.
+        if title_el is None and _para_chars(el) > total / 2:
             return
         el.drop_tree()
 
-    named = [el for el in body.iter() if isinstance(el.tag, str)
-             and (el.tag == "aside" or rules.RE_SIDE_BLOCK_NAME.search(f"{el.get('class', '')} {el.get('id', '')}"))]
+    def side_name(el) -> bool:
+        names = f"{el.get('class', '')} {el.get('id', '')}"
+        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names))
+
+    # Forms (comment forms, search boxes) never hold article text.
+    named = [el for el in body.iter() if isinstance(el.tag, str) and (el.tag in ("aside", "form") or side_name(el))]
     for el in named:
         drop(el)
     for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):

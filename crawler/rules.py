@@ -221,6 +221,17 @@ RE_SIDE_BLOCK_NAME = re.compile(
     r"|sidebar|divsidebar|side|side-?box|aside)(?:[\s_-]|\d|$)",
     re.I,
 )
+#: The same words found anywhere in a class/id (divCommentPost, postComment, rightSidebar).
+RE_SIDE_BLOCK_SUBSTRING = re.compile(r"comment|pinglun|sidebar", re.I)
+#: Labels of a news page's info line ("发布时间：… 来源：… 作者：… 浏览：…次") and of Z-BlogPHP's
+#: post footer ("作者:… | 分类:… | 浏览:…"): metadata, not article text.
+RE_INFO_LABEL = re.compile(r"(发布时间|發布時間|发布日期|发稿时间|时间|日期|来源|來源|作者|编辑|編輯|责任编辑|浏览|瀏覽|"
+                           r"浏览次数|点击|點擊|点击数|阅读|閱讀|阅读量|分类|分類|栏目|字号|字體|字体)\s*[:：]")
+#: An info line also names a date or a counter (a "来源：X 作者：Y" credit line alone is article text).
+RE_INFO_EVIDENCE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}|浏览|瀏覽|点击|點擊|阅读|閱讀|分类|分類|字号|字体")
+#: Info lines are short.
+INFO_LINE_MAX_CHARS = 120
+
 #: Headings that open such a block; the smallest element holding the heading and more is dropped.
 SIDE_BLOCK_LABELS = frozenset({
     "相关新闻", "相关文章", "相关阅读", "相关资讯", "相关报道", "相关链接", "延伸阅读", "推荐阅读", "推荐文章",

@@ -15,6 +15,7 @@ what these pages test).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from crawler.replica.content import opencc
@@ -233,6 +234,25 @@ def _encode(html: str, charset: str) -> bytes:
     return html.encode(codec, errors="xmlcharrefreplace")
 
 
+def render_site_post(site, pid: int, now: datetime, rng=None) -> tuple[bytes, str]:
+    """(bytes, Content-Type) of a post of a subsite with ``site.theme`` / ``site.charset`` set.
+
+    A tpure subsite served in a legacy charset keeps tpure's markup without its ``<meta charset>``.
+    """
+    if site.theme != "tpure":
+        return render_offtemplate(site, pid, site.theme, site.charset)
+    from crawler.replica.render import render_post
+
+    html = render_post(site, pid, now, rng)[0].decode("utf-8")
+    if site.charset == "utf-8":
+        return html.encode("utf-8"), "text/html; charset=UTF-8"
+    html = re.sub(r'<meta\s+charset="[^"]*"\s*/?>', "", html, count=1, flags=re.I)
+    return _encode(html, site.charset), f"text/html; charset={_HEADER_NAMES[site.charset]}"
+
+
+_HEADER_NAMES = {"utf-8": "UTF-8", "gbk": "GBK", "big5": "Big5", "shift_jis": "Shift_JIS"}
+
+
 def render_offtemplate(site, pid: int, theme: str = "default", charset: str = "utf-8") -> tuple[bytes, str]:
     """(page bytes, Content-Type header) of one post in another theme and charset.
 
@@ -246,5 +266,4 @@ def render_offtemplate(site, pid: int, theme: str = "default", charset: str = "u
     html = (_default_theme if theme == "default" else _news_theme)(site, parts)
     if charset == "utf-8":
         html = html.replace("<head>\n", '<head>\n<meta charset="utf-8">\n', 1)
-    header = {"utf-8": "UTF-8", "gbk": "GBK", "big5": "Big5", "shift_jis": "Shift_JIS"}[charset]
-    return _encode(html, charset), f"text/html; charset={header}"
+    return _encode(html, charset), f"text/html; charset={_HEADER_NAMES[charset]}"

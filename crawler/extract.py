@@ -464,7 +464,7 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
     pruned = copy.deepcopy(tree)
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
-    doc, blocks = None, []
+    doc, cleaned = None, []
     # The pruned page (no rescue when its title is known: the article is what is left), then the
     # whole page as trafilatura.extract sees it when nothing was found.
     for page, rescue in ((pruned, title_copy is None), (tree, True)):
@@ -475,13 +475,13 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
             more = _plain(recall)
             if _chars(more) > _chars(blocks):
                 doc, blocks = recall, more
-        if blocks:
+        cleaned = _fallback_clean(blocks, _text(title_el) if title_el is not None else "")
+        if not cleaned and page is pruned and title_copy is not None:
+            # A very short article (one caption line) that trafilatura passes over: the
+            # paragraphs after the title heading, in its block.
+            cleaned = _after_title(title_copy)
+        if cleaned:
             break
-    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks))
-               if b.kind != "image" and b.text and not is_info_line(b.text)]
-    plain = [b for b in blocks if b.kind != "image" and b.text]
-    if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
-        cleaned = plain
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
             "date": getattr(doc, "date", None) if doc is not None else None}
     return cleaned, meta
@@ -494,6 +494,44 @@ def is_info_line(text: str) -> bool:
         return False
     labels = {m.group(1) for m in rules.RE_INFO_LABEL.finditer(text)}
     return len(labels) >= 2 and bool(rules.RE_INFO_EVIDENCE.search(text))
+
+
+def _fallback_clean(blocks: list[Block], title: str = "") -> list[Block]:
+    """trafilatura's lines minus whole-line site rules (unless they cut too much), info and footer
+    lines, and the title (a field of its own, which trafilatura keeps as the first line)."""
+    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks)) if b.kind != "image" and b.text]
+    plain = [b for b in blocks if b.kind != "image" and b.text]
+    if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
+        cleaned = plain
+    return [b for b in cleaned if not is_info_line(b.text) and not is_footer_line(b.text)
+            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and b.text != title]
+
+
+def _after_title(title_el) -> list[Block]:
+    """Paragraphs that follow the title heading inside its block (the smallest ancestor that has any)."""
+    box = title_el.getparent()
+    while box is not None:
+        paras = [p for p in box.iter("p") if p is not title_el and title_el not in p.iterancestors()]
+        if any(_text(p) for p in paras):
+            break
+        box = box.getparent()
+    if box is None:
+        return []
+    after = False
+    out = []
+    for el in box.iter():
+        if el is title_el:
+            after = True
+        elif after and el.tag == "p":
+            text = clean.clean_line(_text(el))
+            if text:
+                out.append(Block("p", text))
+    return _fallback_clean(out)
+
+
+def is_footer_line(text: str) -> bool:
+    """A site footer line (主办单位, ICP备案号, 版权所有 ...: rules.RE_FOOTER_LINE)."""
+    return len(text) <= rules.FOOTER_LINE_MAX_CHARS and bool(rules.RE_FOOTER_LINE.search(text))
 
 
 def _same_element(tree, copy_tree, el):

@@ -239,3 +239,20 @@ SIDE_BLOCK_LABELS = frozenset({
     "最新评论", "发表评论", "热门评论", "精彩评论", "相關新聞", "相關文章", "延伸閱讀", "推薦閱讀", "熱門文章",
     "網友評論", "関連記事", "関連ニュース", "コメント",
 })
+
+#: Site footer lines that trafilatura keeps on portal and government pages (主办单位：… 承办单位：…,
+#: 网站标识码 … ICP备案号 …, Copyright … 版权所有): removed from fallback text when they are a whole line.
+RE_FOOTER_LINE = re.compile(
+    r"^(?:主办单位|承办单位|协办单位|主办|承办|技术支持|网站标识码|网站备案|ICP备案号|联系我们)\s*[:：]"
+    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)",
+    re.I,
+)
+#: Footer lines are short.
+FOOTER_LINE_MAX_CHARS = 150
+
+#: Page chrome lines around a news article: prev/next links, share bars, print/close links, and
+#: a publication time alone on its line (a signature date without a time stays article text).
+RE_PAGE_CHROME_LINE = re.compile(
+    r"^(?:上一篇|下一篇|上一条|下一条|上一篇文章|下一篇文章|分享到|【?打印本页|【?关闭窗口)\s*[:：】]?"
+    r"|^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s+\d{1,2}:\d{2}(?::\d{2})?$"
+)

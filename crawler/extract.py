@@ -374,8 +374,13 @@ def _reporter(lines: list[str]) -> str | None:
     return None
 
 
+_RE_KANA = re.compile("[\u3041-\u30fa\u30fc-\u30ff]")
+
+
 def _japanese(text: str) -> bool:
     """Japanese text: kana make up at least a tenth of its letters (Chinese has none)."""
+    if not _RE_KANA.search(text):
+        return False
     kana = sum(1 for ch in text if "\u3041" <= ch <= "\u30ff" and ch not in "\u30fb")
     letters = sum(1 for ch in text if ch.isalpha())
     return letters > 0 and kana >= 0.1 * letters

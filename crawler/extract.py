@@ -548,7 +548,28 @@ def _same_element(tree, copy_tree, el):
 
 def _para_chars(el) -> int:
     """Characters of running text under el (what trafilatura could take as the article)."""
-    return sum(len("".join(p.text_content().split())) for p in el.iter("p", "li", "dd", "td"))
+    tags = ("p", "li", "dd", "td")
+    # innermost text blocks only: an <li><p>…</p></li> counts once
+    return sum(len("".join(p.text_content().split())) for p in el.iter(*tags)
+               if not any(d is not p for d in p.iter(*tags)))
+
+
+def _short_text(el, limit: int = 16) -> str | None:
+    """The whitespace-free text of el when it is at most limit characters, else None (cheap on big blocks)."""
+    parts, n = [], 0
+    for piece in el.itertext():
+        piece = "".join(piece.split())
+        n += len(piece)
+        if n > limit:
+            return None
+        parts.append(piece)
+    return "".join(parts)
+
+
+def _block_label(el) -> str | None:
+    """A block heading's label without its "更多>>" link and punctuation (None for long text)."""
+    text = _short_text(el, limit=24)
+    return rules.RE_LABEL_TAIL.sub("", text) if text else None
 
 
 def _drop_side_blocks(tree, title_el) -> None:
@@ -559,12 +580,12 @@ def _drop_side_blocks(tree, title_el) -> None:
     total = _para_chars(body)
     protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
 
-    def drop(el) -> None:
+    def drop(el, anchored: bool = True) -> None:
         if el in protected or el is body or el.getparent() is None:
             return
-        # Without a title heading to anchor the article, a block holding most of the page's text
-        # may be the article under an odd name: leave it to trafilatura.
-        if title_el is None and _para_chars(el) > total / 2:
+        # Without a title heading to anchor the article (or when only a heading names the
+        # block), a block holding most of the page's text may be the article: leave it.
+        if (title_el is None or not anchored) and _para_chars(el) > total / 2:
             return
         el.drop_tree()
 
@@ -577,14 +598,14 @@ def _drop_side_blocks(tree, title_el) -> None:
     for el in named:
         drop(el)
     for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
-        label = _text(head).strip(" :：>»")
+        label = _block_label(head)
         if label not in rules.SIDE_BLOCK_LABELS:
             continue
         box = head
-        while box.getparent() is not None and _text(box.getparent()).strip(" :：>»") == label:
+        while box.getparent() is not None and _block_label(box.getparent()) == label:
             box = box.getparent()
         if box.getparent() is not None:
-            drop(box.getparent())
+            drop(box.getparent(), anchored=False)
 
 
 def _plain(doc) -> list[Block]:

@@ -218,7 +218,9 @@ RE_ABSOLUTE = re.compile(
 RE_SIDE_BLOCK_NAME = re.compile(
     r"(?:^|[\s_-])(?:comments?|commentlist|comment-?list|cmt\d*|msg|msgarticle|pinglun|replies"
     r"|related|relate|relevant|xgxw|xgwz|xiangguan|mutuality|recommend|tuijian|guess-?like"
-    r"|sidebar|divsidebar|side|side-?box|aside)(?:[\s_-]|\d|$)",
+    r"|sidebar|divsidebar|side-?box|aside)(?:[\s_-]|\d|$)"
+    # "side" alone only as a whole class/id token (class="side"): "left-side" may hold the article
+    r"|(?:^|\s)side(?:\s|$)",
     re.I,
 )
 #: The same words found anywhere in a class/id (divCommentPost, postComment, rightSidebar).
@@ -232,6 +234,8 @@ RE_INFO_EVIDENCE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}|浏览|瀏覽|点击|
 #: Info lines are short.
 INFO_LINE_MAX_CHARS = 120
 
+#: What follows a block heading's label: a "更多>>" / "more" link, arrows, colons.
+RE_LABEL_TAIL = re.compile(r"(?:更多|more|MORE|More)?[>»›\s:：+]*$")
 #: Headings that open such a block; the smallest element holding the heading and more is dropped.
 SIDE_BLOCK_LABELS = frozenset({
     "相关新闻", "相关文章", "相关阅读", "相关资讯", "相关报道", "相关链接", "延伸阅读", "推荐阅读", "推荐文章",

@@ -134,3 +134,9 @@ def test_extract_records_codec_and_text(name, text, encoding, codec):
     expected = text if name in ("shift_jis", "euc-jp") else normalize.convert_script(text, "t2s")
     assert rec["text"] == expected
     assert rec["encoding"] == charset_label(name) and rec["decode_errors"] == 0
+
+
+def test_bomless_utf16_is_detected():
+    """Nothing decodes strictly but UTF-16: charset-normalizer names it (the <meta> says utf-8)."""
+    html = page(ZH, meta="utf-8")
+    assert decode_html(html.encode("utf-16-le")) == (html, "utf-16-le", 0)

@@ -134,3 +134,35 @@ def test_unknown_theme_host_is_refused():
 
     with pytest.raises(ValueError):
         Network(seed=1, sites=1, posts=5, themes={"laian.021cf.cn": "default"})
+
+
+PARAS = ["近日，某经济开发区举行重大项目集中开工仪式，共有十八个项目集中开工，总投资达到一百二十亿元，涵盖新能源、新材料和高端装备等领域。",
+         "开发区相关负责人介绍，今年以来，开发区坚持项目为王，紧盯重点产业链精准招商，全年计划实施亿元以上项目六十个。",
+         "下一步，开发区将强化要素保障，优化审批服务，推动项目早开工、早投产、早见效，为全市经济高质量发展作出更大贡献。"]
+RELATED = ["市委书记调研重点产业项目建设情况时强调，要以更大力度推进项目建设，确保全年目标任务圆满完成，为经济社会发展提供有力支撑。",
+           "全市前三季度固定资产投资同比增长百分之八点二，其中工业投资增长百分之十五点六，制造业投资保持较快增长态势，结构持续优化。"]
+
+
+def _news_page(article_class: str, box_head: str) -> bytes:
+    return ("<html><head><meta charset='utf-8'><title>某经济开发区十八个重大项目集中开工-新闻频道</title></head><body>"
+            f"<div class='{article_class}'><h1>某经济开发区十八个重大项目集中开工</h1><div class='con'>"
+            + "".join(f"<p>{p}</p>" for p in PARAS) + "</div></div>"
+            f"<div class='box'><div class='hd'>{box_head}</div><ul>"
+            + "".join(f"<li><p>{r}</p></li>" for r in RELATED) + "</ul></div></body></html>").encode("utf-8")
+
+
+def test_block_opened_by_a_related_news_heading_is_dropped():
+    """No class names to go by: the heading 相关新闻 (with its 更多>> link) marks the block."""
+    page = _news_page("wrap", "<span>相关新闻</span><a href='/more'>更多&gt;&gt;</a>")
+    rec = extract_html(page, None, options=ExtractOptions(convert="none"))
+    assert rec["text"].split("\n") == PARAS and rec["title"] == "某经济开发区十八个重大项目集中开工"
+    # an ordinary box heading marks nothing: the related items stay where trafilatura keeps them
+    kept = extract_html(_news_page("wrap", "<span>图片新闻</span>"), None, options=ExtractOptions(convert="none"))
+    assert kept["text"].split("\n")[:3] == PARAS
+
+
+def test_block_holding_the_title_is_never_dropped():
+    """An article wrapper whose class happens to contain a side-block word keeps the article."""
+    rec = extract_html(_news_page("main-comment-area", "<span>相关新闻</span>"), None,
+                       options=ExtractOptions(convert="none"))
+    assert rec["text"].split("\n") == PARAS

@@ -166,3 +166,23 @@ def test_block_holding_the_title_is_never_dropped():
     rec = extract_html(_news_page("main-comment-area", "<span>相关新闻</span>"), None,
                        options=ExtractOptions(convert="none"))
     assert rec["text"].split("\n") == PARAS
+
+
+def test_replica_command_line_themes_and_charsets():
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "crawler.replica", "--sites", "3", "--posts", "5", "--theme",
+           "laian.021cf.cn=default", "--charset", "songjiang.021cf.cn=big5"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[1])
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(4)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert lines[0].startswith("proxy: http://127.0.0.1:")
+    assert lines[1:] == ["host: jinshan.021cf.cn (5 posts)", "host: laian.021cf.cn (5 posts, theme default)",
+                         "host: songjiang.021cf.cn (5 posts, charset big5)"]
+    bad = subprocess.run(cmd[:5] + ["--theme", "laian.021cf.cn=fancy"], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("Error: unknown theme/charset 'fancy'")

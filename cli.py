@@ -275,9 +275,11 @@ def _iso_option(ctx, param, value):
 @click.option("--convert", type=click.Choice(["t2s", "s2t", "t2tw", "none"]), default=None, help="OpenCC conversion (default t2s).")
 @click.option("--no-swaps", "swaps", flag_value=False, default=None, help="Keep ad-law character swaps such as 蕞 for 最.")
 @click.option("--mask-phones", "mask_phones", flag_value=True, default=None, help="Mask phone numbers left in the text.")
+@click.option("--charset", default=None, metavar="NAME",
+              help="Charset the pages were served with (the HTTP header's; default: BOM, <meta>, then detection).")
 @click.pass_context
 @handle_errors
-def extract_cmd(ctx, files, url, fetched_at, server_date, convert, swaps, mask_phones) -> None:
+def extract_cmd(ctx, files, url, fetched_at, server_date, convert, swaps, mask_phones, charset) -> None:
     """Extract the article record of saved post pages as JSON.
 
     One file prints indented JSON; several files or a folder print one JSON
@@ -291,7 +293,8 @@ def extract_cmd(ctx, files, url, fetched_at, server_date, convert, swaps, mask_p
     from crawler import api
 
     results = api.extract_files(files, url=url, fetched_at=fetched_at, server_date=server_date, convert=convert,
-                                swaps=swaps, mask_phones=mask_phones, config_path=ctx.obj.get("config"))
+                                swaps=swaps, mask_phones=mask_phones, config_path=ctx.obj.get("config"),
+                                charset=charset)
     single = len(results) == 1 and "record" in results[0]
     failed = 0
     for r in results:
@@ -618,8 +621,18 @@ def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
         click.echo("Open it with:")
         for tool, line in d["open_with"].items():
             click.echo(f"  {tool + ':':<8} {line}")
+        missing = [tool for tool in d["open_with"] if tool in ("duckdb", "polars") and not _importable(tool)]
+        if missing:
+            click.echo(f"  ({' and '.join(missing)} not installed: pip install -e '.[analysis]')")
     if summary.get("status") != "ok":
         raise errors.CrawlError(summary.get("error") or "the demo crawl failed")
+
+
+def _importable(module: str) -> bool:
+    """Whether a module can be imported (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 # --- the corpus on disk: validate, compact, export, reextract ----------------------------------

@@ -118,6 +118,48 @@ def labelled_pages(seed: int = 2026, pages: int = 240, now: datetime = NOW) -> l
     return out
 
 
+#: Off-template subsites of the replica (crawler.replica.offtemplate): (theme, charset) per host.
+#: jinshan stays tpure; every legacy charset is declared only in the HTTP header.
+OFF_TEMPLATE = {
+    "laian.021cf.cn": ("news", "gbk"),
+    "songjiang.021cf.cn": ("default", "utf-8"),
+    "jiashan.021cf.cn": ("default", "big5"),
+    "fengxian.021cf.cn": ("news", "shift_jis"),
+    "kunshan.021cf.cn": ("default", "gbk"),
+}
+
+
+def offtemplate_pages(seed: int = 2026, per_site: int = 12, now: datetime = NOW) -> list[dict]:
+    """Replica post pages in another Z-BlogPHP theme or a news layout, in GBK/Big5/Shift_JIS/UTF-8.
+
+    ``decoded`` is the page decoded with its header charset (what other extractors are given, so
+    that they are scored on extraction, not on decoding); ``t2s`` says every extractor's output
+    is converted to simplified Chinese before scoring (Big5/Shift_JIS pages carry traditional
+    forms; parkcorpus converts by default, the others do not).
+    """
+    from crawler.decode import decode_html
+    from crawler.replica import Network
+    from crawler.replica.offtemplate import _COMMENTS, _INTRO, _SERVICE, render_site_post
+
+    net = Network(seed=seed, sites=6, posts=max(40, 3 * per_site), now=now,
+                  themes={h: t for h, (t, _) in OFF_TEMPLATE.items() if t != "tpure"},
+                  charsets={h: c for h, (_, c) in OFF_TEMPLATE.items()})
+    out = []
+    for host, (theme, charset) in OFF_TEMPLATE.items():
+        site = net.site(host)
+        fmt = {"title": site.title, "network": "中国产业园区招商网", "name": site.name, "hotline": ""}
+        snippets = [c.format(name=site.name)[:16] for c in _COMMENTS] + [_INTRO.format(**fmt)[:16], _SERVICE[:16]]
+        for pid in site.post_ids()[:per_site]:
+            html, ctype = render_site_post(site, pid, now, random.Random(f"{seed}-{host}-{pid}"))
+            out.append({
+                "html": html, "content_type": ctype, "decoded": decode_html(html, ctype)[0], "t2s": True,
+                "url": site.post_url(pid), "host": host, "post_id": pid, "gold": site.gold(pid),
+                "variants": [f"theme:{theme}", f"charset:{charset}"], "teasers": [], "mobiles": [],
+                "snippets": snippets, "server_date": now,
+            })
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # Metrics
 # ------------------------------------------------------------------------------------------
@@ -158,6 +200,7 @@ def leaks(got: str, page: dict) -> list[str]:
         snippets.extend({core, apply_swaps(convert_script(core, "t2s"))[0]})
     snippets.append("".join(page["mobiles"]))
     snippets.extend(page["mobiles"])
+    snippets.extend(page.get("snippets", ()))
     got = got or ""
     return [s for s in snippets if s and s in got and s not in gold_text]
 
@@ -170,26 +213,27 @@ def leaks(got: str, page: dict) -> list[str]:
 def ex_parkcorpus(page: dict) -> str:
     from crawler.extract import extract_html
 
-    return extract_html(page["html"], page["url"], fetched_at=page["server_date"], server_date=page["server_date"])["text"]
+    return extract_html(page["html"], page["url"], fetched_at=page["server_date"], server_date=page["server_date"],
+                        content_type=page.get("content_type"))["text"]
 
 
 def ex_trafilatura(page: dict) -> str:
     import trafilatura
 
-    return trafilatura.extract(page["html"], url=page["url"]) or ""
+    return trafilatura.extract(page.get("decoded", page["html"]), url=page["url"]) or ""
 
 
 def ex_trafilatura_precision(page: dict) -> str:
     import trafilatura
 
-    return trafilatura.extract(page["html"], url=page["url"], favor_precision=True) or ""
+    return trafilatura.extract(page.get("decoded", page["html"]), url=page["url"], favor_precision=True) or ""
 
 
 def ex_readability(page: dict) -> str:
     import lxml.html
     from readability import Document
 
-    summary = Document(page["html"]).summary(html_partial=True)
+    summary = Document(page.get("decoded", page["html"])).summary(html_partial=True)
     tree = lxml.html.fromstring(summary)
     return "\n".join(t for t in (" ".join(el.text_content().split()) for el in tree.iter("p", "li", "tr", "h1", "h2", "h3")) if t)
 
@@ -197,7 +241,7 @@ def ex_readability(page: dict) -> str:
 def ex_lxml_floor(page: dict) -> str:
     import lxml.html
 
-    tree = lxml.html.fromstring(page["html"])
+    tree = lxml.html.fromstring(page.get("decoded", page["html"]))
     return "\n".join(t for t in (" ".join(p.text_content().split()) for p in tree.iter("p")) if t)
 
 
@@ -232,6 +276,13 @@ def sample_pages() -> list[dict]:
     return out
 
 
+def scored_text(text: str) -> str:
+    """An extractor's output in simplified Chinese (how off-template pages are scored)."""
+    from crawler.normalize import convert_script
+
+    return convert_script(text or "", "t2s")
+
+
 def run(pages: list[dict], names=None, repeat: int = 2) -> dict:
     """Score and time each extractor on the pages; returns {name: metrics}.
 
@@ -249,6 +300,8 @@ def run(pages: list[dict], names=None, repeat: int = 2) -> dict:
                 t0 = time.perf_counter()
                 text = fn(page)
                 best = min(best, time.perf_counter() - t0)
+            if page.get("t2s"):
+                text = scored_text(text)
             a = acc[name]
             a["elapsed"] += best
             a["f1"].append(bigram_f1(text, page["gold"]["text"]))
@@ -302,16 +355,26 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=240, help="labelled replica pages (default 240)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--offtemplate", type=int, default=12, metavar="N",
+                    help="off-template pages per off-template subsite (default 12; 0 skips them)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     args = ap.parse_args(argv)
     pages = labelled_pages(args.seed, args.pages) + sample_pages()
     results = run(pages)
+    off = offtemplate_pages(args.seed, args.offtemplate) if args.offtemplate else []
+    off_results = run(off) if off else {}
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"tpure": results, "fallback": off_results}, indent=2))
     else:
         print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}, Python {platform.python_version()}, "
-              f"{len(pages)} pages ({args.pages} replica, seed {args.seed}, + 2 site samples), one process\n")
+              f"one process\n")
+        print(f"tpure pages: {len(pages)} ({args.pages} replica, seed {args.seed}, + 2 site samples)\n")
         print(table(results, len(pages)))
+        if off:
+            themes = ", ".join(f"{h.split('.')[0]} {t}/{c}" for h, (t, c) in OFF_TEMPLATE.items())
+            print(f"\nfallback (off-template) pages: {len(off)} ({themes}; legacy charsets in the HTTP header "
+                  f"only; outputs scored after t2s)\n")
+            print(table(off_results, len(off)))
     return 0
 
 

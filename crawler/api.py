@@ -16,14 +16,15 @@ def extract_html(html: bytes, url: str, **kwargs: Any) -> dict:
 
 
 def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=None, swaps=None,
-                  mask_phones=None, config_path=None) -> list[dict]:
+                  mask_phones=None, config_path=None, charset=None) -> list[dict]:
     """Extract saved pages (files or folders); [{"file", "record"} | {"file", "error"}] (see crawler.extract)."""
     from crawler.extract import extract_files as _extract_files
     from crawler.normalize import ExtractOptions
 
     cfg = load_config(config_path, convert=convert, swaps=swaps, mask_phones=mask_phones)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
-    return _extract_files(paths, url=url, fetched_at=fetched_at, server_date=server_date, options=options)
+    return _extract_files(paths, url=url, fetched_at=fetched_at, server_date=server_date, options=options,
+                          charset=charset)
 
 
 def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False,

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from crawler.errors import UsageError
+from crawler.errors import InputError, UsageError
 from crawler.items import ARTICLE_SCHEMA
 from crawler.store import (
     COMPRESSION,
@@ -83,6 +83,8 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     path = ensure_dataset(out, create=False)
     check_sites(path, site)
     dataset = open_dataset(path)
+    if category:
+        check_categories(dataset, site, category)
     schema = pa.schema([DATASET_SCHEMA.field(c) for c in cols])
     batches = _batches(dataset, cols, flt, site, history, batch_rows)
     if str(to) == "-":
@@ -109,6 +111,40 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     finally:
         Path(tmp).unlink(missing_ok=True)
     return {"rows": rows, "to": str(target), "format": fmt}
+
+
+#: How many categories the "matches nothing" error names (most articles first).
+MAX_NAMED_CATEGORIES = 12
+
+
+def stored_categories(dataset, site: Any = None) -> dict[str, int]:
+    """{category: posts} stored for the selected sites (a post with several versions counts once), most first."""
+    if dataset is None:
+        return {}
+    table = dataset.to_table(columns=["category", "site", "post_id"], filter=article_filter(site, None, None, None))
+    table = table.filter(pc.is_valid(table.column("category")))
+    if not table.num_rows:
+        return {}
+    key = pc.binary_join_element_wise(pc.cast(table.column("site"), pa.string()),
+                                      pc.cast(table.column("post_id"), pa.string()), "/")
+    grouped = pa.table({"category": table.column("category"), "key": key}).group_by("category").aggregate(
+        [("key", "count_distinct")])
+    pairs = zip(grouped.column("category").to_pylist(), grouped.column("key_count_distinct").to_pylist())
+    return dict(sorted(pairs, key=lambda p: (-p[1], p[0])))
+
+
+def check_categories(dataset, site: Any, category: Any) -> None:
+    """InputError (exit 1) naming the stored categories when none of the requested ones exists."""
+    wanted = [category] if isinstance(category, str) else list(category)
+    have = stored_categories(dataset, site)
+    if any(c in have for c in wanted):
+        return
+    where = f" for {', '.join(site) if isinstance(site, (list, tuple)) else site}" if site else ""
+    if not have:
+        raise InputError(f"no category matches {', '.join(wanted)}: the articles{where} have no category")
+    named = ", ".join(f"{c} ({n})" for c, n in list(have.items())[:MAX_NAMED_CATEGORIES])
+    more = f" and {len(have) - MAX_NAMED_CATEGORIES} more" if len(have) > MAX_NAMED_CATEGORIES else ""
+    raise InputError(f"no category matches {', '.join(wanted)}; categories{where}: {named}{more}")
 
 
 def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows: int):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import dataclasses
 import functools
 import re
 from datetime import datetime, timezone
@@ -20,54 +21,15 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, dates, errors, items, normalize, rules
+from crawler import clean, dates, decode, errors, items, normalize, rules
 from crawler.clean import Block
+from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
 
 __all__ = ["ExtractOptions", "extract_html", "decode_html", "post_id_from_url"]
 
-_RE_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _RE_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_GB_FAMILY = {"gbk", "gb2312", "gb18030", "gb_2312-80", "x-gbk", "cp936", "euc-cn"}
 _END_OF_PAGE = re.compile(r"</html\s*>", re.I)
-
-
-def _codec(name: str | None) -> str | None:
-    """Canonical codec name for a declared charset, or None when Python does not know it."""
-    if not name:
-        return None
-    try:
-        return codecs.lookup(name.decode("ascii", "ignore") if isinstance(name, bytes) else name).name
-    except LookupError:
-        return None
-
-
-def decode_html(raw: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Decode page bytes: BOM first, then the declared charset, checked by strict decoding.
-
-    Mislabelled pages are common on these servers: a page labelled GBK that is really UTF-8
-    (valid UTF-8 with non-ASCII bytes is practically never GBK text), and the reverse (a page
-    labelled UTF-8 whose bytes do not decode as UTF-8 but do as GB18030). Returns (text, codec).
-    """
-    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if raw.startswith(bom):
-            return raw[len(bom):].decode(name, errors="replace"), name
-    if declared is None:
-        m = _RE_META_CHARSET.search(raw[:4096])
-        declared = m.group(1).decode("ascii", "ignore") if m else None
-    codec = _codec(declared) or "utf-8"
-    candidates = [codec]
-    if codec in {_codec(n) for n in _GB_FAMILY}:
-        # Valid UTF-8 wins over a GB label: the reverse coincidence does not happen in practice.
-        candidates = ["utf-8", "gb18030"]
-    elif codec == "utf-8":
-        candidates = ["utf-8", "gb18030"]
-    for name in candidates:
-        try:
-            return raw.decode(name), name
-        except UnicodeDecodeError:
-            continue
-    return raw.decode(codec, errors="replace"), codec
 
 
 def post_id_from_url(url: str | None) -> int | None:
@@ -412,6 +374,18 @@ def _reporter(lines: list[str]) -> str | None:
     return None
 
 
+_RE_KANA = re.compile("[\u3041-\u30fa\u30fc-\u30ff]")
+
+
+def _japanese(text: str) -> bool:
+    """Japanese text: kana make up at least a tenth of its letters (Chinese has none)."""
+    if not _RE_KANA.search(text):
+        return False
+    kana = sum(1 for ch in text if "\u3041" <= ch <= "\u30ff" and ch not in "\u30fb")
+    letters = sum(1 for ch in text if ch.isalpha())
+    return letters > 0 and kana >= 0.1 * letters
+
+
 def _as_utc(dt: datetime | None) -> datetime | None:
     """Timezone-aware UTC (naive datetimes are taken as UTC)."""
     if dt is None:
@@ -419,9 +393,18 @@ def _as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-def parse_page(html: bytes | str):
+def parse_page(html: bytes | str, content_type: str | None = None):
     """Decode and parse a page once; returns the lxml tree and the decoded text."""
-    text = decode_html(html)[0] if isinstance(html, bytes) else html
+    tree, text, _codec, _errors = _parse(html, content_type)
+    return tree, text
+
+
+def _parse(html: bytes | str, content_type: str | None = None, charset: str | None = None):
+    """(tree, text, codec, decode_errors) of a page; str input counts as already decoded."""
+    if isinstance(html, bytes):
+        text, codec, bad = decode_html(html, content_type, charset)
+    else:
+        text, codec, bad = html, None, 0
     text = _RE_XML_DECL.sub("", text, count=1)
     if not text.strip():
         raise errors.NotAnArticle("empty page")
@@ -429,7 +412,244 @@ def parse_page(html: bytes | str):
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
         raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
-    return tree, text
+    return tree, text, codec, bad
+
+
+# ------------------------------------------------------------------------------------------
+# Off-template pages
+# ------------------------------------------------------------------------------------------
+
+#: Below this many characters trafilatura's precision mode "returned too little": its recall
+#: mode runs too and wins when it finds more (short notices, pages with unusual markup).
+FALLBACK_MIN_CHARS = 200
+#: The site's whole-line rules may remove at most this share of trafilatura's text; removing
+#: more means they are cutting the article on a layout they were not written for.
+FALLBACK_MAX_CUT = 0.5
+
+
+def _chars(blocks: list[Block]) -> int:
+    """Non-space characters of blocks' text."""
+    return sum(len("".join(b.text.split())) for b in blocks)
+
+
+def _whole_page(tree, *, precision: bool, rescue: bool = True):
+    """trafilatura on a whole page as ``trafilatura.extract`` runs it.
+
+    rescue=False turns off trafilatura's "too short" rescue, which swaps a short result for a
+    dump of the whole page (menus, footer): on a page whose side blocks are gone, a short
+    result is the short article.
+    """
+    import trafilatura
+
+    kwargs = {} if rescue else {"config": _trafilatura_config()}
+    return trafilatura.bare_extraction(
+        copy.deepcopy(tree),
+        **kwargs,
+        favor_precision=precision,
+        favor_recall=not precision,
+        include_comments=False,
+        include_tables=True,
+        include_images=True,
+        include_links=False,
+        with_metadata=True,
+    )
+
+
+def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
+    """Article blocks and page metadata (title, date) of a page that is not a tpure post.
+
+    Blocks that are never the article (comments, related news, sidebars: `rules.RE_SIDE_BLOCK_NAME`,
+    `rules.SIDE_BLOCK_LABELS`) are dropped first, unless they hold the title heading or most of
+    the page's text. trafilatura then chooses the article block (favor_precision; recall mode
+    when precision keeps fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only
+    the rules that match whole lines run (contact lines, notices, QR images), never the teaser
+    rule; and when they would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own
+    lines are kept.
+    """
+    pruned = copy.deepcopy(tree)
+    title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
+    _drop_side_blocks(pruned, title_copy)
+    doc, cleaned = None, []
+    # The pruned page (no rescue when its title is known: the article is what is left), then the
+    # whole page as trafilatura.extract sees it when nothing was found.
+    for page, rescue in ((pruned, title_copy is None), (tree, True)):
+        doc = _whole_page(page, precision=True, rescue=rescue)
+        blocks = _plain(doc)
+        if _chars(blocks) < FALLBACK_MIN_CHARS:
+            recall = _whole_page(page, precision=False, rescue=rescue)
+            more = _plain(recall)
+            if _chars(more) > _chars(blocks):
+                doc, blocks = recall, more
+        cleaned = _fallback_clean(blocks, _text(title_el) if title_el is not None else "")
+        if not cleaned and page is pruned and title_copy is not None:
+            # A very short article (one caption line) that trafilatura passes over: the
+            # paragraphs after the title heading, in its block.
+            cleaned = _after_title(title_copy)
+        if cleaned:
+            break
+    meta = {"title": getattr(doc, "title", None) if doc is not None else None,
+            "date": getattr(doc, "date", None) if doc is not None else None}
+    return cleaned, meta
+
+
+def is_info_line(text: str) -> bool:
+    """A news page's info line or post footer (two labels such as 发布时间/来源/作者/浏览 and a
+    date or counter), which trafilatura sometimes keeps with the article."""
+    if len(text) > rules.INFO_LINE_MAX_CHARS:
+        return False
+    labels = {m.group(1) for m in rules.RE_INFO_LABEL.finditer(text)}
+    return len(labels) >= 2 and bool(rules.RE_INFO_EVIDENCE.search(text))
+
+
+def _fallback_clean(blocks: list[Block], title: str = "") -> list[Block]:
+    """trafilatura's lines minus whole-line site rules (unless they cut too much), info and footer
+    lines, and the title (a field of its own, which trafilatura keeps as the first line)."""
+    cleaned = [b for b in clean.drop_boilerplate(_mark_captions(blocks)) if b.kind != "image" and b.text]
+    plain = [b for b in blocks if b.kind != "image" and b.text]
+    if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
+        cleaned = plain
+    return [b for b in cleaned if not is_info_line(b.text) and not is_footer_line(b.text)
+            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and b.text != title]
+
+
+def _after_title(title_el) -> list[Block]:
+    """Paragraphs that follow the title heading inside its block (the smallest ancestor that has any)."""
+    box = title_el.getparent()
+    while box is not None:
+        paras = [p for p in box.iter("p") if p is not title_el and title_el not in p.iterancestors()]
+        if any(_text(p) for p in paras):
+            break
+        box = box.getparent()
+    if box is None:
+        return []
+    after = False
+    out = []
+    for el in box.iter():
+        if el is title_el:
+            after = True
+        elif after and el.tag == "p":
+            text = clean.clean_line(_text(el))
+            if text:
+                out.append(Block("p", text))
+    return _fallback_clean(out)
+
+
+def is_footer_line(text: str) -> bool:
+    """A site footer line (主办单位, ICP备案号, 版权所有 ...: rules.RE_FOOTER_LINE)."""
+    return len(text) <= rules.FOOTER_LINE_MAX_CHARS and bool(rules.RE_FOOTER_LINE.search(text))
+
+
+def _same_element(tree, copy_tree, el):
+    """The element of copy_tree at el's position in tree (deepcopy keeps the structure)."""
+    path = tree.getroottree().getpath(el)
+    found = copy_tree.getroottree().xpath(path)
+    return found[0] if found else None
+
+
+def _para_chars(el) -> int:
+    """Characters of running text under el (what trafilatura could take as the article)."""
+    tags = ("p", "li", "dd", "td")
+    # innermost text blocks only: an <li><p>…</p></li> counts once
+    return sum(len("".join(p.text_content().split())) for p in el.iter(*tags)
+               if not any(d is not p for d in p.iter(*tags)))
+
+
+def _short_text(el, limit: int = 16) -> str | None:
+    """The whitespace-free text of el when it is at most limit characters, else None (cheap on big blocks)."""
+    parts, n = [], 0
+    for piece in el.itertext():
+        piece = "".join(piece.split())
+        n += len(piece)
+        if n > limit:
+            return None
+        parts.append(piece)
+    return "".join(parts)
+
+
+def _block_label(el) -> str | None:
+    """A block heading's label without its "更多>>" link and punctuation (None for long text)."""
+    text = _short_text(el, limit=24)
+    return rules.RE_LABEL_TAIL.sub("", text) if text else None
+
+
+def _drop_side_blocks(tree, title_el) -> None:
+    """Remove comments, related-news blocks and sidebars (see rules.RE_SIDE_BLOCK_NAME) in place."""
+    body = _first(tree, "//body")
+    if body is None:
+        return
+    total = _para_chars(body)
+    protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
+
+    def drop(el, anchored: bool = True) -> None:
+        if el in protected or el is body or el.getparent() is None:
+            return
+        # Without a title heading to anchor the article (or when only a heading names the
+        # block), a block holding most of the page's text may be the article: leave it.
+        if (title_el is None or not anchored) and _para_chars(el) > total / 2:
+            return
+        el.drop_tree()
+
+    def side_name(el) -> bool:
+        names = f"{el.get('class', '')} {el.get('id', '')}"
+        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names))
+
+    # Forms (comment forms, search boxes) never hold article text.
+    named = [el for el in body.iter() if isinstance(el.tag, str) and (el.tag in ("aside", "form") or side_name(el))]
+    for el in named:
+        drop(el)
+    for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
+        label = _block_label(head)
+        if label not in rules.SIDE_BLOCK_LABELS:
+            continue
+        box = head
+        while box.getparent() is not None and _block_label(box.getparent()) == label:
+            box = box.getparent()
+        if box.getparent() is not None:
+            drop(box.getparent(), anchored=False)
+
+
+def _plain(doc) -> list[Block]:
+    """trafilatura's blocks with normalised lines (empty lines dropped, images kept)."""
+    if doc is None or doc.body is None:
+        return []
+    out = []
+    for b in trafilatura_blocks(doc.body):
+        text = clean.clean_line(b.text)
+        if text or b.kind == "image":
+            out.append(Block(b.kind, text, b.image, b.alt, b.aligned))
+    return out
+
+
+_XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+
+
+def _title_element(tree):
+    """The heading that names the article: a heading whose text the page's ``<title>`` (or
+    og:title) contains, preferring one the title starts with ("标题_栏目_站点") and that is not
+    a link (the site logo's ``<h1><a>``); None when no heading matches."""
+    page_title = " ".join(tree.xpath("string(//meta[@property='og:title']/@content)").split()) \
+        or _text(_first(tree, "//title"))
+    if not page_title:
+        return None
+    best, best_key = None, None
+    for el in tree.xpath(_XP_TITLE_CANDIDATES):
+        text = _text(el)
+        if not 4 <= len(text) <= 120 or text not in page_title:
+            continue
+        link_only = any(_text(a) == text for a in el.iter("a"))
+        key = (page_title.startswith(text), not link_only, len(text))
+        if best_key is None or key > best_key:
+            best, best_key = el, key
+    return best
+
+
+def _page_title(tree, title_el, meta_title: str | None) -> str:
+    """The article title of an off-template page: its title heading, else trafilatura's title
+    (og:title, ``<title>`` cut at its separators), else the first ``<h1>`` or the ``<title>``."""
+    if title_el is not None:
+        return _text(title_el)
+    meta_title = " ".join((meta_title or "").split())
+    return meta_title or _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
 
 
 def extract_html(
@@ -441,11 +661,17 @@ def extract_html(
     feed_published: datetime | None = None,
     archive_month: tuple[int, int] | None = None,
     options: ExtractOptions | None = None,
+    content_type: str | None = None,
+    charset: str | None = None,
 ) -> dict:
-    """Extract one article record (crawler.items columns + ``inline_links``) from a post page."""
+    """Extract one article record (crawler.items columns + ``inline_links``) from a post page.
+
+    content_type: the HTTP ``Content-Type`` header (or a bare charset) the page came with;
+    charset forces a codec (``parkcorpus extract --charset``). See `crawler.decode.decode_html`.
+    """
     options = options or normalize.DEFAULT_OPTIONS
     fetched_at = _as_utc(fetched_at) or datetime.now(timezone.utc)
-    tree, text = parse_page(html)
+    tree, text, codec, decode_errors = _parse(html, content_type, charset)
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
     base = url or ""
@@ -489,15 +715,22 @@ def extract_html(
         title, author, date_raw = "", "", None
         category = category_url = prev_url = next_url = None
         tags, related, inline_links = [], [], []
-        h1 = _first(tree, "//h1")
-        title = _text(h1) or _text(_first(tree, "//title"))
-        tbody = _trafilatura_body(tree, precision=True)
-        blocks = clean.clean_blocks(_mark_captions(trafilatura_blocks(tbody))) if tbody is not None else []
+        title_el = _title_element(tree)
+        blocks, meta = fallback_body(tree, title_el)
+        title = _page_title(tree, title_el, meta["title"])
+        # The title is a field of its own: trafilatura keeps the article's <h1> as its first line.
+        while blocks and title and blocks[0].text == title:
+            blocks = blocks[1:]
+        date_raw = meta["date"]
         template = "fallback"
         if not blocks:
             raise errors.NotAnArticle("no article text found" + (f": {url}" if url else ""))
 
-    body_text, applied, masked = normalize.normalize_text(clean.blocks_to_text(blocks), options)
+    raw_text = clean.blocks_to_text(blocks)
+    if _japanese(raw_text):
+        # Kanji are not traditional Chinese, and the ad-law swaps are Chinese usage: leave them.
+        options = dataclasses.replace(options, convert="none", swaps=False)
+    body_text, applied, masked = normalize.normalize_text(raw_text, options)
     lines = body_text.split("\n") if body_text else []
     published = dates.resolve_published(
         date_raw, server_date=server_date, fetched_at=fetched_at,
@@ -531,6 +764,8 @@ def extract_html(
         content_hash=items.content_hash(body_text),
         fetched_at=fetched_at,
         extractor_version=items.EXTRACTOR_VERSION,
+        encoding=codec,
+        decode_errors=decode_errors,
         # Inline anchors are article text: normalised like it (related titles are not, see above).
         inline_links=[dict(link, anchor=normalize.normalize_field(link["anchor"], options)) for link in inline_links],
     )
@@ -559,7 +794,8 @@ def page_files(paths) -> list:
         elif p.exists():
             files.append(p)
         else:
-            raise errors.InputError(f"no such file: {p}")
+            # A path that does not exist is bad usage (exit 2), as click's own path checks say.
+            raise errors.UsageError(f"no such file: {p}")
     return files
 
 
@@ -594,14 +830,20 @@ def extract_files(
     fetched_at: datetime | None = None,
     server_date: datetime | None = None,
     options: ExtractOptions | None = None,
+    charset: str | None = None,
 ) -> list[dict]:
     """Extract saved pages; one result per file: {"file", "record"} or {"file", "error"}.
+
+    charset stands for the HTTP ``Content-Type`` charset the pages were served with (a saved
+    file has lost it): it wins over ``<meta>``, but a BOM and the UTF-8 check still apply.
 
     With a single file every problem raises (InputError, NotAnArticle ...). With several,
     unreadable files still raise, while a page that is not an article is reported in its
     result so the others are still extracted. Without ``fetched_at``, the file's modification
     time stands for the fetch time (relative dates count from it).
     """
+    if charset and decode.charset_label(charset) is None:
+        raise errors.UsageError(f"unknown charset: {charset}")
     files = page_files(paths)
     if url and len(files) > 1:
         raise errors.UsageError("--url names one page: give a single file with it")
@@ -610,7 +852,8 @@ def extract_files(
         raw = read_page(f)
         when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
         try:
-            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options)
+            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options,
+                               content_type=charset)
         except errors.NotAnArticle as exc:
             if len(files) == 1:
                 raise errors.NotAnArticle(f"{f}: {exc}") from None

@@ -59,6 +59,9 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     # re-extracting an archived page gives a version with the same fetched_at as the crawled one:
     # the newest version of a post is the one with the latest (fetched_at, extracted_at)
     ("extracted_at", TS, True, "when the text was extracted (UTC): the crawl, or a later reextract"),
+    # decoding (crawler.decode): null in rows written before these columns existed
+    ("encoding", pa.string(), True, "Python codec the page bytes were decoded with (utf-8, gb18030, cp932 ...)"),
+    ("decode_errors", pa.int64(), True, "replacement characters inserted while decoding (0 for a clean page)"),
 ]
 
 ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])

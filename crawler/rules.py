@@ -205,3 +205,58 @@ RE_ABSOLUTE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
+
+
+# --------------------------------------------------------------------------------------
+# Off-template pages (crawler.extract.fallback_body): the blocks around a news article that
+# are never the article, on any Chinese news layout. A block is dropped only when it does not
+# hold the article's title heading and holds less than half of the page's paragraph text.
+
+#: class/id words of such blocks: readers' comments (Z-BlogPHP's default theme: ul.msg,
+#: li.msgarticle, #divCommentPost), related/recommended news (相关新闻 = xgxw, 相关文章 = xgwz,
+#: Z-BlogPHP's .mutuality), sidebars (Z-BlogPHP's #divSidebar, portals' .side-box).
+RE_SIDE_BLOCK_NAME = re.compile(
+    r"(?:^|[\s_-])(?:comments?|commentlist|comment-?list|cmt\d*|msg|msgarticle|pinglun|replies"
+    r"|related|relate|relevant|xgxw|xgwz|xiangguan|mutuality|recommend|tuijian|guess-?like"
+    r"|sidebar|divsidebar|side-?box|aside)(?:[\s_-]|\d|$)"
+    # "side" alone only as a whole class/id token (class="side"): "left-side" may hold the article
+    r"|(?:^|\s)side(?:\s|$)",
+    re.I,
+)
+#: The same words found anywhere in a class/id (divCommentPost, postComment, rightSidebar).
+RE_SIDE_BLOCK_SUBSTRING = re.compile(r"comment|pinglun|sidebar", re.I)
+#: Labels of a news page's info line ("发布时间：… 来源：… 作者：… 浏览：…次") and of Z-BlogPHP's
+#: post footer ("作者:… | 分类:… | 浏览:…"): metadata, not article text.
+RE_INFO_LABEL = re.compile(r"(发布时间|發布時間|发布日期|发稿时间|时间|日期|来源|來源|作者|编辑|編輯|责任编辑|浏览|瀏覽|"
+                           r"浏览次数|点击|點擊|点击数|阅读|閱讀|阅读量|分类|分類|栏目|字号|字體|字体)\s*[:：]")
+#: An info line also names a date or a counter (a "来源：X 作者：Y" credit line alone is article text).
+RE_INFO_EVIDENCE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}|浏览|瀏覽|点击|點擊|阅读|閱讀|分类|分類|字号|字体")
+#: Info lines are short.
+INFO_LINE_MAX_CHARS = 120
+
+#: What follows a block heading's label: a "更多>>" / "more" link, arrows, colons.
+RE_LABEL_TAIL = re.compile(r"(?:更多|more|MORE|More)?[>»›\s:：+]*$")
+#: Headings that open such a block; the smallest element holding the heading and more is dropped.
+SIDE_BLOCK_LABELS = frozenset({
+    "相关新闻", "相关文章", "相关阅读", "相关资讯", "相关报道", "相关链接", "延伸阅读", "推荐阅读", "推荐文章",
+    "热门文章", "热门新闻", "热点新闻", "热门推荐", "猜你喜欢", "最新文章", "最新资讯", "网友评论", "评论列表",
+    "最新评论", "发表评论", "热门评论", "精彩评论", "相關新聞", "相關文章", "延伸閱讀", "推薦閱讀", "熱門文章",
+    "網友評論", "関連記事", "関連ニュース", "コメント",
+})
+
+#: Site footer lines that trafilatura keeps on portal and government pages (主办单位：… 承办单位：…,
+#: 网站标识码 … ICP备案号 …, Copyright … 版权所有): removed from fallback text when they are a whole line.
+RE_FOOTER_LINE = re.compile(
+    r"^(?:主办单位|承办单位|协办单位|主办|承办|技术支持|网站标识码|网站备案|ICP备案号|联系我们)\s*[:：]"
+    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)",
+    re.I,
+)
+#: Footer lines are short.
+FOOTER_LINE_MAX_CHARS = 150
+
+#: Page chrome lines around a news article: prev/next links, share bars, print/close links, and
+#: a publication time alone on its line (a signature date without a time stays article text).
+RE_PAGE_CHROME_LINE = re.compile(
+    r"^(?:上一篇|下一篇|上一条|下一条|上一篇文章|下一篇文章|分享到|【?打印本页|【?关闭窗口)\s*[:：】]?"
+    r"|^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s+\d{1,2}:\d{2}(?::\d{2})?$"
+)

@@ -156,3 +156,17 @@ def test_unknown_site_is_a_usage_error(out, tmp_path, run_cli):
     res = run_cli("export", "--out", out, "--to", tmp_path / "x.jsonl", "--site", "nosuch.cn")
     assert res.exit_code == 2 and res.output.startswith("Error: unknown site 'nosuch.cn'")
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_category_matching_nothing_names_the_stored_ones(out, tmp_path, run_cli):
+    from crawler.errors import InputError
+
+    with pytest.raises(InputError, match=r"no category matches 新闻; categories: 政策 \(3\), 园区动态 \(2\)$"):
+        export(out, tmp_path / "a.jsonl", category="新闻")
+    assert not (tmp_path / "a.jsonl").exists()
+    res = run_cli("export", "--out", out, "--to", tmp_path / "b.jsonl", "--category", "新闻", "--site", OTHER)
+    assert res.exit_code == 1
+    assert res.output.strip() == f"Error: no category matches 新闻; categories for {OTHER}: 政策 (1)"
+    # one existing category among the requested ones is enough
+    res = run_cli("export", "--out", out, "--to", tmp_path / "c.jsonl", "--category", "新闻", "--category", "政策")
+    assert res.exit_code == 0 and len(read_jsonl(tmp_path / "c.jsonl")) == 3

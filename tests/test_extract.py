@@ -144,7 +144,7 @@ def test_mislabelled_encodings(label, encoding):
 
 def test_decode_html_bom_and_label():
     assert decode_html("\ufeff<p>金山</p>".encode("utf-8"))[0] == "<p>金山</p>"
-    text, codec = decode_html('<meta charset="gbk"><p>金山</p>'.encode("gbk"))
+    text, codec, bad = decode_html('<meta charset="gbk"><p>金山</p>'.encode("gbk"))
     assert "金山" in text and codec == "gb18030"
 
 
@@ -231,20 +231,21 @@ def test_cli_options_reach_the_extractor():
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    "content, message, code",
     [
-        (None, "Error: no such file: {path}"),
-        (b"", "Error: empty file: {path}"),
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "Error: binary file, not HTML: {path}"),
-        ("just some notes, no markup\n".encode(), "Error: not an HTML file: {path}"),
+        # a missing file is bad usage (exit 2, like click's path checks); an unreadable one a failed run
+        (None, "Error: no such file: {path}", 2),
+        (b"", "Error: empty file: {path}", 1),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "Error: binary file, not HTML: {path}", 1),
+        ("just some notes, no markup\n".encode(), "Error: not an HTML file: {path}", 1),
     ],
 )
-def test_cli_bad_input_is_one_line_error(tmp_path, content, message):
+def test_cli_bad_input_is_one_line_error(tmp_path, content, message, code):
     path = tmp_path / "page.html"
     if content is not None:
         path.write_bytes(content)
     res = _cli(str(path))
-    assert res.exit_code == 1
+    assert res.exit_code == code
     assert res.output.strip() == message.format(path=path)
     assert "Traceback" not in res.output
 
@@ -347,3 +348,19 @@ def test_cli_folder_with_a_list_page_reports_it_and_exits_1(tmp_path):
     records = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     assert [r["post_id"] for r in records] == [1414]
     assert f"Error: {tmp_path / 'b.html'}: NotAnArticle: not a post page (list page)" in res.stderr
+
+
+def test_cli_charset_for_a_saved_page(tmp_path):
+    """A saved Big5 page has lost its HTTP header: --charset gives it back (a wrong meta loses)."""
+    paras = ["近日，台北市政府舉行記者會，說明今年以來產業園區的招商情況，多個重點項目取得積極進展。",
+             "市府表示，將持續優化投資環境，協助企業擴大生產，總投資額超過八十億元。"]
+    html = ("<html><head><meta charset='gbk'><title>產業園區招商</title></head><body><div class='article'>"
+            "<h1>產業園區招商</h1>" + "".join(f"<p>{p}</p>" for p in paras) + "</div></body></html>")
+    path = tmp_path / "big5.html"
+    path.write_bytes(html.encode("big5"))
+    res = _cli(str(path), "--charset", "big5", "--convert", "none")
+    assert res.exit_code == 0, res.output
+    rec = json.loads(res.output)
+    assert rec["text"].splitlines() == paras and rec["encoding"] == "big5hkscs" and rec["decode_errors"] == 0
+    res = _cli(str(path), "--charset", "klingon")
+    assert res.exit_code == 2 and res.output.strip() == "Error: unknown charset: klingon"

@@ -16,6 +16,7 @@ from crawler.errors import ParkcorpusError
 
 EXAMPLE = """example:
   python -m crawler.replica --sites 2 --posts 150 --faults 5xx=7,robots
+  python -m crawler.replica --sites 3 --theme laian.021cf.cn=default --charset songjiang.021cf.cn=big5
   http_proxy=http://127.0.0.1:PORT curl http://jinshan.021cf.cn/index.php/post/3756.html
 """
 
@@ -41,7 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", type=_parse_now, default=None,
                    help="fix the server clock (ISO, UTC unless an offset is given); default: real time")
     p.add_argument("--faults", default="", help="fault spec, e.g. 5xx=7,429=10,slow=20:2.0,gaps,robots")
+    p.add_argument("--theme", action="append", default=[], metavar="HOST=THEME",
+                   help="render a subsite's posts with another theme: default (Z-BlogPHP's) or news (repeatable)")
+    p.add_argument("--charset", action="append", default=[], metavar="HOST=CHARSET",
+                   help="serve a subsite's posts in gbk, big5 or shift_jis, named only in the HTTP header (repeatable)")
     return p
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    """{host: value} from HOST=VALUE arguments."""
+    out = {}
+    for v in values:
+        host, sep, value = v.partition("=")
+        if not sep or not host or not value:
+            raise ValueError(f"{option} takes HOST=VALUE, got {v!r}")
+        out[host.strip().lower()] = value.strip().lower()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +69,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         faults = Faults.parse(args.faults)
-        network = Network(seed=args.seed, sites=args.sites, posts=args.posts, now=args.now)
+        from crawler.replica.offtemplate import CHARSETS, THEMES
+
+        themes, charsets = _pairs(args.theme, "--theme"), _pairs(args.charset, "--charset")
+        bad = [v for v in themes.values() if v not in THEMES and v != "tpure"]
+        bad += [v for v in charsets.values() if v not in CHARSETS]
+        if bad:
+            raise ValueError(f"unknown theme/charset {bad[0]!r}: themes {', '.join(THEMES)}; "
+                             f"charsets {', '.join(CHARSETS)}")
+        network = Network(seed=args.seed, sites=args.sites, posts=args.posts, now=args.now,
+                          themes=themes, charsets=charsets)
         server = ReplicaServer(network, port=args.port, faults=faults, log=False).start()
     except (ParkcorpusError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
@@ -63,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"proxy: {server.proxy_url}")
     for host in network.hosts:
-        print(f"host: {host} ({network.site(host).count()} posts)")
+        site = network.site(host)
+        extra = "".join(f", {k} {v}" for k, v in (("theme", site.theme), ("charset", site.charset))
+                        if v not in ("tpure", "utf-8"))
+        print(f"host: {host} ({site.count()} posts{extra})")
     if faults:
         print(f"faults: {faults.spec()}")
     sys.stdout.flush()

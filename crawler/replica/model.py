@@ -237,6 +237,10 @@ class SiteModel:
         self.title: str = spec["title"]
         self.style: str = spec["style"]
         self.date_style: str = spec["date_style"]
+        # Post pages in another theme / a legacy charset (crawler.replica.offtemplate); the
+        # defaults are what the samples show. Set through Network(themes=..., charsets=...).
+        self.theme: str = spec.get("theme", "tpure")
+        self.charset: str = spec.get("charset", "utf-8")
         self.categories: list[tuple[int, str]] = list(spec["categories"])
         self.authors: list[tuple[int, str]] = list(spec["authors"])
         self.base_url = f"http://{self.host}/"
@@ -551,7 +555,8 @@ class Network:
     """A generated network of tpure subsites, deterministic from the seed."""
 
     def __init__(self, seed: int = 2026, sites: int = 2, posts: int = 150, now: datetime | None = None,
-                 posts_per_site: dict | list | None = None):
+                 posts_per_site: dict | list | None = None, themes: dict | None = None,
+                 charsets: dict | None = None):
         if not 1 <= sites <= len(HOSTS):
             raise ValueError(f"sites must be between 1 and {len(HOSTS)}")
         if now is not None and now.tzinfo is None:
@@ -567,7 +572,14 @@ class Network:
                 n = posts_per_site.get(spec["host"], posts)
             elif isinstance(posts_per_site, (list, tuple)):
                 n = posts_per_site[i]
+            # themes/charsets: {host: "default" | "news"} / {host: "gbk" | "big5" | "shift_jis"}
+            # render that subsite's post pages off the tpure template (crawler.replica.offtemplate).
+            spec = dict(spec, theme=(themes or {}).get(spec["host"], "tpure"),
+                        charset=(charsets or {}).get(spec["host"], "utf-8"))
             self._sites[spec["host"]] = SiteModel(self, spec, int(n))
+        unknown = (set(themes or {}) | set(charsets or {})) - set(self._sites)
+        if unknown:
+            raise ValueError(f"themes/charsets name hosts that are not in the network: {sorted(unknown)}")
 
     @property
     def hosts(self) -> list[str]:

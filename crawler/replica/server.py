@@ -422,10 +422,16 @@ class ReplicaServer:
             status = 503 if kind == "5xx" else 429
             return Response(status, _error_page(status), headers=[("Retry-After", "1")],
                             faults=slow + [kind], delay=delay)
-        page = _render().render_post(site, pid, now, self._rng)
-        if isinstance(page, tuple):  # (html, related links shown)
-            page = page[0]
-        resp = Response(200, page, faults=slow, delay=delay)
+        if site.theme != "tpure" or site.charset != "utf-8":
+            from crawler.replica.offtemplate import render_site_post
+
+            page, ctype = render_site_post(site, pid, now, self._rng)
+            resp = Response(200, page, content_type=ctype, faults=slow, delay=delay)
+        else:
+            page = _render().render_post(site, pid, now, self._rng)
+            if isinstance(page, tuple):  # (html, related links shown)
+                page = page[0]
+            resp = Response(200, page, faults=slow, delay=delay)
         if kind == "truncate":
             resp.faults.append("truncate")
             resp.action = "truncate"

@@ -134,7 +134,6 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Reading the data", 1)[1].split("\n## ", 1)[0]
-    section = section.split("\n### At scale", 1)[0]  # those examples name a cluster's shared folder
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, "README 'Reading the data' has no python example"
     work = dataset.parent / "readme-cwd"
@@ -146,5 +145,7 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
         exec(compile(code, "README.md", "exec"), ns)
     assert list(ns["df"]["text"]) == ["改版后的正文"]  # the one jinshan post of 2024, newest version
     assert len(ns["raw"]) == 4
+    assert set(ns["raw"]["site"]) == {"jinshan.021cf.cn"}  # the hive key, read from the folder names
+    assert sorted(set(ns["raw"]["year"])) == [0, 2023, 2024]
     assert ns["per_month"].height >= 4
     assert len(ns["edges"]) > 0

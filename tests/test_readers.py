@@ -149,3 +149,21 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
     assert sorted(set(ns["raw"]["year"])) == [0, 2023, 2024]
     assert ns["per_month"].height >= 4
     assert len(ns["edges"]) > 0
+
+
+def test_the_at_scale_duckdb_example_runs(dataset, tmp_path, monkeypatch):
+    """docs/cluster.md's DuckDB example runs as printed, with the shared folder pointed at the dataset."""
+    import re
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cluster.md").read_text(encoding="utf-8")
+    section = doc.split("## Reading a corpus at scale", 1)[1]
+    code = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "duckdb" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.replace("/shared/data", str(dataset)), "docs/cluster.md", "exec"), {})
+    months = pq.read_table(tmp_path / "months.parquet").to_pylist()
+    assert sum(m["posts"] for m in months) == ROWS  # every stored version, one row per site and month
+    assert {m["site"] for m in months} == set(SITES) and all(isinstance(m["year"], int) for m in months)
+

@@ -14,8 +14,8 @@ it twice in a fresh process each, with politeness off and the same concurrency:
 
 Printed side by side: pages/s, seconds per 1,000 posts, the full/fetch-only throughput ratio,
 peak RSS of the crawl process (``ru_maxrss``), files written, and the RSS growth from the
-second-largest to the largest size. Targets (issue 7): full >= 0.7x fetch-only; peak RSS at
-100k <= 1.5x that at 10k; files bounded by partitions, not by posts.
+second-largest to the largest size. Targets: full >= 0.7x fetch-only; peak RSS at 100k <= 1.5x
+that at 10k; files bounded by partitions, not by posts. Dated results: bench/README.md.
 """
 
 from __future__ import annotations

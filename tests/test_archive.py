@@ -13,7 +13,7 @@ from crawler.archive import WarcArchive, iter_responses, read_warc, reextract, w
 
 UTC = dt.timezone.utc
 from paths import SAMPLES  # noqa: E402
-RENDERED = dt.datetime(2026, 11, 26, 17, 24, tzinfo=UTC)  # when the samples were rendered (README)
+RENDERED = dt.datetime(2026, 11, 26, 17, 24, tzinfo=UTC)  # when the samples were rendered (tests/samples/SAMPLES.md)
 PAGES = [
     ("http://jinshan.021cf.cn/index.php/post/3756.html", "post-3756.html"),
     ("http://laian.021cf.cn/index.php/post/1414.html", "laian-post-1414.html"),

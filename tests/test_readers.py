@@ -134,7 +134,6 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Reading the data", 1)[1].split("\n## ", 1)[0]
-    section = section.split("\n### At scale", 1)[0]  # those examples name a cluster's shared folder
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     assert blocks, "README 'Reading the data' has no python example"
     work = dataset.parent / "readme-cwd"
@@ -146,5 +145,25 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
         exec(compile(code, "README.md", "exec"), ns)
     assert list(ns["df"]["text"]) == ["改版后的正文"]  # the one jinshan post of 2024, newest version
     assert len(ns["raw"]) == 4
+    assert set(ns["raw"]["site"]) == {"jinshan.021cf.cn"}  # the hive key, read from the folder names
+    assert sorted(set(ns["raw"]["year"])) == [0, 2023, 2024]
     assert ns["per_month"].height >= 4
     assert len(ns["edges"]) > 0
+
+
+def test_the_at_scale_duckdb_example_runs(dataset, tmp_path, monkeypatch):
+    """docs/cluster.md's DuckDB example runs as printed, with the shared folder pointed at the dataset."""
+    import re
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cluster.md").read_text(encoding="utf-8")
+    section = doc.split("## Reading a corpus at scale", 1)[1]
+    code = next(b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "duckdb" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.replace("/shared/data", str(dataset)), "docs/cluster.md", "exec"), {})
+    months = pq.read_table(tmp_path / "months.parquet").to_pylist()
+    assert sum(m["posts"] for m in months) == ROWS  # every stored version, one row per site and month
+    assert {m["site"] for m in months} == set(SITES) and all(isinstance(m["year"], int) for m in months)
+

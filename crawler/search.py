@@ -48,9 +48,11 @@ def normalize_search(text: str | None) -> str:
     """Text as the index sees it: Traditional -> Simplified (OpenCC t2s) and full-width -> half-width."""
     if not text:
         return ""
-    from crawler.normalize import convert_script
+    from crawler.normalize import convert_script, convertible_chars
 
-    return convert_script(text, "t2s").translate(_FULLWIDTH)
+    if not convertible_chars("t2s").isdisjoint(text):  # skip OpenCC for text already Simplified
+        text = convert_script(text, "t2s")
+    return text.translate(_FULLWIDTH)
 
 
 def normalize_query(query: str | None) -> str:
@@ -280,8 +282,13 @@ class SearchIndex:
         if len(q) >= TRIGRAM:
             where.append("d.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
             args.append('"' + q.replace('"', '""') + '"')
-        else:  # no trigram to look up: scan titles and texts (case-folded like the tokenizer)
-            where.append("d.id IN (SELECT rowid FROM fts WHERE instr(lower(title), ?) OR instr(lower(text), ?))")
+        elif q.lower() == q.upper():
+            # no trigram to look up and nothing to case-fold: walk the posts newest first and
+            # stop at `limit` hits (a frequent short query ends early, a rare one reads them all)
+            where.append("(instr(f.title, ?) OR instr(f.text, ?))")
+            args += [q, q]
+        else:  # Latin letters: fold case like the tokenizer does
+            where.append("(instr(lower(f.title), ?) OR instr(lower(f.text), ?))")
             args += [q.lower(), q.lower()]
         if site:
             sites = [site] if isinstance(site, str) else list(site)
@@ -301,9 +308,10 @@ class SearchIndex:
             types = [doc_type] if isinstance(doc_type, str) else list(doc_type)
             where.append(f"d.doc_type IN ({','.join('?' * len(types))})")
             args += types
-        sql = (f"SELECT d.id, d.url, d.site, d.post_id, d.published, d.doc_type FROM docs d "
-               f"WHERE {' AND '.join(where)} ORDER BY d.published IS NULL, d.published DESC, d.site, d.post_id "
-               f"LIMIT ?")
+        # CROSS JOIN keeps docs as the outer loop, read newest first through docs_published
+        join = "" if len(q) >= TRIGRAM else "CROSS JOIN fts f ON f.rowid = d.id "
+        sql = (f"SELECT d.id, d.url, d.site, d.post_id, d.published, d.doc_type FROM docs d {join}"
+               f"WHERE {' AND '.join(where)} ORDER BY d.published DESC, d.id DESC LIMIT ?")
         hits = self.db.execute(sql, (*args, int(limit))).fetchall()
         out = []
         for rid, url, site_, pid, published, doc_type_ in hits:

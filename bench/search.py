@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     with search.SearchIndex(path) as idx:
         for i in range(0, len(rows), 5000):
             idx.add(rows[i:i + 5000])
+        idx.checkpoint()
     build = time.perf_counter() - t
     size = sum(p.stat().st_size for p in path.parent.glob("search.sqlite*"))
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 INDEX_DIR = "index"
 INDEX_FILE = "search.sqlite"
 #: bump when the tables or the normalisation change: an index of another version is rebuilt
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: queries shorter than this (after normalisation) cannot use trigrams and are answered by a scan
 TRIGRAM = 3
 #: characters of context on each side of the hit in a snippet
@@ -87,6 +87,18 @@ def _us(value: Any) -> int | None:
         delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
         return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     raise TypeError(f"not a timestamp: {value!r}")
+
+
+#: rowid = publication second << ROWID_BITS + a counter: rowid order is publication order, and
+#: 2^20 posts can share one second (date-only dates all fall on one instant of their day)
+ROWID_BITS = 20
+
+
+def _rowid(published_us: int | None) -> int:
+    """The first rowid for a post published at `published_us` (undated posts sort oldest)."""
+    if published_us is None:
+        return -(1 << 62)
+    return (published_us // 1_000_000) << ROWID_BITS
 
 
 def _from_us(value: int | None) -> dt.datetime | None:
@@ -165,7 +177,6 @@ class SearchIndex:
             CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
                 url TEXT, published INTEGER, doc_type TEXT, content_hash TEXT,
                 fetched INTEGER, extracted INTEGER, UNIQUE(site, post_id));
-            CREATE INDEX docs_published ON docs(published);
             CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize='trigram');
             CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);
             COMMIT;
@@ -218,12 +229,15 @@ class SearchIndex:
             counts["replaced"] += 1
         else:
             counts["added"] += 1
-        cur.execute("INSERT INTO docs(site, post_id, url, published, doc_type, content_hash, fetched, extracted) "
-                    "VALUES(?,?,?,?,?,?,?,?)",
-                    (site, pid, row.get("url"), _us(row.get("published")), row.get("doc_type"), chash,
-                     fetched, extracted))
+        published = _us(row.get("published"))
+        rid = _rowid(published)
+        while cur.execute("SELECT 1 FROM docs WHERE id=?", (rid,)).fetchone():
+            rid += 1  # posts published in the same second (or on the same date-only day)
+        cur.execute("INSERT INTO docs(id, site, post_id, url, published, doc_type, content_hash, fetched, extracted) "
+                    "VALUES(?,?,?,?,?,?,?,?,?)",
+                    (rid, site, pid, row.get("url"), published, row.get("doc_type"), chash, fetched, extracted))
         cur.execute("INSERT INTO fts(rowid, title, text) VALUES(?,?,?)",
-                    (cur.lastrowid, normalize_search(row.get("title")), normalize_search(row.get("text"))))
+                    (rid, normalize_search(row.get("title")), normalize_search(row.get("text"))))
 
     def remove(self, keys: Iterable[tuple[str, int]]) -> int:
         """Drop posts by (site, post_id); returns how many were indexed."""
@@ -268,7 +282,12 @@ class SearchIndex:
         cur.execute("DELETE FROM files")
         cur.executemany("INSERT INTO files VALUES(?,?,?)", [(p, s, m) for p, (s, m) in now.items()])
         cur.execute("COMMIT")
+        self.checkpoint()
         return counts
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the index file (after a batch of writes)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading ------------------------------------------------------------------------------
     def count(self) -> int:
@@ -280,16 +299,21 @@ class SearchIndex:
         q = normalize_query(query)
         where, args = [], []
         if len(q) >= TRIGRAM:
-            where.append("d.id IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            # FTS5 walks the phrase's matches in rowid order, and rowids follow publication
+            # (_rowid): newest first, it stops after `limit` hits instead of sorting them all
+            source = "fts f CROSS JOIN docs d ON d.id = f.rowid"
+            where.append("fts MATCH ?")
             args.append('"' + q.replace('"', '""') + '"')
-        elif q.lower() == q.upper():
-            # no trigram to look up and nothing to case-fold: walk the posts newest first and
-            # stop at `limit` hits (a frequent short query ends early, a rare one reads them all)
-            where.append("(instr(f.title, ?) OR instr(f.text, ?))")
-            args += [q, q]
-        else:  # Latin letters: fold case like the tokenizer does
-            where.append("(instr(lower(f.title), ?) OR instr(lower(f.text), ?))")
-            args += [q.lower(), q.lower()]
+        else:
+            # no trigram to look up: walk the posts newest first, stop at `limit` hits (a
+            # frequent short query ends early, a rare one reads every text)
+            source = "docs d CROSS JOIN fts f ON f.rowid = d.id"
+            if q.lower() == q.upper():
+                where.append("(instr(f.title, ?) OR instr(f.text, ?))")
+                args += [q, q]
+            else:  # Latin letters: fold case like the tokenizer does
+                where.append("(instr(lower(f.title), ?) OR instr(lower(f.text), ?))")
+                args += [q.lower(), q.lower()]
         if site:
             sites = [site] if isinstance(site, str) else list(site)
             where.append(f"d.site IN ({','.join('?' * len(sites))})")
@@ -298,20 +322,20 @@ class SearchIndex:
             from crawler.store import date_range
 
             start, end = date_range(since, until)
+            key = "f.rowid" if len(q) >= TRIGRAM else "d.id"
             if start is not None:
-                where.append("d.published >= ?")
-                args.append(_us(start))
+                where.append(f"{key} >= ?")
+                args.append(_rowid(_us(start)))
             if end is not None:
-                where.append("d.published < ?")
-                args.append(_us(end))
+                where.append(f"{key} < ?")
+                args.append(_rowid(_us(end) + 999_999))  # end is exclusive: round its second up
         if doc_type:
             types = [doc_type] if isinstance(doc_type, str) else list(doc_type)
             where.append(f"d.doc_type IN ({','.join('?' * len(types))})")
             args += types
-        # CROSS JOIN keeps docs as the outer loop, read newest first through docs_published
-        join = "" if len(q) >= TRIGRAM else "CROSS JOIN fts f ON f.rowid = d.id "
-        sql = (f"SELECT d.id, d.url, d.site, d.post_id, d.published, d.doc_type FROM docs d {join}"
-               f"WHERE {' AND '.join(where)} ORDER BY d.published DESC, d.id DESC LIMIT ?")
+        order = "f.rowid" if len(q) >= TRIGRAM else "d.id"
+        sql = (f"SELECT d.id, d.url, d.site, d.post_id, d.published, d.doc_type FROM {source} "
+               f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT ?")
         hits = self.db.execute(sql, (*args, int(limit))).fetchall()
         out = []
         for rid, url, site_, pid, published, doc_type_ in hits:

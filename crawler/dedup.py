@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import pickle
 import re
 import sqlite3
 import zlib
@@ -169,6 +170,7 @@ class DupIndex:
         except sqlite3.DatabaseError as exc:
             self._discard(f"corrupt ({exc})")
         self._lsh = None
+        self._dirty = False
         self._cache: dict[int, tuple] = {}
 
     def _open(self) -> None:
@@ -193,6 +195,7 @@ class DupIndex:
             pass
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
+        self._lsh_path().unlink(missing_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self._create()
 
@@ -210,8 +213,29 @@ class DupIndex:
         """)
 
     def close(self) -> None:
-        """Close the database (everything is committed as it is added)."""
+        """Save the LSH index beside the database (if posts were added) and close."""
+        if self._dirty and self._lsh is not None:
+            self._save_lsh()
         self.db.close()
+
+    def _lsh_path(self) -> Path:
+        return self.path.with_name(self.path.stem + "-lsh.pickle")
+
+    def _save_lsh(self) -> None:
+        """Pickle the LSH index (reopening then costs ~0.02 ms per post instead of ~0.2 ms)."""
+        token = os.urandom(8).hex()
+        tmp = self._lsh_path().with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump((token, self._lsh), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._lsh_path())
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES('lsh', ?)", (token,))
+        self._dirty = False
+
+    def _touch(self, cur) -> None:
+        """Before the first change of a session: the saved LSH pickle no longer matches."""
+        if not self._dirty:
+            cur.execute("DELETE FROM meta WHERE key='lsh'")
+            self._dirty = True
 
     def __enter__(self):
         return self
@@ -224,6 +248,16 @@ class DupIndex:
         if self._lsh is None:
             from datasketch import MinHashLSH
 
+            row = self.db.execute("SELECT value FROM meta WHERE key='lsh'").fetchone()
+            if row and self._lsh_path().exists():
+                try:
+                    with open(self._lsh_path(), "rb") as f:
+                        token, lsh = pickle.load(f)  # our own file under <out>/index/
+                    if token == row[0]:
+                        self._lsh = lsh
+                        return lsh
+                except Exception as exc:  # noqa: BLE001 - a damaged pickle is rebuilt below
+                    log.warning("duplicate index %s: rebuilding the LSH index (%s)", self._lsh_path(), exc)
             self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
             with self._lsh.insertion_session() as session:
                 for rid, sig in self.db.execute("SELECT id, sig FROM posts WHERE sig IS NOT NULL"):
@@ -264,6 +298,7 @@ class DupIndex:
         """Undo the open transaction and forget in-memory state that may be ahead of the file."""
         cur.execute("ROLLBACK")
         self._lsh = None
+        self._dirty = False
         self._cache.clear()
 
     def _add(self, cur, site, post_id, text, url, published, content_hash) -> list[tuple[str, int, float]]:
@@ -272,6 +307,7 @@ class DupIndex:
                           (site, int(post_id))).fetchone()
         if old is not None and content_hash is not None and old[1] == content_hash:
             return []
+        self._touch(cur)
         raw = normalize_for_dedup(text)
         hashes, slots = self._features(None, raw)
         m = minhash(hashes) if len(hashes) >= MIN_SHINGLES else None

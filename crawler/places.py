@@ -132,6 +132,7 @@ class Gazetteer:
         ) | EXTRA_COMMON_SHORTS
         self._local: dict[str, dict[str, list[Unit]]] = {}
         names = set(self.full) | set(self.short) | set(self.town) | set(self.stem)  # local stems ⊂ stem
+        self.names = frozenset(names)
         self.lengths: dict[str, list[int]] = {}
         for n in names:
             self.lengths.setdefault(n[0], set()).add(len(n))
@@ -180,6 +181,8 @@ class Gazetteer:
                 if i + L > n:
                     continue
                 s = text[i:i + L]
+                if s not in self.names and s not in local:
+                    continue
                 if s in self.full:
                     tail = _NOT_FULL_AFTER.get(s[-1])
                     if not (tail and text.startswith(tail, i + L)):

@@ -462,12 +462,13 @@ def build(out: str | os.PathLike, rows: Iterable | None = None) -> DupIndex:
     if rows is None:
         import pyarrow.parquet as pq
 
-        from crawler.search import _parquet_files, _with_site
+        from crawler.search import _newest_hashes, _parquet_files, _rows, _with_site
 
         root = Path(str(out).removeprefix("file://")) / "articles"
+        newest = _newest_hashes(root)  # only the current version of each post is a story
         for rel in sorted(_parquet_files(root)):
-            t = pq.read_table(root / rel, partitioning="hive")
-            idx.add_rows(_with_site(t, rel))
+            t = _with_site(pq.read_table(root / rel, partitioning="hive"), rel)
+            idx.add_rows(r for r in _rows(t) if newest.get((r["site"], r["post_id"])) == r.get("content_hash"))
     else:
         idx.add_rows(rows)
     return idx

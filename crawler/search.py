@@ -90,7 +90,8 @@ def _us(value: Any) -> int | None:
 
 
 #: rowid = publication second << ROWID_BITS + a counter: rowid order is publication order. 256
-#: posts fit in one second (more spill into the next, still in order); a wider field would make
+#: posts fit in one second (more spill into the next second's slots, where their order is approximate);
+#: a wider field would make
 #: every rowid delta in the FTS doclists longer (the index is ~1.4x larger with 20 bits)
 ROWID_BITS = 8
 

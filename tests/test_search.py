@@ -214,3 +214,19 @@ def test_random_phrases_match_a_scan(tmp_path):
                 continue
             got = {h["post_id"] for h in idx.search(q, limit=1000)}
             assert got == {p for _, p in _contains(rows, q)}, q
+
+
+def test_many_posts_in_one_second_and_undated_posts_keep_their_order(tmp_path):
+    same = dt.datetime(2026, 3, 5, 4, tzinfo=UTC)  # date-only dates all fall on one instant
+    rows = [{"site": "s.021cf.cn", "post_id": i, "url": f"u{i}", "title": f"标题{i}", "text": "半塔工业园招商",
+             "published": same, "content_hash": str(i)} for i in range(300)]
+    rows += [{"site": "s.021cf.cn", "post_id": 1000, "url": "later", "title": "t", "text": "半塔工业园招商",
+              "published": same + dt.timedelta(seconds=1), "content_hash": "later"},
+             {"site": "s.021cf.cn", "post_id": 1001, "url": "undated", "title": "t", "text": "半塔工业园招商",
+              "published": None, "content_hash": "undated"}]
+    with search.SearchIndex(tmp_path / "s.sqlite") as idx:
+        idx.add(rows)
+        hits = idx.search("半塔工业园", limit=1000)
+        assert len(hits) == 302 and idx.count() == 302
+        assert hits[0]["url"] == "later" and hits[-1]["url"] == "undated"
+        assert [h["url"] for h in idx.search("工业", limit=1)] == ["later"]

@@ -90,9 +90,9 @@ def _us(value: Any) -> int | None:
 
 
 #: rowid = publication second << ROWID_BITS + a counter: rowid order is publication order. 256
-#: posts fit in one second (more spill into the next second's slots, where their order is approximate);
-#: a wider field would make
-#: every rowid delta in the FTS doclists longer (the index is ~1.4x larger with 20 bits)
+#: posts fit in one second (more spill into the next second's slots, where their order is
+#: approximate); a wider field makes every rowid delta in the FTS doclists longer (the index is
+#: ~1.4x larger with 20 bits)
 ROWID_BITS = 8
 
 

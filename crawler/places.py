@@ -60,6 +60,13 @@ EXTRA_COMMON_SHORTS = frozenset({
 _NOT_AREA_AFTER = re.compile(
     r"(?:[东西南北中]?(?:路|街(?!道)|大道|大街|巷|弄|桥|隧道)|湾|美谷|号|牌|话|菜|银行|大学|公园)"
 )
+#: Around a short name, words that make it a person's name (相关负责人邹平表示: 邹平 is a
+#: county-level city and a common name), as in every report that quotes an official.
+_PERSON_AFTER = re.compile(r"(?:表示|介绍|指出|认为|强调|透露|坦言|说|称|先生|女士|同志|书记|主任|局长|经理)")
+_PERSON_BEFORE = re.compile(
+    r"(?:负责人|书记|主任|局长|处长|科长|县长|区长|市长|镇长|经理|董事长|总裁|主席|记者|通讯员|编辑|审核|作者|"
+    r"联系人|教授|专家|院士|代表)$"
+)
 #: After a full name ending in 市/区: 市场 (market) and 区域 (area) are other words.
 _NOT_FULL_AFTER = {"市": "场", "区": "域"}
 
@@ -197,7 +204,7 @@ class Gazetteer:
                     out.append(_Match(i, park.end(), text[i:park.end()], "park",
                                       own + tuple(self.stem.get(s, ())), own))
                 elif (s in self.short or s in local) and not _NOT_AREA_AFTER.match(text, i + L) \
-                        and not self._straddles(text, i, i + L):
+                        and not self._straddles(text, i, i + L) and not self._person(text, i, i + L):
                     units = tuple(self.short.get(s, ())) + tuple(local.get(s, ()))
                     out.append(_Match(i, i + L, s, "short", units))
         return out
@@ -207,6 +214,11 @@ class Gazetteer:
         before = text[start - 1:start + 1] if start > 0 else ""
         after = text[end - 1:end + 1] if end < len(text) else ""
         return before in self.common or after in self.common
+
+    @staticmethod
+    def _person(text: str, start: int, end: int) -> bool:
+        """A short name used as a person's name: 负责人邹平表示, 记者金山."""
+        return bool(_PERSON_AFTER.match(text, end) or _PERSON_BEFORE.search(text[max(0, start - 4):start]))
 
     @staticmethod
     def _select(matches: list[_Match]) -> list[_Match]:

@@ -62,6 +62,9 @@ def test_precision_and_recall_on_the_labelled_set():
     ("本次出让地块东至规划三路，南至建设路", "341122", []),
     ("双方签署合作框架协议，各位来宾出席", None, []),
     ("上海市土地交易市场", None, ["310000"]),
+    # a county-level city's short name that is a person's name in the sentence
+    ("园区相关负责人邹平表示，将继续加大招商力度", "310117", []),
+    ("邹平市召开招商推介会", "310117", ["371681"]),
     # overlapping candidates: the province wins over a county's short name (来|安徽)
     ("越来越多的企业前来安徽投资", "341122", ["340000"]),
     # namesakes without context are left out rather than guessed

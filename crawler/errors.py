@@ -25,6 +25,10 @@ class UnknownSiteError(UsageError):
     """A site name that is neither registered nor a valid host name."""
 
 
+class SearchQueryError(UsageError):
+    """A search query that cannot be looked up: empty, or only punctuation."""
+
+
 class InputError(ParkcorpusError):
     """An input file is missing, empty, binary or not HTML."""
 

@@ -56,6 +56,10 @@ class Site:
     date_style: str = "relative"
     delay: float | None = None
     notes: str = ""
+    #: GB/T 2260 code of the county the subsite covers (e.g. "310116"), None when not known
+    region_code: str | None = None
+    #: that county's full name with its parents (上海市金山区), None when not known
+    region_name: str | None = None
     registered: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -71,7 +75,7 @@ def load_registry(text: str | None = None) -> dict[str, Site]:
         text = resources.files("crawler").joinpath("sites.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     sites: dict[str, Site] = {}
-    known = {"host", "name", "title", "encoding", "date_style", "delay", "notes"}
+    known = {"host", "name", "title", "encoding", "date_style", "delay", "notes", "region_code", "region_name"}
     for entry in data.get("site", []):
         host = entry["host"].lower()
         sites[host] = Site(
@@ -82,6 +86,8 @@ def load_registry(text: str | None = None) -> dict[str, Site]:
             date_style=entry.get("date_style", "relative"),
             delay=entry.get("delay"),
             notes=entry.get("notes", ""),
+            region_code=str(entry["region_code"]) if entry.get("region_code") else None,
+            region_name=entry.get("region_name") or None,
             extra={k: v for k, v in entry.items() if k not in known},
         )
     return sites

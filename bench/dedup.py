@@ -1,0 +1,76 @@
+"""Syndication-group benchmark: cost per post and pairwise precision/recall on a labelled set.
+
+    python bench/dedup.py [--stories 2000] [--crawl-ms 13]
+
+The labelled set (tests/dedup_helpers.py) is replica stories of every kind, 0-3 syndicated copies
+of each (other boilerplate, an added sentence, a changed headline, a dropped paragraph, sometimes
+Traditional script) on random subsites, and template siblings (same text, other numbers). Posts
+are added one by one in random order, as a crawl delivers them. The cost per post is compared with
+the crawl's CPU time per post (--crawl-ms, ~13 ms measured by bench/crawl.py): target <= 10 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from crawler import dedup  # noqa: E402
+from dedup_helpers import labelled_set  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stories", type=int, default=2000)
+    ap.add_argument("--crawl-ms", type=float, default=13.0)
+    args = ap.parse_args(argv)
+    rows, gold = labelled_set(args.stories, siblings=args.stories // 5)
+    folder = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
+
+    t = time.perf_counter()
+    idx = dedup.DupIndex(folder)
+    idx._index()  # import datasketch, build the (empty) LSH: once per run, not per post
+    dedup.minhash(dedup.shingle_hashes(dedup.normalize_for_dedup("预热" * 20)))
+    setup = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cpu = time.process_time()
+    for r in rows:  # one by one, the way the crawl's pipeline calls it
+        idx.add(r["site"], r["post_id"], r["text"], url=r["url"], published=r["published"],
+                content_hash=r["content_hash"])
+    wall = time.perf_counter() - t
+    cpu = time.process_time() - cpu
+
+    t = time.perf_counter()
+    groups = idx.groups()
+    end = time.perf_counter() - t
+    idx.close()
+
+    t = time.process_time()
+    with dedup.DupIndex(folder) as again:
+        again._index()
+    reopen = time.process_time() - t
+
+    got = dedup.pairs(groups)
+    tp = len(got & gold)
+    per_post = cpu / len(rows) * 1000
+    size = sum(p.stat().st_size for p in (folder / "index").glob("dedup.sqlite*"))
+    print(f"posts: {len(rows):,} ({args.stories:,} stories, {len(gold):,} gold pairs, "
+          f"{args.stories // 5} template siblings)")
+    print(f"pairwise precision {tp / max(1, len(got)):.4f}, recall {tp / max(1, len(gold)):.4f} "
+          f"({len(got):,} pairs grouped)")
+    print(f"cost per post: {per_post:.2f} ms CPU ({wall / len(rows) * 1000:.2f} ms wall) = "
+          f"{per_post / args.crawl_ms:.1%} of a {args.crawl_ms:.0f} ms crawl post (target <= 10 %)")
+    print(f"once per run: setup {setup:.2f} s, groups() {end:.2f} s, reopening the index {reopen:.2f} s CPU; "
+          f"index size {size / 2**20:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

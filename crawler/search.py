@@ -1,0 +1,473 @@
+"""Full-text search over the current version of every article: a SQLite FTS5 index under <out>/index/.
+
+The FTS5 `trigram` tokenizer indexes every three-character sequence, so a quoted phrase of three
+or more characters matches exactly the texts that contain it: substring search in Chinese without
+word segmentation, in Python's own sqlite3 (SQLite >= 3.34). Shorter queries fall back to a scan.
+
+Title and text are indexed after `normalize_search` (Traditional -> Simplified with OpenCC, full-width
+-> half-width); the query gets the same treatment, so 園區 finds 园区 and （集团） finds (集团).
+Matching is case-insensitive for Latin letters (the tokenizer folds case; the scan does the same).
+
+The index is derived data: deleting it loses nothing. It is synced from the articles dataset by
+the files it has read (path, size, mtime): new files are read and their newest versions replace
+older ones, removed files (compaction) trigger a key check. A stale or corrupt index is rebuilt
+with a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable
+
+from crawler.errors import DatasetError, SearchQueryError
+
+log = logging.getLogger(__name__)
+
+INDEX_DIR = "index"
+INDEX_FILE = "search.sqlite"
+#: bump when the tables or the normalisation change: an index of another version is rebuilt
+SCHEMA_VERSION = "2"
+#: queries shorter than this (after normalisation) cannot use trigrams and are answered by a scan
+TRIGRAM = 3
+#: characters of context on each side of the hit in a snippet
+SNIPPET_CONTEXT = 40
+
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20  # ideographic space
+
+_COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
+            "fetched_at", "extracted_at")
+
+
+def normalize_search(text: str | None) -> str:
+    """Text as the index sees it: Traditional -> Simplified (OpenCC t2s) and full-width -> half-width."""
+    if not text:
+        return ""
+    from crawler.normalize import convert_script, convertible_chars
+
+    if not convertible_chars("t2s").isdisjoint(text):  # skip OpenCC for text already Simplified
+        text = convert_script(text, "t2s")
+    return text.translate(_FULLWIDTH)
+
+
+def normalize_query(query: str | None) -> str:
+    """The query as matched; SearchQueryError when it is empty or has no letter, digit or ideograph."""
+    q = normalize_search((query or "").strip())
+    if not q:
+        raise SearchQueryError("empty search query: give a word or phrase to look for")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in q):
+        raise SearchQueryError(f"search query {query!r} has only punctuation: give a word or phrase")
+    return q
+
+
+def index_path(out_or_index: str | os.PathLike) -> Path:
+    """The index file of an output folder (or the path itself when it names a .sqlite file)."""
+    p = Path(str(out_or_index).removeprefix("file://"))
+    if p.suffix == ".sqlite":
+        return p
+    return p / INDEX_DIR / INDEX_FILE
+
+
+def _us(value: Any) -> int | None:
+    """Microseconds since the epoch (UTC) of a datetime/pandas/pyarrow timestamp, None for null."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    raise TypeError(f"not a timestamp: {value!r}")
+
+
+#: rowid = publication second << ROWID_BITS + a counter: rowid order is publication order. 256
+#: posts fit in one second (more spill into the next second's slots, where their order is
+#: approximate); a wider field makes every rowid delta in the FTS doclists longer (the index is
+#: ~1.4x larger with 20 bits)
+ROWID_BITS = 8
+
+
+def _rowid(published_us: int | None) -> int:
+    """The first rowid for a post published at `published_us` (undated posts sort oldest)."""
+    if published_us is None:
+        return -(1 << 62)
+    return (published_us // 1_000_000) << ROWID_BITS
+
+
+def _from_us(value: int | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=value)
+
+
+def _rows(rows) -> Iterable[dict]:
+    """Dicts from an iterable of dicts, a pyarrow Table/RecordBatch or a pandas DataFrame."""
+    if hasattr(rows, "to_batches"):  # pyarrow Table
+        names = [c for c in _COLUMNS if c in rows.column_names]
+        for batch in rows.select(names).to_batches(max_chunksize=2000):
+            yield from batch.to_pylist()
+    elif hasattr(rows, "to_pylist"):  # RecordBatch
+        yield from rows.to_pylist()
+    elif hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # DataFrame
+        yield from rows.to_dict("records")
+    else:
+        yield from rows
+
+
+class SearchIndex:
+    """One index file: open (creating or rebuilding it as needed), add rows, search, check."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = index_path(path)
+        self.rebuilt: str | None = None  # why the file was thrown away, when it was
+        if not self.path.exists() and not create:
+            raise DatasetError(f"no search index at {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self._discard(f"corrupt ({exc})")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _open(self) -> None:
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            self._create()
+            return
+        version = None
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            version = row[0] if row else None
+        if version != SCHEMA_VERSION or not {"docs", "fts", "files"} <= tables:
+            self.db.close()
+            self._discard(f"stale (index version {version}, this parkcorpus writes {SCHEMA_VERSION})")
+            return
+        self.db.execute("SELECT count(*) FROM fts").fetchone()  # touches the FTS shadow tables
+
+    def _discard(self, why: str) -> None:
+        log.warning("search index %s is %s: rebuilding it", self.path, why)
+        self.rebuilt = why
+        try:
+            self.db.close()
+        except Exception:  # noqa: BLE001 - the handle of a corrupt file may be half-open
+            pass
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self._create()
+
+    def _create(self) -> None:
+        if sqlite3.sqlite_version_info < (3, 34, 0):
+            raise DatasetError(f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer (needs 3.34+)")
+        self.db.executescript(f"""
+            BEGIN;
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+            INSERT INTO meta VALUES('schema', '{SCHEMA_VERSION}');
+            CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
+                url TEXT, published INTEGER, doc_type TEXT, content_hash TEXT,
+                fetched INTEGER, extracted INTEGER, UNIQUE(site, post_id));
+            CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize='trigram');
+            CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);
+            COMMIT;
+        """)
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------
+    def add(self, rows) -> dict:
+        """Add rows (dicts, a pyarrow Table or a DataFrame); returns {"added", "replaced", "skipped"}.
+
+        A row replaces the indexed version of its (site, post_id) when its content_hash differs and
+        it is not older (fetched_at, then extracted_at; rows without them count as newest).
+        """
+        counts = {"added": 0, "replaced": 0, "skipped": 0}
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            for row in _rows(rows):
+                self._add_one(cur, row, counts)
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return counts
+
+    def _add_one(self, cur, row: dict, counts: dict) -> None:
+        site, pid = row["site"], int(row["post_id"])
+        # the newest version is the latest fetch; a reextract of the same fetch beats the original
+        fetched, extracted = _us(row.get("fetched_at")), _us(row.get("extracted_at"))
+        old = cur.execute("SELECT id, content_hash, fetched, extracted FROM docs WHERE site=? AND post_id=?",
+                          (site, pid)).fetchone()
+        chash = row.get("content_hash")
+        if old is not None:
+            older = (fetched is not None and old[2] is not None
+                     and (fetched, extracted or 0) < (old[2], old[3] or 0))
+            if (chash is not None and old[1] == chash) or older:
+                counts["skipped"] += 1
+                return
+            cur.execute("DELETE FROM fts WHERE rowid=?", (old[0],))
+            cur.execute("DELETE FROM docs WHERE id=?", (old[0],))
+            counts["replaced"] += 1
+        else:
+            counts["added"] += 1
+        published = _us(row.get("published"))
+        rid = _rowid(published)
+        while cur.execute("SELECT 1 FROM docs WHERE id=?", (rid,)).fetchone():
+            rid += 1  # posts published in the same second (or on the same date-only day)
+        cur.execute("INSERT INTO docs(id, site, post_id, url, published, doc_type, content_hash, fetched, extracted) "
+                    "VALUES(?,?,?,?,?,?,?,?,?)",
+                    (rid, site, pid, row.get("url"), published, row.get("doc_type"), chash, fetched, extracted))
+        cur.execute("INSERT INTO fts(rowid, title, text) VALUES(?,?,?)",
+                    (rid, normalize_search(row.get("title")), normalize_search(row.get("text"))))
+
+    def remove(self, keys: Iterable[tuple[str, int]]) -> int:
+        """Drop posts by (site, post_id); returns how many were indexed."""
+        n = 0
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        for site, pid in keys:
+            row = cur.execute("SELECT id FROM docs WHERE site=? AND post_id=?", (site, int(pid))).fetchone()
+            if row:
+                cur.execute("DELETE FROM fts WHERE rowid=?", (row[0],))
+                cur.execute("DELETE FROM docs WHERE id=?", (row[0],))
+                n += 1
+        cur.execute("COMMIT")
+        return n
+
+    def sync(self, out: str | os.PathLike) -> dict:
+        """Bring the index up to date with <out>/articles; returns counts and the files read."""
+        root = Path(str(out).removeprefix("file://")) / "articles"
+        now = _parquet_files(root)
+        seen = {p: (s, m) for p, s, m in self.db.execute("SELECT path, size, mtime FROM files")}
+        fresh = sorted(p for p, st in now.items() if seen.get(p) != st)
+        gone = sorted(set(seen) - set(now))
+        counts = {"added": 0, "replaced": 0, "skipped": 0, "removed": 0, "files": len(fresh)}
+        if not fresh and not gone:
+            return counts
+        import pyarrow.parquet as pq
+
+        for rel in fresh:
+            table = pq.read_table(root / rel, columns=None, partitioning="hive")
+            table = _with_site(table, rel)
+            for k, v in self.add(table).items():
+                counts[k] += v
+        if gone:
+            present = set()
+            for rel in now:
+                t = _with_site(pq.read_table(root / rel, columns=["post_id"], partitioning="hive"), rel)
+                present.update(zip(t.column("site").to_pylist(), t.column("post_id").to_pylist()))
+            indexed = set(self.db.execute("SELECT site, post_id FROM docs"))
+            counts["removed"] = self.remove(indexed - present)
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        cur.execute("DELETE FROM files")
+        cur.executemany("INSERT INTO files VALUES(?,?,?)", [(p, s, m) for p, (s, m) in now.items()])
+        cur.execute("COMMIT")
+        self.checkpoint()
+        return counts
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the index file (after a batch of writes)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reading ------------------------------------------------------------------------------
+    def count(self) -> int:
+        """Number of indexed posts."""
+        return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def search(self, query: str, *, site=None, since=None, until=None, doc_type=None, limit: int = 20) -> list[dict]:
+        """Posts whose current title or text contains `query`, newest first (see module search())."""
+        q = normalize_query(query)
+        where, args = [], []
+        if len(q) >= TRIGRAM:
+            # FTS5 walks the phrase's matches in rowid order, and rowids follow publication
+            # (_rowid): newest first, it stops after `limit` hits instead of sorting them all
+            source = "fts f CROSS JOIN docs d ON d.id = f.rowid"
+            where.append("fts MATCH ?")
+            args.append('"' + q.replace('"', '""') + '"')
+        else:
+            # no trigram to look up: walk the posts newest first, stop at `limit` hits (a
+            # frequent short query ends early, a rare one reads every text)
+            source = "docs d CROSS JOIN fts f ON f.rowid = d.id"
+            if q.lower() == q.upper():
+                where.append("(instr(f.title, ?) OR instr(f.text, ?))")
+                args += [q, q]
+            else:  # Latin letters: fold case like the tokenizer does
+                where.append("(instr(lower(f.title), ?) OR instr(lower(f.text), ?))")
+                args += [q.lower(), q.lower()]
+        if site:
+            sites = [site] if isinstance(site, str) else list(site)
+            where.append(f"d.site IN ({','.join('?' * len(sites))})")
+            args += sites
+        if since is not None or until is not None:
+            from crawler.store import date_range
+
+            start, end = date_range(since, until)
+            key = "f.rowid" if len(q) >= TRIGRAM else "d.id"
+            if start is not None:
+                where.append(f"{key} >= ?")
+                args.append(_rowid(_us(start)))
+            if end is not None:
+                where.append(f"{key} < ?")
+                args.append(_rowid(_us(end) + 999_999))  # end is exclusive: round its second up
+        if doc_type:
+            types = [doc_type] if isinstance(doc_type, str) else list(doc_type)
+            where.append(f"d.doc_type IN ({','.join('?' * len(types))})")
+            args += types
+        order = "f.rowid" if len(q) >= TRIGRAM else "d.id"
+        sql = (f"SELECT d.id, d.url, d.site, d.post_id, d.published, d.doc_type FROM {source} "
+               f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT ?")
+        hits = self.db.execute(sql, (*args, int(limit))).fetchall()
+        out = []
+        for rid, url, site_, pid, published, doc_type_ in hits:
+            title, text = self.db.execute("SELECT title, text FROM fts WHERE rowid=?", (rid,)).fetchone()
+            out.append({"url": url, "site": site_, "post_id": pid, "title": title,
+                        "published": _from_us(published), "doc_type": doc_type_,
+                        "snippet": snippet(text, q) or snippet(title, q)})
+        return out
+
+    def check(self, out: str | os.PathLike | None = None) -> list[str]:
+        """Problems found: FTS integrity, docs without text, and (with `out`) disagreement with the
+        newest versions in <out>/articles. An empty list means the index is sound."""
+        problems = []
+        try:
+            self.db.execute("INSERT INTO fts(fts) VALUES('integrity-check')")
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"search index {self.path}: FTS integrity check failed ({exc})")
+        n_docs = self.count()
+        n_fts = self.db.execute("SELECT count(*) FROM fts").fetchone()[0]
+        if n_docs != n_fts:
+            problems.append(f"search index {self.path}: {n_docs} posts but {n_fts} indexed texts")
+        if out is not None:
+            newest = _newest_hashes(Path(str(out).removeprefix("file://")) / "articles")
+            indexed = {(s, p): h for s, p, h in self.db.execute("SELECT site, post_id, content_hash FROM docs")}
+            missing = set(newest) - set(indexed)
+            extra = set(indexed) - set(newest)
+            stale = {k for k in set(newest) & set(indexed) if newest[k] != indexed[k]}
+            for what, keys in (("missing from", missing), ("not in the dataset but in", extra),
+                               ("an older version in", stale)):
+                if keys:
+                    eg = ", ".join(f"{s}/{p}" for s, p in sorted(keys)[:3])
+                    problems.append(f"{len(keys)} posts {what} the search index (e.g. {eg})")
+        return problems
+
+
+def snippet(text: str | None, q: str, context: int = SNIPPET_CONTEXT) -> str:
+    """The hit with `context` characters each side, ellipses where cut, on one line ('' if no hit)."""
+    if not text:
+        return ""
+    pos = text.lower().find(q.lower())
+    if pos < 0:
+        return ""
+    a, b = max(0, pos - context), min(len(text), pos + len(q) + context)
+    s = text[a:b].replace("\n", " ")
+    return ("…" if a > 0 else "") + s + ("…" if b < len(text) else "")
+
+
+def _parquet_files(root: Path) -> dict[str, tuple[int, int]]:
+    """{relative path: (size, mtime_ns)} of the complete Parquet files under root (no .tmp)."""
+    out = {}
+    if not root.is_dir():
+        return out
+    for p in root.rglob("*.parquet"):
+        if any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        st = p.stat()
+        out[p.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _with_site(table, rel: str):
+    """Add the `site` partition key from the file's path when the file does not carry it."""
+    import pyarrow as pa
+
+    if "site" in table.column_names:
+        return table
+    site = next((part[5:] for part in rel.split("/") if part.startswith("site=")), None)
+    return table.append_column("site", pa.array([site] * table.num_rows, pa.string()))
+
+
+def _newest_hashes(root: Path) -> dict[tuple[str, int], str]:
+    """(site, post_id) -> content_hash of the newest version in the articles under root."""
+    import pyarrow.parquet as pq
+
+    best: dict[tuple[str, int], tuple] = {}
+    for rel in _parquet_files(root):
+        schema = pq.read_schema(root / rel)
+        cols = [c for c in ("post_id", "content_hash", "fetched_at", "extracted_at") if c in schema.names]
+        t = _with_site(pq.read_table(root / rel, columns=cols, partitioning="hive"), rel)
+        for r in t.to_pylist():
+            key = (r["site"], r["post_id"])
+            rank = (r.get("fetched_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc),
+                    r.get("extracted_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, r["content_hash"])
+    return {k: v[1] for k, v in best.items()}
+
+
+def open_index(out: str | os.PathLike, *, sync: bool = True) -> SearchIndex:
+    """The search index of an output folder, created, rebuilt or synced as needed."""
+    root = Path(str(out).removeprefix("file://"))
+    if not (root / "articles").is_dir():
+        raise DatasetError(f"{out} holds no articles dataset to search (crawl first)")
+    idx = SearchIndex(root)
+    if sync:
+        idx.sync(root)
+    return idx
+
+
+def search(out: str | os.PathLike, query: str, site=None, since=None, until=None, doc_type=None,
+           limit: int = 20) -> list[dict]:
+    """Posts whose current title or text contains `query` (normalised like the text), newest first.
+
+    Each result: {url, site, post_id, title, published, doc_type, snippet}. The index under
+    <out>/index/ is built on first use and synced with the dataset before answering.
+    """
+    normalize_query(query)  # a bad query fails before any index work
+    with open_index(out) as idx:
+        return idx.search(query, site=site, since=since, until=until, doc_type=doc_type, limit=limit)
+
+
+def build(out: str | os.PathLike) -> dict:
+    """Sync (or first build) the index of an output folder; returns counts (what `crawl` calls at the end)."""
+    root = Path(str(out).removeprefix("file://"))
+    with SearchIndex(root) as idx:
+        counts = idx.sync(root)
+        counts["posts"] = idx.count()
+        counts["rebuilt"] = idx.rebuilt
+        return counts
+
+
+def check(out: str | os.PathLike) -> list[str]:
+    """Problems of the index of `out` against its articles (for `validate`); [] when sound or absent."""
+    path = index_path(out)
+    if not path.exists():
+        return []
+    try:
+        with SearchIndex(path, create=False) as idx:
+            if idx.rebuilt:
+                return [f"search index {path} was {idx.rebuilt}; it was rebuilt empty (run search to fill it)"]
+            return idx.check(out)
+    except sqlite3.DatabaseError as exc:
+        return [f"search index {path} is unreadable ({exc})"]

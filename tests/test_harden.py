@@ -1,0 +1,136 @@
+"""Issue 16: nothing parkcorpus writes lands outside its output folder or --to file, whatever symlinks
+or special files sit in the dataset; bad values give one `Error:` line, never a traceback.
+
+Each test reproduces one defect of the issue as a user (or an attacker sharing the folder) would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from crawler.errors import UnsafePathError
+from crawler.lock import LOCK_NAME, FolderLock, read_holder
+from crawler.safefile import check_output_target, open_state_file, write_state_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, env=None):
+    """(exit code, whole output) of `parkcorpus ARGS`; asserts no traceback and one Error line at most."""
+    res = CliRunner().invoke(main, [str(a) for a in args], env=env)
+    out = res.output
+    assert "Traceback" not in out, out
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    return res.exit_code, out
+
+
+def error_line(out: str) -> str:
+    lines = [ln for ln in out.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+# --- defect 1: the lock file and state files ---------------------------------------------------------
+
+
+def test_lock_refuses_symlink_and_keeps_its_target(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / LOCK_NAME).symlink_to(victim)
+    with pytest.raises(UnsafePathError, match=r"\.parkcorpus\.lock is a symbolic link"):
+        FolderLock(out).acquire()
+    assert victim.read_text() == "keep\n"
+
+
+def test_lock_refuses_fifo_without_hanging(tmp_path):
+    os.mkfifo(tmp_path / LOCK_NAME)
+    t0 = time.monotonic()
+    with pytest.raises(UnsafePathError, match="is a FIFO, not a regular file"):
+        FolderLock(tmp_path).acquire()
+    assert read_holder(tmp_path) is None  # reading the holder does not hang either
+    assert time.monotonic() - t0 < 5
+
+
+def test_lock_refuses_hard_link_to_a_file_elsewhere(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    out = tmp_path / "d"
+    out.mkdir()
+    os.link(victim, out / LOCK_NAME)
+    with pytest.raises(UnsafePathError, match="hard links"):
+        FolderLock(out).acquire()
+    assert victim.read_text() == "keep\n"
+
+
+def test_lock_never_truncates_an_existing_file(tmp_path):
+    old = '{"pid": null, "note": "' + "x" * 300 + '"}\n'
+    (tmp_path / LOCK_NAME).write_text(old)
+    with FolderLock(tmp_path, run_id="r1"):
+        assert (tmp_path / LOCK_NAME).stat().st_size == len(old)
+        assert read_holder(tmp_path)["pid"] == os.getpid()
+    assert (tmp_path / LOCK_NAME).stat().st_size == len(old)  # release pads too
+    assert read_holder(tmp_path)["pid"] is None
+    with FolderLock(tmp_path, run_id="r2") as lock:
+        assert lock.took_over is None  # a released lock is not a takeover
+
+
+def test_crawl_with_symlinked_lock_is_one_error_and_victim_kept(tmp_path, replica, no_proxy_env):
+    out = tmp_path / "d"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    (out / LOCK_NAME).symlink_to(victim)
+    code, text = cli("crawl", replica.network.hosts[0], "--out", out, "--proxy", replica.proxy_url,
+                     "--ids", "1-3")
+    assert code == 1
+    assert error_line(text).startswith(f"Error: {out / LOCK_NAME} is a symbolic link")
+    assert victim.read_text() == "keep\n"
+
+
+def test_state_file_helpers(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    root = tmp_path / "d"
+    (root / ".parkcorpus" / "incomplete").mkdir(parents=True)
+    marker = root / ".parkcorpus" / "incomplete" / "jinshan.021cf.cn"
+    marker.symlink_to(victim)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        write_state_file(marker, "1\n", root=root)
+    with pytest.raises(UnsafePathError, match="symbolic link"):
+        open_state_file(marker, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    assert victim.read_text() == "keep\n"
+    marker.unlink()
+    write_state_file(marker, "1\n", root=root)
+    assert marker.read_text() == "1\n"
+    # a symlinked folder between the root and the file is refused as well
+    (root / ".parkcorpus" / "crawled").symlink_to(tmp_path)
+    with pytest.raises(UnsafePathError, match="not a folder"):
+        write_state_file(root / ".parkcorpus" / "crawled" / "victim", "x", root=root)
+    assert victim.read_text() == "keep\n"
+    # O_TRUNC only for a file this call creates
+    fd, created = open_state_file(marker, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    os.close(fd)
+    assert not created and marker.read_text() == "1\n"
+
+
+def test_check_output_target(tmp_path):
+    ds = tmp_path / "data"
+    (ds / "articles").mkdir(parents=True)
+    assert check_output_target(tmp_path / "x.jsonl", ds) == (tmp_path / "x.jsonl").resolve()
+    with pytest.raises(Exception, match="inside the dataset"):
+        check_output_target(ds / "articles" / "x.parquet", ds)
+    with pytest.raises(Exception, match="inside the dataset"):
+        check_output_target(ds / "rebuilt", ds, folder=True)
+    with pytest.raises(Exception, match="inside the dataset"):
+        check_output_target(tmp_path, ds, folder=True)  # the source would be nested in the target

@@ -134,3 +134,84 @@ def test_check_output_target(tmp_path):
         check_output_target(ds / "rebuilt", ds, folder=True)
     with pytest.raises(Exception, match="inside the dataset"):
         check_output_target(tmp_path, ds, folder=True)  # the source would be nested in the target
+
+
+# --- defect 2: export --to / report --to / reextract --to ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from datetime import datetime, timezone
+
+    from test_stats import A, article, write_dataset
+
+    out = tmp_path_factory.mktemp("harden") / "data"
+    recs = [article(A, i, datetime(2026, 1, i, tzinfo=timezone.utc)) for i in range(1, 4)]
+    # site-controlled labels that matplotlib would parse as mathtext (defect 9)
+    recs.append(article(A, 9, datetime(2026, 1, 9, tzinfo=timezone.utc), category="$\\frac{$", tags=("$^$", "a$b")))
+    return write_dataset(out, recs)
+
+
+@pytest.mark.parametrize("cmd", ["export", "report"])
+def test_to_fifo_is_refused_and_kept(cmd, small, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, text = cli(cmd, "--out", small, "--to", fifo)
+    assert code == 1
+    assert error_line(text) == (f"Error: --to {fifo} is a FIFO, not a regular file: write to a file, or to - for stdout")
+    assert fifo.is_fifo()
+
+
+@pytest.mark.parametrize("cmd", ["export", "report"])
+def test_to_symlink_is_refused_and_target_kept(cmd, small, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    link = tmp_path / "out.html"
+    link.symlink_to(victim)
+    code, text = cli(cmd, "--out", small, "--to", link)
+    assert code == 1
+    assert error_line(text) == f"Error: --to {link} is a symbolic link: give the real file name"
+    assert link.is_symlink() and victim.read_text() == "keep\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a device node needs root")
+@pytest.mark.parametrize("cmd", ["export", "report"])
+def test_to_device_node_is_refused(cmd, small, tmp_path):
+    import stat as st
+
+    dev = tmp_path / "null"
+    os.mknod(dev, st.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
+    code, text = cli(cmd, "--out", small, "--to", dev)
+    assert code == 1 and "is a character device, not a regular file" in error_line(text)
+    assert st.S_ISCHR(os.lstat(dev).st_mode)
+
+
+def test_export_into_the_dataset_is_refused(small):
+    target = small / "articles" / "site=jinshan.021cf.cn" / "x.parquet"
+    code, text = cli("export", "--out", small, "--to", target)
+    assert code == 2
+    assert error_line(text) == f"Error: --to {target} is inside the dataset {small}: write it outside the dataset folder"
+    assert not target.exists()
+
+
+def test_reextract_into_its_source_is_refused(small):
+    code, text = cli("reextract", "--out", small, "--to", small / "rebuilt")
+    assert code == 2 and "inside the dataset" in error_line(text)
+    assert not (small / "rebuilt").exists()
+
+
+def test_report_to_stdout(small, tmp_path):
+    code, text = cli("report", "--out", small, "--to", "-")
+    assert code == 0
+    assert "<html" in text and "</html>" in text
+    assert not (Path.cwd() / "-").exists()
+
+
+# --- defect 9: site-controlled labels are plain text in the report --------------------------------
+
+
+def test_report_renders_dollar_labels_as_text(small, tmp_path):
+    from crawler.report import build_report
+
+    info = build_report(small, to=tmp_path / "r.html")
+    assert info["articles"] == 4 and {"top_tags", "category_shares"} <= set(info["plots"])

@@ -215,3 +215,149 @@ def test_report_renders_dollar_labels_as_text(small, tmp_path):
 
     info = build_report(small, to=tmp_path / "r.html")
     assert info["articles"] == 4 and {"top_tags", "category_shares"} <= set(info["plots"])
+
+
+# --- defect 7: the crawl process dies with its parent -------------------------------------------------
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_runner_dies_when_the_cli_is_killed(make_replica, tmp_path, no_proxy_env, fast_args):
+    import json
+
+    srv = make_replica(sites=1, posts=400, faults="slow=1:0.3")  # every post slow: the crawl lasts
+    out = tmp_path / "d"
+    cli_proc = subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", "crawl", srv.network.hosts[0], "--out", str(out),
+         "--proxy", srv.proxy_url, "-q", "--mode", "full", *fast_args,
+         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"],
+        cwd=ROOT, env=no_proxy_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    child = None
+    end = time.monotonic() + 60
+    while child is None and time.monotonic() < end:
+        try:
+            child = json.loads((out / LOCK_NAME).read_text() or "{}").get("child_pid")
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    assert child, "the crawl never started"
+    while srv.count(path_prefix="/index.php/post/") < 3 and time.monotonic() < end:
+        time.sleep(0.1)  # the runner is fetching posts
+    assert not _gone(child)
+    cli_proc.send_signal(signal.SIGKILL)  # cron's `timeout -s KILL`, the OOM killer
+    cli_proc.wait()
+    end = time.monotonic() + 20
+    while not _gone(child) and time.monotonic() < end:
+        time.sleep(0.1)
+    try:
+        assert _gone(child), "the crawl process outlived the killed CLI"
+    finally:
+        if not _gone(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_orphaned_runner_exits_even_when_it_ignores_sigterm(tmp_path):
+    """A runner stuck in a busy loop never reaches Scrapy's graceful stop: the watchdog ends it."""
+    child_code = (
+        "import signal, sys; from crawler.runner import watch_parent; "
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN); watch_parent(grace=1.0, interval=0.1); "
+        "print('ready', flush=True)\n"
+        "while True: pass\n"
+    )
+    parent_code = (
+        "import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', sys.argv[1]], stdout=subprocess.PIPE, text=True); "
+        "assert p.stdout.readline().strip() == 'ready'; print(p.pid, flush=True); import time; time.sleep(60)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code, child_code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    assert not _gone(child)
+    parent.kill()
+    parent.wait()
+    end = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < end:
+        time.sleep(0.1)
+    try:
+        assert _gone(child), "the orphaned runner is still spinning"
+    finally:
+        if not _gone(child):
+            os.kill(child, signal.SIGKILL)
+
+
+# --- defect 10: a crawl that could not start says so -------------------------------------------------
+
+
+def test_crawl_that_cannot_start_does_not_say_run_again(replica, tmp_path, no_proxy_env):
+    res = subprocess.run(
+        [sys.executable, "-c", "from cli import main; main()", "crawl", replica.network.hosts[0], "--out",
+         str(tmp_path / "d"), "--proxy", replica.proxy_url, "--ids", "1-3", "-s", "SCHEDULER=no.such.Scheduler"],
+        cwd=ROOT, env=no_proxy_env, capture_output=True, text=True, timeout=120,
+    )
+    text = res.stdout + res.stderr
+    assert res.returncode == 1
+    assert "Traceback" not in text, text
+    assert error_line(text) == "Error: the crawl could not start (see the error above); nothing was fetched"
+    assert "could not start: No module named 'no'" in res.stderr
+    assert "run the same command again" not in text
+
+
+# --- defect 7: values are range-checked in one place; one Error line each ---------------------------
+
+
+@pytest.mark.parametrize("key, value, where", [
+    ("delay", "inf", "toml"), ("delay", "nan", "env"), ("delay", "-3", "env"), ("concurrency", "0", "toml"),
+    ("flush_rows", "0", "toml"), ("flush_rows", "-5", "env"), ("max_errors", "-1", "env"),
+])
+def test_config_values_are_range_checked(key, value, where, tmp_path):
+    from crawler.config import ConfigError, load_config
+
+    if where == "toml":
+        (tmp_path / "parkcorpus.toml").write_text(f"{key} = {value}\n")
+        with pytest.raises(ConfigError, match=rf"^{key} = .* in .*parkcorpus.toml is out of range"):
+            load_config(cwd=tmp_path, env={})
+    else:
+        var = f"PARKCORPUS_{key.upper()}"
+        with pytest.raises(ConfigError, match=rf"^{key} = '{value}' in environment variable {var} is out of range"):
+            load_config(cwd=tmp_path, env={var: value})
+
+
+def test_cli_range_errors_before_any_request(replica, tmp_path, no_proxy_env):
+    base = ("crawl", replica.network.hosts[0], "--out", tmp_path / "d", "--proxy", replica.proxy_url)
+    before = replica.served
+    cases = {
+        ("--delay", "inf"): "Error: delay = inf in the command line is out of range: expected a float from 0 to 3,600",
+        ("--ids", "1-99999999999999999999999"): "Error: ID range '1-99999999999999999999999' spans more than 1,000,000 IDs",
+        ("--ids", ""): "Error: empty ID range: expected FIRST-LAST",
+        ("--since", "0001-01-01"): "Error: --since 0001-01-01 is out of range: use a day from 1990-01-01",
+        ("-s", "CONCURRENT_REQUESTS=abc"): "Error: CONCURRENT_REQUESTS = 'abc' in -s CONCURRENT_REQUESTS is not a valid int",
+        ("-s", "PARKCORPUS_FLUSH_ROWS=0"): "Error: flush_rows = '0' in -s PARKCORPUS_FLUSH_ROWS is out of range",
+    }
+    for extra, want in cases.items():
+        code, text = cli(*base, *extra)
+        assert code == 2, (extra, text)
+        assert error_line(text).startswith(want), (extra, text)
+    assert replica.served == before  # refused before anything was fetched
+
+
+def test_export_until_far_future_is_one_error(small, tmp_path):
+    code, text = cli("export", "--out", small, "--to", tmp_path / "x.jsonl", "--until", "9999-12-31")
+    assert code == 2
+    assert error_line(text) == "Error: --until 9999-12-31 is out of range: use a day from 1990-01-01 to 2100-12-31"
+
+
+def test_misspelt_env_variable_warns_with_closest_name(tmp_path, caplog):
+    import logging
+
+    from crawler import config
+
+    config._warned_env.discard("PARKCORPUS_DELAYY")
+    with caplog.at_level(logging.WARNING, logger="crawler.config"):
+        cfg = config.load_config(cwd=tmp_path, env={"PARKCORPUS_DELAYY": "5", "PARKCORPUS_DELAY": "2"})
+    assert cfg.get("delay") == 2.0
+    assert "PARKCORPUS_DELAYY is not a parkcorpus setting and is ignored; did you mean PARKCORPUS_DELAY?" in caplog.text

@@ -361,3 +361,78 @@ def test_misspelt_env_variable_warns_with_closest_name(tmp_path, caplog):
         cfg = config.load_config(cwd=tmp_path, env={"PARKCORPUS_DELAYY": "5", "PARKCORPUS_DELAY": "2"})
     assert cfg.get("delay") == 2.0
     assert "PARKCORPUS_DELAYY is not a parkcorpus setting and is ignored; did you mean PARKCORPUS_DELAY?" in caplog.text
+
+
+# --- defect 8: cluster plan probes obey the crawl's off-site guard and size limit -----------------------
+
+
+class _Proxy:
+    """A loopback HTTP proxy answering from a dict {url: (status, headers, body)}; logs every URL asked."""
+
+    def __init__(self, pages):
+        import http.server
+        import threading
+
+        self.pages, self.asked = pages, []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                outer.asked.append(self.path)
+                status, headers, body = outer.pages.get(self.path, (404, {}, b"not here"))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}"
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_cluster_probe_does_not_follow_off_site_redirects():
+    from crawler.cluster import post_id_range
+
+    site = "jinshan.021cf.cn"
+    posts = b'<a href="http://jinshan.021cf.cn/index.php/post/12.html">x</a>'
+    proxy = _Proxy({
+        f"http://{site}/feed.php": (302, {"Location": "http://evil.example/feed.php"}, b""),
+        f"http://{site}/": (301, {"Location": f"http://{site}/index.php/"}, b""),  # on-site: followed
+        f"http://{site}/index.php/": (200, {"Content-Type": "text/html"}, posts),
+        "http://evil.example/feed.php": (200, {}, b'<a href="/index.php/post/99999.html">'),
+    })
+    try:
+        assert post_id_range(site, proxy=proxy.url, timeout=5) == (12, 12)
+    finally:
+        proxy.close()
+    assert not [u for u in proxy.asked if "evil.example" in u]
+
+
+def test_cluster_probe_caps_size_and_gzip_bombs():
+    import gzip
+
+    from crawler.cluster import ClusterError, post_id_range
+
+    site = "jinshan.021cf.cn"
+    bomb = gzip.compress(b" " * (11 * 1024 * 1024))  # ~11 KB on the wire, 11 MB inflated
+    proxy = _Proxy({
+        f"http://{site}/feed.php": (200, {"Content-Encoding": "gzip"}, bomb),
+        f"http://{site}/": (200, {}, b"<html>" + b"x" * (11 * 1024 * 1024)),
+    })
+    try:
+        with pytest.raises(ClusterError, match=r"feed\.php: larger than 10 MB.*/: larger than 10 MB"):
+            post_id_range(site, proxy=proxy.url, timeout=5)
+    finally:
+        proxy.close()

@@ -436,3 +436,55 @@ def test_cluster_probe_caps_size_and_gzip_bombs():
             post_id_range(site, proxy=proxy.url, timeout=5)
     finally:
         proxy.close()
+
+
+# --- defect 10: extract refuses special and huge files, a deep body, and goes on past a bad file -------
+
+SAMPLE = ROOT / "tests" / "samples" / "post-3756.html"
+
+
+def test_extract_refuses_fifo_and_device(tmp_path):
+    fifo = tmp_path / "page.html"
+    os.mkfifo(fifo)
+    code, text = cli("extract", fifo)
+    assert code == 1 and error_line(text) == f"Error: {fifo} is a FIFO, not a regular file"
+    code, text = cli("extract", "/dev/zero")
+    assert code == 1 and error_line(text) == "Error: /dev/zero is a character device, not a regular file"
+
+
+def test_extract_caps_file_size(tmp_path):
+    big = tmp_path / "big.html"
+    with open(big, "wb") as fh:
+        fh.write(SAMPLE.read_bytes())
+        fh.truncate(11 * 1024 * 1024)  # sparse: 11 MB without writing them
+    code, text = cli("extract", big)
+    assert code == 1
+    assert error_line(text) == f"Error: {big} is larger than 10 MB (the crawl's limit for one page); not read"
+
+
+def test_extract_deeply_nested_body_is_malformed(tmp_path):
+    from crawler.errors import MalformedPage
+    from crawler.extract import extract_html
+
+    page = SAMPLE.read_text(encoding="utf-8")
+    start = page.index('<div class="single viewall">') + len('<div class="single viewall">')
+    end = page.index("</div>", start)
+    deep = page[:start] + "<div>" * 100_000 + "<p>深层正文内容。</p>" + "</div>" * 100_000 + page[end:]
+    with pytest.raises(MalformedPage, match="nested deeper"):
+        extract_html(deep.encode(), "http://jinshan.021cf.cn/index.php/post/3756.html")
+    f = tmp_path / "deep.html"
+    f.write_text(deep, encoding="utf-8")
+    code, text = cli("extract", f)
+    assert code == 1 and "nested deeper than the HTML parser's limit" in error_line(text)
+
+
+def test_extract_batch_goes_on_past_a_binary_file(tmp_path):
+    (tmp_path / "a.html").write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "b.html").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "c.html").write_bytes(SAMPLE.read_bytes())
+    res = CliRunner().invoke(main, ["extract", str(tmp_path)])
+    assert "Traceback" not in res.output
+    assert res.exit_code == 1
+    records = [ln for ln in res.output.splitlines() if ln.startswith("{")]
+    assert len(records) == 2
+    assert f"Error: {tmp_path / 'b.html'}: InputError: binary file, not HTML" in res.output

@@ -488,3 +488,21 @@ def test_extract_batch_goes_on_past_a_binary_file(tmp_path):
     records = [ln for ln in res.output.splitlines() if ln.startswith("{")]
     assert len(records) == 2
     assert f"Error: {tmp_path / 'b.html'}: InputError: binary file, not HTML" in res.output
+
+
+def test_gzip_bomb_counts_as_too_large(tmp_path, no_proxy_env, fast_settings):
+    import gzip
+
+    from crawler.crawl import crawl
+
+    site = "jinshan.021cf.cn"
+    bomb = gzip.compress(b"<html>" + b" " * (11 * 1024 * 1024))
+    proxy = _Proxy({f"http://{site}/index.php/post/1.html": (200, {"Content-Encoding": "gzip",
+                                                                   "Content-Type": "text/html"}, bomb)})
+    try:
+        s = crawl([site], out=str(tmp_path / "d"), ids="1", proxy=proxy.url, settings=fast_settings,
+                  env=no_proxy_env, progress=False)
+    finally:
+        proxy.close()
+    assert f"http://{site}/index.php/post/1.html" in proxy.asked
+    assert s["errors_by_kind"] == {"too_large": 1}

@@ -506,3 +506,17 @@ def test_gzip_bomb_counts_as_too_large(tmp_path, no_proxy_env, fast_settings):
         proxy.close()
     assert f"http://{site}/index.php/post/1.html" in proxy.asked
     assert s["errors_by_kind"] == {"too_large": 1}
+
+
+def test_traditional_page_loses_its_traditional_broker_block():
+    from crawler.extract import extract_html
+    from crawler.normalize import converter
+
+    url = "http://jinshan.021cf.cn/index.php/post/3756.html"
+    simplified = SAMPLE.read_text(encoding="utf-8")
+    traditional = converter("s2t").convert(simplified)  # the whole page, broker block included
+    assert "產業招商/廠房土地租售" in traditional
+    want = extract_html(simplified.encode(), url)["text"]
+    got = extract_html(traditional.encode(), url)["text"]
+    assert "厂房土地租售" not in got and "微信号" not in got
+    assert got == want  # the same article text, nothing else removed

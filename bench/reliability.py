@@ -104,6 +104,7 @@ class Scratch:
         self.data = root / "data"
         self.victim = root / "victim.txt"
         self.victim.write_text("keep\n")
+        (root / "afile").write_text("x")  # a file where a folder is expected
         self.fifo = root / "fifo"
         os.mkfifo(self.fifo)
         self.device = None
@@ -209,7 +210,6 @@ def trials(s: Scratch) -> list[Trial]:
         (root / "batch").mkdir(exist_ok=True)
         (root / "batch" / "a.html").write_bytes(SAMPLE.read_bytes())
         (root / "batch" / "b.html").write_bytes(bytes(range(256)) * 10)
-        (root / "afile").write_text("x")
 
     out = [
         # crawl: values
@@ -337,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                 s.victim.write_text("keep\n")
             results.append(res)
             if not a.json:
-                print(f"{res['class']:<15} rc={str(res['rc']):<4} {res['seconds']:>5}s  {t.name}\n"
+                flag = "  OUTSIDE WRITE" if res["outside_write"] else ""
+                print(f"{res['class']:<15} rc={str(res['rc']):<4} {res['seconds']:>5}s  {t.name}{flag}\n"
                       f"{'':>15} {res['line']}", flush=True)
     finally:
         s.stop()

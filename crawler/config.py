@@ -47,6 +47,7 @@ class Setting:
     forbid_reason: str = ""  # ... and why
     lo: float | None = None  # smallest valid number (inclusive); floats must also be finite
     hi: float | None = None  # largest valid number (inclusive)
+    url: bool = False  # a non-empty value must be an http(s)://HOST[:PORT] URL
 
 
 def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: Any) -> Setting:
@@ -73,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     # tpure serves its mobile layout (other markup) to a User-Agent with any of these words
     _crawl("user_agent", "USER_AGENT", str, "User-Agent header (must not contain linux/android/Mobile: tpure's mobile layout)",
            forbid=("linux", "android", "mobile"), forbid_reason="tpure would serve its mobile layout"),
-    _crawl("proxy", "PARKCORPUS_PROXY", str),
+    _crawl("proxy", "PARKCORPUS_PROXY", str, url=True),
     _crawl("convert", "PARKCORPUS_CONVERT", str, choices=("t2s", "s2t", "t2tw", "none")),
     _crawl("swaps", "PARKCORPUS_SWAPS", bool),
     _crawl("mask_phones", "PARKCORPUS_MASK_PHONES", bool),
@@ -149,11 +150,25 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
                 span = f"from {_num(setting.lo)} to {_num(setting.hi)}"
             raise ConfigError(f"{setting.name} = {value!r} in {where} is out of range: expected {_a(want)} "
                               f"{span} ({setting.help})")
+    if setting.url and out and not _is_http_url(out):
+        raise ConfigError(f"{setting.name} = {value!r} in {where} is not a URL: expected http://HOST:PORT")
     if setting.choices and out not in setting.choices:
         raise ConfigError(
             f"{setting.name} = {out!r} in {where} is not one of {', '.join(setting.choices)}"
         )
     return out
+
+
+def _is_http_url(text: str) -> bool:
+    """http(s)://HOST[:PORT] (a bare HOST:PORT counts as http), with a valid port when given."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text if "://" in text else f"http://{text}")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _a(kind: type) -> str:

@@ -520,3 +520,10 @@ def test_traditional_page_loses_its_traditional_broker_block():
     got = extract_html(traditional.encode(), url)["text"]
     assert "厂房土地租售" not in got and "微信号" not in got
     assert got == want  # the same article text, nothing else removed
+
+
+@pytest.mark.parametrize("proxy", ["::::", "http://127.0.0.1:99999", "ftp://host"])
+def test_proxy_must_be_an_http_url(proxy, tmp_path):
+    code, text = cli("crawl", "jinshan", "--out", tmp_path / "d", "--proxy", proxy, "--ids", "1")
+    assert code == 2
+    assert error_line(text) == f"Error: proxy = {proxy!r} in the command line is not a URL: expected http://HOST:PORT"

@@ -54,6 +54,15 @@ def handle_errors(fn):
                     f"disk full while writing{name} ({exc.strerror}); free some space and run again", 1
                 ) from None
             raise ParkcorpusClickError(f"{exc.strerror or exc}:{name}".rstrip(":"), 1) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: still one line for cron, with the way to the traceback
+            if debug:
+                raise
+            raise ParkcorpusClickError(
+                f"internal error ({type(exc).__name__}: {str(exc)[:200]}); "
+                "run again with --debug for the traceback and report it", 1
+            ) from None
 
     return wrapper
 

@@ -10,13 +10,15 @@ real CLI in a subprocess, as cron would, with a 60 s limit, and is classed as:
 
 * ``one-line error``: exit code 1 or 2, exactly one line starting with ``Error:``, no traceback;
 * ``traceback``: Python's ``Traceback (most recent call last)`` anywhere in the output;
+* ``internal``: the CLI's last-resort line for an unexpected exception (``Error: internal error``):
+  one line for cron, but a bug all the same, so it counts with the tracebacks;
 * ``hang``: still running after the limit (killed);
 * ``accepted``: exit code 0 although the input is bad;
 * ``other``: a non-zero exit without exactly one ``Error:`` line.
 
 Files an attacker could place (a victim file behind symlinks, FIFOs, a device node when run as
 root) are checked after every trial: ``outside writes`` counts trials after which one of them
-changed. Targets: 0 tracebacks, 0 hangs, 0 accepted, 0 outside writes.
+changed. Targets: 0 tracebacks, 0 internal errors, 0 hangs, 0 accepted, 0 outside writes.
 
 Trials marked ``(store)`` exercise the dataset readers/writers another change reworks (issue 16
 defects 3-6: damaged files, markers); they are listed so that the figure covers them too.
@@ -69,6 +71,8 @@ def classify(rc: int | None, out: str) -> str:
     if rc == 0:
         return "accepted"
     errors = [ln for ln in out.splitlines() if ln.startswith("Error:")]
+    if any(ln.startswith("Error: internal error") for ln in errors):
+        return "internal"
     return "one-line error" if rc in (1, 2) and len(errors) == 1 else "other"
 
 
@@ -356,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "tried": len(results),
         "one_line_errors": classes.get("one-line error", 0),
         "tracebacks": classes.get("traceback", 0),
+        "internal_errors": classes.get("internal", 0),
         "hangs": classes.get("hang", 0),
         "accepted": classes.get("accepted", 0),
         "other": classes.get("other", 0),
@@ -366,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"totals": totals, "trials": results}, ensure_ascii=False, indent=2))
     else:
         print("\n" + ", ".join(f"{k} {v}" for k, v in totals.items()))
-    bad = totals["tracebacks"] + totals["hangs"] + totals["accepted"] + totals["outside_writes"]
+    bad = totals["tracebacks"] + totals["internal_errors"] + totals["hangs"] + totals["accepted"] + totals["outside_writes"]
     return 1 if bad else 0
 
 

@@ -527,3 +527,18 @@ def test_proxy_must_be_an_http_url(proxy, tmp_path):
     code, text = cli("crawl", "jinshan", "--out", tmp_path / "d", "--proxy", proxy, "--ids", "1")
     assert code == 2
     assert error_line(text) == f"Error: proxy = {proxy!r} in the command line is not a URL: expected http://HOST:PORT"
+
+
+def test_unexpected_exception_is_one_line_with_the_way_to_the_traceback(monkeypatch, tmp_path):
+    from crawler import api
+
+    def broken(**kwargs):
+        raise ValueError("Port could not be cast to integer value as ':::'")
+
+    monkeypatch.setattr(api, "stats", broken)
+    code, text = cli("stats", "--out", tmp_path)
+    assert code == 1
+    assert error_line(text) == ("Error: internal error (ValueError: Port could not be cast to integer value as "
+                                "':::'); run again with --debug for the traceback and report it")
+    res = CliRunner().invoke(main, ["--debug", "stats", "--out", str(tmp_path)])
+    assert isinstance(res.exception, ValueError)  # --debug still shows the real exception

@@ -8,6 +8,7 @@ file (the lock, the .parkcorpus/ markers) and every `--to` target goes through t
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -93,7 +94,7 @@ def open_state_file(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int
         try:
             fd = os.open(path, base)
         except OSError as exc:
-            if exc.errno == 40:  # ELOOP: a symlink appeared between lstat and open
+            if exc.errno == errno.ELOOP:  # a symlink appeared between lstat and open
                 raise UnsafePathError(f"{path} is a symbolic link: parkcorpus will not {what} it; "
                                       "remove it and run again") from None
             raise

@@ -54,6 +54,15 @@ def handle_errors(fn):
                     f"disk full while writing{name} ({exc.strerror}); free some space and run again", 1
                 ) from None
             raise ParkcorpusClickError(f"{exc.strerror or exc}:{name}".rstrip(":"), 1) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: still one line for cron, with the way to the traceback
+            if debug:
+                raise
+            raise ParkcorpusClickError(
+                f"internal error ({type(exc).__name__}: {str(exc)[:200]}); "
+                "run again with --debug for the traceback and report it", 1
+            ) from None
 
     return wrapper
 
@@ -220,8 +229,8 @@ def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
 
 @main.command("report")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
-@click.option("--to", "to", default="report.html", show_default=True, type=click.Path(dir_okay=False),
-              help="HTML file to write (self-contained: plots embedded, no external resources).")
+@click.option("--to", "to", default="report.html", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="HTML file to write (self-contained: plots embedded, no external resources), or - for stdout.")
 @click.option("--png", "png_dir", default=None, type=click.Path(file_okay=False),
               help="Also write each plot as a PNG into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
@@ -246,9 +255,9 @@ def report_cmd(ctx: click.Context, out, to, png_dir, as_json: bool) -> None:
         echo_json(info)
         return
     click.echo(f"Wrote {info['html']} ({info['bytes'] // 1024} KB, {len(info['plots'])} plots, "
-               f"{info['articles']} articles)")
+               f"{info['articles']} articles)", err=(to == "-"))
     if info["pngs"]:
-        click.echo(f"Wrote {len(info['pngs'])} PNG files to {png_dir}")
+        click.echo(f"Wrote {len(info['pngs'])} PNG files to {png_dir}", err=(to == "-"))
 
 
 # --- extract (one saved page -> JSON) ---------------------------------------------------------

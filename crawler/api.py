@@ -117,8 +117,15 @@ def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:
 
 def crawl(sites=(), config_path=None, **kwargs: Any) -> dict:
     """Crawl subsites in a subprocess (see crawler.crawl.crawl); returns the run summary."""
+    from crawler.config import check_crawl_settings, check_day_bounds
+    from crawler.crawl import _parse_settings
     from crawler.crawl import crawl as _crawl
 
+    # checked here, in the parent, so a bad value is one Error line instead of a dead crawl process
+    if kwargs.get("settings"):
+        kwargs["settings"] = check_crawl_settings(_parse_settings(kwargs["settings"]))
+    check_day_bounds(kwargs.get("since"), "--since")
+    check_day_bounds(kwargs.get("until"), "--until")
     return _crawl(list(sites) or None, config_path=config_path, **kwargs)
 
 
@@ -154,8 +161,11 @@ def compact(out=None, keep_history: bool = False, site=None, partition=None, con
 def export(out=None, to="-", fmt=None, site=None, since=None, until=None, category=None,
            history: bool = False, config_path=None) -> dict:
     """Stream the newest article versions to JSON Lines, CSV or one Parquet file; a summary."""
+    from crawler.config import check_day_bounds
     from crawler.export import export as _export
 
+    check_day_bounds(since, "--since")
+    check_day_bounds(until, "--until")
     return _export(_out(out, config_path), to, fmt=fmt, site=site, since=since, until=until,
                    category=category, history=history)
 
@@ -165,7 +175,11 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     from crawler.archive import reextract as _reextract
     from crawler.normalize import ExtractOptions
 
+    from crawler.safefile import check_output_target
+
     cfg = load_config(config_path, out=out, convert=convert)
+    if to is not None:  # a rebuild nested in its source (or around it) would be read as part of it
+        check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
     return _reextract(cfg.get("out"), options=options, to=to)
 

@@ -8,14 +8,19 @@ patterns themselves are data in `crawler.rules`; this module only decides how to
 * the teaser rule removes only a trailing run of at least ``rules.TEASER_MIN_RUN`` short,
   unpunctuated paragraphs after the last real paragraph;
 * lines matching ``rules.KEEP_LINE_PATTERNS`` (bylines, 来源, captions, dates) are never removed.
+
+The patterns are written in Simplified characters; cleaning runs before the script conversion,
+so a line is matched as written and as OpenCC t2s reads it (a Traditional page's broker block,
+"產業招商/廠房土地租售：…", goes like its Simplified twin).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from crawler import rules
+from crawler import normalize, rules
 
 #: Whitespace that only indents or pads (full-width space, nbsp, zero-width characters).
 _RE_EDGE_SPACE = re.compile(r"^[\s\u3000\u00a0\u200b\ufeff]+|[\s\u3000\u00a0\u200b\ufeff]+$")
@@ -43,11 +48,19 @@ def clean_line(text: str) -> str:
     return _RE_INNER_SPACE.sub(" ", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _scripts(text: str) -> tuple[str, ...]:
+    """The line as written and, when it differs, as Simplified (the script the rules are written in)."""
+    simplified = normalize.converter(normalize.CONVERSIONS["t2s"]).convert(text)
+    return (text,) if simplified == text else (text, simplified)
+
+
 def keep_rule(text: str) -> str | None:
     """Name of the keep rule (byline, source, caption, date line) the line matches, if any."""
-    for name, pattern in rules.KEEP_LINE_PATTERNS:
-        if pattern.search(text):
-            return name
+    for line in _scripts(text) if text else ():
+        for name, pattern in rules.KEEP_LINE_PATTERNS:
+            if pattern.search(line):
+                return name
     return None
 
 
@@ -63,17 +76,18 @@ def boilerplate_rule(text: str) -> str | None:
     """Name of the contact/notice rule matching the whole line, or None (article text)."""
     if not text or keep_rule(text):
         return None
+    lines = _scripts(text)
     for name, pattern in rules.CONTACT_LINE_PATTERNS:
-        if pattern.fullmatch(text):
+        if any(pattern.fullmatch(line) for line in lines):
             return name
-    if _is_phone_run(text):
+    if any(_is_phone_run(line) for line in lines):
         return "phone-run"
     return None
 
 
 def is_qr_image(block: Block) -> bool:
     """An image of the broker's QR code / WeChat (recognised by alt, src or its caption)."""
-    return block.image and bool(rules.RE_QR_IMAGE.search(block.alt))
+    return block.image and any(rules.RE_QR_IMAGE.search(alt) for alt in _scripts(block.alt))
 
 
 def is_teaser_line(text: str) -> bool:

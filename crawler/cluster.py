@@ -20,7 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -225,6 +225,44 @@ def node_config(folder: str | os.PathLike, port: int, max_proc: int = 2, poll_in
 # --------------------------------------------------------------------------- plan
 
 
+def probe(session: requests.Session, url: str, host: str, timeout: float = HTTP_TIMEOUT,
+          proxies: Mapping[str, str] | None = None) -> str:
+    """The text of one page of `host`, under the crawl's own rules: redirects followed only on that
+    host (at most REDIRECT_MAX_TIMES), DOWNLOAD_MAXSIZE bytes after decompression, `timeout` per
+    read and 3x that in all; ClusterError naming the URL otherwise."""
+    from crawler import settings as crawl_settings  # the crawl's limits, so a probe is never laxer than a crawl
+
+    deadline = time.monotonic() + 3 * timeout
+    for _hop in range(crawl_settings.REDIRECT_MAX_TIMES + 1):
+        target = (urlsplit(url).hostname or "").lower()
+        if target != host.lower():  # the crawl's off-site guard: never a byte to another host
+            raise ClusterError(f"{url}: off-site redirect to {target or url}, not followed")
+        try:
+            resp = session.get(url, timeout=timeout, proxies=proxies, allow_redirects=False, stream=True,
+                               headers={"User-Agent": crawl_settings.USER_AGENT})
+        except requests.RequestException as exc:
+            raise ClusterError(f"{url}: {_short(exc)}") from None
+        with resp:
+            if resp.is_redirect:
+                url = urljoin(url, resp.headers.get("Location", ""))
+                continue
+            if not resp.ok:
+                raise ClusterError(f"{url}: HTTP {resp.status_code}")
+            body = bytearray()
+            try:
+                for chunk in resp.iter_content(64 * 1024):  # decompressed: a gzip bomb stops here too
+                    body += chunk
+                    if len(body) > crawl_settings.DOWNLOAD_MAXSIZE:
+                        raise ClusterError(f"{url}: larger than {crawl_settings.DOWNLOAD_MAXSIZE // (1024 * 1024)} MB, "
+                                           "not read further")
+                    if time.monotonic() > deadline:
+                        raise ClusterError(f"{url}: took longer than {3 * timeout:g} s, not read further")
+            except requests.RequestException as exc:
+                raise ClusterError(f"{url}: {_short(exc)}") from None
+            return bytes(body).decode(resp.encoding or "utf-8", errors="replace")
+    raise ClusterError(f"{url}: more than {crawl_settings.REDIRECT_MAX_TIMES} redirects")
+
+
 def post_id_range(site: str, proxy: str | None = None, timeout: float = HTTP_TIMEOUT) -> tuple[int, int]:
     """(oldest, newest) post ID of a subsite, from its feed, home page and last list page.
 
@@ -239,14 +277,10 @@ def post_id_range(site: str, proxy: str | None = None, timeout: float = HTTP_TIM
 
     def get(url: str) -> str | None:
         try:
-            resp = session.get(url, timeout=timeout, proxies=proxies)
-        except requests.RequestException as exc:
-            errors.append(f"{url}: {_short(exc)}")
+            return probe(session, url, site, timeout=timeout, proxies=proxies)
+        except ClusterError as exc:
+            errors.append(str(exc))
             return None
-        if not resp.ok:
-            errors.append(f"{url}: HTTP {resp.status_code}")
-            return None
-        return resp.text
 
     ids: list[int] = []
     for path in NEWEST_POST_PAGES:

@@ -13,6 +13,8 @@ Nothing here is global: callers load a ``Config`` and pass it (or values from it
 from __future__ import annotations
 
 import difflib
+import logging
+import math
 import os
 import re
 import tomllib
@@ -22,6 +24,8 @@ from typing import Any, Mapping
 
 from crawler.errors import ConfigError
 from crawler.sites import DEFAULT_SITE
+
+logger = logging.getLogger(__name__)
 
 #: The file looked up in the working folder when --config is not given.
 CONFIG_FILENAME = "parkcorpus.toml"
@@ -41,6 +45,9 @@ class Setting:
     choices: tuple[str, ...] | None = None
     forbid: tuple[str, ...] = ()  # substrings (any case) a value must not contain ...
     forbid_reason: str = ""  # ... and why
+    lo: float | None = None  # smallest valid number (inclusive); floats must also be finite
+    hi: float | None = None  # largest valid number (inclusive)
+    url: bool = False  # a non-empty value must be an http(s)://HOST[:PORT] URL
 
 
 def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: Any) -> Setting:
@@ -58,22 +65,30 @@ def _crawl(name: str, scrapy: str, type_: type, help_: str | None = None, **kw: 
 SETTINGS: tuple[Setting, ...] = (
     Setting("sites", [DEFAULT_SITE], list, "subsites crawled when none are named (host names or short names)", None, str),
     _crawl("out", "PARKCORPUS_OUT", str),
-    _crawl("delay", "DOWNLOAD_DELAY", float, "seconds between requests to one host (robots.txt Crawl-delay wins when larger)"),
-    _crawl("concurrency", "CONCURRENT_REQUESTS_PER_DOMAIN", int, "parallel requests per host"),
+    # an hour between requests is already a crawl that never ends; inf/NaN hang the scheduler
+    _crawl("delay", "DOWNLOAD_DELAY", float, "seconds between requests to one host (robots.txt Crawl-delay wins when larger)",
+           lo=0, hi=3600),
+    # 0 requests at a time never finishes; more than 64 per host is an attack, not a crawl
+    _crawl("concurrency", "CONCURRENT_REQUESTS_PER_DOMAIN", int, "parallel requests per host", lo=1, hi=64),
     _crawl("autothrottle", "AUTOTHROTTLE_ENABLED", bool, "adapt the delay to the server's latency (Scrapy AutoThrottle)"),
     # tpure serves its mobile layout (other markup) to a User-Agent with any of these words
     _crawl("user_agent", "USER_AGENT", str, "User-Agent header (must not contain linux/android/Mobile: tpure's mobile layout)",
            forbid=("linux", "android", "mobile"), forbid_reason="tpure would serve its mobile layout"),
-    _crawl("proxy", "PARKCORPUS_PROXY", str),
+    _crawl("proxy", "PARKCORPUS_PROXY", str, url=True),
     _crawl("convert", "PARKCORPUS_CONVERT", str, choices=("t2s", "s2t", "t2tw", "none")),
     _crawl("swaps", "PARKCORPUS_SWAPS", bool),
     _crawl("mask_phones", "PARKCORPUS_MASK_PHONES", bool),
     _crawl("archive", "PARKCORPUS_ARCHIVE", bool),
-    _crawl("flush_rows", "PARKCORPUS_FLUSH_ROWS", int),
-    _crawl("max_errors", "PARKCORPUS_MAX_ERRORS", int),
+    _crawl("flush_rows", "PARKCORPUS_FLUSH_ROWS", int, lo=1, hi=10_000_000),
+    _crawl("max_errors", "PARKCORPUS_MAX_ERRORS", int, lo=0),
     Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", None, str),
-    Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", None),
+    Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", None,
+            lo=1, hi=1_000_000),
 )
+
+#: PARKCORPUS_* environment variables that are not config keys but are read on purpose
+#: (the extraction quality gate's escape hatch, tests/test_quality.py)
+OTHER_ENV = frozenset({"PARKCORPUS_LOWER_FLOORS"})
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -119,16 +134,49 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(
             f"{setting.name} = {value!r} in {where} is not a valid {want.__name__}; "
-            f"expected a {want.__name__} ({setting.help})"
+            f"expected {_a(want)} ({setting.help})"
         ) from None
     bad = [w for w in setting.forbid if isinstance(out, str) and w in out.lower()]
     if bad:
         raise ConfigError(f"{setting.name} in {where} contains {bad[0]!r}: {setting.forbid_reason}; leave it out")
+    if isinstance(out, (int, float)) and not isinstance(out, bool) and (setting.lo is not None or setting.hi is not None):
+        if not math.isfinite(out) or (setting.lo is not None and out < setting.lo) or (
+                setting.hi is not None and out > setting.hi):
+            if setting.lo is None or setting.lo == -math.inf:
+                span = "that is finite"
+            elif setting.hi is None:
+                span = f"of at least {_num(setting.lo)}"
+            else:
+                span = f"from {_num(setting.lo)} to {_num(setting.hi)}"
+            raise ConfigError(f"{setting.name} = {value!r} in {where} is out of range: expected {_a(want)} "
+                              f"{span} ({setting.help})")
+    if setting.url and out and not _is_http_url(out):
+        raise ConfigError(f"{setting.name} = {value!r} in {where} is not a URL: expected http://HOST:PORT")
     if setting.choices and out not in setting.choices:
         raise ConfigError(
             f"{setting.name} = {out!r} in {where} is not one of {', '.join(setting.choices)}"
         )
     return out
+
+
+def _is_http_url(text: str) -> bool:
+    """http(s)://HOST[:PORT] (a bare HOST:PORT counts as http), with a valid port when given."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text if "://" in text else f"http://{text}")
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _a(kind: type) -> str:
+    return ("an " if kind.__name__[0] in "aeiou" else "a ") + kind.__name__
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def _unknown_key(key: str, where: str) -> ConfigError:
@@ -238,6 +286,21 @@ class Config:
         return f"Config({self.as_dict()!r})"
 
 
+_warned_env: set[str] = set()  # each misspelt variable is reported once per process
+
+
+def _warn_unknown_env(env: Mapping[str, str]) -> None:
+    """Warn about PARKCORPUS_* variables that set nothing, naming the closest valid one."""
+    valid = [env_name(s.name) for s in SETTINGS]
+    for name in env:
+        if not name.startswith(ENV_PREFIX) or name in valid or name in OTHER_ENV or name in _warned_env:
+            continue
+        _warned_env.add(name)
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}?" if close else f"valid names: {', '.join(valid)}"
+        logger.warning("environment variable %s is not a parkcorpus setting and is ignored; %s", name, hint)
+
+
 def load_config(
     path: str | os.PathLike | None = None,
     env: Mapping[str, str] | None = None,
@@ -261,6 +324,7 @@ def load_config(
             values[key] = _coerce(SETTINGS_BY_NAME[key], value, str(toml_path))
             sources[key] = label
 
+    _warn_unknown_env(env)
     for s in SETTINGS:
         name = env_name(s.name)
         if name in env:
@@ -268,3 +332,58 @@ def load_config(
             sources[s.name] = f"env {name}"
 
     return Config(values, sources, toml_path).with_overrides(overrides)
+
+
+def check_crawl_settings(pairs: Mapping[str, Any], where: str = "-s") -> dict[str, Any]:
+    """`-s NAME=VALUE` overrides checked before a crawl starts: a setting that feeds a config key is
+    range-checked like that key; any other Scrapy/PARKCORPUS_* setting whose default is a number or
+    a flag must parse as one (finite). ConfigError names the first bad pair."""
+    from crawler import settings as crawl_settings
+
+    by_scrapy = {s.scrapy: s for s in SETTINGS if s.scrapy}
+    out: dict[str, Any] = {}
+    for name, value in pairs.items():
+        label = f"{where} {name}"
+        if name in by_scrapy:
+            out[name] = _coerce(by_scrapy[name], value, label)
+            continue
+        default = getattr(crawl_settings, name, None)
+        if default is None:
+            default = _scrapy_default(name)
+        kind = type(default) if isinstance(default, (bool, int, float)) else None
+        if kind is None or not isinstance(value, str):
+            out[name] = value
+            continue
+        out[name] = _coerce(Setting(name, default, kind, f"Scrapy setting {name}, default {default!r}", name,
+                                    lo=-math.inf if kind is not bool else None), value, label)
+    return out
+
+
+def _scrapy_default(name: str) -> Any:
+    """Scrapy's own default of a setting (None when Scrapy has no such setting)."""
+    from scrapy.settings import default_settings
+
+    return getattr(default_settings, name, None)
+
+
+#: Days a --since/--until may name: the network's posts start in the 2010s; far-off years
+#: (0001-01-01, 9999-12-31) overflow when shifted by a time zone or a day
+DAY_BOUNDS = ("1990-01-01", "2100-12-31")
+
+
+def check_day_bounds(value: Any, option: str) -> None:
+    """ConfigError when a --since/--until day lies outside DAY_BOUNDS (bad syntax is left to the parser)."""
+    import datetime as dt
+
+    from crawler.errors import UsageError
+    from crawler.store import parse_day  # the one day parser (crawler.clock after the store refactor)
+
+    try:
+        parsed = parse_day(value, option)
+    except (UsageError, OverflowError):
+        return
+    if parsed is None:
+        return
+    lo, hi = (dt.datetime.fromisoformat(d).replace(tzinfo=dt.timezone.utc) for d in DAY_BOUNDS)
+    if not lo - dt.timedelta(days=1) <= parsed[0] <= hi + dt.timedelta(days=1):
+        raise ConfigError(f"{option} {value} is out of range: use a day from {DAY_BOUNDS[0]} to {DAY_BOUNDS[1]}")

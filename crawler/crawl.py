@@ -87,16 +87,29 @@ class CrawlArgs:
         return out
 
 
+#: Most IDs one --ids range may span: a subsite's IDs run to a few thousand, and each ID is one
+#: request; a typo such as 1-99999999999999999999999 must fail at once, not spin counting IDs.
+MAX_ID_SPAN = 1_000_000
+
+
 def parse_ids(text: str | None) -> tuple[int, int] | None:
-    """'3000-3900' or '3000' as (lo, hi); UsageError for anything else."""
-    if text is None or str(text).strip() == "":
+    """'3000-3900' or '3000' as (lo, hi); None when not given; UsageError for anything else."""
+    if text is None:
         return None
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text))
+    if str(text).strip() == "":  # `--ids ''` is a mistake, not a request for a full crawl
+        raise errors.UsageError("empty ID range: expected FIRST-LAST, e.g. --ids 3000-3900 (or leave --ids out)")
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text)[:200])
     if not m:
-        raise errors.UsageError(f"bad ID range {text!r}: expected FIRST-LAST, e.g. 3000-3900")
+        raise errors.UsageError(f"bad ID range {str(text)[:40]!r}: expected FIRST-LAST, e.g. 3000-3900")
+    if max(len(g or "") for g in m.groups()) > 18:
+        raise errors.UsageError(f"ID range {str(text)[:40]!r} spans more than {MAX_ID_SPAN:,} IDs "
+                                "per run: split it into smaller ranges")
     lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
     if lo < 1 or hi < lo:
         raise errors.UsageError(f"bad ID range {text!r}: FIRST must be at least 1 and not above LAST")
+    if hi - lo + 1 > MAX_ID_SPAN:
+        raise errors.UsageError(f"ID range {text!r} spans {hi - lo + 1:,} IDs; at most {MAX_ID_SPAN:,} "
+                                "per run: split it into smaller ranges")
     return lo, hi
 
 
@@ -344,6 +357,10 @@ def check_out_folder(out: str) -> Path:
     return path
 
 
+#: crawler.runner's exit status when the crawl could not start (kept here: the runner imports Scrapy)
+STARTUP_FAILED = 3
+
+
 def _proxy_from_env(env: dict[str, str]) -> str | None:
     return env.get("http_proxy") or env.get("HTTP_PROXY") or None
 
@@ -485,6 +502,8 @@ def crawl(
         summary.update(status="failed", exit_code=1,
                        error=f"the crawl process died (exit status {rc}) before writing its summary; "
                        "rows already written are kept, run the same command again to finish")
+        if rc in (0, STARTUP_FAILED):  # it never crawled: running again cannot help
+            summary.update(error="the crawl could not start (see the error above); nothing was fetched")
         if fwd.count:
             summary.update(status="interrupted", error="interrupted before the crawl started")
     summary["warnings"] = list(args.warnings)

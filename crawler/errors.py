@@ -55,3 +55,7 @@ class CrawlError(ParkcorpusError):
 
 class ClusterError(ParkcorpusError):
     """A Scrapyd node or shard failed in a way that retries could not fix."""
+
+
+class UnsafePathError(DatasetError):
+    """A path parkcorpus would write is a symlink, a special file or outside where it may write."""

@@ -2,7 +2,9 @@
 
 Streams batch by batch from the pyarrow dataset (filters pushed down, partitions pruned), so
 memory holds one batch plus the (site, post_id, content_hash) keys of the current versions,
-never the corpus. The output is written under a temporary name and renamed when complete.
+never the corpus. The output is written under a temporary name and renamed when complete; the
+target must be a regular file (or new) outside the dataset (crawler.safefile.check_output_target):
+a FIFO, device or symlink is never replaced, and an export never lands in the corpus it reads.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow.parquet as pq
 
 from crawler.errors import InputError, UsageError
 from crawler.items import ARTICLE_SCHEMA
+from crawler.safefile import check_output_target, open_state_file
 from crawler.store import (
     COMPRESSION,
     DATASET_SCHEMA,
@@ -81,6 +84,7 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
         raise UsageError("Parquet cannot be written to stdout: pass --to FILE.parquet")
     flt = article_filter(site, since, until, category)  # bad dates fail before any file is touched
     path = ensure_dataset(out, create=False)
+    target = None if str(to) == "-" else check_output_target(to, path)
     check_sites(path, site)
     dataset = open_dataset(path)
     if category:
@@ -90,23 +94,23 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     if str(to) == "-":
         rows = _write_text(batches, fmt, cols, sys.stdout)
         return {"rows": rows, "to": "-", "format": fmt}
-    target = Path(to)
-    if target.is_dir():
-        raise UsageError(f"--to {to} is a folder: pass a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    # O_EXCL|O_NOFOLLOW: the temporary file is ours, never a link someone placed
+    fd, _ = open_state_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         if fmt == "parquet":
             rows = 0
-            with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
+            with open(fd, "wb") as raw, pq.ParquetWriter(raw, schema, compression=COMPRESSION) as writer:
                 for batch in batches:
                     # cast: files read back with Parquet's list item names and relaxed nullability
                     writer.write_table(pa.Table.from_batches([batch]).cast(schema),
                                        row_group_size=ROW_GROUP_ROWS)
                     rows += batch.num_rows
         else:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            with open(fd, "w", encoding="utf-8", newline="") as fh:
                 rows = _write_text(batches, fmt, cols, fh)
+        check_output_target(to, path)  # still a regular file (or absent) just before the rename
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -25,6 +25,10 @@ from crawler import clean, dates, decode, errors, items, normalize, rules
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
+from crawler.settings import DOWNLOAD_MAXSIZE
+
+#: Largest saved page `parkcorpus extract` reads: the crawl's own limit for one response
+MAX_PAGE_BYTES = DOWNLOAD_MAXSIZE
 
 __all__ = ["ExtractOptions", "extract_html", "decode_html", "post_id_from_url"]
 
@@ -408,10 +412,15 @@ def _parse(html: bytes | str, content_type: str | None = None, charset: str | No
     text = _RE_XML_DECL.sub("", text, count=1)
     if not text.strip():
         raise errors.NotAnArticle("empty page")
+    parser = lxml.html.HTMLParser()
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
+    # libxml2 stops descending at 256 levels and silently drops what lies deeper: a body nested
+    # that deep (no real page is) would come out as empty text, so the page counts as malformed
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        raise errors.MalformedPage("page nested deeper than the HTML parser's limit (256 levels); not extracted")
     return tree, text, codec, bad
 
 
@@ -799,14 +808,40 @@ def page_files(paths) -> list:
     return files
 
 
-def read_page(path) -> bytes:
-    """The bytes of a saved page; InputError when it is empty, binary or not HTML."""
+def read_page(path, limit: int = MAX_PAGE_BYTES) -> bytes:
+    """The bytes of a saved page; InputError when it is not a regular file, larger than limit,
+    empty, binary or not HTML."""
+    import os
+    import stat
+
+    from crawler.safefile import kind_of
+
     try:
-        raw = path.read_bytes()
+        # O_NONBLOCK: a FIFO must be refused by fstat, not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except IsADirectoryError:
         raise errors.InputError(f"is a folder, not a file: {path}") from None
     except OSError as exc:
         raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise errors.InputError(f"is a folder, not a file: {path}")
+        if not stat.S_ISREG(st.st_mode):
+            raise errors.InputError(f"{path} is {kind_of(st.st_mode)}, not a regular file")
+        if st.st_size > limit:
+            raise errors.InputError(f"{path} is larger than {limit // (1024 * 1024)} MB (the crawl's limit for "
+                                    "one page); not read")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise errors.InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:  # grew while we read it
+        raise errors.InputError(f"{path} is larger than {limit // (1024 * 1024)} MB (the crawl's limit for one page); "
+                                "not read")
     if not raw.strip():
         raise errors.InputError(f"empty file: {path}")
     head = raw[:65536]
@@ -837,9 +872,9 @@ def extract_files(
     charset stands for the HTTP ``Content-Type`` charset the pages were served with (a saved
     file has lost it): it wins over ``<meta>``, but a BOM and the UTF-8 check still apply.
 
-    With a single file every problem raises (InputError, NotAnArticle ...). With several,
-    unreadable files still raise, while a page that is not an article is reported in its
-    result so the others are still extracted. Without ``fetched_at``, the file's modification
+    With a single file every problem raises (InputError, NotAnArticle ...). With several, a
+    file that cannot be read (binary, special, too large) or is not an article is reported in
+    its result so the others are still extracted. Without ``fetched_at``, the file's modification
     time stands for the fetch time (relative dates count from it).
     """
     if charset and decode.charset_label(charset) is None:
@@ -849,11 +884,16 @@ def extract_files(
         raise errors.UsageError("--url names one page: give a single file with it")
     results = []
     for f in files:
-        raw = read_page(f)
-        when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
         try:
+            raw = read_page(f)
+            when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
             rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options,
                                content_type=charset)
+        except errors.InputError as exc:  # one unreadable file in a batch: reported, the rest goes on
+            if len(files) == 1:
+                raise
+            results.append({"file": str(f), "error": f"{type(exc).__name__}: {exc}"})
+            continue
         except errors.NotAnArticle as exc:
             if len(files) == 1:
                 raise errors.NotAnArticle(f"{f}: {exc}") from None

@@ -4,6 +4,10 @@ The kernel drops an flock when its holder dies (kill -9 included), so a lock fil
 by a dead process is simply taken over; the PID written in the file is only for the message a
 second run prints. The crawl child inherits the descriptor, so the folder stays locked while
 either the CLI or its crawl process is alive.
+
+The folder may be shared and the crawl may run as root: the lock file is opened without
+following symlinks (crawler.safefile), a symlink or special file there is refused, and the file
+is never truncated: each write pads the JSON with spaces to the file's length instead.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import socket
 import time
 from pathlib import Path
 
-from crawler.errors import LockedError
+from crawler.errors import LockedError, ParkcorpusError
+from crawler.safefile import open_state_file, read_state_file
 
 LOCK_NAME = ".parkcorpus.lock"
 
@@ -24,8 +29,8 @@ LOCK_NAME = ".parkcorpus.lock"
 def read_holder(out: str | os.PathLike) -> dict | None:
     """What the lock file of `out` says about its (last) holder, or None."""
     try:
-        return json.loads((Path(out) / LOCK_NAME).read_text(encoding="utf-8") or "null")
-    except (OSError, ValueError):
+        return json.loads(read_state_file(Path(out) / LOCK_NAME, limit=64 * 1024).decode("utf-8").strip() or "null")
+    except (OSError, ValueError, ParkcorpusError):
         return None
 
 
@@ -51,7 +56,7 @@ class FolderLock:
 
     def acquire(self) -> "FolderLock":
         """Take the lock or raise LockedError naming the holder's PID."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd, _created = open_state_file(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -66,8 +71,9 @@ class FolderLock:
                 + (f", started {since}" if since else "")
                 + "); wait for it to finish or stop it"
             ) from None
-        previous = read_holder(self.path.parent)
-        if previous and previous.get("pid") and previous.get("pid") != os.getpid():
+        self.fd = fd
+        previous = self._read()
+        if isinstance(previous, dict) and previous.get("pid") and previous.get("pid") != os.getpid():
             # the file outlived its holder (kill -9, power loss): the lock is free, note the takeover
             self.took_over = previous
         self.fd = fd
@@ -81,16 +87,24 @@ class FolderLock:
         holder["child_pid"] = pid
         self._write(holder)
 
+    def _read(self) -> dict | None:
+        try:
+            return json.loads(os.pread(self.fd, 64 * 1024, 0).decode("utf-8").strip() or "null")
+        except (OSError, ValueError):
+            return None
+
     def _write(self, data: dict) -> None:
+        # padded, never truncated: what we did not create keeps its length (see the module docstring)
         raw = json.dumps(data).encode()
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, raw, 0)
+        size = os.fstat(self.fd).st_size
+        os.pwrite(self.fd, raw + b" " * max(0, size - len(raw) - 1) + b"\n", 0)
 
     def release(self) -> None:
-        """Drop the lock (the file stays; an unlocked file means a free folder)."""
+        """Drop the lock (the file stays, saying it was released; an unlocked file means a free folder)."""
         if self.fd >= 0:
             try:
-                os.ftruncate(self.fd, 0)
+                self._write({"pid": None, "released_by": os.getpid(), "run_id": self.run_id,
+                             "released": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
             finally:
                 os.close(self.fd)

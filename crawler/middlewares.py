@@ -1,4 +1,5 @@
-"""Downloader middlewares: offsite guard, proxy, retry with backoff, robots.txt Crawl-delay.
+"""Downloader middlewares: offsite guard, proxy, retry with backoff, robots.txt Crawl-delay, and
+decompression that counts a gzip bomb as too large.
 
 Each reads its settings once in `from_crawler` and raises NotConfigured when switched off.
 """
@@ -12,6 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.response import response_status_message
@@ -176,3 +178,23 @@ class CrawlDelayMiddleware:
         if self.delays:
             self._floor(urlsplit(request.url).hostname or "")
         return None
+
+
+class ResponseTooLarge(Exception):
+    """A response body over DOWNLOAD_MAXSIZE once decompressed (crawler.crawl.error_kind: too_large)."""
+
+
+class DecompressionLimitMiddleware(HttpCompressionMiddleware):
+    """Scrapy's decompression, but a body that inflates past DOWNLOAD_MAXSIZE (a gzip bomb) fails
+    as too large, like a plain body over the limit, instead of as a generic ignored request."""
+
+    def process_response(self, request, response):
+        """Decompress as Scrapy does; ResponseTooLarge when the limit is hit while inflating."""
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:
+            if "DOWNLOAD_MAXSIZE" not in str(exc):
+                raise
+            # the words "download max size" are what error_kind() files under too_large
+            raise ResponseTooLarge(f"{request.url}: body larger than download max size after decompression "
+                                   f"({len(response.body)} B compressed)") from None

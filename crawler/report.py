@@ -12,12 +12,16 @@ import errno
 import html
 import io
 import logging
+import os
+import secrets
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from crawler import stats as corpus
 from crawler.errors import DatasetError
+from crawler.safefile import check_output_target, open_state_file
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +63,8 @@ def _setup_matplotlib():
     plt.rcParams.update({
         "font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
         "axes.unicode_minus": False,  # CJK fonts lack U+2212
+        # titles, tags and categories are site-controlled: "$^$" must print as text, not mathtext
+        "text.parse_math": False,
         "figure.dpi": 100,
         "savefig.dpi": 110,
         "axes.spines.top": False,
@@ -392,9 +398,12 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary name and rename, so a reader never sees half a file; no leftovers on error."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        tmp.write_bytes(data)
+        # O_EXCL|O_NOFOLLOW: a link placed at a guessable temporary name is never written through
+        fd, _ = open_state_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with open(fd, "wb") as fh:
+            fh.write(data)
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -406,6 +415,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str | Path | None = None) -> dict[str, Any]:
     """Write the HTML report of the dataset at out to `to` (and each plot as PNG into png_dir)."""
+    if str(to) != "-":
+        check_output_target(to, out)  # before the work: a FIFO, device or link is refused at once
+    if png_dir is not None:
+        check_output_target(png_dir, out, option="--png", folder=True)
     columns = corpus.STAT_COLUMNS
     articles = corpus.read_articles(out, columns)
     data = corpus.compute(articles, corpus.read_runs(out), corpus.boilerplate_patterns())
@@ -417,22 +430,28 @@ def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str |
     plots = _plots(data, graph, plt)
     logger.info("report of %d articles: %d plots", data["articles"], len(plots))
 
-    to = Path(to)
-    if not to.parent.is_dir():
-        raise DatasetError(f"cannot write the report to {to}: folder {to.parent} does not exist")
-    page = render_html(data, graph, plots)
-    _write_atomic(to, page.encode("utf-8"))
+    page = render_html(data, graph, plots).encode("utf-8")
+    if str(to) == "-":
+        sys.stdout.buffer.write(page)
+        sys.stdout.flush()
+    else:
+        to = Path(to)
+        if not to.parent.is_dir():
+            raise DatasetError(f"cannot write the report to {to}: folder {to.parent} does not exist")
+        check_output_target(to, out)
+        _write_atomic(to, page)
     pngs = []
     if png_dir is not None:
         png_dir = Path(png_dir)
         png_dir.mkdir(parents=True, exist_ok=True)
         for name, (_title, png) in plots.items():
             p = png_dir / f"{name}.png"
+            check_output_target(p, out, option="--png")
             _write_atomic(p, png)
             pngs.append(str(p))
     return {
         "html": str(to),
-        "bytes": to.stat().st_size,
+        "bytes": len(page),
         "articles": data["articles"],
         "plots": list(plots),
         "pngs": pngs,

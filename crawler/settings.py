@@ -59,6 +59,9 @@ DOWNLOADER_MIDDLEWARES = {
     # before everything else: no request ever leaves for a host outside the crawl
     "crawler.middlewares.OffsiteGuardMiddleware": 50,
     "crawler.middlewares.ProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+    # a gzip bomb is a response too large, not an "ignored" request (same place, same limits)
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.DecompressionLimitMiddleware": 590,
 }
 EXTENSIONS = {
     "crawler.extensions.CrawlAccounting": 500,

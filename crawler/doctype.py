@@ -8,24 +8,67 @@ result; an 起始价 column without one is a notice).
 
 from __future__ import annotations
 
+import re
+
 from crawler import fact_rules as fr
 
 #: Tie-break order: the more specific (and more useful to researchers) type first.
 _PRIORITY = {t: i for i, t in enumerate(fr.DOC_TYPES)}
 
 
+def opening(text: str) -> str:
+    """The body's opening paragraph (skipping 原标题/short lines), at most LEAD_CHARS characters."""
+    for line in text.splitlines():
+        line = line.strip()
+        if len(line) >= 20 and not line.startswith(fr.NOT_BODY_LINES):
+            return line[: fr.LEAD_CHARS]
+    return text[: fr.LEAD_CHARS]
+
+
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+
+
 def scores(title: str | None, text: str | None, tables: list[dict] | None = None) -> dict[str, float]:
-    """Score of each doc type for a post (sum of weighted rule matches)."""
+    """Score of each doc type for a post.
+
+    Specific types (land, listing, planning) add up weighted rule matches: one 竞得 sentence makes
+    a deal post. News types (project, policy, statistics) are about what most of the post says:
+    each sentence votes for the news type whose rules it matches most, the opening sentence twice.
+    """
     out = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
     text = text or ""
     title = title or ""
-    for doc_type, pattern, weight in fr.DOC_TYPE_RULES:
+    lead = opening(text)
+    for doc_type, pattern, weight, *scope in fr.DOC_TYPE_RULES:
+        if doc_type in fr.NEWS_TYPES:
+            continue
         hits = 0
-        for _ in pattern.finditer(text):
+        for _ in pattern.finditer(lead if scope == ["lead"] else text):
             hits += 1
             if hits >= fr.MAX_RULE_HITS:
                 break
         out[doc_type] += weight * hits
+        # the opening says what the post is; later sections of a long report wander off
+        if pattern.search(lead):
+            out[doc_type] += weight * fr.LEAD_WEIGHT
+        if pattern.search(title):
+            out[doc_type] += weight * fr.TITLE_WEIGHT
+    news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
+    body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
+    sentences = [s for s in _SENTENCE.findall(body) if len(s.strip()) > 8]
+    tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
+    for i, sentence in enumerate(sentences):
+        votes = dict.fromkeys(fr.NEWS_TYPES, 0.0)
+        for doc_type, pattern, weight in news_rules:
+            votes[doc_type] += weight * min(len(pattern.findall(sentence)), fr.MAX_RULE_HITS)
+        best = max(votes, key=votes.get)
+        if votes[best] > 0:
+            tally[best] += fr.NEWS_LEAD_VOTES if i == 0 else 1
+    if sentences:
+        # a share, so that a long report does not outvote the deal or ad it opens with
+        for doc_type, n in tally.items():
+            out[doc_type] += fr.NEWS_SCALE * n / (len(sentences) + 1)
+    for doc_type, pattern, weight in news_rules:
         if pattern.search(title):
             out[doc_type] += weight * fr.TITLE_WEIGHT
     for table in tables or []:

@@ -140,10 +140,11 @@ RE_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 # --------------------------------------------------------------------------------------
 DOC_TYPES = ("land_notice", "land_result", "listing", "planning", "project", "policy", "statistics", "other")
 
-#: (doc_type, pattern, weight). Every match in the body adds the weight (at most 3 matches
+#: (doc_type, pattern, weight[, "lead"]). Every match in the body adds the weight (at most 3 matches
 #: per rule count, so one repetitive post cannot swamp the rest); the title adds a third of it.
 #: A post whose best score stays below DOC_TYPE_MIN_SCORE is ``other``.
-DOC_TYPE_RULES: list[tuple[str, re.Pattern[str], float]] = [
+#: A rule marked "lead" counts only in the body's first LEAD_CHARS characters and the title.
+DOC_TYPE_RULES: list[tuple] = [
     # --- land_result: a winner or a deal price is stated (not "确定竞得人", a notice's rule)
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
     ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
@@ -155,7 +156,9 @@ DOC_TYPE_RULES: list[tuple[str, re.Pattern[str], float]] = [
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始价|起拍价|申请人可以单独申请|价高者得"), 2),
     ("land_notice", re.compile(r"现将有关事项公告如下|出让文件|报名时间"), 1.5),
     # --- listing: a property offered for rent or sale
-    ("listing", re.compile(r"(?:厂房|仓库|车间|办公楼|写字楼|土地|库房|园区)[^。]{0,12}(?:出租|出售|租售|转让)"), 3),
+    # the offer itself counts in the opening (and title) only: a park report saying spare
+    # factory space "可供出租" somewhere in the middle is not an ad
+    ("listing", re.compile(r"(?:厂房|仓库|车间|办公楼|写字楼|土地|库房|园区)[^。]{0,12}(?:出租|出售|租售|转让)"), 3, "lead"),
     ("listing", re.compile(r"元\s*/\s*(?:平方米|平米|㎡|m2)\s*/\s*(?:天|日|月)|租金|售价|面议"), 2.5),
     ("listing", re.compile(r"层高|承重|荷载|行车|变压器|KVA|kva|kVA|可分租|产证齐全|独门独院|可分割|环评"), 1.5),
     # --- planning: planning, zoning or EIA notices for public comment
@@ -168,15 +171,30 @@ DOC_TYPE_RULES: list[tuple[str, re.Pattern[str], float]] = [
     # --- policy: policy documents and their interpretation
     ("policy", re.compile(r"实施意见|实施方案|管理办法|暂行办法|若干措施|若干政策|政策解读|印发|《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
     ("policy", re.compile(r"提出|强调|部署|要坚持|着力|推动|深化|改革|营商环境|标准地|承诺制|新质生产力|高质量发展|体系"), 1),
+    # plans in the future tense ("X将深化…", "下一步，X将…") are what policy news is made of
+    ("policy", re.compile(r"将(?:深化|推进|加快|围绕|聚焦|持续|积极|进一步|着力|大力)|下一步|力争|到20[0-9]{2}年"), 1),
     # --- statistics: economic figures as the main subject
     ("statistics", re.compile(r"统计局|统计数据|数据显示|规上工业(?:增加值|总产值|企业)|同比(?:增长|下降)|增速|百分点"), 2),
     ("statistics", re.compile(r"增加值|产值|营收|税收|增长[0-9０-９.]+%|位列第|位居|排名"), 1),
+    # figures are what a statistics story is made of: each percentage or 亿元 amount counts
+    ("statistics", re.compile(r"[0-9０-９.]+\s*(?:%|％|亿元|个百分点)"), 0.5),
 ]
 #: Below this best score a post is ``other`` (an image post, a notice of a holiday).
 DOC_TYPE_MIN_SCORE = 3.0
 #: A title counts for this share of its rules' weight: titles on these sites do not always
 #: match their bodies (a land deal headed like a project report).
 TITLE_WEIGHT = 0.35
+#: Types decided by sentence votes (what most of the post is about), not by single matches.
+NEWS_TYPES = ("project", "policy", "statistics")
+#: A news type's score is NEWS_SCALE times its share of the sentences (the opening counts twice).
+NEWS_SCALE = 15.0
+#: Votes of the opening sentence: a news report's lead says what it is about (导语).
+NEWS_LEAD_VOTES = 3
+#: Lines that are not the article's own statement (original title, source, editor).
+NOT_BODY_LINES = ("原标题", "来源", "编者按", "责任编辑", "编辑", "(记者", "（记者")
+#: The body's opening (this many characters) counts LEAD_WEIGHT once more per rule it matches.
+LEAD_CHARS = 160
+LEAD_WEIGHT = 1.0
 #: At most this many matches per rule count.
 MAX_RULE_HITS = 3
 

@@ -146,12 +146,15 @@ def parse_term(text: str | None) -> int | None:
     return int(n) if n and 0 < n <= 99 else None
 
 
-def parse_date(text: str | None) -> date | None:
-    """A full date as written (2025年3月5日, 2025-03-05, 2025/3/5); None without a year."""
+def parse_date(text: str | None, *, numeric: bool = False) -> date | None:
+    """A full date as written (2025年3月5日; with numeric=True, a date cell 2025-03-05 or
+    2025/3/5 too: in prose such figures are parcel codes like 姚庄2025-11-03地块); None without a year."""
     if not text:
         return None
     t = _nfkc(text)
-    m = fr.RE_DATE.search(t) or re.search(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", t)
+    m = fr.RE_DATE.search(t)
+    if m is None and numeric:
+        m = re.fullmatch(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*", t)
     if not m:
         return None
     try:
@@ -275,7 +278,7 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
             p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"))
             p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"))
             p["method"] = _method(cell.get("method")) or doc_method
-            p["deal_date"] = parse_date(cell.get("deal_date"))
+            p["deal_date"] = parse_date(cell.get("deal_date"), numeric=True)
             p["source"] = "table"
             p["raw"] = " | ".join(f"{h}：{c}" if h else c for h, c in zip(header, row) if c)
             if p["parcel_name"] or p["location"]:
@@ -332,7 +335,8 @@ def _parcel_names(sentence: str) -> list[str]:
 
 
 def _doc_method(text: str) -> str | None:
-    m = re.search(r"(?:以|通过|采取|采用)(?:公开)?(挂牌|拍卖|招标|协议)(?:方式|出让)|(挂牌|拍卖|招标|协议)出让", text or "")
+    # "以挂牌方式出让", "通过公开挂牌出让", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules)
+    m = re.search(r"(?:以|通过|采取|采用)(?:公开)?(挂牌|拍卖|招标|协议)(?:方式|出让)|(挂牌|拍卖|招标|协议)出让(?!文件)", text or "")
     return (m.group(1) or m.group(2)) if m else None
 
 
@@ -546,12 +550,17 @@ def _property(s: str) -> str | None:
     return None
 
 
-def _area(value: str | None) -> tuple[float | None, str | None]:
-    """(largest m² figure, figure as written) of an area text, ranges "800-1600平方米" included."""
+def _area(value: str | None, default_unit: str | None = None) -> tuple[float | None, str | None]:
+    """(largest m² figure, figure as written) of an area text, ranges "800-1600平方米" included;
+    a bare figure takes default_unit (the column header's)."""
     if not value:
         return None, None
     m = fr.RE_LISTING_AREA.search(value)
     if not m:
+        bare = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _nfkc(value))
+        if bare and default_unit:
+            n = parse_number(bare.group(1))
+            return (None if n is None else round(n * fr.AREA_UNITS[default_unit], 2)), value.strip()
         return None, None
     hi = m.group(2) or m.group(1)
     n = parse_number(hi)
@@ -559,10 +568,11 @@ def _area(value: str | None) -> tuple[float | None, str | None]:
     return (None if n is None else round(n * factor, 2)), m.group(0)
 
 
-def _listing_row(values: dict, lines_text: str, kind: str | None, prop: str | None) -> dict:
+def _listing_row(values: dict, lines_text: str, kind: str | None, prop: str | None,
+                 area_unit: str | None = None) -> dict:
     row = {k: None for k in LISTING_FIELDS}
     row["kind"], row["property"] = kind, prop
-    row["area_m2"], row["area_raw"] = _area(values.get("area"))
+    row["area_m2"], row["area_raw"] = _area(values.get("area"), area_unit)
     h = fr.RE_HEIGHT.search("层高：" + values["height"]) if values.get("height") else None
     h = h or fr.RE_HEIGHT.search(lines_text) or fr.RE_HEIGHT_PROSE.search(lines_text)
     row["height_m"] = parse_number(h.group(1)) if h else None
@@ -610,10 +620,11 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
                     break
         data = table.get("rows") or []
         if "area" in cols and len(cols) >= 2 and len(header) > 2 and data:
+            unit = _unit_in(header[cols["area"]], fr.AREA_UNITS)
             for r in data:
                 vals = {f: (r[i] if i < len(r) else "") for f, i in cols.items()}
                 raw = " | ".join(c for c in r if c)
-                row = _listing_row(vals, raw, _kind(raw) or kind, _property(raw) or prop)
+                row = _listing_row(vals, raw, kind or _kind(raw), prop or _property(raw), unit)
                 if row["area_m2"] is None:
                     continue
                 row["raw"] = raw

@@ -29,6 +29,10 @@ RE_HEADER_WORD = re.compile(
     r"荷载|电力|租金|售价|地址|类型|单位|万元|平方米|公顷|亩"
 )
 
+#: Cells that are data even when they hold a label word: a figure of 3+ digits, a parcel name
+#: ("枫泾镇新农路北侧地块"), an address ("兴工路88号"), a company.
+RE_DATA_CELL = re.compile(r"[0-9０-９]{3,}|[0-9０-９]+号$|.{3,}(?:地块|宗地|路|公司|集团)$")
+
 # --------------------------------------------------------------------------------------
 # Parcel tables: header synonyms -> field, FIRST match wins (specific before general)
 # --------------------------------------------------------------------------------------
@@ -44,13 +48,13 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("floor_price", re.compile(r"楼面(地)?价|楼面单价")),
     ("unit_price", re.compile(r"(成交|出让)?单价|地面(地)?价|亩均(价|单价)|元/(平方米|㎡|m2|亩)")),
     ("start_price", re.compile(r"起始价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
+    ("deal_date", re.compile(r"成交(时间|日期)|签约(时间|日期)|合同签订")),
     ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|成交")),
     ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人")),
     ("plot_ratio", re.compile(r"容积率")),
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),
     ("method", re.compile(r"出让方式|供地方式|交易方式")),
-    ("deal_date", re.compile(r"成交(时间|日期)|签约(时间|日期)|合同签订")),
     ("location", re.compile(r"位置|坐落|四至|地址|地点|所在")),
     ("area", re.compile(r"面积")),
     ("parcel_name", re.compile(r"地块|宗地|名称|编号|地号|项目")),
@@ -68,11 +72,11 @@ AREA_UNITS: dict[str, float] = {
 #: Money units -> yuan.
 MONEY_UNITS: dict[str, float] = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万": 1e4, "元": 1.0}
 
-_NUM = r"[0-9０-９]+(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千万亿点]+"
+_NUM = r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千万亿点]+)"
 NUM = _NUM
 _AREA_UNIT = "|".join(sorted(map(re.escape, AREA_UNITS), key=len, reverse=True))
 #: A figure with an area unit ("23,456.7平方米", "35.2亩", "2.5公顷").
-RE_AREA = re.compile(rf"({_NUM}(?:[,，][0-9]{{3}})*(?:[.．][0-9]+)?)\s*({_AREA_UNIT})")
+RE_AREA = re.compile(rf"((?:[0-9０-９]{{1,3}}(?:[,，][0-9０-９]{{3}})+(?:[.．][0-9０-９]+)?)|{_NUM})\s*({_AREA_UNIT})")
 #: A money figure ("1,500万元", "2.3亿元", "860元").
 RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点]+)\s*(亿元|万元|元)")
 
@@ -88,9 +92,9 @@ PLOT_RATIO_FORMS: list[tuple[str, re.Pattern[str]]] = [
     # "1.0-2.0", "1.0～2.0", "1.0至2.0"
     ("both", re.compile(rf"{_F}\s*(?:-|－|—|~|～|〜|至|到)\s*{_F}")),
     # "≤2.0", "不大于2.0", "不超过2.0"
-    ("max", re.compile(rf"(?:≤|<=|<|＜|≦|不大于|不超过|不高于|小于等于|小于|以下)\s*{_F}")),
+    ("max", re.compile(rf"(?:≤|<=|<|＜|≦|不大于|不超过|不高于|小于等于|(?<!不)小于)\s*{_F}")),
     # "≥1.0", "不小于1.0"
-    ("min", re.compile(rf"(?:≥|>=|>|＞|≧|不小于|不低于|大于等于|大于)\s*{_F}")),
+    ("min", re.compile(rf"(?:≥|>=|>|＞|≧|不小于|不低于|大于等于|(?<!不)大于)\s*{_F}")),
     ("one", re.compile(_F)),
 ]
 

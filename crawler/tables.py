@@ -112,7 +112,7 @@ def _grid(table, options: ExtractOptions) -> tuple[list[list[str]], list[bool], 
 
 def _labelish(cell: str) -> bool:
     """A cell that reads like a column label: short, known vocabulary or no figures at all."""
-    if not cell or len(cell) > fact_rules.MAX_LABEL_CHARS:
+    if not cell or len(cell) > fact_rules.MAX_LABEL_CHARS or fact_rules.RE_DATA_CELL.search(cell):
         return False
     if fact_rules.RE_HEADER_WORD.search(cell):
         return True

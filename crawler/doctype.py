@@ -58,11 +58,12 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
     sentences = [s for s in _SENTENCE.findall(body) if len(s.strip()) > 8]
     tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
     for i, sentence in enumerate(sentences):
-        votes = dict.fromkeys(fr.NEWS_TYPES, 0.0)
-        for doc_type, pattern, weight in news_rules:
+        # every rule takes part, so a sentence about a deal or a plan votes for no news type
+        votes = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
+        for doc_type, pattern, weight, *_ in fr.DOC_TYPE_RULES:
             votes[doc_type] += weight * min(len(pattern.findall(sentence)), fr.MAX_RULE_HITS)
         best = max(votes, key=votes.get)
-        if votes[best] > 0:
+        if best in tally and votes[best] > 0:
             tally[best] += fr.NEWS_LEAD_VOTES if i == 0 else 1
     if sentences:
         # a share, so that a long report does not outvote the deal or ad it opens with

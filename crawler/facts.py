@@ -424,6 +424,9 @@ def _fill(p: dict, vals: dict) -> None:
             p[k] = vals[k]
     if vals.get("at_reserve") and p.get("deal_price_yuan") is None and p.get("start_price_yuan") is not None:
         p["deal_price_yuan"] = p["start_price_yuan"]
+    # "以3240万元底价竞得": the figure is both the start and the deal price
+    if vals.get("at_reserve") and p.get("start_price_yuan") is None and p.get("deal_price_yuan") is not None:
+        p["start_price_yuan"] = p["deal_price_yuan"]
 
 
 def _same(a: str | None, b: str | None) -> bool:

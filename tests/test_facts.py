@@ -338,3 +338,21 @@ def test_fields_are_exactly_the_dataset_columns():
     extra = {"extractor_version", "run_id", "fetched_at"}
     assert set(facts.PARCEL_FIELDS) | extra == set(PARCEL_SCHEMA.names)
     assert set(facts.LISTING_FIELDS) | extra == set(LISTING_SCHEMA.names)
+
+
+def test_floor_area_in_prose_is_not_the_parcel_area():
+    html = ("<p>中指研究院·土地数据监测显示：吕巷镇成交1宗工业用地，该地块由上海中晟环保科技有限公司斩获，成交价10974万元。</p>"
+            "<p>据了解，该地块规划总建筑面积约89287.08平方米，项目总投资约8.4亿元。</p>")
+    rec, el = post(html)
+    _, doc_type, rows, _, _ = derive(rec, el)
+    [p] = rows
+    assert p["area_m2"] is None
+    assert p["deal_price_yuan"] == pytest.approx(109_740_000)
+
+
+def test_price_written_with_renminbi():
+    html = "<p>经过激烈竞价，亭林镇TL-0302单元12-01地块由上海天恒机电有限公司竞得，成交价格为人民币3,610万元。</p>"
+    rec, el = post(html)
+    [p] = derive(rec, el)[2]
+    assert p["deal_price_yuan"] == pytest.approx(36_100_000)
+    assert p["buyer"] == "上海天恒机电有限公司"

@@ -356,3 +356,42 @@ def test_price_written_with_renminbi():
     [p] = derive(rec, el)[2]
     assert p["deal_price_yuan"] == pytest.approx(36_100_000)
     assert p["buyer"] == "上海天恒机电有限公司"
+
+
+def test_schema_doc_documents_every_fact_column():
+    import re
+    from pathlib import Path
+
+    from crawler.items import FACT_ARTICLE_COLUMNS, LISTING_COLUMNS, PARCEL_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(encoding="utf-8")
+    facts_doc = doc[doc.index("## Facts"):]
+    for name, *_ in FACT_ARTICLE_COLUMNS + PARCEL_COLUMNS + LISTING_COLUMNS:
+        assert re.search(rf"`{name}`", facts_doc), name
+    for doc_type in facts.fact_rules.DOC_TYPES if hasattr(facts, "fact_rules") else []:
+        assert f"`{doc_type}`" in facts_doc
+
+
+def test_rows_fit_the_arrow_schemas():
+    from crawler.items import listings_table, parcels_table
+
+    rec, el = post(RESULT_TABLE)
+    _, _, rows, _, _ = derive(rec, el)
+    t = parcels_table([dict(r, extractor_version="1", run_id="r", fetched_at=None) for r in rows])
+    assert t.num_rows == 3 and str(t.schema.field("deal_date").type) == "date32[day]"
+    rec, el = post(LISTING_LINES)
+    ads = derive(rec, el)[3]
+    assert listings_table(ads).num_rows == 1
+
+
+def test_topics_map_category_names_across_sites():
+    from crawler.sites import TOPIC_DOC_TYPES, load_topics, topic_of
+
+    assert topic_of("jinshan.021cf.cn", "土地出让公告") == "land"
+    assert topic_of("songjiang.021cf.cn", "松江土地出让") == "land"
+    assert topic_of("songjiang.021cf.cn", "松江厂房出租出售") == "listing"
+    assert topic_of("laian.021cf.cn", "来安招商引资") is None  # ambiguous: no topic
+    assert topic_of("kunshan.021cf.cn", None) is None
+    assert set(TOPIC_DOC_TYPES["land"]) == {"land_notice", "land_result"}
+    with pytest.raises(ValueError):
+        load_topics('[topics.words]\n"土地" = "lands"\n')

@@ -101,11 +101,16 @@ def parse_money(text: str | None, default_unit: str | None = None) -> float | No
     return None
 
 
-def parse_unit_price(text: str | None) -> float | None:
-    """Yuan per m² of a unit price cell ("860元/平方米", "57.6万元/亩" -> per m²)."""
+def parse_unit_price(text: str | None, header: str | None = None) -> float | None:
+    """Yuan per m² of a unit price cell ("860元/平方米", "57.6万元/亩" -> per m²); a bare figure
+    takes the unit of its column header ("成交单价（万元/亩）")."""
     if not text:
         return None
     t = _nfkc(text)
+    if header and re.fullmatch(r"\s*[0-9][0-9,]*(?:\.[0-9]+)?\s*", t):
+        unit = re.search(r"(万元|元)\s*/\s*(平方米|㎡|m2|亩)", _nfkc(header))
+        if unit:
+            t = t.strip() + unit.group(0)
     m = re.search(r"([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万元|元)\s*/\s*(平方米|㎡|m2|m²|亩)", t)
     if m:
         n = parse_number(m.group(1))
@@ -252,6 +257,7 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
         area_unit = next((_header_unit(header[i], fr.AREA_UNITS) for i, f in fields.items() if f == "area"), None)
         money_units = {f: _header_unit(header[i], fr.MONEY_UNITS) for i, f in fields.items()
                        if f in ("start_price", "deal_price")}
+        labels = {f: header[i] for i, f in fields.items()}
         rows, bad, tried = [], 0, 0
         for row in table.get("rows") or []:
             if not any(row) or _TOTAL_ROW.match(row[0] or "") or [c for c in row] == list(header):
@@ -275,8 +281,8 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
                 p["deal_price_yuan"] = p["start_price_yuan"]
             p["plot_ratio_min"], p["plot_ratio_max"] = parse_plot_ratio(cell.get("plot_ratio"))
             p["term_years"] = parse_term(cell.get("term"))
-            p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"))
-            p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"))
+            p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"), labels.get("unit_price"))
+            p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"), labels.get("floor_price"))
             p["method"] = _method(cell.get("method")) or doc_method
             p["deal_date"] = parse_date(cell.get("deal_date"), numeric=True)
             p["source"] = "table"
@@ -579,7 +585,7 @@ def _listing_row(values: dict, lines_text: str, kind: str | None, prop: str | No
     h = fr.RE_HEIGHT.search("层高：" + values["height"]) if values.get("height") else None
     h = h or fr.RE_HEIGHT.search(lines_text) or fr.RE_HEIGHT_PROSE.search(lines_text)
     row["height_m"] = parse_number(h.group(1)) if h else None
-    src = values.get("load") or lines_text
+    src = "承重：" + values["load"] if values.get("load") else lines_text
     ld = fr.RE_LOAD.search(src) or fr.RE_LOAD_AFTER.search(src)
     row["floor_load_t_m2"] = parse_number(ld.group(1)) if ld else None
     pw = fr.RE_POWER.search(values.get("power") or lines_text)

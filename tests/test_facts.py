@@ -368,7 +368,9 @@ def test_schema_doc_documents_every_fact_column():
     facts_doc = doc[doc.index("## Facts"):]
     for name, *_ in FACT_ARTICLE_COLUMNS + PARCEL_COLUMNS + LISTING_COLUMNS:
         assert re.search(rf"`{name}`", facts_doc), name
-    for doc_type in facts.fact_rules.DOC_TYPES if hasattr(facts, "fact_rules") else []:
+    from crawler.fact_rules import DOC_TYPES
+
+    for doc_type in DOC_TYPES:
         assert f"`{doc_type}`" in facts_doc
 
 
@@ -395,3 +397,28 @@ def test_topics_map_category_names_across_sites():
     assert set(TOPIC_DOC_TYPES["land"]) == {"land_notice", "land_result"}
     with pytest.raises(ValueError):
         load_topics('[topics.words]\n"土地" = "lands"\n')
+
+
+def test_unit_price_column_in_wan_per_mu():
+    html = """<table><tr><th>宗地编号</th><th>出让面积(m²)</th><th>成交单价（万元/亩）</th><th>受让单位</th></tr>
+<tr><td>松江2025-03号</td><td>40000</td><td>66.667</td><td>上海华锐电子有限公司</td></tr></table>"""
+    rec, el = post(html)
+    [p] = derive(rec, el)[2]
+    assert p["area_m2"] == 40000
+    assert p["unit_price_yuan_m2"] == pytest.approx(1000, rel=1e-3)
+    assert p["deal_price_yuan"] is None  # not stated: not computed
+
+
+@pytest.mark.parametrize("text, lo, hi", [("＞1.0，≤2.0", 1.0, 2.0), ("2.0及以下", None, 2.0), ("不低于1.2", 1.2, None)])
+def test_more_plot_ratio_forms(text, lo, hi):
+    assert parse_plot_ratio(text) == (lo, hi)
+
+
+def test_listing_figures_after_floor_words_and_ranges_with_units_on_both_ends():
+    html = ("<p>奉贤区青村镇厂房出租</p><p>面积：1000㎡—5000㎡</p><p>层高：一层8米，二层4.5米</p>"
+            "<p>承重：一楼3吨，二楼1吨</p><p>租金：0.8元/㎡·天</p>")
+    rec, el = post(html, title="青村镇厂房出租")
+    [a] = derive(rec, el)[3]
+    assert a["area_m2"] == 5000 and a["area_raw"] == "1000㎡—5000㎡"
+    assert a["height_m"] == 8 and a["floor_load_t_m2"] == 3
+    assert (a["price_value"], a["price_unit"]) == (0.8, "元/㎡/天")

@@ -74,9 +74,11 @@ MONEY_UNITS: dict[str, float] = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万"
 
 _NUM = r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千万亿点]+)"
 NUM = _NUM
+#: A figure with thousands separators ("12,600.5") or a plain/Chinese figure.
+_NUMC = rf"(?:[0-9０-９]{{1,3}}(?:[,，][0-9０-９]{{3}})+(?:[.．][0-9０-９]+)?|{_NUM})"
 _AREA_UNIT = "|".join(sorted(map(re.escape, AREA_UNITS), key=len, reverse=True))
 #: A figure with an area unit ("23,456.7平方米", "35.2亩", "2.5公顷").
-RE_AREA = re.compile(rf"((?:[0-9０-９]{{1,3}}(?:[,，][0-9０-９]{{3}})+(?:[.．][0-9０-９]+)?)|{_NUM})\s*({_AREA_UNIT})")
+RE_AREA = re.compile(rf"({_NUMC})\s*({_AREA_UNIT})")
 #: A money figure ("1,500万元", "2.3亿元", "860元").
 RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点]+)\s*(亿元|万元|元)")
 
@@ -220,7 +222,7 @@ RE_LOAD = re.compile(r"(?:承重|荷载|楼面荷载|地坪承重)[^0-9０-９�
 RE_LOAD_AFTER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)\s*/\s*(?:平方米|平米|㎡|m2)")
 RE_POWER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:KVA|kva|kVA|Kva|千伏安)")
 RE_LISTING_AREA = re.compile(
-    rf"({_NUM})\s*(?:(?:万平方米|平方米|平米|㎡|m2|m²)?\s*(?:-|－|—|~|～|至|到)\s*({_NUM}))?\s*(万平方米|平方米|平米|㎡|m2|m²|亩)"
+    rf"({_NUMC})\s*(?:(?:万平方米|平方米|平米|㎡|m2|m²)?\s*(?:-|－|—|~|～|至|到)\s*({_NUMC}))?\s*(万平方米|平方米|平米|㎡|m2|m²|亩)"
 )
 #: Price forms: per m² per day/month, per m² (sale), 万元 total, 面议.
 RE_PRICE = re.compile(

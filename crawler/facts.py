@@ -527,18 +527,36 @@ def _lines_of(text: str, tables: list[dict]) -> list[str]:
     return lines
 
 
+_LABEL_LINE = re.compile(
+    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:[0-9一二三四五六七八九十]+[、.．)）]\s*)?"
+    r"(?:【([^】]{1,8})】|\[([^\]]{1,8})\]|([^：:，。]{1,8})[：:])\s*(.+)$"
+)
+
+
 def _labelled(lines: list[str]) -> dict[str, str]:
-    """Values of labelled spec lines ("层高：8米") by listing field."""
+    """Values of labelled spec lines ("层高：8米", "【层高】8米") by listing field.
+
+    For the area, the building's (建筑面积, 厂房面积) wins over the plot's (占地面积, 土地面积):
+    an ad for a factory with its land states both, and the rent is per m² of building.
+    """
     out: dict[str, str] = {}
+    plot_area = False
     for ln in lines:
-        m = re.match(r"^[\s\u3000]*(?:[0-9一二三四五六七八九十]+[、.．]\s*)?([^：:]{1,8})[：:]\s*(.+)$", ln)
+        m = _LABEL_LINE.match(ln)
         if not m:
             continue
-        label, value = m.group(1).strip(), m.group(2).strip()
+        label = (m.group(1) or m.group(2) or m.group(3)).strip()
+        value = m.group(4).strip()
         for field, pattern in fr.LISTING_LABELS.items():
-            if pattern.search(label) and field not in out:
+            if not pattern.search(label):
+                continue
+            if field == "area" and "area" in out and plot_area and not re.search(r"占地|土地", label):
+                out["area"], plot_area = value, False
+            elif field not in out:
                 out[field] = value
-                break
+                if field == "area":
+                    plot_area = bool(re.search(r"占地|土地", label))
+            break
     return out
 
 

@@ -296,7 +296,7 @@ def test_sale_listing_negotiable_price_and_spec_table():
     assert doc_type == "listing"
     [a] = ads
     assert a["kind"] == "sale"
-    assert a["area_m2"] == pytest.approx(20 * 666.67)  # the first area figure as stated: the plot
+    assert a["area_m2"] == 12_600  # the building's area, not the plot's 20亩
     assert a["height_m"] == 12 and a["power_kva"] == 1250
     assert (a["price_value"], a["price_unit"]) == (None, "面议")
 
@@ -422,3 +422,13 @@ def test_listing_figures_after_floor_words_and_ranges_with_units_on_both_ends():
     assert a["area_m2"] == 5000 and a["area_raw"] == "1000㎡—5000㎡"
     assert a["height_m"] == 8 and a["floor_load_t_m2"] == 3
     assert (a["price_value"], a["price_unit"]) == (0.8, "元/㎡/天")
+
+
+def test_bracket_labels_and_bullets():
+    html = ("<p>金山区亭林镇独门独院厂房出售</p><p>【厂房面积】8800平方米</p><p>◆层高：10米</p>"
+            "<p>【配电】800KVA</p><p>【价格】总价3200万元</p><p>【位置】亭林镇松金公路旁</p>")
+    rec, el = post(html)
+    [a] = derive(rec, el)[3]
+    assert a["kind"] == "sale" and a["area_m2"] == 8800 and a["height_m"] == 10 and a["power_kva"] == 800
+    assert (a["price_value"], a["price_unit"]) == (3200, "万元")
+    assert a["location"] == "亭林镇松金公路旁"

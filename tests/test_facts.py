@@ -432,3 +432,17 @@ def test_bracket_labels_and_bullets():
     assert a["kind"] == "sale" and a["area_m2"] == 8800 and a["height_m"] == 10 and a["power_kva"] == 800
     assert (a["price_value"], a["price_unit"]) == (3200, "万元")
     assert a["location"] == "亭林镇松金公路旁"
+
+
+def test_several_deals_in_one_paragraph():
+    html = ("<p>11月28日，松江区2宗工业用地顺利出让。其中，车墩镇SJC1-0001单元05-02地块由上海永盛智能装备有限公司"
+            "以3,880万元竞得；新桥镇SJS2-0103单元11-01地块由上海鼎新汽车零部件有限公司以底价竞得，成交价2160万元。</p>"
+            "<p>两宗地块均为工业用地，出让年限50年。</p>")
+    rec, el = post(html, title="松江区2宗工业用地顺利出让")
+    _, doc_type, rows, _, _ = derive(rec, el)
+    assert doc_type == "land_result"
+    got = {r["parcel_key"]: (r["buyer"], r["deal_price_yuan"]) for r in rows}
+    assert got == {"SJC10001单元0502": ("上海永盛智能装备有限公司", 38_800_000),
+                   "SJS20103单元1101": ("上海鼎新汽车零部件有限公司", 21_600_000)}
+    # the shared sentence names no parcel: with two parcels it is not pinned on either
+    assert all(r["term_years"] is None for r in rows)

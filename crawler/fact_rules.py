@@ -115,7 +115,8 @@ RE_PARCEL_NAME = re.compile(
     r"[A-Za-z0-9\u4e00-\u9fa5\-－—()（）#＃号、]{1,40}?(?:地块|宗地))"
 )
 #: Words that stop a parcel-name match from the left (the name starts after them).
-PARCEL_NAME_LEAD = re.compile(r"^.*?(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|，|、|：|:)")
+#: Greedy: the name starts after the LAST of them ("本次出让的宗地位于山阳镇的JS-0504…地块").
+PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|，|、|：|:)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"

@@ -330,6 +330,8 @@ def _sentences(text: str) -> list[str]:
 def _parcel_names(sentence: str) -> list[str]:
     names = []
     for m in fr.RE_PARCEL_NAME.finditer(sentence):
+        if m.start(1) and sentence[m.start(1) - 1] in "“\"'‘「":
+            continue  # an alias: （以下简称“18-04地块”）
         name = fr.PARCEL_NAME_LEAD.sub("", m.group(1))
         name = re.sub(r"^(?:本次|此次|该|这|一|1|出让|挂牌|拍卖|推出|成交|位于|其中|共)+", "", name)
         # a name needs more than a generic word ("该地块", "工业用地地块", "2宗地块")

@@ -111,3 +111,38 @@ def test_malformed_markup_never_raises(html):
 def test_no_element_no_tables():
     assert extract_tables(None) == []
     assert extract_tables(body("<p>没有表格</p>")) == []
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_CELL = st.sampled_from(["地块名称", "出让面积（亩）", "起始价（万元）", "竞得人", "12,345", "35.2亩", "", " ",
+                         "≤2.0", "上海某某有限公司", "<b>1</b>", "<br/>", "&nbsp;", "１２３"])
+_ATTR = st.sampled_from(["", ' colspan="3"', ' rowspan="2"', ' colspan="0"', ' rowspan="x"', ' colspan="99999"'])
+_TAG = st.sampled_from(["td", "th"])
+
+
+@st.composite
+def _table_html(draw):
+    rows = draw(st.lists(st.lists(st.tuples(_TAG, _ATTR, _CELL), max_size=6), max_size=6))
+    close = draw(st.booleans())
+    out = "<table>"
+    for row in rows:
+        out += "<tr>" + "".join(f"<{t}{a}>{c}" + (f"</{t}>" if close else "") for t, a, c in row)
+        out += "</tr>" if close else ""
+    return out + ("</table>" if close else "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(_table_html())
+def test_any_table_markup_gives_rectangular_tables_and_facts_never_raise(html):
+    from crawler.facts import derive
+
+    el = body(html)
+    tables = extract_tables(el)
+    for t in tables:
+        width = len(t["header"]) if t["header"] else (max(len(r) for r in t["rows"]) if t["rows"] else 0)
+        assert all(len(r) == width for r in t["rows"])
+    rec = {"site": "s", "post_id": 1, "url": "u", "title": "挂牌出让公告", "text": "决定以挂牌方式出让。"}
+    tables2, doc_type, rows, ads, warnings = derive(rec, el)
+    assert tables2 == tables
+    assert not any(w.startswith(("tables:", "parcels:", "listings:")) for w in warnings)

@@ -49,8 +49,9 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("unit_price", re.compile(r"(成交|出让)?单价|地面(地)?价|亩均(价|单价)|元/(平方米|㎡|m2|亩)")),
     ("start_price", re.compile(r"起始价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
     ("deal_date", re.compile(r"成交(时间|日期)|签约(时间|日期)|合同签订")),
+    ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人|"
+                         r"成交(单位|人|企业|方)|中标人|中标单位")),
     ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|成交")),
-    ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人")),
     ("plot_ratio", re.compile(r"容积率")),
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),

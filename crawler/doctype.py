@@ -33,7 +33,8 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
 
     Specific types (land, listing, planning) add up weighted rule matches: one 竞得 sentence makes
     a deal post. News types (project, policy, statistics) are about what most of the post says:
-    each sentence votes for the news type whose rules it matches most, the opening sentence twice.
+    each sentence votes for the type whose rules it matches most (a deal or plan sentence votes
+    for no news type), the opening sentence three times; the score is a share of the sentences.
     """
     out = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
     text = text or ""
@@ -78,14 +79,17 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
 
 
 def _table_votes(table: dict, out: dict[str, float]) -> None:
-    """A parcel table votes for a notice or a result; a spec table for a listing."""
-    from crawler.facts import header_fields  # one header vocabulary, kept in crawler.facts
+    """A parcel table votes for a result (a buyer or deal price column with values) or a notice."""
+    from crawler.facts import _buyer_cell, header_fields  # one header vocabulary, kept in crawler.facts
 
     fields = header_fields(table.get("header") or [])
     names = set(fields.values())
-    filled = lambda f: any(  # noqa: E731 - a column with values, not an empty form
-        row[i] for row in table.get("rows") or [] for i, g in fields.items() if g == f and i < len(row)
-    )
+
+    def filled(field: str) -> bool:
+        # a column with values, not an empty form or 流拍 / "—" everywhere
+        return any(_buyer_cell(row[i]) for row in table.get("rows") or []
+                   for i, g in fields.items() if g == field and i < len(row))
+
     if {"buyer", "deal_price"} & names and (filled("buyer") or filled("deal_price")):
         out["land_result"] += 6
     elif "start_price" in names or ("parcel_name" in names and "area" in names):

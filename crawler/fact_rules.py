@@ -233,6 +233,11 @@ RE_PRICE = re.compile(
     r"元\s*/\s*(?:平方米|平米|㎡|m2|m²|平)(?:\s*[·.]\s*(?:天|日))?|元\s*/\s*(?:天|日)\s*/\s*(?:平方米|平米|㎡|m2)|"
     r"元\s*/\s*月\s*/\s*(?:平方米|平米|㎡|m2)|万元|万)"
 )
+#: The price in words: "每平方米每天1.2元", "1.2元每平方米每天".
+RE_PRICE_WORDS = re.compile(
+    r"每(?:平方米|平米|㎡|平)每(天|日|月)\s*([0-9]+(?:\.[0-9]+)?)\s*元|"
+    r"([0-9]+(?:\.[0-9]+)?)\s*元\s*每(?:平方米|平米|㎡|平)(?:每)?(天|日|月)"
+)
 RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.
 LISTING_LABELS: dict[str, re.Pattern[str]] = {

@@ -514,7 +514,17 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
         unit_text = m.group(2).replace(" ", "")
         for pattern, unit in _PRICE_UNITS:
             if pattern.fullmatch(unit_text):
+                # "月租金25元/平方米": the period is named before the figure
+                if unit == "元/㎡" and re.search(r"月租|每月", t[: m.start()]):
+                    unit = "元/㎡/月"
+                elif unit == "元/㎡" and re.search(r"日租|每天|每日", t[: m.start()]):
+                    unit = "元/㎡/天"
                 return parse_number(m.group(1)), unit
+    m = fr.RE_PRICE_WORDS.search(t)
+    if m:
+        per = m.group(1) or m.group(4)
+        value = m.group(2) or m.group(3)
+        return parse_number(value), "元/㎡/月" if per == "月" else "元/㎡/天"
     if fr.RE_NEGOTIABLE.search(t):
         return None, "面议"
     return None, None

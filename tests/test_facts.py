@@ -446,3 +446,13 @@ def test_several_deals_in_one_paragraph():
                    "SJS20103单元1101": ("上海鼎新汽车零部件有限公司", 21_600_000)}
     # the shared sentence names no parcel: with two parcels it is not pinned on either
     assert all(r["term_years"] is None for r in rows)
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("租金每平方米每天1.2元", 1.2, "元/㎡/天"), ("1.5元每平方米每月", 1.5, "元/㎡/月"),
+    ("价格：0.8元/平/天", 0.8, "元/㎡/天"), ("月租金25元/平方米", 25, "元/㎡/月"), ("售价：4500元/㎡", 4500, "元/㎡"),
+    ("租金：1.0-1.2元/㎡/天", 1.0, "元/㎡/天"), ("总价1200万元", 1200, "万元"), ("价格面议", None, "面议"),
+    ("0.9元/㎡·天", 0.9, "元/㎡/天"), ("注册资本5000", None, None),
+])
+def test_listing_price_forms(text, value, unit):
+    assert facts.parse_price(text) == (value, unit)

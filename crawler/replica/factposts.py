@@ -240,10 +240,9 @@ def land_result_body(rng, f, region, host, published):
         deal_sentence = (f"近日，{name}通过{region['exchange']}公开挂牌出让，经过{rounds}轮激烈竞价，"
                          f"最终由{co}以{deal_text}竞得，并于{f['month']}月{f['day']}日签订了国有建设用地使用权出让合同。")
     area_text, area_gold = _area_cell(r, p, None, False)
-    detail = (f"本次出让地块{_boundary(r) if False else ''}出让面积{area_text}，容积率{p['plot_text']}，"
-              f"土地用途为{p['land_use']}，出让年限{p['term_years']}年。")
     boundary = _boundary(r)
-    detail = f"本次出让地块{boundary}。" + detail
+    detail = (f"本次出让地块{boundary}。出让面积{area_text}，容积率{p['plot_text']}，"
+              f"土地用途为{p['land_use']}，出让年限{p['term_years']}年。")
     g = {"parcel_name": name, "location": boundary, "area_m2": area_gold, "land_use": p["land_use"],
          "plot_ratio_min": p["plot_ratio_min"], "plot_ratio_max": p["plot_ratio_max"], "term_years": p["term_years"],
          "start_price_yuan": p["start_wan"] * 1e4 if at_reserve else None, "deal_price_yuan": deal_yuan, "buyer": co}

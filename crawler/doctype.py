@@ -8,6 +8,7 @@ result; an 起始价 column without one is a notice).
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from crawler import fact_rules as fr
@@ -56,20 +57,28 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
             out[doc_type] += weight * fr.TITLE_WEIGHT
     news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
     body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
-    sentences = [s for s in _SENTENCE.findall(body) if len(s.strip()) > 8]
-    tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
-    for i, sentence in enumerate(sentences):
-        # every rule takes part, so a sentence about a deal or a plan votes for no news type
-        votes = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
+    spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
+    if spans:
+        # each rule runs once over the body; its matches are counted per sentence by position
+        starts = [st for st, _ in spans]
+        votes = [dict.fromkeys(fr.DOC_TYPES[:-1], 0.0) for _ in spans]
         for doc_type, pattern, weight, *_ in fr.DOC_TYPE_RULES:
-            votes[doc_type] += weight * min(len(pattern.findall(sentence)), fr.MAX_RULE_HITS)
-        best = max(votes, key=votes.get)
-        if best in tally and votes[best] > 0:
-            tally[best] += fr.NEWS_LEAD_VOTES if i == 0 else 1
-    if sentences:
+            hits: dict[int, int] = {}
+            for m in pattern.finditer(body):
+                i = bisect.bisect_right(starts, m.start()) - 1
+                if i >= 0 and m.end() <= spans[i][1]:
+                    hits[i] = hits.get(i, 0) + 1
+            for i, n in hits.items():
+                votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
+        tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
+        for i, v in enumerate(votes):
+            # every rule takes part, so a sentence about a deal or a plan votes for no news type
+            best = max(v, key=v.get)
+            if best in tally and v[best] > 0:
+                tally[best] += fr.NEWS_LEAD_VOTES if i == 0 else 1
         # a share, so that a long report does not outvote the deal or ad it opens with
         for doc_type, n in tally.items():
-            out[doc_type] += fr.NEWS_SCALE * n / (len(sentences) + 1)
+            out[doc_type] += fr.NEWS_SCALE * n / (len(spans) + 1)
     for doc_type, pattern, weight in news_rules:
         if pattern.search(title):
             out[doc_type] += weight * fr.TITLE_WEIGHT

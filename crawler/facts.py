@@ -244,6 +244,37 @@ class _Warn:
         self.sink.append(msg)
 
 
+def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method: str | None) -> tuple[dict, int, int]:
+    """A parcel from {field: cell text} with {field: label} (units in labels apply to bare
+    figures); returns (parcel, figures tried, figures unreadable)."""
+    area_unit = _header_unit(labels.get("area", ""), fr.AREA_UNITS)
+    money_units = {f: _header_unit(labels.get(f, ""), fr.MONEY_UNITS) for f in ("start_price", "deal_price")}
+    p = _empty_parcel()
+    p["parcel_name"] = cell.get("parcel_name") or None
+    p["location"] = cell.get("location") or None
+    p["land_use"] = cell.get("land_use") or None
+    p["buyer"] = _buyer_cell(cell.get("buyer"))
+    tried = bad = 0
+    for f, key, fn in (("area", "area_m2", lambda v: parse_area(v, area_unit or "平方米")),
+                       ("start_price", "start_price_yuan", lambda v: parse_money(v, money_units["start_price"])),
+                       ("deal_price", "deal_price_yuan", lambda v: parse_money(v, money_units["deal_price"]))):
+        v = cell.get(f)
+        if v and not re.fullmatch(r"[/／—\-－无\s]*", v):
+            tried += 1
+            p[key] = fn(v)
+            if p[key] is None:
+                bad += 1
+    if "底价" in (cell.get("deal_price") or "") and p["start_price_yuan"] is not None:
+        p["deal_price_yuan"] = p["start_price_yuan"]
+    p["plot_ratio_min"], p["plot_ratio_max"] = parse_plot_ratio(cell.get("plot_ratio"))
+    p["term_years"] = parse_term(cell.get("term"))
+    p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"), labels.get("unit_price"))
+    p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"), labels.get("floor_price"))
+    p["method"] = _method(cell.get("method")) or doc_method
+    p["deal_date"] = parse_date(cell.get("deal_date"), numeric=True)
+    return p, tried, bad
+
+
 def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> list[dict]:
     out: list[dict] = []
     for ti, table in enumerate(tables or []):
@@ -254,37 +285,14 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
                 continue
             table, fields = vertical, header_fields(vertical["header"])
         header = table["header"]
-        area_unit = next((_header_unit(header[i], fr.AREA_UNITS) for i, f in fields.items() if f == "area"), None)
-        money_units = {f: _header_unit(header[i], fr.MONEY_UNITS) for i, f in fields.items()
-                       if f in ("start_price", "deal_price")}
         labels = {f: header[i] for i, f in fields.items()}
         rows, bad, tried = [], 0, 0
         for row in table.get("rows") or []:
             if not any(row) or _TOTAL_ROW.match(row[0] or "") or [c for c in row] == list(header):
                 continue
             cell = {f: (row[i].strip() if i < len(row) else "") for i, f in fields.items()}
-            p = _empty_parcel()
-            p["parcel_name"] = cell.get("parcel_name") or None
-            p["location"] = cell.get("location") or None
-            p["land_use"] = cell.get("land_use") or None
-            p["buyer"] = _buyer_cell(cell.get("buyer"))
-            for f, key, fn in (("area", "area_m2", lambda v: parse_area(v, area_unit or "平方米")),
-                               ("start_price", "start_price_yuan", lambda v: parse_money(v, money_units.get("start_price"))),
-                               ("deal_price", "deal_price_yuan", lambda v: parse_money(v, money_units.get("deal_price")))):
-                v = cell.get(f)
-                if v and not re.fullmatch(r"[/／—\-－无\s]*", v):
-                    tried += 1
-                    p[key] = fn(v)
-                    if p[key] is None:
-                        bad += 1
-            if "底价" in (cell.get("deal_price") or "") and p["start_price_yuan"] is not None:
-                p["deal_price_yuan"] = p["start_price_yuan"]
-            p["plot_ratio_min"], p["plot_ratio_max"] = parse_plot_ratio(cell.get("plot_ratio"))
-            p["term_years"] = parse_term(cell.get("term"))
-            p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"), labels.get("unit_price"))
-            p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"), labels.get("floor_price"))
-            p["method"] = _method(cell.get("method")) or doc_method
-            p["deal_date"] = parse_date(cell.get("deal_date"), numeric=True)
+            p, t, b = _parcel_from_cells(cell, labels, doc_method)
+            tried, bad = tried + t, bad + b
             p["source"] = "table"
             p["raw"] = " | ".join(f"{h}：{c}" if h else c for h, c in zip(header, row) if c)
             if p["parcel_name"] or p["location"]:
@@ -295,6 +303,47 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
         if not rows and table.get("rows"):
             warn(f"table {ti + 1}: parcel header without parcel rows")
         out.extend(rows)
+    return out
+
+
+#: "label：value" pieces of prose; a piece starts after a line break or punctuation, before a label.
+_LABEL_PIECES = re.compile(r"[\n，,；;。]\s*(?=(?:[(（]?[0-9一二三四五六七八九十]+[)）、.．])?\s*[^\n，,；;。：:]{2,10}[：:])")
+_LABEL_PIECE = re.compile(r"^\s*(?:[(（]?[0-9一二三四五六七八九十]+[)）、.．])?\s*([^：:]{2,10})[：:]\s*(.+?)\s*$", re.S)
+
+
+def _labelled_parcels(text: str, doc_method: str | None) -> list[dict]:
+    """Parcels written as labelled fields in prose ("地块编号：A；土地坐落：…；出让面积：…"): a
+    parcel-name label starts a parcel, the labels after it fill it (notices without tables)."""
+    out: list[dict] = []
+    cell: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    raw: list[str] = []
+
+    def close():
+        if cell.get("parcel_name") and len(cell) >= 3:
+            p, tried, bad = _parcel_from_cells(cell, labels, doc_method)
+            if not (tried and bad * 2 > tried):
+                p["source"] = "text"
+                p["raw"] = "；".join(raw)
+                out.append(p)
+
+    for piece in _LABEL_PIECES.split(text or ""):
+        m = _LABEL_PIECE.match(piece)
+        if not m:
+            continue
+        label, value = m.group(1).strip(), m.group(2).strip().rstrip("。；;，,")
+        field = header_field(label)
+        if field is None or not value:
+            continue
+        if field == "parcel_name" and re.search(r"编号|名称|宗地|地块", label):
+            close()
+            cell, labels, raw = {}, {}, []
+        elif not cell:
+            continue  # fields before any parcel name belong to no parcel
+        if field not in cell:
+            cell[field], labels[field] = value, label
+            raw.append(f"{label}：{value}")
+    close()
     return out
 
 
@@ -453,6 +502,13 @@ def parcels(record: dict, tables: list[dict], text: str | None = None, *, doc_ty
         return []
     method = _doc_method(text)
     rows = _table_parcels(tables, method, warn)
+    for lp in _labelled_parcels(text, method):
+        key = parcel_key(lp["parcel_name"])
+        match = next((r for r in rows if _same(parcel_key(r["parcel_name"]), key)), None)
+        if match is not None:
+            _fill(match, lp)
+        else:
+            rows.append(lp)
     named, loose = _text_parcels(text)
     for tp in named:
         key = parcel_key(tp["parcel_name"])

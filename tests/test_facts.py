@@ -456,3 +456,21 @@ def test_several_deals_in_one_paragraph():
 ])
 def test_listing_price_forms(text, value, unit):
     assert facts.parse_price(text) == (value, unit)
+
+
+def test_notice_with_labelled_parcels_in_prose():
+    html = """<p>经嘉善县人民政府批准，嘉善县自然资源和规划局决定以挂牌方式出让2宗国有建设用地使用权，现将有关事项公告如下：</p>
+<p>一、挂牌出让地块基本情况</p>
+<p>（一）地块编号：嘉善县2025-21号；土地坐落：西塘镇鑫达路北侧；出让面积：18,766平方米；土地用途：工业用地；容积率：1.2-2.0；出让年限：50年；起始价：1126万元。</p>
+<p>（二）地块编号：嘉善县2025-22号；土地坐落：西塘镇鑫达路南侧；出让面积：25.3亩；土地用途：仓储用地；容积率：≤1.5；出让年限：50年；起始价：0.12亿元。</p>
+<p>二、竞买申请人须在挂牌截止前交纳竞买保证金。</p>"""
+    rec, el = post(html, title="嘉善县国有建设用地使用权挂牌出让公告")
+    _, doc_type, rows, _, _ = derive(rec, el)
+    assert doc_type == "land_notice"
+    assert [r["parcel_name"] for r in rows] == ["嘉善县2025-21号", "嘉善县2025-22号"]
+    a, b = rows
+    assert a["location"] == "西塘镇鑫达路北侧" and a["area_m2"] == 18_766 and a["land_use"] == "工业用地"
+    assert (a["plot_ratio_min"], a["plot_ratio_max"]) == (1.2, 2.0) and a["term_years"] == 50
+    assert a["start_price_yuan"] == pytest.approx(11_260_000) and a["source"] == "text" and a["method"] == "挂牌"
+    assert b["area_m2"] == pytest.approx(25.3 * 666.67) and b["start_price_yuan"] == pytest.approx(12_000_000)
+    assert (b["plot_ratio_min"], b["plot_ratio_max"]) == (None, 1.5)

@@ -81,7 +81,7 @@ _AREA_UNIT = "|".join(sorted(map(re.escape, AREA_UNITS), key=len, reverse=True))
 #: A figure with an area unit ("23,456.7平方米", "35.2亩", "2.5公顷").
 RE_AREA = re.compile(rf"({_NUMC})\s*({_AREA_UNIT})")
 #: A money figure ("1,500万元", "2.3亿元", "860元").
-RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点]+)\s*(亿元|万元|元)")
+RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点]+)\s*(亿元|万元|元|亿|万(?![平㎡亩m]))")
 
 # --------------------------------------------------------------------------------------
 # Plot ratio wordings (容积率), each an interval; a single value fills both ends

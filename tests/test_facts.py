@@ -474,3 +474,9 @@ def test_notice_with_labelled_parcels_in_prose():
     assert a["start_price_yuan"] == pytest.approx(11_260_000) and a["source"] == "text" and a["method"] == "挂牌"
     assert b["area_m2"] == pytest.approx(25.3 * 666.67) and b["start_price_yuan"] == pytest.approx(12_000_000)
     assert (b["plot_ratio_min"], b["plot_ratio_max"]) == (None, 1.5)
+
+
+def test_money_with_bare_wan_and_yi():
+    assert parse_money("1201.5万") == pytest.approx(12_015_000)
+    assert parse_money("2.3亿") == pytest.approx(230_000_000)
+    assert parse_money("3.2万平方米") is None

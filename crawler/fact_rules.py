@@ -74,7 +74,6 @@ AREA_UNITS: dict[str, float] = {
 MONEY_UNITS: dict[str, float] = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万": 1e4, "元": 1.0}
 
 _NUM = r"(?:[0-9０-９]+(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千万亿点]+)"
-NUM = _NUM
 #: A figure with thousands separators ("12,600.5") or a plain/Chinese figure.
 _NUMC = rf"(?:[0-9０-９]{{1,3}}(?:[,，][0-9０-９]{{3}})+(?:[.．][0-9０-９]+)?|{_NUM})"
 _AREA_UNIT = "|".join(sorted(map(re.escape, AREA_UNITS), key=len, reverse=True))
@@ -141,7 +140,6 @@ RE_FLOOR_PRICE = re.compile(r"楼面(?:地)?价(?:为|：|:)?\s*([0-9０-９][0-
 #: The parcel's area in prose; never 建筑面积 (floor area, 1-3× the land for a factory).
 RE_AREA_LABEL = re.compile(r"(?:出让面积|土地面积|用地面积|宗地面积|出让土地面积|占地面积|(?<!建筑)面积)(?:为|约|：|:|共)*\s*")
 RE_LAND_USE = re.compile(r"(?:土地用途|规划用途|用途|用地性质)(?:为|是|：|:)\s*([\u4e00-\u9fa5（）()]{2,14}?用地)")
-RE_LAND_USE_BARE = re.compile(r"([\u4e00-\u9fa5]{0,6}(?:工业|研发|仓储|物流|商业|商服|住宅|办公|科研|教育|新型产业|产业)用地)")
 RE_PLOT_RATIO = re.compile(r"容积率(?:为|：|:)?\s*([^，。；;,]{1,24})")
 RE_TERM = re.compile(r"(?:出让年限|使用年限|出让年期|使用年期|年限)(?:为|：|:)?\s*([0-9０-９一二三四五六七八九十]+)\s*年")
 RE_BOUNDARY = re.compile(r"(东至[^。；;]{1,40}?[，,]\s*(?:南至|西至|北至)[^。；;]{1,120})[。；;]")

@@ -101,8 +101,14 @@ def _table_votes(table: dict, out: dict[str, float]) -> None:
 
     if {"buyer", "deal_price"} & names and (filled("buyer") or filled("deal_price")):
         out["land_result"] += 6
-    elif "start_price" in names or ("parcel_name" in names and "area" in names):
+    elif "start_price" in names or {"buyer", "deal_price"} & names or any(
+        w in h for h in table.get("header") or [] for w in ("出让", "挂牌", "竞买")
+    ):
+        # prices to start from, an empty winner column, 出让面积: a sale still to happen
         out["land_notice"] += 4
+    elif "parcel_name" in names and "area" in names:
+        # a plot table without prices is also how a zoning change (控规调整) lists its plots
+        out["land_notice"] += 2
 
 
 def classify(title: str | None, text: str | None, tables: list[dict] | None = None, category: str | None = None) -> str:

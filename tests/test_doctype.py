@@ -77,3 +77,11 @@ def test_a_result_table_decides_for_a_result():
 def test_empty_post_is_other():
     assert classify(None, None) == "other"
     assert classify("", "") == "other"
+
+
+def test_a_zoning_notice_with_a_plot_table_stays_planning():
+    table = {"caption": None, "header": ["地块编号", "用地性质", "用地面积（公顷）", "容积率"],
+             "rows": [["TL-0302-05", "工业用地", "3.2", "≤2.0"], ["TL-0302-06", "研发用地", "1.8", "≤2.5"]]}
+    body = ("《金山区亭林镇TL-0302单元控制性详细规划局部调整》草案已形成，现予公示，征求公众意见。\n"
+            "调整后地块指标如下表。\n公示时间为2025年5月6日至6月5日。")
+    assert classify("亭林镇控规局部调整公示", body, [table]) == "planning"

@@ -183,3 +183,87 @@ def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
         if link and link.get("url"):
             rows.append(row("inline", link["url"], link.get("anchor"), i))
     return rows
+
+
+# ------------------------------------------------------------------------------------------
+# Facts: tables, doc types and the derived parcels/listings datasets (issue 10, crawler.facts)
+# ------------------------------------------------------------------------------------------
+
+#: One HTML table of the article body (crawler.tables.extract_tables).
+TABLE_TYPE = pa.struct(
+    [
+        pa.field("caption", pa.string()),
+        pa.field("header", pa.list_(pa.string())),
+        pa.field("rows", pa.list_(pa.list_(pa.string()))),
+    ]
+)
+
+#: Article columns added by the facts step; ARTICLE_COLUMNS gains them when extraction fills them.
+FACT_ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("tables", pa.list_(TABLE_TYPE), False, "every <table> of the body: caption, header, rows of cell text"),
+    ("doc_type", pa.string(), True, "land_notice, land_result, listing, planning, project, policy, statistics or other"),
+    ("topic", pa.string(), True, "the category's topic from sites.toml (crawler.sites.topic_of), null when ambiguous"),
+]
+
+#: Columns filled by the caller of crawler.facts (the run), on every fact row.
+_RUN_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("extractor_version", pa.string(), False, "crawler.items.EXTRACTOR_VERSION at extraction time"),
+    ("run_id", pa.string(), False, "the run that wrote the row"),
+    ("fetched_at", TS, False, "when the post was fetched (UTC)"),
+]
+
+PARCEL_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("site", pa.string(), False, "host name (partition key)"),
+    ("post_id", pa.int64(), False, "the post stating the parcel"),
+    ("url", pa.string(), False, "post URL"),
+    ("doc_type", pa.string(), True, "doc_type of the post (land_notice or land_result)"),
+    ("stage", pa.string(), False, "result when the post reports this parcel sold (buyer or deal price), else notice"),
+    ("parcel_name", pa.string(), True, "parcel name or code as written"),
+    ("parcel_key", pa.string(), True, "normalised name to join a notice with its result"),
+    ("location", pa.string(), True, "boundaries (东至…) or address as written"),
+    ("area_m2", pa.float64(), True, "parcel area in m² (亩 ×666.67, 公顷 and 万平方米 ×10,000)"),
+    ("land_use", pa.string(), True, "land use as written, e.g. 工业用地"),
+    ("plot_ratio_min", pa.float64(), True, "lower plot ratio bound (a single value fills both)"),
+    ("plot_ratio_max", pa.float64(), True, "upper plot ratio bound (≤2.0 fills max only)"),
+    ("term_years", pa.int32(), True, "use-right term in years"),
+    ("start_price_yuan", pa.float64(), True, "start price in yuan (万元 ×10^4, 亿元 ×10^8)"),
+    ("deal_price_yuan", pa.float64(), True, "deal price in yuan"),
+    ("unit_price_yuan_m2", pa.float64(), True, "price per m² of land, when stated"),
+    ("floor_price_yuan_m2", pa.float64(), True, "price per m² of floor area (楼面价), when stated"),
+    ("buyer", pa.string(), True, "the winner as written"),
+    ("method", pa.string(), True, "挂牌, 拍卖, 招标 or 协议"),
+    ("deal_date", pa.date32(), True, "deal date (China time), when stated with its year"),
+    ("source", pa.string(), False, "table or text: where the row came from"),
+    ("raw", pa.string(), True, "the table row or sentences the values came from"),
+] + _RUN_COLUMNS
+
+PARCEL_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in PARCEL_COLUMNS])
+
+LISTING_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    ("site", pa.string(), False, "host name (partition key)"),
+    ("post_id", pa.int64(), False, "the post offering the property"),
+    ("url", pa.string(), False, "post URL"),
+    ("kind", pa.string(), True, "rent, sale or rent_or_sale"),
+    ("property", pa.string(), True, "厂房, 仓库, 办公, 土地 …"),
+    ("area_m2", pa.float64(), True, "area in m² (the largest figure of a range)"),
+    ("area_raw", pa.string(), True, "the area as written, ranges included"),
+    ("height_m", pa.float64(), True, "floor height in metres"),
+    ("floor_load_t_m2", pa.float64(), True, "floor load in t/m²"),
+    ("power_kva", pa.float64(), True, "power supply in kVA"),
+    ("price_value", pa.float64(), True, "price figure in price_unit"),
+    ("price_unit", pa.string(), True, "元/㎡/天, 元/㎡/月, 元/㎡, 万元 or 面议"),
+    ("location", pa.string(), True, "location as written"),
+    ("raw", pa.string(), True, "the lines or table row the values came from"),
+] + _RUN_COLUMNS
+
+LISTING_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in LISTING_COLUMNS])
+
+
+def parcels_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Parcel rows to a Table with exactly PARCEL_SCHEMA (extra keys are dropped)."""
+    return pa.Table.from_pylist([{k: r.get(k) for k in PARCEL_SCHEMA.names} for r in rows], schema=PARCEL_SCHEMA)
+
+
+def listings_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Listing rows to a Table with exactly LISTING_SCHEMA (extra keys are dropped)."""
+    return pa.Table.from_pylist([{k: r.get(k) for k in LISTING_SCHEMA.names} for r in rows], schema=LISTING_SCHEMA)

@@ -182,3 +182,54 @@ def archive_month(url: str) -> tuple[int, int] | None:
     """(year, month) of a date-archive list URL, else None."""
     m = DATE_ARCHIVE_RE.match(urlsplit(url).path)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+#: Topic -> the doc_types it stands for (a topic named like a doc_type stands for itself).
+TOPIC_DOC_TYPES: dict[str, tuple[str, ...]] = {
+    "land": ("land_notice", "land_result"),
+    "news": ("project", "policy", "statistics"),
+    "land_notice": ("land_notice",), "land_result": ("land_result",), "listing": ("listing",),
+    "planning": ("planning",), "project": ("project",), "policy": ("policy",), "statistics": ("statistics",),
+}
+
+
+def load_topics(text: str | None = None) -> dict[str, dict[str, str]]:
+    """The [topics] tables of sites.toml: {"words": {word: topic}, host: {category: topic}}."""
+    if text is None:
+        text = resources.files("crawler").joinpath("sites.toml").read_text(encoding="utf-8")
+    topics = tomllib.loads(text).get("topics", {})
+    for table in topics.values():
+        for topic in table.values():
+            if topic not in TOPIC_DOC_TYPES:
+                raise ValueError(f"sites.toml: unknown topic {topic!r}")
+    return topics
+
+
+_TOPICS: dict[str, dict[str, str]] | None = None
+
+
+def _topics() -> dict[str, dict[str, str]]:
+    global _TOPICS  # read once per process: sites.toml is package data
+    if _TOPICS is None:
+        _TOPICS = load_topics()
+    return _TOPICS
+
+
+def topic_of_name(category: str | None) -> str | None:
+    """The topic a category name implies by its words alone (None when it implies none)."""
+    if not category:
+        return None
+    for word, topic in _topics().get("words", {}).items():
+        if word in category:
+            return topic
+    return None
+
+
+def topic_of(site: str | None, category: str | None) -> str | None:
+    """The topic of a site's category: the site's own mapping, else the name's words, else None."""
+    if not category:
+        return None
+    per_site = _topics().get((site or "").lower(), {})
+    if category in per_site:
+        return per_site[category]
+    return topic_of_name(category)

@@ -377,6 +377,9 @@ def _facts(seed, host, region_key, kind, pid, published_ts) -> dict:
             f"{f['company']}满负荷生产 订单排至明年",
             f"{c}：光伏产业链加速集聚 打造千亿级产业集群",
         ])
+    if kind in _MISLEADING and stable_rng(seed, host, pid, "misleading").random() < 0.08:
+        # a title that does not say what the body is: the body decides the doc_type
+        f["title"] = stable_rng(seed, host, pid, "mtitle").choice(_MISLEADING[kind]).format(**f)
     return f
 
 
@@ -385,109 +388,6 @@ def _facts(seed, host, region_key, kind, pid, published_ts) -> dict:
 # --------------------------------------------------------------------------------------------
 def _p(text, indent="full"):
     return ("p", text, indent)
-
-
-def _factory_body(rng, f, region, host, published):
-    area = f["area"]
-    office = rng.randrange(2, 8) * 100 - rng.choice([0, 30, 60])
-    town = f["town"]
-    price = rng.choice(["面议", f"{rng.choice([0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5])}元/平方米/天",
-                        f"{rng.randrange(30, 70) * 100}元/平方米（出售）"])
-    specs = [
-        ("面积", f"厂房{area}平方米，另有办公楼{office}平方米"),
-        ("位置", f"{town}{rng.choice(_ROADS)}附近，距{rng.choice(_HIGHWAYS)}出入口约{rng.randrange(2, 15)}公里"),
-        ("层高", f"{rng.choice([6, 8, 9, 10, 12])}米，{rng.choice(['带10吨行车', '可装行车', '无行车', '带5吨行车'])}"),
-        ("电力", f"{rng.choice([250, 400, 630, 800, 1000, 1250, 2000])}KVA变压器"),
-        ("价格", price),
-        ("地坪", rng.choice(_GROUND)),
-        ("环评", rng.choice(_ENV)),
-    ]
-    rng.shuffle(specs)
-    cert = rng.choice(["产证齐全", "可分租", "产证齐全，可分割", "独立产证"])
-    blocks = [_p(f"现有{f['park']}{f['floors']}厂房{f['deal']}，建筑面积{area}平方米，{cert}。", f["indent"])]
-    layout = rng.choice(["lines", "lines", "ul", "table", "div"])
-    if layout == "lines":
-        blocks += [_p(f"{k}：{v}", f["indent"]) for k, v in specs]
-    elif layout == "ul":
-        blocks.append(_p("厂房基本情况如下：", f["indent"]))
-        blocks.append(("ul", [f"{k}：{v}" for k, v in specs]))
-    elif layout == "table":
-        blocks.append(("table", [["项目", "参数"]] + [[k, v] for k, v in specs], True))
-    else:
-        blocks.append(("div", [f"{k}：{v}" for k, v in specs]))
-    blocks.append(_p(f"该厂房适合{rng.choice(_INDUSTRIES)}、{rng.choice(_INDUSTRIES)}等行业企业，"
-                     f"周边配套成熟，员工宿舍、食堂一应俱全，{rng.choice(['可随时看房', '年底前可交付使用', '现房即租即用'])}。",
-                     f["indent"]))
-    if rng.random() < 0.4:
-        blocks.append(("img", _upload(host, published, 1), f"厂房实拍", 600,
-                       rng.choice(["图为厂房外景", "图为厂房内部", "图为园区一角"]), rng.choice(["span", "br"])))
-    return blocks
-
-
-def _land_result_body(rng, f, region, host, published):
-    co, town, price = f["company"], f["town"], f["price"]
-    gfa = f"{float(f['area2']) * rng.uniform(1.2, 2.5):.2f}"
-    far = rng.choice(["1.2", "1.5", "1.6", "2.0", "2.5"])
-    m, d = f["month"], f["day"]
-    pm, pd = rng.randrange(1, 13), rng.randrange(1, 29)
-    paras = [
-        f"近日，{town}{f['parcel']}地块通过{region['exchange']}公开挂牌出让，经过{rng.randrange(3, 40)}轮激烈竞价，"
-        f"最终由{co}以{price}万元竞得，并于{m}月{d}日签订了国有建设用地使用权出让合同。",
-        f"本次出让地块东至{rng.choice(_ROADS)}，南至{rng.choice(_ROADS)}，西至{rng.choice(_ROADS)}，北至{rng.choice(_ROADS)}。"
-        f"出让面积{f['area2']}平方米，容积率{far}，土地用途为工业用地，出让年限50年，成交价格{price}万元，竞得人为{co}。",
-        f"{co}成立于{rng.randrange(2000, 2021)}年{rng.randrange(1, 13)}月{rng.randrange(1, 29)}日，注册资本"
-        f"{rng.choice([1000, 2000, 3000, 5000, 10000])}万元，主要从事{f['domain'][1]}等业务，是{town}近年来重点引进的优质企业之一。",
-        f"据了解，该地块规划总建筑面积约{gfa}平方米，拟建设生产厂房、研发楼及配套用房，项目总投资约"
-        f"{rng.uniform(3, 35):.1f}亿元，预计可新增就业岗位{rng.randrange(60, 900)}个。",
-        f"下一步，{town}将持续做好项目跟踪服务，协调解决项目建设中的难点问题，推动项目早开工、早投产、早见效。",
-        f"从成交情况看，本宗地块溢价率为{rng.uniform(5, 40):.1f}%，反映出企业对{region['district']}产业发展前景的信心。",
-        f"根据出让合同约定，该项目须在土地交付之日起12个月内开工建设，{rng.choice([24, 30, 36])}个月内竣工投产，"
-        f"达产后年产值不低于{rng.uniform(5, 30):.1f}亿元，亩均税收不低于{rng.choice([30, 50, 80, 120])}万元。",
-        f"今年以来，{f['park']}坚持“项目为王”，围绕{'、'.join(rng.sample(_INDUSTRIES, 3))}等主导产业精准招商，"
-        f"累计出让工业用地{rng.randrange(2, 12)}宗，总面积超过{rng.randrange(10, 60)}万平方米。",
-    ]
-    rng.shuffle(paras)
-    lead = (f"中指研究院·土地数据监测显示：{pm:02d}月{pd:02d}日，{region['city']}{region['district']}{town}成交1宗工业用地，"
-            f"该地块由{co}斩获，成交价{price}万元，成交楼面价{rng.randrange(500, 2500)}元/㎡。")
-    if rng.random() < 0.3:
-        return [("div", [lead] + paras[:rng.randrange(4, 8)])]
-    header = ["地块名称", "出让面积（平方米）", "容积率", "土地用途", "出让年限", "成交价（万元）", "竞得人"]
-    row = [f"{town}{f['parcel']}地块", f["area2"], far, "工业用地", "50年", str(price), co]
-    blocks = [_p(lead, f["indent"]), ("table", [header, row], rng.random() < 0.7)]
-    if rng.random() < 0.6:
-        blocks.append(_p("*本页涉及面积，如无特殊说明，均指建筑面积", f["indent"]))
-    blocks += [_p(t, f["indent"]) for t in paras[:rng.randrange(4, 8)]]
-    return blocks
-
-
-def _land_notice_body(rng, f, region, host, published):
-    n = f["n"]
-    auth = region["authority"]
-    gov = auth.replace("规划和自然资源局", "人民政府").replace("自然资源和规划局", "人民政府")
-    rows = [["地块名称", "出让面积（平方米）", "土地用途", "容积率", "出让年限", "起始价（万元）"]]
-    for _ in range(n):
-        rows.append([f"{rng.choice(region['towns'])}{rng.choice(region['parcel'])}{rng.randrange(1, 60):02d}-"
-                     f"{rng.randrange(1, 9):02d}地块", f"{rng.uniform(9000, 90000):.2f}", rng.choice(_LAND_USE),
-                     rng.choice(["1.2", "1.5", "1.6", "2.0"]), rng.choice(["20年", "50年"]),
-                     str(rng.randrange(1500, 25000))])
-    start = datetime(f["year"], f["month"], f["day"]) + timedelta(days=20)
-    end = start + timedelta(days=10)
-    sub = rng.choice(["h3", "h2", "strong"])
-    blocks = [
-        _p(f"经{gov}批准，{auth}决定以挂牌方式出让{n}宗国有建设用地使用权。现将有关事项公告如下：", f["indent"]),
-        (sub, "一、挂牌出让地块的基本情况和规划指标要求"),
-        ("table", rows, True),
-        _p("二、中华人民共和国境内外的法人、自然人和其他组织均可申请参加，申请人可以单独申请，也可以联合申请。", f["indent"]),
-        _p("三、本次国有建设用地使用权挂牌出让按照价高者得原则确定竞得人。", f["indent"]),
-        _p(f"四、挂牌时间为{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日，"
-           f"挂牌地点为{region['exchange']}。", f["indent"]),
-        # A legitimate phone number inside the article (extractors must not drop this line).
-        _p(f"五、联系方式：联系地址：{region['exchange']}；联系电话：{_landline(rng, region)}；"
-           f"联系人：{rng.choice(_SURNAMES)}先生。", f["indent"]),
-        ("right", auth),
-        ("right", f"{f['year']}年{f['month']}月{f['day']}日"),
-    ]
-    return blocks
 
 
 def _planning_body(rng, f, region, host, published):
@@ -631,7 +531,6 @@ def _stats_body(rng, f, region, host, published):
 
 
 _BODIES = {
-    "factory": _factory_body, "land_result": _land_result_body, "land_notice": _land_notice_body,
     "planning": _planning_body, "project": _project_body, "policy": _policy_body, "stats": _stats_body,
 }
 
@@ -651,6 +550,8 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
     f["indent"] = rng.choice(INDENTS)
     source = reporter = editor = original_title = None
     opener = None
+    # gold facts: the doc_type the body shows, and its parcels and listings (factposts)
+    facts = {"doc_type": "other" if f["one_image"] else DOC_TYPE_OF_KIND[f["kind"]], "parcels": [], "listings": []}
     masks = 0
     if f["one_image"]:
         # the caption names what the title names (title: 图说：PARK建设现场 / PARK全景图 / 航拍TOWN…)
@@ -658,6 +559,8 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
         blocks = [("img", _upload(host, published, 4), "", 600, cap, "plain")]
     else:
         blocks = _BODIES[f["kind"]](rng, f, region, host, published)
+        if isinstance(blocks, tuple):  # factposts bodies: (blocks, gold facts)
+            blocks, facts = blocks
         if f["long"]:
             # a long report: numbered sections of varied paragraphs, before any signature lines
             extra, seen, i = [], set(), 0
@@ -748,6 +651,9 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
         "paragraphs": paragraphs,
         "text": "\n".join(paragraphs),
         "kind": f["kind"],
+        "doc_type": facts["doc_type"],
+        "parcels": facts["parcels"],
+        "listings": facts["listings"],
         "source": source,
         "reporter": reporter,
         "editor": editor,
@@ -812,10 +718,38 @@ def blocks_paragraphs(blocks) -> list[str]:
             if b[4]:
                 out.append(b[4])
         elif kind == "table":
-            out.extend(" ".join(row) for row in b[1])
+            out.extend(table_lines(b))
         elif kind in ("ul", "div"):
             out.extend(b[1])
     return out
+
+
+def _table_spans(b) -> list[list[tuple[str, int]]]:
+    """Rows of a table block as (text, rowspan) cells; rowspan 0 marks a cell covered by a merge."""
+    rows = b[1]
+    spec = b[3] if len(b) > 3 else {}
+    out = [[(c, 1) for c in row] for row in rows]
+    for col in spec.get("merge", ()):
+        i = 1  # the header row is never merged
+        while i < len(rows):
+            j = i
+            while j + 1 < len(rows) and rows[j + 1][col] == rows[i][col]:
+                j += 1
+            if j > i:
+                out[i][col] = (rows[i][col], j - i + 1)
+                for k in range(i + 1, j + 1):
+                    out[k][col] = (rows[k][col], 0)
+            i = j + 1
+    return out
+
+
+def table_lines(b) -> list[str]:
+    """The gold lines of a table block: a title row, then each row's shown cells joined by a space."""
+    spec = b[3] if len(b) > 3 else {}
+    lines = [spec["title"]] if spec.get("title") else []
+    for row in _table_spans(b):
+        lines.append(" ".join(" ".join(c.split()) for c, n in row if n and c.strip()))
+    return lines
 
 
 _INDENT_PREFIX = {"full": "\u3000\u3000", "nbsp": "&nbsp;&nbsp;&nbsp;&nbsp;", "css": "", "none": ""}
@@ -862,11 +796,16 @@ def blocks_html(blocks, *, lazy: bool, host: str, convert=None) -> list[str]:
                 elif cap:
                     lines.append(f'<p style="text-align: center;">{t(cap)}</p>')
         elif kind == "table":
-            _, rows, header = b
+            rows, header = b[1], b[2]
+            spec = b[3] if len(b) > 3 else {}
             cells = []
-            for i, row in enumerate(rows):
+            if spec.get("title"):
+                cells.append(f'<tr><td colspan="{len(rows[0])}"><strong>{t(spec["title"])}</strong></td></tr>')
+            for i, row in enumerate(_table_spans(b)):
                 tag = "th" if header and i == 0 else "td"
-                cells.append("<tr>" + "".join(f"<{tag}>{t(c)}</{tag}>" for c in row) + "</tr>")
+                cells.append("<tr>" + "".join(
+                    f"<{tag}{f' rowspan={chr(34)}{n}{chr(34)}' if n > 1 else ''}>{t(c)}</{tag}>"
+                    for c, n in row if n) + "</tr>")
             lines.append('<table border="1" cellspacing="0" cellpadding="4" width="100%"><tbody>'
                          + "".join(cells) + "</tbody></table>")
         elif kind == "ul":
@@ -966,3 +905,16 @@ def first_image(lines: list[str]) -> str | None:
         if m:
             return m.group(1)
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# Land and listing posts with gold facts (crawler/replica/factposts.py)
+# --------------------------------------------------------------------------------------------
+from crawler.replica import factposts  # noqa: E402 - factposts reads this module's vocabulary
+
+#: The doc_type (crawler.fact_rules.DOC_TYPES) a post of each generator kind shows in its body.
+DOC_TYPE_OF_KIND = {"factory": "listing", "land_result": "land_result", "land_notice": "land_notice",
+                    "planning": "planning", "project": "project", "policy": "policy", "stats": "statistics"}
+_MISLEADING = factposts.MISLEADING_TITLES
+_BODIES.update({"factory": factposts.factory_body, "land_result": factposts.land_result_body,
+                "land_notice": factposts.land_notice_body})

@@ -1,0 +1,783 @@
+"""Facts of a post as rows: land parcels (notices and deals) and property listings.
+
+Pure functions over what extraction already has (the record's title/text and the body's tables
+from `crawler.tables`). Values come only from what the post states: a figure that cannot be read
+stays null, and every row keeps the table row or sentence it came from in ``raw``. Vocabulary
+and patterns are data in `crawler.fact_rules`.
+
+    tables, doc_type, parcels, listings, warnings = derive(record, body_element)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from crawler import fact_rules as fr
+
+PARCEL_FIELDS = (
+    "site post_id url doc_type stage parcel_name parcel_key location area_m2 land_use plot_ratio_min "
+    "plot_ratio_max term_years start_price_yuan deal_price_yuan unit_price_yuan_m2 floor_price_yuan_m2 "
+    "buyer method deal_date source raw"
+).split()
+LISTING_FIELDS = (
+    "site post_id url kind property area_m2 area_raw height_m floor_load_t_m2 power_kva price_value "
+    "price_unit location raw"
+).split()
+#: Doc types whose posts carry parcels / listings (a project report mentioning spare
+#: factory space is not an ad, a policy quoting a land sale is not a deal).
+PARCEL_DOC_TYPES = ("land_notice", "land_result")
+LISTING_DOC_TYPES = ("listing",)
+
+
+# ------------------------------------------------------------------------------------------
+# Numbers and units
+# ------------------------------------------------------------------------------------------
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s or "")
+
+
+def parse_number(s: str | None) -> float | None:
+    """A figure as written (full-width digits, thousands commas, Chinese numerals) as a float."""
+    if not s:
+        return None
+    t = _nfkc(s).replace(",", "").replace("，", "").replace("．", ".").strip()
+    if not t:
+        return None
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    if not re.fullmatch(r"[零〇一二两三四五六七八九十百千万亿点0-9.]+", t):
+        return None
+    import cn2an  # a maintained parser for 一千二百五十 / 三点五 (loaded only when needed)
+
+    try:
+        return float(cn2an.cn2an(t, "smart"))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _unit_in(text: str, units: dict[str, float]) -> str | None:
+    t = _nfkc(text).replace(" ", "")
+    for u in sorted(units, key=len, reverse=True):
+        if _nfkc(u) in t:
+            return u
+    return None
+
+
+def parse_area(text: str | None, default_unit: str | None = None) -> float | None:
+    """Square metres of an area as written ("35.2亩", "2.5公顷", "12,345.6" under a 平方米 header)."""
+    if not text:
+        return None
+    t = _nfkc(text)
+    m = fr.RE_AREA.search(text) or fr.RE_AREA.search(t)
+    if m:
+        n = parse_number(m.group(1))
+        unit = m.group(2)
+        factor = fr.AREA_UNITS.get(unit) or fr.AREA_UNITS.get(_unit_in(unit, fr.AREA_UNITS) or "", None)
+        return None if n is None or factor is None else round(n * factor, 2)
+    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", t)
+    if m and default_unit:
+        n = parse_number(m.group(1))
+        return None if n is None else round(n * fr.AREA_UNITS[default_unit], 2)
+    return None
+
+
+def parse_money(text: str | None, default_unit: str | None = None) -> float | None:
+    """Yuan of a price as written ("1,500万元", "2.3亿元", "860" under a 万元 header)."""
+    if not text:
+        return None
+    t = _nfkc(text)
+    m = fr.RE_MONEY.search(t)
+    if m and not re.match(r"\s*/", t[m.end():]):
+        n = parse_number(m.group(1))
+        return None if n is None else n * fr.MONEY_UNITS[m.group(2)]
+    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", t)
+    if m and default_unit:
+        n = parse_number(m.group(1))
+        return None if n is None else n * fr.MONEY_UNITS[default_unit]
+    return None
+
+
+def parse_unit_price(text: str | None, header: str | None = None) -> float | None:
+    """Yuan per m² of a unit price cell ("860元/平方米", "57.6万元/亩" -> per m²); a bare figure
+    takes the unit of its column header ("成交单价（万元/亩）")."""
+    if not text:
+        return None
+    t = _nfkc(text)
+    if header and re.fullmatch(r"\s*[0-9][0-9,]*(?:\.[0-9]+)?\s*", t):
+        unit = re.search(r"(万元|元)\s*/\s*(平方米|㎡|m2|亩)", _nfkc(header))
+        if unit:
+            t = t.strip() + unit.group(0)
+    m = re.search(r"([0-9][0-9,]*(?:\.[0-9]+)?)\s*(万元|元)\s*/\s*(平方米|㎡|m2|m²|亩)", t)
+    if m:
+        n = parse_number(m.group(1))
+        if n is None:
+            return None
+        n *= fr.MONEY_UNITS[m.group(2)]
+        return round(n / fr.AREA_UNITS["亩"], 2) if m.group(3) == "亩" else n
+    return parse_number(t) if re.fullmatch(r"\s*[0-9][0-9,]*(?:\.[0-9]+)?\s*", t) else None
+
+
+def parse_plot_ratio(text: str | None) -> tuple[float | None, float | None]:
+    """(min, max) of a plot ratio as written: "≤2.0", "1.0-2.0", "大于1.0且不大于2.0", "1.5"."""
+    if not text:
+        return None, None
+    t = text.replace(" ", "")
+    for form, pattern in fr.PLOT_RATIO_FORMS:
+        m = pattern.search(t)
+        if not m:
+            continue
+        nums = [parse_number(g) for g in m.groups()]
+        if form == "both":
+            lo, hi = nums
+            return (lo, hi) if lo is not None and hi is not None and lo <= hi else (None, None)
+        if form == "max":
+            return None, nums[0]
+        if form == "min":
+            return nums[0], None
+        return nums[0], nums[0]
+    return None, None
+
+
+def parse_term(text: str | None) -> int | None:
+    """Years of a use term ("50年", "五十年", "50")."""
+    if not text:
+        return None
+    m = re.search(r"([0-9０-９]+|[一二三四五六七八九十]+)\s*年?", text)
+    n = parse_number(m.group(1)) if m else None
+    return int(n) if n and 0 < n <= 99 else None
+
+
+def parse_date(text: str | None, *, numeric: bool = False) -> date | None:
+    """A full date as written (2025年3月5日; with numeric=True, a date cell 2025-03-05 or
+    2025/3/5 too: in prose such figures are parcel codes like 姚庄2025-11-03地块); None without a year."""
+    if not text:
+        return None
+    t = _nfkc(text)
+    m = fr.RE_DATE.search(t)
+    if m is None and numeric:
+        m = re.fullmatch(r"\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*", t)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parcel_key(name: str | None) -> str | None:
+    """A parcel name normalised for joins: no spaces or punctuation, upper case, no 地块 suffix,
+    and a coded name (JS-0504单元47-09) without the place words in front of its code."""
+    if not name:
+        return None
+    t = _nfkc(name).upper()
+    t = re.sub(r"[\s\-_—–－()（）\[\]【】#＃“”\"'·.、,，:：]", "", t)
+    t = re.sub(r"(?:号)?(?:地块|宗地)$", "", t)
+    m = re.search(r"[A-Z0-9]", t)
+    if m and re.search(r"[0-9]", t[m.start():]) and len(t) - m.start() >= 3:
+        t = t[m.start():]
+    return t or None
+
+
+# ------------------------------------------------------------------------------------------
+# Parcel tables
+# ------------------------------------------------------------------------------------------
+def header_field(label: str) -> str | None:
+    """The parcel field a column label names (fact_rules.PARCEL_HEADER_RULES), or None."""
+    t = re.sub(r"\s+", "", _nfkc(label))
+    if not t:
+        return None
+    for field, pattern in fr.PARCEL_HEADER_RULES:
+        if pattern.search(t):
+            return field
+    return None
+
+
+def header_fields(header: list[str]) -> dict[int, str]:
+    """{column: field} of a table header; the first column of a field wins."""
+    out: dict[int, str] = {}
+    seen: set[str] = set()
+    for i, label in enumerate(header):
+        f = header_field(label or "")
+        if f and f not in seen:
+            out[i] = f
+            seen.add(f)
+    return out
+
+
+_PARCEL_SIGNS = {"area", "start_price", "deal_price", "buyer", "land_use", "plot_ratio"}
+_TOTAL_ROW = re.compile(r"^(?:合计|总计|小计|共计)")
+
+
+def _is_parcel_table(fields: dict[int, str]) -> bool:
+    names = set(fields.values())
+    return bool({"parcel_name", "location"} & names) and len(_PARCEL_SIGNS & names) >= 2
+
+
+def _transpose_if_vertical(table: dict) -> dict | None:
+    """A label column ("地块名称 | A地块" rows) as a normal table with one row per parcel column."""
+    rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
+    if len(rows) < 3 or any(len(r) < 2 for r in rows):
+        return None
+    labels = [r[0] for r in rows]
+    fields = header_fields(labels)
+    if not _is_parcel_table(fields):
+        return None
+    ncols = len(rows[0])
+    parcels = [[r[c] for r in rows] for c in range(1, ncols)]
+    parcels = [p for p in parcels if any(p)]
+    return {"caption": table.get("caption"), "header": labels, "rows": parcels}
+
+
+def _header_unit(label: str, units: dict[str, float]) -> str | None:
+    return _unit_in(label, units)
+
+
+class _Warn:
+    def __init__(self, sink: list | None):
+        self.sink = sink if sink is not None else []
+
+    def __call__(self, msg: str) -> None:
+        self.sink.append(msg)
+
+
+def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method: str | None) -> tuple[dict, int, int]:
+    """A parcel from {field: cell text} with {field: label} (units in labels apply to bare
+    figures); returns (parcel, figures tried, figures unreadable)."""
+    area_unit = _header_unit(labels.get("area", ""), fr.AREA_UNITS)
+    money_units = {f: _header_unit(labels.get(f, ""), fr.MONEY_UNITS) for f in ("start_price", "deal_price")}
+    p = _empty_parcel()
+    p["parcel_name"] = cell.get("parcel_name") or None
+    p["location"] = cell.get("location") or None
+    p["land_use"] = cell.get("land_use") or None
+    p["buyer"] = _buyer_cell(cell.get("buyer"))
+    tried = bad = 0
+    for f, key, fn in (("area", "area_m2", lambda v: parse_area(v, area_unit or "平方米")),
+                       ("start_price", "start_price_yuan", lambda v: parse_money(v, money_units["start_price"])),
+                       ("deal_price", "deal_price_yuan", lambda v: parse_money(v, money_units["deal_price"]))):
+        v = cell.get(f)
+        if v and not re.fullmatch(r"[/／—\-－无\s]*", v):
+            tried += 1
+            p[key] = fn(v)
+            if p[key] is None:
+                bad += 1
+    if "底价" in (cell.get("deal_price") or "") and p["start_price_yuan"] is not None:
+        p["deal_price_yuan"] = p["start_price_yuan"]
+    p["plot_ratio_min"], p["plot_ratio_max"] = parse_plot_ratio(cell.get("plot_ratio"))
+    p["term_years"] = parse_term(cell.get("term"))
+    p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"), labels.get("unit_price"))
+    p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"), labels.get("floor_price"))
+    p["method"] = _method(cell.get("method")) or doc_method
+    p["deal_date"] = parse_date(cell.get("deal_date"), numeric=True)
+    return p, tried, bad
+
+
+def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> list[dict]:
+    out: list[dict] = []
+    for ti, table in enumerate(tables or []):
+        fields = header_fields(table.get("header") or [])
+        if not _is_parcel_table(fields):
+            vertical = _transpose_if_vertical(table)
+            if vertical is None:
+                continue
+            table, fields = vertical, header_fields(vertical["header"])
+        header = table["header"]
+        labels = {f: header[i] for i, f in fields.items()}
+        rows, bad, tried = [], 0, 0
+        for row in table.get("rows") or []:
+            if not any(row) or _TOTAL_ROW.match(row[0] or "") or [c for c in row] == list(header):
+                continue
+            cell = {f: (row[i].strip() if i < len(row) else "") for i, f in fields.items()}
+            p, t, b = _parcel_from_cells(cell, labels, doc_method)
+            tried, bad = tried + t, bad + b
+            p["source"] = "table"
+            p["raw"] = " | ".join(f"{h}：{c}" if h else c for h, c in zip(header, row) if c)
+            if p["parcel_name"] or p["location"]:
+                rows.append(p)
+        if tried and bad * 2 > tried:
+            warn(f"table {ti + 1}: parcel columns hold unreadable figures ({bad} of {tried}); no parcel rows")
+            continue
+        if not rows and table.get("rows"):
+            warn(f"table {ti + 1}: parcel header without parcel rows")
+        out.extend(rows)
+    return out
+
+
+#: "label：value" pieces of prose; a piece starts after a line break or punctuation, before a label.
+_LABEL_PIECES = re.compile(r"[\n，,；;。]\s*(?=(?:[(（]?[0-9一二三四五六七八九十]+[)）、.．])?\s*[^\n，,；;。：:]{2,10}[：:])")
+_LABEL_PIECE = re.compile(r"^\s*(?:[(（]?[0-9一二三四五六七八九十]+[)）、.．])?\s*([^：:]{2,10})[：:]\s*(.+?)\s*$", re.S)
+
+
+def _labelled_parcels(text: str, doc_method: str | None) -> list[dict]:
+    """Parcels written as labelled fields in prose ("地块编号：A；土地坐落：…；出让面积：…"): a
+    parcel-name label starts a parcel, the labels after it fill it (notices without tables)."""
+    out: list[dict] = []
+    cell: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    raw: list[str] = []
+
+    def close():
+        if cell.get("parcel_name") and len(cell) >= 3:
+            p, tried, bad = _parcel_from_cells(cell, labels, doc_method)
+            if not (tried and bad * 2 > tried):
+                p["source"] = "text"
+                p["raw"] = "；".join(raw)
+                out.append(p)
+
+    for piece in _LABEL_PIECES.split(text or ""):
+        m = _LABEL_PIECE.match(piece)
+        if not m:
+            continue
+        label, value = m.group(1).strip(), m.group(2).strip().rstrip("。；;，,")
+        field = header_field(label)
+        if field is None or not value:
+            continue
+        if field == "parcel_name" and re.search(r"编号|名称|宗地|地块", label):
+            close()
+            cell, labels, raw = {}, {}, []
+        elif not cell:
+            continue  # fields before any parcel name belong to no parcel
+        if field not in cell:
+            cell[field], labels[field] = value, label
+            raw.append(f"{label}：{value}")
+    close()
+    return out
+
+
+def _buyer_cell(v: str | None) -> str | None:
+    if not v or re.fullmatch(r"[/／—\-－无\s]*|流拍|终止|中止|暂无", v):
+        return None
+    return v
+
+
+def _method(v: str | None) -> str | None:
+    if not v:
+        return None
+    for m in fr.METHODS:
+        if m in v:
+            return m
+    return None
+
+
+def _empty_parcel() -> dict:
+    return {k: None for k in PARCEL_FIELDS}
+
+
+# ------------------------------------------------------------------------------------------
+# Parcels in prose
+# ------------------------------------------------------------------------------------------
+_SENT = re.compile(r"[^。；;\n！!？?]+[。；;！!？?]?")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT.findall(text or "") if s.strip()]
+
+
+def _parcel_names(sentence: str) -> list[str]:
+    names = []
+    for m in fr.RE_PARCEL_NAME.finditer(sentence):
+        if m.start(1) and sentence[m.start(1) - 1] in "“\"'‘「":
+            continue  # an alias: （以下简称“18-04地块”）
+        name = fr.PARCEL_NAME_LEAD.sub("", m.group(1))
+        name = re.sub(r"^(?:本次|此次|该|这|一|1|出让|挂牌|拍卖|推出|成交|位于|其中|共)+", "", name)
+        # a name needs more than a generic word ("该地块", "工业用地地块", "2宗地块")
+        core = re.sub(r"(?:地块|宗地)$", "", name)
+        if len(core) < 2 or re.fullmatch(r"[0-9一二三四五六七八九十两几多]+宗?|本宗|该宗|此宗|上述|以上|工业用地|出让|部分", core):
+            continue
+        names.append(name)
+    return names
+
+
+def _doc_method(text: str) -> str | None:
+    # "以挂牌方式出让", "通过公开挂牌出让", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules)
+    m = re.search(r"(?:以|通过|采取|采用)(?:公开)?(挂牌|拍卖|招标|协议)(?:方式|出让)|(挂牌|拍卖|招标|协议)出让(?!文件)", text or "")
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def _prose_values(s: str) -> dict:
+    """What one sentence states about a parcel (only the fields it names)."""
+    v: dict = {}
+    m = fr.RE_AREA_LABEL.search(s)
+    if m:
+        a = fr.RE_AREA.match(s, m.end()) or fr.RE_AREA.match(_nfkc(s), m.end())
+        if a:
+            v["area_m2"] = parse_area(a.group(0))
+    m = fr.RE_LAND_USE.search(s)
+    if m:
+        v["land_use"] = m.group(1)
+    m = fr.RE_PLOT_RATIO.search(s)
+    if m:
+        lo, hi = parse_plot_ratio(m.group(1))
+        if lo is not None or hi is not None:
+            v["plot_ratio_min"], v["plot_ratio_max"] = lo, hi
+    m = fr.RE_TERM.search(s)
+    if m:
+        v["term_years"] = parse_term(m.group(1) + "年")
+    m = fr.RE_BOUNDARY.search(s + "。")
+    if m:
+        v["location"] = m.group(1).rstrip("，,")
+    m = fr.RE_START_PRICE.search(s)
+    if m:
+        v["start_price_yuan"] = parse_money(m.group(1) + m.group(2))
+    for pattern in fr.RE_BUYER:
+        m = pattern.search(s)
+        if m:
+            v["buyer"] = m.group(1)
+            break
+    m = fr.RE_DEAL_PRICE.search(s)
+    if m and ("buyer" in v or re.search(r"成交|竞得|摘得|斩获|拍得", s)):
+        v["deal_price_yuan"] = parse_money(m.group(1) + m.group(2))
+    if fr.RE_AT_RESERVE.search(s):
+        v["at_reserve"] = True
+    m = fr.RE_UNIT_PRICE.search(s)
+    if m:
+        v["unit_price_yuan_m2"] = parse_number(m.group(1))
+    m = fr.RE_FLOOR_PRICE.search(s)
+    if m:
+        v["floor_price_yuan_m2"] = parse_number(m.group(1))
+    if "buyer" in v or "deal_price_yuan" in v:
+        d = parse_date(s)
+        if d:
+            v["deal_date"] = d
+    return v
+
+
+def _text_parcels(text: str) -> tuple[list[dict], dict]:
+    """Parcels named in prose with what their sentences state, plus facts of unnamed sentences."""
+    named: dict[str, dict] = {}
+    loose: dict = {}
+    loose_raw: list[str] = []
+    for s in _sentences(text):
+        vals = _prose_values(s)
+        names = _parcel_names(s)
+        if len(set(map(parcel_key, names))) == 1 and (vals or re.search(r"出让|成交|竞得|挂牌|拍卖", s)):
+            key = parcel_key(names[0])
+            p = named.setdefault(key, {"parcel_name": names[0], "_raw": []})
+            if len(names[0]) > len(p["parcel_name"]):
+                p["parcel_name"] = names[0]
+            for k, val in vals.items():
+                p.setdefault(k, val)
+            if vals:
+                p["_raw"].append(s)
+        elif vals and len(set(map(parcel_key, names))) <= 1:
+            for k, val in vals.items():
+                loose.setdefault(k, val)
+            loose_raw.append(s)
+    loose["_raw"] = loose_raw
+    return list(named.values()), loose
+
+
+_VALUE_KEYS = [k for k in PARCEL_FIELDS if k not in ("site", "post_id", "url", "doc_type", "stage", "parcel_name",
+                                                      "parcel_key", "source", "raw", "method")]
+
+
+def _fill(p: dict, vals: dict) -> None:
+    """Fill p's empty fields from vals (the first source wins on conflict)."""
+    for k in _VALUE_KEYS:
+        if p.get(k) is None and vals.get(k) is not None:
+            p[k] = vals[k]
+    if vals.get("at_reserve") and p.get("deal_price_yuan") is None and p.get("start_price_yuan") is not None:
+        p["deal_price_yuan"] = p["start_price_yuan"]
+    # "以3240万元底价竞得": the figure is both the start and the deal price
+    if vals.get("at_reserve") and p.get("start_price_yuan") is None and p.get("deal_price_yuan") is not None:
+        p["start_price_yuan"] = p["deal_price_yuan"]
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    return a == b or (min(len(a), len(b)) >= 4 and (a in b or b in a))
+
+
+def parcels(record: dict, tables: list[dict], text: str | None = None, *, doc_type: str | None = None,
+            warnings: list | None = None) -> list[dict]:
+    """Parcel rows (PARCEL_FIELDS) of a post: table rows first, prose merged in (the table wins)."""
+    warn = _Warn(warnings)
+    text = text if text is not None else record.get("text") or ""
+    doc_type = doc_type or record.get("doc_type")
+    if doc_type is not None and doc_type not in PARCEL_DOC_TYPES:
+        return []
+    method = _doc_method(text)
+    rows = _table_parcels(tables, method, warn)
+    for lp in _labelled_parcels(text, method):
+        key = parcel_key(lp["parcel_name"])
+        match = next((r for r in rows if _same(parcel_key(r["parcel_name"]), key)), None)
+        if match is not None:
+            _fill(match, lp)
+        else:
+            rows.append(lp)
+    named, loose = _text_parcels(text)
+    for tp in named:
+        key = parcel_key(tp["parcel_name"])
+        match = next((r for r in rows if _same(parcel_key(r["parcel_name"]), key)), None)
+        if match is None and len(rows) == 1 and len(named) == 1 and not rows[0]["parcel_name"]:
+            match = rows[0]
+        if match is not None:
+            _fill(match, tp)
+            continue
+        if not any(tp.get(k) is not None for k in ("area_m2", "buyer", "deal_price_yuan", "start_price_yuan")):
+            continue  # a parcel merely mentioned (a planning reference), no facts
+        p = _empty_parcel()
+        p["parcel_name"] = tp["parcel_name"]
+        _fill(p, tp)
+        p["method"] = method
+        p["source"] = "text"
+        p["raw"] = " ".join(tp["_raw"])
+        rows.append(p)
+    has_loose = any(loose.get(k) is not None for k in ("buyer", "deal_price_yuan", "area_m2"))
+    if has_loose:
+        if len(rows) == 1:
+            _fill(rows[0], loose)  # one parcel in the post: unnamed sentences are about it
+        elif not rows and (loose.get("buyer") or loose.get("deal_price_yuan")):
+            p = _empty_parcel()
+            _fill(p, loose)
+            p["method"] = method
+            p["source"] = "text"
+            p["raw"] = " ".join(loose["_raw"])
+            rows.append(p)
+    base = {"site": record.get("site"), "post_id": record.get("post_id"), "url": record.get("url"),
+            "doc_type": doc_type}
+    out = []
+    for p in rows:
+        p.update(base)
+        p["parcel_key"] = parcel_key(p["parcel_name"])
+        p["stage"] = "result" if (p.get("buyer") or p.get("deal_price_yuan") is not None) else "notice"
+        out.append({k: p.get(k) for k in PARCEL_FIELDS})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Listings
+# ------------------------------------------------------------------------------------------
+_PRICE_UNITS = [
+    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)/(?:天|日)|元/(?:天|日)/(?:平方米|平米|㎡|m2)|元/(?:平方米|平米|㎡|m2|m²|平)[·.](?:天|日)"), "元/㎡/天"),
+    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)/月|元/月/(?:平方米|平米|㎡|m2)"), "元/㎡/月"),
+    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)"), "元/㎡"),
+    (re.compile(r"万元|万"), "万元"),
+]
+
+
+def parse_price(text: str | None) -> tuple[float | None, str | None]:
+    """(value, unit) of a listing price; unit one of 元/㎡/天, 元/㎡/月, 元/㎡, 万元, 面议."""
+    if not text:
+        return None, None
+    t = _nfkc(text).replace(" ", "")
+    m = fr.RE_PRICE.search(t)
+    if m:
+        unit_text = m.group(2).replace(" ", "")
+        for pattern, unit in _PRICE_UNITS:
+            if pattern.fullmatch(unit_text):
+                # "月租金25元/平方米": the period is named before the figure
+                if unit == "元/㎡" and re.search(r"月租|每月", t[: m.start()]):
+                    unit = "元/㎡/月"
+                elif unit == "元/㎡" and re.search(r"日租|每天|每日", t[: m.start()]):
+                    unit = "元/㎡/天"
+                return parse_number(m.group(1)), unit
+    m = fr.RE_PRICE_WORDS.search(t)
+    if m:
+        per = m.group(1) or m.group(4)
+        value = m.group(2) or m.group(3)
+        return parse_number(value), "元/㎡/月" if per == "月" else "元/㎡/天"
+    if fr.RE_NEGOTIABLE.search(t):
+        return None, "面议"
+    return None, None
+
+
+def _lines_of(text: str, tables: list[dict]) -> list[str]:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    for table in tables or []:
+        rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
+        if rows and all(len(r) == 2 for r in rows):
+            lines.extend(f"{k}：{v}" for k, v in rows if k and v)
+    return lines
+
+
+_LABEL_LINE = re.compile(
+    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:[0-9一二三四五六七八九十]+[、.．)）]\s*)?"
+    r"(?:【([^】]{1,8})】|\[([^\]]{1,8})\]|([^：:，。]{1,8})[：:])\s*(.+)$"
+)
+
+
+def _labelled(lines: list[str]) -> dict[str, str]:
+    """Values of labelled spec lines ("层高：8米", "【层高】8米") by listing field.
+
+    For the area, the building's (建筑面积, 厂房面积) wins over the plot's (占地面积, 土地面积):
+    an ad for a factory with its land states both, and the rent is per m² of building.
+    """
+    out: dict[str, str] = {}
+    plot_area = False
+    for ln in lines:
+        m = _LABEL_LINE.match(ln)
+        if not m:
+            continue
+        label = (m.group(1) or m.group(2) or m.group(3)).strip()
+        value = m.group(4).strip()
+        for field, pattern in fr.LISTING_LABELS.items():
+            if not pattern.search(label):
+                continue
+            if field == "area" and "area" in out and plot_area and not re.search(r"占地|土地", label):
+                out["area"], plot_area = value, False
+            elif field not in out:
+                out[field] = value
+                if field == "area":
+                    plot_area = bool(re.search(r"占地|土地", label))
+            break
+    return out
+
+
+def _kind(s: str) -> str | None:
+    m = fr.RE_LISTING_KIND.search(s or "")
+    if not m:
+        return None
+    w = m.group(0)
+    if w in ("出租出售", "租售", "出租或出售", "可租可售"):
+        return "rent_or_sale"
+    return "rent" if w in ("出租", "招租") else "sale"
+
+
+def _property(s: str) -> str | None:
+    for p in fr.PROPERTIES:
+        if p in (s or ""):
+            return {"写字楼": "办公", "车间": "厂房", "库房": "仓库"}.get(p, p)
+    return None
+
+
+def _area(value: str | None, default_unit: str | None = None) -> tuple[float | None, str | None]:
+    """(largest m² figure, figure as written) of an area text, ranges "800-1600平方米" included;
+    a bare figure takes default_unit (the column header's)."""
+    if not value:
+        return None, None
+    m = fr.RE_LISTING_AREA.search(value)
+    if not m:
+        bare = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _nfkc(value))
+        if bare and default_unit:
+            n = parse_number(bare.group(1))
+            return (None if n is None else round(n * fr.AREA_UNITS[default_unit], 2)), value.strip()
+        return None, None
+    hi = m.group(2) or m.group(1)
+    n = parse_number(hi)
+    factor = fr.AREA_UNITS.get(m.group(3), 1.0)
+    return (None if n is None else round(n * factor, 2)), m.group(0)
+
+
+def _listing_row(values: dict, lines_text: str, kind: str | None, prop: str | None,
+                 area_unit: str | None = None) -> dict:
+    row = {k: None for k in LISTING_FIELDS}
+    row["kind"], row["property"] = kind, prop
+    row["area_m2"], row["area_raw"] = _area(values.get("area"), area_unit)
+    h = fr.RE_HEIGHT.search("层高：" + values["height"]) if values.get("height") else None
+    h = h or fr.RE_HEIGHT.search(lines_text) or fr.RE_HEIGHT_PROSE.search(lines_text)
+    row["height_m"] = parse_number(h.group(1)) if h else None
+    src = "承重：" + values["load"] if values.get("load") else lines_text
+    ld = fr.RE_LOAD.search(src) or fr.RE_LOAD_AFTER.search(src)
+    row["floor_load_t_m2"] = parse_number(ld.group(1)) if ld else None
+    pw = fr.RE_POWER.search(values.get("power") or lines_text)
+    row["power_kva"] = parse_number(pw.group(1)) if pw else None
+    row["price_value"], row["price_unit"] = parse_price(values.get("price") or "")
+    if row["price_unit"] is None:
+        row["price_value"], row["price_unit"] = parse_price(_price_sentence(lines_text))
+    row["location"] = values.get("location")
+    return row
+
+
+def _price_sentence(text: str) -> str:
+    for s in _sentences(text):
+        if re.search(r"租金|售价|价格|元/|面议|万元", s) and not re.search(r"注册资本|总投资|产值", s):
+            return s
+    return ""
+
+
+def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_type: str | None = None,
+             warnings: list | None = None) -> list[dict]:
+    """Listing rows (LISTING_FIELDS) of a post: one per row of a multi-property table, else one."""
+    warn = _Warn(warnings)
+    text = text if text is not None else record.get("text") or ""
+    doc_type = doc_type or record.get("doc_type")
+    if doc_type is not None and doc_type not in LISTING_DOC_TYPES:
+        return []
+    title = record.get("title") or ""
+    head = _sentences(text)[:2]
+    kind = _kind(" ".join(head)) or _kind(title) or _kind(text)
+    prop = _property(" ".join(head)) or _property(title)
+    base = {"site": record.get("site"), "post_id": record.get("post_id"), "url": record.get("url")}
+    rows: list[dict] = []
+    # a table with one property per row (位置 | 面积 | 层高 | 租金)
+    for ti, table in enumerate(tables or []):
+        header = table.get("header") or []
+        cols = {}
+        for i, h in enumerate(header):
+            for field, pattern in fr.LISTING_LABELS.items():
+                if pattern.search(h or "") and field not in cols:
+                    cols[field] = i
+                    break
+        data = table.get("rows") or []
+        if "area" in cols and len(cols) >= 2 and len(header) > 2 and data:
+            unit = _unit_in(header[cols["area"]], fr.AREA_UNITS)
+            for r in data:
+                vals = {f: (r[i] if i < len(r) else "") for f, i in cols.items()}
+                raw = " | ".join(c for c in r if c)
+                row = _listing_row(vals, raw, kind or _kind(raw), prop or _property(raw), unit)
+                if row["area_m2"] is None:
+                    continue
+                row["raw"] = raw
+                rows.append(row)
+            if not rows:
+                warn(f"table {ti + 1}: listing table without readable areas")
+    if not rows:
+        lines = _lines_of(text, tables)
+        values = _labelled(lines)
+        if "area" not in values:
+            m = re.search(r"(?:建筑面积|占地面积|面积|共计|约)\s*[约为：:]?\s*" + fr.RE_LISTING_AREA.pattern, text)
+            if m:
+                values["area"] = m.group(0)
+            else:
+                m = fr.RE_LISTING_AREA.search(" ".join(head) + " " + title)
+                if m:
+                    values["area"] = m.group(0)
+        row = _listing_row(values, "\n".join(lines), kind, prop)
+        if row["area_m2"] is not None or row["price_unit"] is not None:
+            row["raw"] = "\n".join(ln for ln in lines if re.search(
+                r"面积|层高|承重|电力|KVA|价格|租金|售价|位置|元/|面议|出租|出售", ln))[:2000]
+            rows.append(row)
+    for r in rows:
+        r.update(base)
+    return [{k: r.get(k) for k in LISTING_FIELDS} for r in rows]
+
+
+# ------------------------------------------------------------------------------------------
+# One call for extraction
+# ------------------------------------------------------------------------------------------
+def derive(record: dict, body_element=None, *, options=None, tables: list[dict] | None = None):
+    """(tables, doc_type, parcels, listings, warnings) of an extracted record and its body element.
+
+    `body_element` is the post body (``div.single`` after pruning); `tables` may be passed
+    instead when they were extracted already. Never raises on bad markup: problems become
+    warnings (strings) and the facts they concern are left out.
+    """
+    from crawler import doctype
+    from crawler.tables import extract_tables
+
+    warnings: list[str] = []
+    if tables is None:
+        try:
+            tables = extract_tables(body_element, options) if options else extract_tables(body_element)
+        except Exception as exc:  # noqa: BLE001 - broken markup must never lose the article
+            warnings.append(f"tables: {type(exc).__name__}: {exc}")
+            tables = []
+    text = record.get("text") or ""
+    dt = doctype.classify(record.get("title"), text, tables, record.get("category"))
+    rec = dict(record, doc_type=dt)
+    try:
+        p = parcels(rec, tables, text, doc_type=dt, warnings=warnings)
+    except Exception as exc:  # noqa: BLE001
+        warnings.append(f"parcels: {type(exc).__name__}: {exc}")
+        p = []
+    try:
+        li = listings(rec, tables, text, doc_type=dt, warnings=warnings)
+    except Exception as exc:  # noqa: BLE001
+        warnings.append(f"listings: {type(exc).__name__}: {exc}")
+        li = []
+    return tables, dt, p, li, warnings

@@ -71,6 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     _crawl("archive", "PARKCORPUS_ARCHIVE", bool),
     _crawl("flush_rows", "PARKCORPUS_FLUSH_ROWS", int),
     _crawl("max_errors", "PARKCORPUS_MAX_ERRORS", int),
+    _crawl("workers", "PARKCORPUS_WORKERS", int),
     Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", None, str),
     Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", None),
 )

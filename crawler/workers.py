@@ -284,12 +284,17 @@ class PageResult:
 
 
 def map_pages(pages: Iterable[Page], jobs: int | None = 1, options: Any = None,
-              task: Callable[..., dict] = extract_task, window: int | None = None) -> Iterator[PageResult]:
+              task: Callable[..., dict] = extract_task, window: int | None = None,
+              pool: ExtractionPool | None = None) -> Iterator[PageResult]:
     """Extract pages on `jobs` processes (1: in this process; 0/None: every core), results in input order.
 
     At most `window` pages (default 4 per job) are in flight, so memory stays flat however many
-    pages the iterable yields. Errors are returned in PageResult.error, never raised.
+    pages the iterable yields. Errors are returned in PageResult.error, never raised. A started
+    `pool` is used as it is (its size, options and task win) and left running.
     """
+    if pool is not None:
+        yield from _map_on(pool, pages, window or 4 * pool.workers)
+        return
     jobs = pool_size(jobs)
     if jobs == 1:
         for page in pages:
@@ -298,15 +303,18 @@ def map_pages(pages: Iterable[Page], jobs: int | None = 1, options: Any = None,
             except ParkcorpusError as exc:
                 yield PageResult(page, None, exc)
         return
-    window = window or 4 * jobs
-    with ExtractionPool(jobs, options=options, task=task) as pool:
-        inflight: deque[tuple[Page, Future]] = deque()
-        for page in pages:
-            inflight.append((page, pool.submit(page.html, page.url, **page.hints())))
-            if len(inflight) >= window:
-                yield _settled(*inflight.popleft())
-        while inflight:
+    with ExtractionPool(jobs, options=options, task=task) as own:
+        yield from _map_on(own, pages, window or 4 * jobs)
+
+
+def _map_on(pool: ExtractionPool, pages: Iterable[Page], window: int) -> Iterator[PageResult]:
+    inflight: deque[tuple[Page, Future]] = deque()
+    for page in pages:
+        inflight.append((page, pool.submit(page.html, page.url, **page.hints())))
+        if len(inflight) >= window:
             yield _settled(*inflight.popleft())
+    while inflight:
+        yield _settled(*inflight.popleft())
 
 
 def _settled(page: Page, future: Future) -> PageResult:

@@ -272,3 +272,26 @@ def test_s3_prefix_with_other_objects_is_not_a_dataset(s3_server, s3_bucket):
         "pass --out (or PARKCORPUS_OUT) a new or empty prefix")
     # a sibling prefix that merely starts with the same letters is not inside it
     assert fs.resolve(f"s3://{s3_bucket}/share").root_state(MARKER) == "empty"
+
+
+def test_hive_dataset_on_s3_reads_with_pyarrow_pandas_polars_duckdb(s3_bucket):
+    """What the store will write on S3 is readable by the usual readers through the Location's filesystem."""
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
+
+    loc = fs.resolve(f"s3://{s3_bucket}/corpus")
+    for site, ids in (("a.021cf.cn", [1, 2]), ("b.021cf.cn", [3])):
+        tmp = loc.local_tmp("part.parquet")
+        pq.write_table(pa.table({"post_id": pa.array(ids, pa.int64())}), tmp)
+        loc.put_file(f"articles/site={site}/year=2026/month=11/part-r1-0.parquet", tmp)
+    dataset = ds.dataset(loc.path("articles"), filesystem=loc.fs, format="parquet", partitioning="hive")
+    table = dataset.to_table()
+    assert sorted(zip(table["site"].to_pylist(), table["post_id"].to_pylist())) == [
+        ("a.021cf.cn", 1), ("a.021cf.cn", 2), ("b.021cf.cn", 3)]
+    assert sorted(table.to_pandas()["post_id"]) == [1, 2, 3]
+    assert pl.from_arrow(table).filter(pl.col("site") == "b.021cf.cn")["post_id"].to_list() == [3]
+    con = duckdb.connect()
+    con.register("articles", dataset)
+    assert con.sql("select site, count(*) from articles group by site order by site").fetchall() == [
+        ("a.021cf.cn", 2), ("b.021cf.cn", 1)]

@@ -134,3 +134,21 @@ def test_workers_ignore_sigint_and_stop_on_shutdown():
             os.kill(pid, 0)
     with pytest.raises(RuntimeError, match="shut down"):
         p.extract_sync(b"", "late")
+
+
+def test_scrapy_async_callback_awaits_the_pool(replica, tmp_path, no_proxy_env):
+    """Scrapy 2.19 with the asyncio reactor: an `async def` callback awaits pool.extract."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = replica.network.site(replica.network.hosts[0])
+    pid = site.post_ids()[0]
+    out = tmp_path / "out.json"
+    script = Path(__file__).with_name("scrapy_pool_crawl.py")
+    subprocess.run([sys.executable, str(script), replica.proxy_url, site.post_url(pid), str(out)],
+                   check=True, timeout=120, env=no_proxy_env)
+    result = json.loads(out.read_text())
+    assert result["items"] == [{"post_id": pid, "same_as_in_process": True}]
+    assert result["pool_pages"] == 1

@@ -197,8 +197,7 @@ class ExtractionPool:
                     self._drop_quarantine(quarantine)
                     self.stats.failed.append(url)
                     raise PageFailed(url) from None
-        self.stats.pages += 1
-        return record
+        return self._count(record)
 
     # ------------------------------------------------------------------ sync (reextract, facts)
 
@@ -243,7 +242,8 @@ class ExtractionPool:
                 raise PageFailed(url) from None
 
     def _count(self, record: dict) -> dict:
-        self.stats.pages += 1
+        with self._lock:  # results arrive on the loop's thread and on the executors' threads
+            self.stats.pages += 1
         return record
 
 

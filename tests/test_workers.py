@@ -105,14 +105,15 @@ def test_map_pages_in_order_with_errors_jobs_1_and_2():
     pages = pages * 3
     # in this process the crash page is extracted like any other (crashing_task would kill pytest)
     one = list(map_pages(pages, jobs=1, task=_safe_task))
-    two = list(map_pages(pages, jobs=2, task=crashing_task, window=3))
-    assert [r.page.meta for r in two] == [p.meta for p in pages]
-    for a, b in zip(one, two):
-        if b.page.meta == 3:
-            assert isinstance(b.error, PageFailed) and b.record is None
-        else:
-            assert a.record == b.record and type(a.error) is type(b.error)
-    assert isinstance(two[1].error, NotAnArticle) and two[0].record["post_id"] == 3756
+    for chunk in (1, 5):
+        two = list(map_pages(pages, jobs=2, task=crashing_task, chunk=chunk, window=2))
+        assert [r.page.meta for r in two] == [p.meta for p in pages]
+        for a, b in zip(one, two):
+            if b.page.meta == 3:
+                assert isinstance(b.error, PageFailed) and b.record is None and b.error.url == crash_url(3)
+            else:
+                assert a.record == b.record and type(a.error) is type(b.error)
+        assert isinstance(two[1].error, NotAnArticle) and two[0].record["post_id"] == 3756
 
 
 def _safe_task(html, url, hints, options):

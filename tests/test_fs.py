@@ -295,3 +295,30 @@ def test_hive_dataset_on_s3_reads_with_pyarrow_pandas_polars_duckdb(s3_bucket):
     con.register("articles", dataset)
     assert con.sql("select site, count(*) from articles group by site order by site").fetchall() == [
         ("a.021cf.cn", 2), ("b.021cf.cn", 1)]
+
+
+def test_s3_upload_killed_midway_leaves_no_object(s3_server, s3_bucket, s3_env):
+    """A writer SIGKILLed in the middle of an upload (parts sent, not completed) leaves nothing a reader sees."""
+    import signal
+
+    code = (
+        "import sys, time; from crawler import fs\n"
+        "loc = fs.resolve(sys.argv[1])\n"
+        "out = loc.fs.open_output_stream(loc.path('articles/site=a/part-r1-0.parquet'))\n"
+        "chunk = b'x' * (6 * 1024 * 1024)\n"  # above the multipart part size: parts go out before close
+        "for i in range(50):\n"
+        "    out.write(chunk); print('wrote', i, flush=True); time.sleep(0.2)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, f"s3://{s3_bucket}/ds"], stdout=subprocess.PIPE,
+                             text=True, env={**os.environ, **s3_env})
+    try:
+        for _ in range(3):
+            assert child.stdout.readline().startswith("wrote")
+        uploads = s3_server.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
+        assert [u["Key"] for u in uploads] == ["ds/articles/site=a/part-r1-0.parquet"]  # parts in flight
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    loc = fs.resolve(f"s3://{s3_bucket}/ds")
+    assert loc.list_files() == [] and not loc.exists("articles/site=a/part-r1-0.parquet")
+    assert s3_server.keys(s3_bucket) == []

@@ -7,8 +7,8 @@ helpers are relative to the root and use "/" on every filesystem.
 What "atomic" means differs (docs/storage.md says it for users):
 - local folders: a file is written under `<root>/.tmp/`, fsync'ed, then hard-linked (never
   overwrites) or renamed (replaces) into place, so a reader sees the whole file or none;
-- object stores: an object appears whole when its upload completes (a single PUT, or the last
-  step of a multipart upload), so files are built locally and uploaded once under a new name.
+- object stores: an object appears whole when its PUT completes, so files are built locally and
+  uploaded in one PUT (with If-None-Match: *, so nothing is overwritten) under a new name.
   There is no rename: "replace" is a PUT over the old object, and a merge writes its output
   under a new name before it deletes its inputs.
 
@@ -21,6 +21,7 @@ one `StorageError` line naming the problem and the variable to set.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
@@ -29,7 +30,7 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import unquote, urlsplit
 
 import pyarrow.fs as pafs
@@ -48,8 +49,6 @@ MAX_ATTEMPTS = 3
 #: Region used with a custom endpoint when none is set: S3-compatible stores accept any region
 #: in the signature, and us-east-1 is what their documentation tells clients to use.
 DEFAULT_REGION = "us-east-1"
-#: Chunk size for uploading a local file to an object store.
-COPY_CHUNK = 8 * 1024 * 1024
 
 # A URI is "scheme:/...". One letter before ":" would be a Windows drive, which we do not have,
 # but "c:/x" is still better read as a path than refused.
@@ -286,11 +285,7 @@ class Location:
                 return self._link_local(tmp, rel, replace)
             finally:
                 _unlink_quiet(tmp)
-        final = rel if replace else self._free_name(rel)
-        with self._errors(final):
-            with self.fs.open_output_stream(self.path(final)) as out:
-                out.write(data)
-        return final
+        return self._upload(rel, lambda: contextlib.nullcontext(data), replace)
 
     def put_file(self, rel: str, local_path: str | os.PathLike, *, replace: bool = False,
                  move: bool = True) -> str:
@@ -318,10 +313,7 @@ class Location:
                 return self._link_local(tmp, rel, replace)
             finally:
                 _unlink_quiet(tmp)
-        final = rel if replace else self._free_name(rel)
-        with self._errors(final):
-            with open(local_path, "rb") as src, self.fs.open_output_stream(self.path(final)) as out:
-                shutil.copyfileobj(src, out, COPY_CHUNK)
+        final = self._upload(rel, lambda: open(local_path, "rb"), replace)
         if move:
             _unlink_quiet(local_path)
         return final
@@ -380,6 +372,40 @@ class Location:
     def _info(self, rel: str) -> pafs.FileInfo:
         with self._errors(rel):
             return self.fs.get_file_info(self.path(rel))
+
+    def _upload(self, rel: str, body: Callable[[], Any], replace: bool) -> str:
+        """One PUT of the whole body (botocore): the object appears complete or not at all.
+
+        Not pyarrow's output stream: that sends even small files as a multipart upload, which
+        leaves invisible parts behind when killed, and which SeaweedFS 4.48 stores wrongly for keys
+        ending in .gz (the WARC segments). Without replace the PUT carries If-None-Match: *, so an
+        existing object is never overwritten: the name is bumped instead.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = _client(self.s3)
+        conditional = not replace
+        final, bump = rel, 0
+        while True:
+            kw: dict[str, Any] = {"IfNoneMatch": "*"} if conditional else {}
+            try:
+                with body() as payload:
+                    client.put_object(Bucket=self.bucket, Key=self.path(final).split("/", 1)[1],
+                                      Body=payload, **kw)
+                return final
+            except ClientError as exc:
+                code = client_error_code(exc)
+                if conditional and code in PRECONDITION_FAILED:
+                    bump += 1
+                    final = bumped(rel, bump)
+                    continue
+                if conditional and code in NOT_IMPLEMENTED:
+                    conditional = False  # a store without conditional writes: check, then PUT
+                    final = self._free_name(final)
+                    continue
+                raise storage_error(exc, self.s3, self.bucket, self.show(final)) from None
+            except BotoCoreError as exc:
+                raise storage_error(exc, self.s3, self.bucket, self.show(final)) from None
 
     def _free_name(self, rel: str) -> str:
         """rel, or the first "name.N.ext" that does not exist (object stores: check, then PUT)."""
@@ -442,6 +468,21 @@ class _StoreErrors:
             except OSError as listing:
                 exc = listing
         raise storage_error(exc, self.loc.s3, self.loc.bucket, self.loc.show(self.rel)) from None
+
+
+#: botocore error codes of a conditional write that found the object changed or present.
+PRECONDITION_FAILED = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+#: ... and of a store that does not implement the condition.
+NOT_IMPLEMENTED = ("NotImplemented", "501")
+
+
+def client_error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore ClientError ("NoSuchKey", "PreconditionFailed" ...), or its HTTP status."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    code = str(response.get("Error", {}).get("Code", ""))
+    return code or str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
 
 
 @functools.lru_cache(maxsize=8)

@@ -121,16 +121,20 @@ STALE_AFTER = 300.0
 #: Seconds between heartbeats of a held lock (well below STALE_AFTER, so a slow request is no gap).
 HEARTBEAT = 60.0
 
-_PRECONDITION = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 _UNSUPPORTED = ("NotImplemented", "501", "InvalidArgument")
 
 
 def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    code = str(response.get("Error", {}).get("Code", ""))
-    return code or str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    from crawler.fs import client_error_code  # pyarrow stays unimported for local folders
+
+    return client_error_code(exc)
+
+
+def _refused(exc: BaseException) -> bool:
+    """True when a conditional write or delete found the object changed (or already there)."""
+    from crawler.fs import PRECONDITION_FAILED
+
+    return _error_code(exc) in PRECONDITION_FAILED
 
 
 class ObjectStoreLock:
@@ -234,7 +238,7 @@ class ObjectStoreLock:
                     code = _error_code(exc)
                     if code in _UNSUPPORTED:
                         raise self._unsupported() from None
-                    if code not in _PRECONDITION:
+                    if not _refused(exc):
                         raise
                 holder, etag, age = self._read()
                 if holder is None:
@@ -244,7 +248,7 @@ class ObjectStoreLock:
                 try:
                     self.etag = self._put(self.holder, IfMatch=etag)  # compare-and-swap: one taker wins
                 except ClientError as exc:
-                    if _error_code(exc) not in _PRECONDITION:
+                    if not _refused(exc):
                         raise
                     raise self._locked(self._read()[0] or holder) from None
                 self.took_over = holder
@@ -264,7 +268,7 @@ class ObjectStoreLock:
         try:
             self._put(self.holder, IfNoneMatch="*")  # the same bytes: harmless if it succeeds
         except ClientError as exc:
-            if _error_code(exc) in _PRECONDITION:
+            if _refused(exc):
                 return
             if _error_code(exc) not in _UNSUPPORTED:
                 raise
@@ -300,7 +304,7 @@ class ObjectStoreLock:
                     self.holder["heartbeat"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                     self.etag = self._put(self.holder, IfMatch=self.etag)
                 except ClientError as exc:
-                    if _error_code(exc) in _PRECONDITION:
+                    if _refused(exc):
                         self.lost = True  # another run judged us stale and took the lock
                         self.etag = None
                         return
@@ -318,7 +322,7 @@ class ObjectStoreLock:
             try:
                 self.etag = self._put(self.holder, IfMatch=self.etag)
             except (ClientError, BotoCoreError) as exc:
-                if _error_code(exc) in _PRECONDITION:
+                if _refused(exc):
                     self.lost, self.etag = True, None
                     return
                 raise self._fail(exc) from None
@@ -345,7 +349,7 @@ class ObjectStoreLock:
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
         except ClientError as exc:
             code = _error_code(exc)
-            if code in _PRECONDITION or code in ("NoSuchKey", "404"):
+            if _refused(exc) or code in ("NoSuchKey", "404"):
                 return  # not ours any more
             if code not in _UNSUPPORTED:
                 raise self._fail(exc) from None

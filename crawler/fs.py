@@ -132,12 +132,26 @@ def s3_settings(env: Mapping[str, str] | None = None, bucket: str | None = None)
                          else ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"))
         raise ConfigError(f"{have} is set but {missing} is not: set both, or neither and use AWS_PROFILE")
     profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or None
+    if profile and not access_key:
+        _check_profile(profile)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     if region is None:
         region = DEFAULT_REGION if endpoint or bucket is None else _bucket_region(bucket, endpoint)
     return S3Settings(endpoint=endpoint, endpoint_var=endpoint_var, region=region,
                       access_key=access_key, secret_key=secret_key,
                       session_token=env.get("AWS_SESSION_TOKEN") or None, profile=profile)
+
+
+def _check_profile(profile: str) -> None:
+    """ConfigError when AWS_PROFILE names a profile that neither AWS file defines."""
+    import botocore.session
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        botocore.session.Session(profile=profile).get_scoped_config()
+    except ProfileNotFound:
+        raise ConfigError(f"AWS_PROFILE={profile!r} is not a profile of ~/.aws/credentials or ~/.aws/config "
+                          "(AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE): fix AWS_PROFILE or add the profile") from None
 
 
 def _check_endpoint(value: str, name: str) -> str:

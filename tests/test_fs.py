@@ -209,6 +209,10 @@ def test_s3_credentials_from_aws_profile_files(s3_server, s3_bucket, s3_env, mon
     monkeypatch.setenv("AWS_PROFILE", "lab")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_PROFILE", "nolab")
+    with pytest.raises(ConfigError, match="^AWS_PROFILE='nolab' is not a profile of ~/.aws/credentials"):
+        fs.resolve(f"s3://{s3_bucket}/ds")
+    monkeypatch.setenv("AWS_PROFILE", "lab")
     loc = fs.resolve(f"s3://{s3_bucket}/ds")
     loc.probe()
     loc.put_bytes("x.json", b"1")

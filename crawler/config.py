@@ -81,6 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
     _crawl("archive", "PARKCORPUS_ARCHIVE", bool),
     _crawl("flush_rows", "PARKCORPUS_FLUSH_ROWS", int, lo=1, hi=10_000_000),
     _crawl("max_errors", "PARKCORPUS_MAX_ERRORS", int, lo=0),
+    _crawl("workers", "PARKCORPUS_WORKERS", int, lo=0, hi=256),
     Setting("cluster.nodes", [], list, "Scrapyd URLs for `parkcorpus cluster`", None, str),
     Setting("cluster.shard_size", 2000, int, "post IDs per shard when a large subsite is split", None,
             lo=1, hi=1_000_000),

@@ -45,6 +45,10 @@ class DatasetError(ParkcorpusError):
     """The output folder is missing, unwritable, or not a parkcorpus dataset."""
 
 
+class StorageError(DatasetError):
+    """The object store holding the dataset cannot be used: no bucket, bad credentials, unreachable."""
+
+
 class LockedError(ParkcorpusError):
     """Another parkcorpus run holds the lock on the output folder."""
 

@@ -94,6 +94,7 @@ PARKCORPUS_SETTINGS: dict[str, tuple[object, str]] = {
     "PARKCORPUS_FOLLOW_TRAPS": (False, "also follow tag/author/search links (crawl traps)"),
     "PARKCORPUS_FEED_PUBDATE": (True, "pass feed.php pubDate to the extractor for exact dates"),
     "PARKCORPUS_DISK_QUEUE": (True, "keep waiting requests in a per-run temp folder, not in memory"),
+    "PARKCORPUS_WORKERS": (0, "processes that extract pages (0: one per core, os.cpu_count())"),
 }
 for _name, (_default, _help) in PARKCORPUS_SETTINGS.items():
     globals()[_name] = _default

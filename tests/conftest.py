@@ -94,3 +94,44 @@ def fast_settings():
 def fast_args():
     """FAST as CLI options: -s NAME=VALUE ..."""
     return list(FAST_ARGS)
+
+
+#: AWS_* variables that could point a test's S3 client somewhere else; cleared by s3_env.
+AWS_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS `weed`, loopback, free ports) for the session; skipped only when weed cannot run.
+
+    .endpoint, .env() (AWS_* variables with Admin credentials), .bucket() (a fresh bucket),
+    .client() (botocore), .keys(bucket, prefix).
+    """
+    from s3server import S3Server, find_weed, weed_unusable_reason
+
+    weed = find_weed()
+    reason = weed_unusable_reason(weed)
+    if reason:
+        pytest.skip(reason)
+    with S3Server(tmp_path_factory.mktemp("s3server"), weed) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch, tmp_path):
+    """The process environment pointed at s3_server (AWS_* set, any other AWS profile or file hidden)."""
+    for name in AWS_VARS:
+        monkeypatch.delenv(name, raising=False)
+    # a developer's ~/.aws files must not leak into the tests
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_server.env()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, s3_env):
+    """A fresh, empty bucket on s3_server (with s3_env set); its name."""
+    return s3_server.bucket()

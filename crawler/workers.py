@@ -1,0 +1,388 @@
+"""Extraction on every core: a process pool that runs the pure `extract_html` outside the caller's process.
+
+A crawl spends about as much CPU extracting a page as Scrapy spends fetching it, so extraction in
+the Scrapy process leaves the other cores idle. `ExtractionPool` is started once per crawl and fed
+from async code (`await pool.extract(html, url, ...)` from an `async def parse_post` under Scrapy's
+asyncio reactor); `map_pages(pages, jobs)` is the batch form for `reextract` and `facts`.
+
+Workers come from a `forkserver` context: forking a threaded process (Twisted, asyncio, the lock's
+heartbeat) is unsafe, and spawn would re-import trafilatura for every worker; the fork server
+imports `crawler.extract` once and forks warm workers from it, also after a crash.
+
+A worker that dies (segfault in a C extension, OOM kill) breaks the whole executor: every page in
+flight fails with BrokenProcessPool. The pool then starts a new executor, and retries each of those
+pages once, one at a time in a separate one-worker executor, so a page that kills its worker again
+is identified exactly (PageFailed with its URL) and never takes innocent pages with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator
+
+from crawler.errors import ParkcorpusError
+
+#: Start method of worker processes (see the module docstring).
+START_METHOD = "forkserver"
+#: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
+PRELOAD = ["crawler.extract"]
+
+
+class PageFailed(ParkcorpusError):
+    """A page killed its extraction worker twice; it is reported as failed with its URL."""
+
+    def __init__(self, url: str, reason: str = "the extraction worker died twice on it"):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+
+
+def default_workers() -> int:
+    """The pool size when PARKCORPUS_WORKERS is 0 or unset: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def pool_size(workers: int | None) -> int:
+    """The number of worker processes for a PARKCORPUS_WORKERS value (0 or None: every core)."""
+    if workers is None or int(workers) <= 0:
+        return default_workers()
+    return int(workers)
+
+
+def extract_task(html: bytes, url: str, hints: dict[str, Any], options: Any) -> dict:
+    """What a worker runs for one page: the pure extractor, unchanged (NotAnArticle travels back)."""
+    from crawler.extract import extract_html
+
+    return extract_html(html, url, options=options, **hints)
+
+
+def batch_task(task: Callable[..., dict], items: list[tuple[bytes, str, dict]], options: Any) -> list[tuple[bool, Any]]:
+    """Run task on several pages in one worker call: [(True, record) | (False, NotAnArticle ...)].
+
+    One call per page costs a round trip through the executor's queues; a few pages per call
+    keep that overhead small next to the ~3-10 ms extraction of a page.
+    """
+    out: list[tuple[bool, Any]] = []
+    for html, url, hints in items:
+        try:
+            out.append((True, task(html, url, hints, options)))
+        except ParkcorpusError as exc:
+            out.append((False, exc))
+    return out
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides how to stop (finish the pages in
+    # flight, flush its buffers), so a worker must not die of the SIGINT meant for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@dataclass
+class PoolStats:
+    """What the pool counted: pages done, worker crashes, executor restarts, pages failed (URLs)."""
+
+    pages: int = 0
+    crashes: int = 0
+    restarts: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+class ExtractionPool:
+    """A process pool for `extract_html`: started once, fed from async or sync code, crash-tolerant.
+
+    workers: number of processes (0/None: every core); options: the ExtractOptions of every page;
+    task: the function a worker runs (extract_task; tests pass one that crashes on purpose).
+    Raises what the task raises (NotAnArticle, MalformedPage), or PageFailed after a second crash.
+    """
+
+    def __init__(self, workers: int | None = None, options: Any = None,
+                 task: Callable[..., dict] = extract_task, start_method: str = START_METHOD):
+        self.workers = pool_size(workers)
+        self.options = options
+        self.task = task
+        self.stats = PoolStats()
+        self._context = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._context.set_forkserver_preload(PRELOAD)
+        self._executor: ProcessPoolExecutor | None = None
+        self._quarantine: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # guards the executors (restarts come from any thread)
+        self._retry_lock = threading.Lock()  # one retry at a time: a crash then names its page
+        self._async_retry: asyncio.Lock | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _new_executor(self, size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=size, mp_context=self._context, initializer=_worker_init)
+
+    def start(self) -> "ExtractionPool":
+        """Start the worker processes (once; later calls do nothing)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the extraction pool is shut down")
+            if self._executor is None:
+                self._executor = self._new_executor(self.workers)
+                # start the processes now, not on the first page: a crawl's first pages stay fast
+                for f in [self._executor.submit(os.getpid) for _ in range(self.workers)]:
+                    f.result()
+        return self
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the workers: wait=True finishes the pages in flight first; idempotent."""
+        with self._lock:
+            self._closed = True
+            executors = [e for e in (self._executor, self._quarantine) if e is not None]
+            self._executor = self._quarantine = None
+        for executor in executors:
+            executor.shutdown(wait=wait, cancel_futures=not wait)
+
+    def __enter__(self) -> "ExtractionPool":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.shutdown(wait=exc[0] is None)
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the extraction pool is shut down")
+            if self._executor is None:
+                self._executor = self._new_executor(self.workers)
+            return self._executor
+
+    def _restart(self, broken: ProcessPoolExecutor) -> None:
+        """Replace a broken main executor (once, whoever notices first)."""
+        with self._lock:
+            self.stats.crashes += 1
+            if self._executor is broken and not self._closed:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor(self.workers)
+                self.stats.restarts += 1
+
+    def _quarantine_executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the extraction pool is shut down")
+            if self._quarantine is None:
+                self._quarantine = self._new_executor(1)
+            return self._quarantine
+
+    def _drop_quarantine(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            self.stats.crashes += 1
+            if self._quarantine is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._quarantine = None
+
+    def _args(self, html: bytes, url: str, hints: dict[str, Any]) -> tuple:
+        return (self.task, html, url, hints, self.options)
+
+    # ------------------------------------------------------------------ async (the crawl)
+
+    async def extract(self, html: bytes, url: str, *, fetched_at: datetime | None = None,
+                      server_date: datetime | None = None, feed_published: datetime | None = None,
+                      archive_month: tuple[int, int] | None = None) -> dict:
+        """The record of one page, extracted in a worker; awaitable from asyncio code (Scrapy callbacks)."""
+        hints = _hints(fetched_at, server_date, feed_published, archive_month)
+        loop = asyncio.get_running_loop()
+        executor = self._current()
+        try:
+            record = await loop.run_in_executor(executor, *self._args(html, url, hints))
+        except BrokenProcessPool:
+            self._restart(executor)
+            if self._async_retry is None:
+                self._async_retry = asyncio.Lock()
+            async with self._async_retry:
+                quarantine = self._quarantine_executor()
+                try:
+                    record = await loop.run_in_executor(quarantine, *self._args(html, url, hints))
+                except BrokenProcessPool:
+                    self._drop_quarantine(quarantine)
+                    self.stats.failed.append(url)
+                    raise PageFailed(url) from None
+        return self._count(record)
+
+    # ------------------------------------------------------------------ sync (reextract, facts)
+
+    def submit(self, html: bytes, url: str, **hints: Any) -> Future:
+        """Start one page in the pool; the future's result is extract_sync's (retry included)."""
+        hints = _hints(**hints)
+        executor = self._current()
+        first = executor.submit(*self._args(html, url, hints))
+        done: Future = Future()
+
+        def settle(f: Future) -> None:
+            try:
+                done.set_result(self._count(f.result()))
+            except BrokenProcessPool:
+                self._restart(executor)
+                # retried on a helper thread: this callback runs on the executor's own thread
+                threading.Thread(target=self._retry_into, args=(done, html, url, hints), daemon=True).start()
+            except BaseException as exc:  # noqa: BLE001 - NotAnArticle & co. travel to the caller
+                done.set_exception(exc)
+
+        first.add_done_callback(settle)
+        return done
+
+    def submit_many(self, items: list[tuple[bytes, str, dict]]) -> Future:
+        """Start several (html, url, hints) pages as one worker call; the result is batch_task's list.
+
+        After a crash each page of the batch is retried alone, like extract's retry.
+        """
+        executor = self._current()
+        first = executor.submit(batch_task, self.task, items, self.options)
+        done: Future = Future()
+
+        def settle(f: Future) -> None:
+            try:
+                results = f.result()
+            except BrokenProcessPool:
+                self._restart(executor)
+                threading.Thread(target=self._retry_many_into, args=(done, items), daemon=True).start()
+                return
+            except BaseException as exc:  # noqa: BLE001
+                done.set_exception(exc)
+                return
+            with self._lock:
+                self.stats.pages += sum(1 for ok, _ in results if ok)
+            done.set_result(results)
+
+        first.add_done_callback(settle)
+        return done
+
+    def _retry_many_into(self, done: Future, items: list[tuple[bytes, str, dict]]) -> None:
+        out: list[tuple[bool, Any]] = []
+        try:
+            for html, url, hints in items:
+                try:
+                    out.append((True, self._count(self._retry(html, url, hints))))
+                except ParkcorpusError as exc:
+                    out.append((False, exc))
+        except BaseException as exc:  # noqa: BLE001
+            done.set_exception(exc)
+            return
+        done.set_result(out)
+
+    def extract_sync(self, html: bytes, url: str, **hints: Any) -> dict:
+        """The record of one page, extracted in a worker (blocking)."""
+        return self.submit(html, url, **hints).result()
+
+    def _retry_into(self, done: Future, html: bytes, url: str, hints: dict[str, Any]) -> None:
+        try:
+            done.set_result(self._count(self._retry(html, url, hints)))
+        except BaseException as exc:  # noqa: BLE001
+            done.set_exception(exc)
+
+    def _retry(self, html: bytes, url: str, hints: dict[str, Any]) -> dict:
+        with self._retry_lock:
+            quarantine = self._quarantine_executor()
+            try:
+                return quarantine.submit(*self._args(html, url, hints)).result()
+            except BrokenProcessPool:
+                self._drop_quarantine(quarantine)
+                self.stats.failed.append(url)
+                raise PageFailed(url) from None
+
+    def _count(self, record: dict) -> dict:
+        with self._lock:  # results arrive on the loop's thread and on the executors' threads
+            self.stats.pages += 1
+        return record
+
+
+def _hints(fetched_at: datetime | None = None, server_date: datetime | None = None,
+           feed_published: datetime | None = None, archive_month: tuple[int, int] | None = None) -> dict:
+    hints: dict[str, Any] = {}
+    for name, value in (("fetched_at", fetched_at), ("server_date", server_date),
+                        ("feed_published", feed_published), ("archive_month", archive_month)):
+        if value is not None:
+            hints[name] = value
+    return hints
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to extract: its bytes, URL and the date hints extract_html takes; meta rides along."""
+
+    html: bytes
+    url: str
+    fetched_at: datetime | None = None
+    server_date: datetime | None = None
+    feed_published: datetime | None = None
+    archive_month: tuple[int, int] | None = None
+    meta: Any = None  # anything the caller needs back with the result (an archive record id ...)
+
+    def hints(self) -> dict[str, Any]:
+        """The keyword arguments extract_html takes besides html, url and options."""
+        return _hints(self.fetched_at, self.server_date, self.feed_published, self.archive_month)
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """The outcome of one Page: record, or error (NotAnArticle, MalformedPage, PageFailed)."""
+
+    page: Page
+    record: dict | None
+    error: BaseException | None
+
+
+def map_pages(pages: Iterable[Page], jobs: int | None = 1, options: Any = None,
+              task: Callable[..., dict] = extract_task, chunk: int = 8, window: int | None = None,
+              pool: ExtractionPool | None = None) -> Iterator[PageResult]:
+    """Extract pages on `jobs` processes (1: in this process; 0/None: every core), results in input order.
+
+    Pages travel `chunk` at a time to a worker; at most `window` chunks (default 2 per worker + 1)
+    are in flight, so memory stays flat however many pages the iterable yields. Errors are returned
+    in PageResult.error, never raised. A started `pool` is used as it is (its size, options and
+    task win) and left running.
+    """
+    if pool is not None:
+        yield from _map_on(pool, pages, chunk, window or 2 * pool.workers + 1)
+        return
+    jobs = pool_size(jobs)
+    if jobs == 1:
+        for page in pages:
+            try:
+                yield PageResult(page, task(page.html, page.url, page.hints(), options), None)
+            except ParkcorpusError as exc:
+                yield PageResult(page, None, exc)
+        return
+    with ExtractionPool(jobs, options=options, task=task) as own:
+        yield from _map_on(own, pages, chunk, window or 2 * jobs + 1)
+
+
+def _map_on(pool: ExtractionPool, pages: Iterable[Page], chunk: int, window: int) -> Iterator[PageResult]:
+    inflight: deque[tuple[list[Page], Future]] = deque()
+
+    def settled() -> Iterator[PageResult]:
+        batch, future = inflight.popleft()
+        try:
+            results = future.result()
+        except ParkcorpusError as exc:  # not expected from a batch, but never lose the pages
+            results = [(False, exc)] * len(batch)
+        for page, (ok, value) in zip(batch, results):
+            yield PageResult(page, value if ok else None, None if ok else value)
+
+    batch: list[Page] = []
+    for page in pages:
+        batch.append(page)
+        if len(batch) >= max(1, chunk):
+            inflight.append((batch, pool.submit_many([(p.html, p.url, p.hints()) for p in batch])))
+            batch = []
+            if len(inflight) >= window:
+                yield from settled()
+    if batch:
+        inflight.append((batch, pool.submit_many([(p.html, p.url, p.hints()) for p in batch])))
+    while inflight:
+        yield from settled()

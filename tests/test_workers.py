@@ -1,0 +1,155 @@
+"""crawler.workers: extraction in a process pool, from async and sync code, surviving worker crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import signal
+from datetime import datetime, timezone
+
+import pytest
+
+from crawler.errors import NotAnArticle
+from crawler.extract import extract_html
+from crawler.normalize import ExtractOptions
+from crawler.workers import ExtractionPool, Page, PageFailed, map_pages, pool_size
+from paths import SAMPLES
+from worker_tasks import CRASH, crash_once_task, crashing_task, pid_task
+
+FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
+POST = (SAMPLES / "post-3756.html").read_bytes()
+POST_URL = "http://jinshan.021cf.cn/index.php/post/3756.html"
+LAIAN = (SAMPLES / "laian-post-1414.html").read_bytes()
+LAIAN_URL = "http://laian.021cf.cn/index.php/post/1414.html"
+LIST = (SAMPLES / "category-1.html").read_bytes()
+LIST_URL = "http://jinshan.021cf.cn/index.php/category-1.html"
+
+
+def crash_url(n: int) -> str:
+    return f"http://jinshan.021cf.cn/index.php/post/{9000 + n}.html?{CRASH}"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ExtractionPool(2) as p:
+        yield p
+
+
+def test_pool_size_defaults_to_the_cores():
+    assert pool_size(3) == 3
+    assert pool_size(0) == pool_size(None) == len(os.sched_getaffinity(0))
+
+
+def test_worker_record_equals_in_process_record(pool):
+    expected = extract_html(POST, POST_URL, fetched_at=FETCHED)
+    assert pool.extract_sync(POST, POST_URL, fetched_at=FETCHED) == expected
+
+
+def test_options_travel_to_the_workers():
+    options = ExtractOptions(convert="none", swaps=False, mask_phones=True)
+    with ExtractionPool(1, options=options) as p:
+        got = p.extract_sync(LAIAN, LAIAN_URL, fetched_at=FETCHED)
+    assert got == extract_html(LAIAN, LAIAN_URL, fetched_at=FETCHED, options=options)
+
+
+def test_not_an_article_travels_back(pool):
+    with pytest.raises(NotAnArticle):
+        pool.extract_sync(LIST, LIST_URL, fetched_at=FETCHED)
+
+
+def test_async_extract_from_a_running_loop(pool):
+    async def main():
+        return await asyncio.gather(
+            pool.extract(POST, POST_URL, fetched_at=FETCHED),
+            pool.extract(LAIAN, LAIAN_URL, fetched_at=FETCHED),
+            pool.extract(LIST, LIST_URL, fetched_at=FETCHED),
+            return_exceptions=True,
+        )
+
+    post, laian, listing = asyncio.run(main())
+    assert post == extract_html(POST, POST_URL, fetched_at=FETCHED)
+    assert laian == extract_html(LAIAN, LAIAN_URL, fetched_at=FETCHED)
+    assert isinstance(listing, NotAnArticle)
+
+
+def test_async_crash_retries_once_then_fails_only_that_page():
+    with ExtractionPool(2, task=crashing_task) as p:
+        async def main():
+            jobs = [p.extract(POST, POST_URL, fetched_at=FETCHED) for _ in range(6)]
+            jobs.insert(3, p.extract(POST, crash_url(1), fetched_at=FETCHED))
+            return await asyncio.gather(*jobs, return_exceptions=True)
+
+        results = asyncio.run(main())
+        expected = extract_html(POST, POST_URL, fetched_at=FETCHED)
+        assert isinstance(results[3], PageFailed) and results[3].url == crash_url(1)
+        assert str(results[3]) == f"{crash_url(1)}: the extraction worker died twice on it"
+        assert [r for i, r in enumerate(results) if i != 3] == [expected] * 6  # innocent pages all done
+        assert p.stats.failed == [crash_url(1)]
+        assert p.stats.restarts >= 1 and p.stats.crashes >= 2
+        # the pool goes on working after the crash
+        assert asyncio.run(p.extract(POST, POST_URL, fetched_at=FETCHED)) == expected
+
+
+def test_page_that_crashes_once_succeeds_on_retry(tmp_path):
+    task = functools.partial(crash_once_task, str(tmp_path))
+    with ExtractionPool(2, task=task) as p:
+        record = p.extract_sync(POST, crash_url(2), fetched_at=FETCHED)
+        assert record["post_id"] == 9002 and record["title"]
+        assert p.stats.failed == [] and p.stats.restarts == 1
+
+
+def test_map_pages_in_order_with_errors_jobs_1_and_2():
+    pages = [Page(POST, POST_URL, fetched_at=FETCHED, meta=0), Page(LIST, LIST_URL, fetched_at=FETCHED, meta=1),
+             Page(LAIAN, LAIAN_URL, fetched_at=FETCHED, meta=2), Page(POST, crash_url(3), fetched_at=FETCHED, meta=3)]
+    pages = pages * 3
+    # in this process the crash page is extracted like any other (crashing_task would kill pytest)
+    one = list(map_pages(pages, jobs=1, task=_safe_task))
+    for chunk in (1, 5):
+        two = list(map_pages(pages, jobs=2, task=crashing_task, chunk=chunk, window=2))
+        assert [r.page.meta for r in two] == [p.meta for p in pages]
+        for a, b in zip(one, two):
+            if b.page.meta == 3:
+                assert isinstance(b.error, PageFailed) and b.record is None and b.error.url == crash_url(3)
+            else:
+                assert a.record == b.record and type(a.error) is type(b.error)
+        assert isinstance(two[1].error, NotAnArticle) and two[0].record["post_id"] == 3756
+
+
+def _safe_task(html, url, hints, options):
+    from crawler.workers import extract_task
+
+    return extract_task(html, url, hints, options)
+
+
+def test_workers_ignore_sigint_and_stop_on_shutdown():
+    p = ExtractionPool(2, task=pid_task).start()
+    pids = {p.extract_sync(b"", f"u{i}")["pid"] for i in range(8)}
+    assert pids and os.getpid() not in pids
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)  # Ctrl-C reaches the process group: the parent decides
+    assert p.extract_sync(b"", "after")["pid"] in pids and p.stats.restarts == 0
+    p.shutdown()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(RuntimeError, match="shut down"):
+        p.extract_sync(b"", "late")
+
+
+def test_scrapy_async_callback_awaits_the_pool(replica, tmp_path, no_proxy_env):
+    """Scrapy 2.19 with the asyncio reactor: an `async def` callback awaits pool.extract."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = replica.network.site(replica.network.hosts[0])
+    pid = site.post_ids()[0]
+    out = tmp_path / "out.json"
+    script = Path(__file__).with_name("scrapy_pool_crawl.py")
+    subprocess.run([sys.executable, str(script), replica.proxy_url, site.post_url(pid), str(out)],
+                   check=True, timeout=120, env=no_proxy_env)
+    result = json.loads(out.read_text())
+    assert result["items"] == [{"post_id": pid, "same_as_in_process": True}]
+    assert result["pool_pages"] == 1

@@ -1,0 +1,36 @@
+"""Worker tasks for tests/test_workers.py: importable by name in a fork-server worker."""
+
+from __future__ import annotations
+
+import os
+
+from crawler.workers import extract_task
+
+#: A URL containing this kills the worker that extracts it.
+CRASH = "crash-worker"
+
+
+def crashing_task(html, url, hints, options):
+    """extract_task, except that a page whose URL holds CRASH kills its worker (os._exit), every time."""
+    if CRASH in url:
+        os._exit(3)
+    return extract_task(html, url, hints, options)
+
+
+def crash_once_task(marker_dir, html, url, hints, options):
+    """Kill the worker the first time a CRASH page is seen (a marker file remembers), then extract."""
+    if CRASH in url:
+        marker = os.path.join(marker_dir, str(abs(hash(url))))
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            pass
+        else:
+            os.close(fd)
+            os._exit(3)
+    return extract_task(html, url, hints, options)
+
+
+def pid_task(html, url, hints, options):
+    """The worker's PID (to find the processes)."""
+    return {"pid": os.getpid(), "url": url}

@@ -7,7 +7,6 @@ so that `parkcorpus --help` is instant.
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import sys
@@ -16,6 +15,7 @@ import click
 
 from crawler import __version__
 from crawler import errors
+from crawler.errors import DISK_FULL_ERRNOS
 
 
 class ParkcorpusClickError(click.ClickException):
@@ -27,7 +27,6 @@ class ParkcorpusClickError(click.ClickException):
 
 
 #: errno values that mean the disk (or the file size limit, or a quota) ran out while writing
-_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def handle_errors(fn):
@@ -49,7 +48,7 @@ def handle_errors(fn):
             if debug:
                 raise
             name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-            if exc.errno in _DISK_FULL:
+            if exc.errno in DISK_FULL_ERRNOS:
                 raise ParkcorpusClickError(
                     f"disk full while writing{name} ({exc.strerror}); free some space and run again", 1
                 ) from None

@@ -306,19 +306,22 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
             counts[writer.add(rec)] += 1
     summary = {
         "run_id": run_id,
+        "kind": "reextract",
         "mode": "reextract",
         "source": str(source),
         "out": str(dest),
         "warc_files": [str(p) for p in files],
-        "started_at": started.isoformat(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "status": "ok",
+        "exit_code": 0,
+        "error": None,
         "articles": {k: counts[k] for k in ("new", "changed", "unchanged")},
         "responses": counts["responses"],
         "not_article": counts["not_article"],
         "not_ok": counts["not_ok"],
         "not_article_urls": not_articles[:50],
         "files_written": len(writer.files),
-        "outcome": "ok",
     }
     write_run_manifest(dest, summary)
     return summary

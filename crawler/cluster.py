@@ -16,14 +16,13 @@ import json
 import os
 import re
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urljoin
 
 import requests
 
+from crawler.clock import new_run_id
 from crawler.errors import ClusterError, UsageError
 
 #: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed (small, newest first) and the
@@ -336,8 +335,8 @@ class _Track:
 
 
 def _run_prefix() -> str:
-    """A run id prefix unique per cluster run, sortable by time."""
-    return "c" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    """A run id prefix unique per cluster run, sortable by time (the one run-id format, marked c)."""
+    return "c" + new_run_id()
 
 
 def job_outcome(node: Node, finished: Mapping[str, Any], summary_file: str | None) -> tuple[bool, str]:

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -22,19 +21,18 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from crawler import errors
+from crawler.clock import format_day, new_run_id, parse_day
 from crawler.sites import Site, resolve_sites
 
 logger = logging.getLogger(__name__)
 
 MODES = ("auto", "full", "incremental", "ids", "sitemap")
-#: The sites' local time: --since/--until dates are calendar days in China (UTC+8).
-SITE_TZ = timezone(timedelta(hours=8))
 #: Every outcome a requested post can end in (each post gets exactly one).
 OUTCOMES = ("written", "unchanged", "gone_404", "robots", "failed", "not_article", "out_of_range")
 #: Folder under the output holding run state that is not data: progress, summaries, run configs.
@@ -77,9 +75,9 @@ class CrawlArgs:
         if self.ids:
             out["ids"] = f"{self.ids[0]}-{self.ids[1]}"
         if self.since:
-            out["since"] = self.since.strftime("%Y-%m-%d")
+            out["since"] = format_day(self.since)
         if self.until:
-            out["until"] = self.until.strftime("%Y-%m-%d")
+            out["until"] = format_day(self.until)
         if self.max_pages:
             out["max_pages"] = str(self.max_pages)
         if self.refresh:
@@ -98,19 +96,6 @@ def parse_ids(text: str | None) -> tuple[int, int] | None:
     if lo < 1 or hi < lo:
         raise errors.UsageError(f"bad ID range {text!r}: FIRST must be at least 1 and not above LAST")
     return lo, hi
-
-
-def parse_day(text: str | None, option: str) -> datetime | None:
-    """'YYYY-MM-DD' as the start of that day in the sites' time zone; UsageError otherwise."""
-    if text is None or str(text).strip() == "":
-        return None
-    if isinstance(text, datetime):
-        return text if text.tzinfo else text.replace(tzinfo=SITE_TZ)
-    try:
-        day = datetime.strptime(str(text).strip(), "%Y-%m-%d")
-    except ValueError:
-        raise errors.UsageError(f"bad {option} date {text!r}: use YYYY-MM-DD") from None
-    return day.replace(tzinfo=SITE_TZ)
 
 
 def _truthy(value: Any) -> bool:
@@ -136,7 +121,7 @@ def parse_spider_args(kwargs: dict[str, Any]) -> CrawlArgs:
     until = parse_day(kwargs.get("until"), "--until")
     if since and until and since > until:
         raise errors.UsageError(
-            f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}: swap them"
+            f"--since {format_day(since)} is after --until {format_day(until)}: swap them"
         )
     max_pages = kwargs.get("max_pages")
     if max_pages in (None, "", 0, "0"):
@@ -152,13 +137,6 @@ def parse_spider_args(kwargs: dict[str, Any]) -> CrawlArgs:
         sites=site_list, mode=mode, ids=ids, since=since, until=until, max_pages=max_pages,
         refresh=_truthy(kwargs.get("refresh", "")), warnings=warnings,
     )
-
-
-def new_run_id(job: str | None = None) -> str:
-    """A run id unique per job: UTC timestamp plus Scrapyd's job id or random hex."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    tail = re.sub(r"[^A-Za-z0-9]", "", job)[:32] if job else secrets.token_hex(4)
-    return f"{stamp}-{tail}"
 
 
 def error_kind(exc: BaseException) -> str:
@@ -315,10 +293,8 @@ def check_proxy(proxy: str, timeout: float = 3.0) -> None:
 
 def check_out_folder(out: str) -> Path:
     """The output folder, created when its parent exists; DatasetError when unusable."""
-    try:
-        from crawler.store import as_path  # file:// URIs too; other URIs are refused
-    except ImportError:
-        as_path = Path
+    from crawler.store import as_path, ensure_dataset  # file:// URIs too; other URIs are refused
+
     path = as_path(out)
     if not path.exists():
         if not path.parent.exists():
@@ -335,12 +311,7 @@ def check_out_folder(out: str) -> Path:
         raise errors.DatasetError(f"output folder {out} is not a folder")
     if not os.access(path, os.W_OK | os.X_OK):
         raise errors.DatasetError(f"output folder {out} is not writable")
-    try:
-        from crawler.store import ensure_dataset
-    except ImportError:  # the store may not be installed in a partial checkout
-        ensure_dataset = None
-    if ensure_dataset is not None:
-        ensure_dataset(str(path))
+    ensure_dataset(str(path))
     return path
 
 
@@ -511,11 +482,9 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_manifest(out: str, summary: dict) -> None:
-    """Record the run in the dataset (crawler.store.write_run_manifest) when the store provides it."""
-    try:
-        from crawler.store import write_run_manifest
-    except ImportError:
-        return
+    """Record the run in the dataset as a RunManifest (crawler.store.write_run_manifest)."""
+    from crawler.store import write_run_manifest
+
     try:
         write_run_manifest(out, summary)
     except Exception:  # the data is written; a missing manifest must not fail the run
@@ -550,12 +519,7 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
          progress: bool | None = None, verbosity: int = 0, faults: str | None = None,
          config_path: str | None = None) -> dict[str, Any]:
     """Serve the replica on loopback and crawl it with the real crawl code; returns what was written."""
-    try:
-        from crawler.replica import Faults, Network, ReplicaServer
-    except ImportError:  # the package __init__ re-exports these; the modules are the source
-        from crawler.replica.faults import Faults
-        from crawler.replica.model import Network
-        from crawler.replica.server import ReplicaServer
+    from crawler.replica import Faults, Network, ReplicaServer
 
     if posts < 1 or sites < 1:
         raise errors.UsageError("--posts and --sites must be at least 1")

@@ -4,6 +4,8 @@ UsageError subclasses mean the caller asked for something impossible (exit 2);
 everything else derived from ParkcorpusError is a run failure (exit 1).
 """
 
+import errno
+
 
 class ParkcorpusError(Exception):
     """Base class: a failure the user can understand and act on (exit code 1)."""
@@ -51,3 +53,13 @@ class CrawlError(ParkcorpusError):
 
 class ClusterError(ParkcorpusError):
     """A Scrapyd node or shard failed in a way that retries could not fix."""
+
+
+#: errno values that mean "the disk (or quota) is full": the one definition the CLI, the writer
+#: pipeline, the store and the report use to say so in one line instead of a traceback.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when exc is an OSError saying the disk or quota is full."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS

@@ -184,11 +184,10 @@ RE_LANDLINE = re.compile(r"(?<!\d)(?:[（(]0\d{2,3}[)）]\s?|0\d{2,3}[\s\-])\d{7
 # --------------------------------------------------------------------------------------
 # Dates: tpure relative and absolute styles (page times are China Standard Time, UTC+8)
 # --------------------------------------------------------------------------------------
-CHINA_UTC_OFFSET_HOURS = 8
-#: tpure's units, largest first, in seconds (tpure counts a year as 360 days, a month as 30).
+#: tpure's units, largest first, in seconds (tpure counts a year as 360 days, a month as 30);
+#: the one table crawler.dates (page dates) and crawler.discover (list dates) read.
 RELATIVE_UNITS: dict[str, int] = {
     "年": 360 * 86400,
-    "个月": 30 * 86400,
     "月": 30 * 86400,
     "周": 7 * 86400,
     "天": 86400,
@@ -196,6 +195,9 @@ RELATIVE_UNITS: dict[str, int] = {
     "分钟": 60,
     "秒": 1,
 }
+#: Other spellings of those units: "个月" (tpure's own), traditional script, 日 for 天.
+RELATIVE_UNIT_ALIASES: dict[str, str] = {"个月": "月", "個月": "月", "週": "周", "日": "天", "小時": "小时",
+                                         "分鐘": "分钟"}
 RE_RELATIVE = re.compile(r"(\d+)\s*(年|个月|個月|月|周|週|天|日|小时|小時|分钟|分鐘|秒)\s*前")
 RE_JUST_NOW = re.compile(r"刚刚|剛剛")
 RE_BRACKET_FULL = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")

@@ -42,11 +42,6 @@ from crawler.store import (
 #: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
 QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
 
-#: Used only when crawler.stats (the one definition of boilerplate line patterns, built from
-#: crawler.rules) cannot be imported: phrases of the broker block and copy notice that never
-#: occur in a park-news article.
-FALLBACK_BOILERPLATE = ("本文链接", "扫一扫关注公众号", "长按识别二维码", "请说明您的需求", "厂房土地租售")
-
 
 @dataclass
 class Problem:
@@ -147,13 +142,10 @@ class ValidationReport:
 
 def _boilerplate_checker():
     """texts -> list of boilerplate names found per text."""
-    try:
-        from crawler.stats import boilerplate_hits, boilerplate_patterns
+    from crawler.stats import boilerplate_hits, boilerplate_patterns
 
-        patterns = boilerplate_patterns()
-        return lambda texts: boilerplate_hits(texts, patterns)
-    except ImportError:  # pragma: no cover - stats is part of the package
-        return lambda texts: [[s for s in FALLBACK_BOILERPLATE if s in (t or "")] for t in texts]
+    patterns = boilerplate_patterns()
+    return lambda texts: boilerplate_hits(texts, patterns)
 
 
 def _check_schema(actual: pa.Schema, declared: pa.Schema, rel: str, problems: list[Problem]) -> bool:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
-logger = logging.getLogger(__name__)
+from crawler.errors import DISK_FULL_ERRNOS
 
-#: errno values that mean "no room left": no space, file size limit, disk quota
-DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+logger = logging.getLogger(__name__)
 
 
 class ParquetWriterPipeline:
@@ -34,16 +32,12 @@ class ParquetWriterPipeline:
 
     def open_spider(self):
         """Open the dataset writer (and the run's WARC file) on the spider's run id and state."""
+        from crawler.archive import WarcArchive
         from crawler.store import DatasetWriter
 
         spider = self.crawler.spider
         if self.archive_on:
-            try:
-                from crawler.archive import WarcArchive
-            except ImportError:
-                logger.warning("crawler.archive is not available: raw responses are not archived")
-            else:
-                self.archive = WarcArchive(self.out, spider.run_id)
+            self.archive = WarcArchive(self.out, spider.run_id)
         known = getattr(spider, "known", None)
         self.writer = DatasetWriter(self.out, spider.run_id, flush_rows=self.flush_rows,
                                     archive=self.archive, known=known if hasattr(known, "has") else None)
@@ -89,7 +83,7 @@ class ParquetWriterPipeline:
         """A write failed (disk full, folder gone): stop the crawl, the summary says why."""
         self.failed = True
         where = exc.filename or self.out
-        if exc.errno in DISK_FULL:
+        if exc.errno in DISK_FULL_ERRNOS:
             msg = (f"disk full while writing {where} ({exc.strerror}); free some space and run the same "
                    "command again (what was written is kept)")
         else:

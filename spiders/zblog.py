@@ -17,12 +17,12 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler import discover, sites
+from crawler import clock, discover, sites
+from crawler.clock import new_run_id
 from crawler.crawl import (
     CrawlArgs,
     error_kind,
     load_known_posts,
-    new_run_id,
     parse_spider_args,
 )
 
@@ -199,7 +199,7 @@ class ZblogSpider(scrapy.Spider):
         host = response.meta["site"]
         mode = self.site_mode.get(host, "full")
         page = discover.parse_list_page(response.body, response.url)
-        now = discover.parse_http_date(response.headers.get(b"Date")) or datetime.now(timezone.utc)
+        now = clock.parse_http_date(response.headers.get(b"Date")) or datetime.now(timezone.utc)
         archive = response.meta.get("archive_month")
         hint = {"archive_month": tuple(archive)} if archive else None
         if archive:
@@ -305,7 +305,7 @@ class ZblogSpider(scrapy.Spider):
         try:
             record = extract_html(
                 body, url, fetched_at=fetched_at,
-                server_date=discover.parse_http_date(response.headers.get(b"Date")),
+                server_date=clock.parse_http_date(response.headers.get(b"Date")),
                 feed_published=hint.get("feed_published"),
                 archive_month=hint.get("archive_month"),
                 options=ExtractOptions(**self.extract_options),
@@ -505,9 +505,9 @@ class ZblogSpider(scrapy.Spider):
     def month_in_range(self, month) -> bool:
         """Whether a date archive (year, month) can hold posts inside --since/--until."""
         y, m = month
-        if self.args.since and (y, m) < (self.args.since.year, self.args.since.month):
+        if self.args.since and (y, m) < clock.site_month(self.args.since):
             return False
-        if self.args.until and (y, m) > (self.args.until.year, self.args.until.month):
+        if self.args.until and (y, m) > clock.site_month(self.args.until):
             return False
         return True
 

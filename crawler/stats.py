@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from crawler.clock import SITE_TZ
 from crawler.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         return _empty(runs)
     lengths = _len_series(df)
     published = pd.to_datetime(df["published"], utc=True)
-    month = published.dt.strftime("%Y-%m").fillna("undated")
+    # a month is a China month, as the partitions and every --since/--until day (crawler.clock)
+    month = published.dt.tz_convert(SITE_TZ.key).dt.strftime("%Y-%m").fillna("undated")
 
     by_site = (
         df.assign(_n=1).groupby("site")

@@ -24,13 +24,11 @@ import requests
 
 from crawler.clock import new_run_id
 from crawler.errors import ClusterError, UsageError
+from crawler.sites import HOME_PAGE_RE, POST_LINK_RE  # the URL grammar of the sites
 
 #: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed (small, newest first) and the
 #: home page (tpure's first list page, whose pagebar also names the last list page).
 NEWEST_POST_PAGES = ("/feed.php", "/")
-
-#: A post link as Z-BlogPHP renders it: http://jinshan.021cf.cn/index.php/post/3756.html
-POST_LINK_RE = re.compile(r"/index\.php/post/(\d+)\.html")
 
 #: The Scrapyd project name parkcorpus nodes use (a ``[settings] parkcorpus = crawler.settings``
 #: line in the node's scrapy.cfg); a node that only knows one project gets that one.
@@ -230,8 +228,6 @@ def post_id_range(site: str, proxy: str | None = None, timeout: float = HTTP_TIM
     The feed and home page list the newest posts; tpure's last home list page lists the oldest
     (every other link on a page points to a post in between). ClusterError when none is found.
     """
-    from crawler.sites import HOME_PAGE_RE  # noqa: PLC0415 - keep `import crawler.cluster` light
-
     session = requests.Session()
     proxies = {"http": proxy, "https": proxy} if proxy else None
     errors: list[str] = []

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, dates, errors, items, normalize, rules
+from crawler import clean, dates, errors, items, normalize, rules, sites
 from crawler.clean import Block
 from crawler.normalize import ExtractOptions
 
@@ -72,12 +72,7 @@ def decode_html(raw: bytes, declared: str | None = None) -> tuple[str, str]:
 
 def post_id_from_url(url: str | None) -> int | None:
     """The post number of ``/index.php/post/<id>.html`` or ``index.php?id=<id>``; None otherwise."""
-    if not url:
-        return None
-    m = rules.RE_POST_URL.search(url)
-    if not m:
-        return None
-    return int(m.group(1) or m.group(2))
+    return sites.post_id_of(url) if url else None
 
 
 def _text(el) -> str:
@@ -352,7 +347,7 @@ def _category(tree, base: str) -> tuple[str | None, str | None]:
         return _text(a), _abs(base, a.get("href"))
     for link in reversed(tree.xpath(rules.XP_BREADCRUMB_LINKS)):
         href = link.get("href") or ""
-        if rules.RE_CATEGORY_URL.search(href):
+        if sites.CATEGORY_LINK_RE.search(href):
             return _text(link), _abs(base, href)
     cateurl = _first(tree, rules.XP_CATEURL)
     return None, _abs(base, cateurl) if cateurl else None

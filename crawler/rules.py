@@ -59,10 +59,7 @@ NOT_FOUND_MARKERS = ("404", "页面不存在", "Not Found", "您访问的页面�
 #: Elements inside ``.single`` that never carry article text (scripts, share widgets, forms).
 XP_SINGLE_JUNK = ".//script | .//style | .//form | .//iframe | .//noscript"
 
-#: A post URL: the pseudo-static form tpure links, and the dynamic ``index.php?id=N`` form.
-RE_POST_URL = re.compile(r"/(?:index\.php/)?post/(\d+)\.html|[?&]id=(\d+)")
-#: A category page URL (``category-1.html`` / ``category-1_2.html``).
-RE_CATEGORY_URL = re.compile(r"/category-\d+(?:_\d+)?\.html")
+# Post and category URLs: the URL grammar in crawler.sites (POST_PATH, CATEGORY_PATH).
 
 # --------------------------------------------------------------------------------------
 # Contact block: the broker's WeChat/phone box

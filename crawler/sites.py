@@ -1,7 +1,9 @@
-"""The registry of subsites (crawler/sites.toml) and the URL patterns of a Z-BlogPHP/tpure site.
+"""The registry of subsites (crawler/sites.toml) and the URL grammar of a Z-BlogPHP/tpure site.
 
-Everything the spider knows about which links to follow lives here as data, so discovery can be
-tested without a running crawl.
+The one definition of what a URL of these sites is: post URL <-> post id (both forms), list
+URL kinds (home, category, date archive), feed and sitemap, and the crawl traps. The spider,
+the extractor, the archive, the cluster and the replica all read it from here, so discovery
+can be tested without a running crawl.
 """
 
 from __future__ import annotations
@@ -18,14 +20,21 @@ from crawler.errors import UnknownSiteError
 DEFAULT_SITE = "jinshan.021cf.cn"
 
 # --- URL patterns (Z-BlogPHP pseudo-static URLs as tpure links them) -----------------------------
-#: a post page, e.g. http://jinshan.021cf.cn/index.php/post/3756.html
-POST_PATH_RE = re.compile(r"^/index\.php/post/(\d+)\.html$")
-#: the dynamic form of the same post (Z-BlogPHP answers 302 to the pseudo-static URL)
+#: a post page, e.g. http://jinshan.021cf.cn/index.php/post/3756.html; Z-BlogPHP's rewrite rules
+#: can also drop the ``index.php/`` (http://host/post/3756.html), the same post
+POST_PATH = r"/(?:index\.php/)?post/(\d+)\.html"
+POST_PATH_RE = re.compile(f"^{POST_PATH}$")
+#: a post link anywhere in a page's text (the cluster reads post ids out of list-page HTML)
+POST_LINK_RE = re.compile(POST_PATH)
+#: the dynamic form of the same post, index.php?id=N (Z-BlogPHP answers 302 to the pseudo-static URL)
 POST_QUERY_PATH = "/index.php"
 #: home pagination: /index.php/page_2.html (page 1 is the site root)
 HOME_PAGE_RE = re.compile(r"^/index\.php/page_(\d+)\.html$")
 #: category list and its pagination: category-1.html, category-1_2.html (category-1.html in samples)
-CATEGORY_RE = re.compile(r"^/index\.php/category-(\d+)(?:_(\d+))?\.html$")
+CATEGORY_PATH = r"/(?:index\.php/)?category-(\d+)(?:_(\d+))?\.html"
+CATEGORY_RE = re.compile(f"^{CATEGORY_PATH}$")
+#: a category link anywhere in an href (the extractor finds the post's category in the breadcrumb)
+CATEGORY_LINK_RE = re.compile(CATEGORY_PATH)
 #: month archive: date-2026-11.html, date-2026-11_2.html; gives the extractor the year-month
 DATE_ARCHIVE_RE = re.compile(r"^/index\.php/date-(\d{4})-(\d{1,2})(?:_(\d+))?\.html$")
 #: crawl traps never followed unless asked: tag/author/search lists multiply every post many

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from crawler import sites
 # Z-BlogPHP on these sites runs with the PRC time zone: every date on the page is +08:00.
 from crawler.clock import SITE_TZ
 
@@ -320,7 +321,7 @@ class SiteModel:
 
     def post_url(self, pid: int) -> str:
         """The pseudo-static URL the site links for a post."""
-        return f"http://{self.host}/index.php/post/{pid}.html"
+        return sites.post_url(self.host, pid)
 
     def category_url(self, cat_id: int, page: int = 1) -> str:
         """category-N.html, category-N_P.html."""

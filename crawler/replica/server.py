@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
+from crawler import sites
 from crawler.errors import UsageError
 from crawler.replica.faults import OFFSITE_HOSTS, Faults, offsite_links
 
@@ -43,7 +44,7 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 # Z-BlogPHP pseudo-static routes ("rewrite" mode with index.php in the path), as the
 # samples link them: list pages take an optional "_P" page suffix.
 ROUTES = (
-    ("post", re.compile(r"^/index\.php/post/(\d+)\.html$")),
+    ("post", sites.POST_PATH_RE),  # the crawler's URL grammar: both sides agree on what a post URL is
     ("home", re.compile(r"^/index\.php/page_(\d+)\.html$")),
     ("category", re.compile(r"^/index\.php/category-(\d+)(?:_(\d+))?\.html$")),
     ("tag", re.compile(r"^/index\.php/tags-(\d+)(?:_(\d+))?\.html$")),

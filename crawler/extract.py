@@ -14,13 +14,14 @@ import codecs
 import copy
 import functools
 import re
+from email.utils import format_datetime
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
-from crawler import clean, dates, errors, items, normalize, rules, sites
+from crawler import clean, clock, dates, errors, items, normalize, rules, sites
 from crawler.clean import Block
 from crawler.normalize import ExtractOptions
 
@@ -407,13 +408,6 @@ def _reporter(lines: list[str]) -> str | None:
     return None
 
 
-def _as_utc(dt: datetime | None) -> datetime | None:
-    """Timezone-aware UTC (naive datetimes are taken as UTC)."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
-
-
 def parse_page(html: bytes | str):
     """Decode and parse a page once; returns the lxml tree and the decoded text."""
     text = decode_html(html)[0] if isinstance(html, bytes) else html
@@ -439,7 +433,7 @@ def extract_html(
 ) -> dict:
     """Extract one article record (crawler.items columns + ``inline_links``) from a post page."""
     options = options or normalize.DEFAULT_OPTIONS
-    fetched_at = _as_utc(fetched_at) or datetime.now(timezone.utc)
+    fetched_at = clock.to_utc(fetched_at) or datetime.now(timezone.utc)
     tree, text = parse_page(html)
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
@@ -597,15 +591,19 @@ def extract_files(
     result so the others are still extracted. Without ``fetched_at``, the file's modification
     time stands for the fetch time (relative dates count from it).
     """
+    from crawler.record import Page, page_to_record  # record builds on this module
+
     files = page_files(paths)
     if url and len(files) > 1:
         raise errors.UsageError("--url names one page: give a single file with it")
     results = []
+    # the server's clock travels as the Date header, as it does from the spider and the archive
+    headers = [("Date", format_datetime(clock.to_utc(server_date), usegmt=True))] if server_date else []
     for f in files:
-        raw = read_page(f)
         when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
+        page = Page.of(url, read_page(f), None, headers, when)  # a saved file has no HTTP status
         try:
-            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options)
+            rec = page_to_record(page, options=options)
         except errors.NotAnArticle as exc:
             if len(files) == 1:
                 raise errors.NotAnArticle(f"{f}: {exc}") from None

@@ -8,6 +8,7 @@ can be tested without a running crawl.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -94,6 +95,16 @@ def load_registry(text: str | None = None) -> dict[str, Site]:
             extra={k: v for k, v in entry.items() if k not in known},
         )
     return sites
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_registry() -> dict[str, Site]:
+    return load_registry()
+
+
+def registered(host: str) -> Site | None:
+    """The registry entry (sites.toml) of a host, None when it is not registered."""
+    return _packaged_registry().get((host or "").lower())
 
 
 def is_valid_host(host: str) -> bool:

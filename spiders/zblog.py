@@ -48,7 +48,7 @@ class ZblogSpider(scrapy.Spider):
         self.args: CrawlArgs = parse_spider_args(kwargs)
         self.sites = self.args.sites
         self.allowed_hosts = {s.host for s in self.sites}
-        self.encodings = {s.host: s.encoding for s in self.sites if s.encoding}
+        self.site_by_host = {s.host: s for s in self.sites}  # per-site overrides (sites.toml) for page_to_record
         self._job = job
         self.run_id = ""
         self.known: dict[tuple[str, int], set[str]] = {}
@@ -285,7 +285,8 @@ class ZblogSpider(scrapy.Spider):
     def parse_post(self, response):
         """A post page: extract (crawler.extract), hand the record to the pipelines."""
         from crawler.errors import MalformedPage, NotAnArticle
-        from crawler.extract import ExtractOptions, extract_html
+        from crawler.extract import ExtractOptions
+        from crawler.record import Page, page_to_record
 
         host, pid = response.meta["site"], response.meta["post_id"]
         key = (host, pid)
@@ -296,20 +297,10 @@ class ZblogSpider(scrapy.Spider):
             return
         hint = self.hints.pop(key, {})
         url = sites.post_url(host, pid)
-        body = response.body
-        encoding = self.encodings.get(host)
-        if encoding:
-            # sites.toml encoding override: the server mislabels its pages; hand the extractor
-            # UTF-8 (its decoder recognises UTF-8 bytes whatever the page's label says)
-            body = body.decode(encoding, errors="replace").encode("utf-8")
+        page = Page.from_response(response, url=url, fetched_at=fetched_at)
         try:
-            record = extract_html(
-                body, url, fetched_at=fetched_at,
-                server_date=clock.parse_http_date(response.headers.get(b"Date")),
-                feed_published=hint.get("feed_published"),
-                archive_month=hint.get("archive_month"),
-                options=ExtractOptions(**self.extract_options),
-            )
+            record = page_to_record(page, self.site_by_host.get(host), hint=hint, run_id=self.run_id,
+                                    options=ExtractOptions(**self.extract_options))
         except MalformedPage as exc:
             self.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
             yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
@@ -323,8 +314,6 @@ class ZblogSpider(scrapy.Spider):
             self.count_error(host, "extract_error", url)
             self.settle(key, "failed", detail=repr(exc))
             return
-        record["run_id"] = self.run_id
-        record["http_status"] = response.status
         record["_key"] = key
         record["_raw"] = self.raw(response, fetched_at)
         # related posts and prev/next reach posts a list page may have missed (taken from the

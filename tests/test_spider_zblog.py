@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,12 +120,13 @@ def test_encoding_override_from_the_registry(tmp_path):
     # bytes in an encoding the page does not declare and no sniffing guesses
     odd = html.decode("utf-8").encode(ENCODING)
     spider = make_spider(tmp_path, sites=HOST)
-    spider.encodings = {HOST: ENCODING}  # what `encoding = "..."` in sites.toml gives
+    # what `encoding = "..."` in sites.toml gives
+    spider.site_by_host[HOST] = dataclasses.replace(spider.site_by_host[HOST], encoding=ENCODING)
     req = spider.post_request(HOST, pid)
     items = list(spider.parse_post(response(req.url, odd, site=HOST, post_id=pid)))
     assert items[0]["title"] == site.gold(pid)["title"]
     # without the override the same bytes give no article
-    spider.encodings = {}
+    spider.site_by_host[HOST] = dataclasses.replace(spider.site_by_host[HOST], encoding=None)
     req = spider.post_request(HOST, pid + 1)
     items = [i for i in spider.parse_post(response(req.url, odd, site=HOST, post_id=pid + 1)) if "title" in i]
     assert not items or items[0]["title"] != site.gold(pid)["title"]

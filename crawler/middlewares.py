@@ -16,6 +16,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.response import response_status_message
 
+from crawler import ledger as keys
+
 logger = logging.getLogger(__name__)
 
 
@@ -68,7 +70,7 @@ class OffsiteGuardMiddleware:
         host = (urlsplit(request.url).hostname or "").lower()
         if host in allowed:
             return None
-        self.stats.inc_value("parkcorpus/offsite_blocked")
+        self.stats.inc_value(keys.OFFSITE_BLOCKED)
         logger.info("blocked request to a host outside the crawl: %s", request.url)
         raise IgnoreRequest(f"offsite: {host}")
 
@@ -105,7 +107,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         attempt = request.meta.get("retry_times", 0) + 1
         delay = backoff_seconds(attempt, self.base, self.cap, retry_after)
         if delay > 0:
-            self.crawler.stats.inc_value("parkcorpus/retry_wait_seconds", delay)
+            self.crawler.stats.inc_value(keys.RETRY_WAIT_SECONDS, delay)
             await asyncio.sleep(delay)
 
     async def process_response(self, request, response):
@@ -156,7 +158,7 @@ class CrawlDelayMiddleware:
             return
         host = (urlsplit(request.url).hostname or "").lower()
         self.delays[host] = float(delay)
-        self.crawler.stats.set_value(f"parkcorpus/site/{host}/crawl_delay", float(delay))
+        self.crawler.stats.set_value(keys.site_key(host, "crawl_delay"), float(delay))
         downloader = self.crawler.engine.downloader
         downloader.per_slot_settings.setdefault(host, {})["delay"] = float(delay)
         self._floor(host)

@@ -17,14 +17,10 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler import clock, discover, sites
+from crawler import clock, discover, ledger, sites
 from crawler.clock import new_run_id
-from crawler.crawl import (
-    CrawlArgs,
-    error_kind,
-    load_known_posts,
-    parse_spider_args,
-)
+from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem, error_kind
+from crawler.spider_args import CrawlArgs, load_known_posts, parse_spider_args
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +46,11 @@ class ZblogSpider(scrapy.Spider):
         self.allowed_hosts = {s.host for s in self.sites}
         self.site_by_host = {s.host: s for s in self.sites}  # per-site overrides (sites.toml) for page_to_record
         self._job = job
-        self.run_id = ""
-        self.known: dict[tuple[str, int], set[str]] = {}
+        self.ledger: Ledger | None = None  # outcomes, errors, markers (crawler.ledger), set by from_crawler
         self.requested: set[tuple[str, int]] = set()
-        self.pending: dict[tuple[str, int], str] = {}
         self.hints: dict[tuple[str, int], dict] = {}
         self.site_mode: dict[str, str] = {}
         self.stopped_listings: set[str] = set()
-        self.total_posts: int | None = None
-        # posts a previous run found to be 404, robots-disallowed or not an article: never stored,
-        # so without this an incremental run would take each of them for a new post every night
-        self.unfetchable: set[tuple[str, int]] = set()
-        self.unfetchable_now: dict[tuple[str, int], bool] = {}
         # post ids seen only in related/prev/next links: requested once the lists are exhausted,
         # so they do not pile up in the queue (most turn out to be on a list page anyway)
         self.deferred: dict[str, set[int]] = {}
@@ -71,8 +60,11 @@ class ZblogSpider(scrapy.Spider):
         """Build the spider and read the run id and output folder from the settings."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
-        spider.out = s.get("PARKCORPUS_OUT") or "data"
-        spider.run_id = s.get("PARKCORPUS_RUN_ID") or new_run_id(spider._job)
+        spider.ledger = Ledger.of(crawler)
+        spider.ledger.run_id = s.get("PARKCORPUS_RUN_ID") or new_run_id(spider._job)
+        spider.ledger.args = spider.args.spider_args()
+        spider.ledger.since, spider.ledger.until_end = spider.args.since, spider.args.until_end
+        spider.out = spider.ledger.out
         spider.extract_options = dict(
             convert=s.get("PARKCORPUS_CONVERT", "t2s"),
             swaps=s.getbool("PARKCORPUS_SWAPS", True),
@@ -82,17 +74,41 @@ class ZblogSpider(scrapy.Spider):
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
+    # the ledger's state, read by discovery: run id, stored posts, pending and unfetchable posts
+    @property
+    def run_id(self) -> str:
+        """This run's id (the ledger's)."""
+        return self.ledger.run_id
+
+    @property
+    def known(self):
+        """The crawl state: what the dataset already stores (crawler.store.known_posts)."""
+        return self.ledger.known
+
+    @known.setter
+    def known(self, value) -> None:
+        self.ledger.known = value
+
+    @property
+    def pending(self) -> dict:
+        """Requested posts without an outcome yet."""
+        return self.ledger.pending
+
+    @property
+    def unfetchable(self) -> set:
+        """Posts earlier runs found 404, robots-disallowed or not an article (never stored)."""
+        return self.ledger.unfetchable
+
     # --- start -------------------------------------------------------------------------------
     async def start(self):
         """First requests per site, by mode (auto: incremental when the dataset holds the site)."""
         self.known = load_known_posts(self.out, [s.host for s in self.sites])
-        for site in self.sites:
-            self.unfetchable |= {(site.host, pid) for pid in self.read_ids("unfetchable", site.host)}
+        self.ledger.load_unfetchable([s.host for s in self.sites])
         stored_hosts = set(self.known.sites()) if hasattr(self.known, "sites") else {h for h, _ in self.known}
         if self.args.mode == "ids":
             lo, hi = self.args.ids
             # known up front, so the progress display can show an ETA from the first request
-            self.total_posts = sum(
+            self.ledger.total_posts = sum(
                 1 for s in self.sites for pid in range(lo, hi + 1)
                 if self.args.refresh or (s.host, pid) not in self.known
             )
@@ -106,13 +122,13 @@ class ZblogSpider(scrapy.Spider):
                 # incremental only after a complete full crawl of the site into this dataset: a
                 # full run killed midway (kill -9 included) leaves its "incomplete" marker, and an
                 # ID-range or --since run never makes a site complete, so the next run is full
-                complete = (site.host in stored_hosts and self.marker("crawled", site.host).exists()
-                            and not self.marker("incomplete", site.host).exists())
+                complete = (site.host in stored_hosts and self.ledger.marker("crawled", site.host).exists()
+                            and not self.ledger.marker("incomplete", site.host).exists())
                 mode = "incremental" if complete and not self.args.refresh else "full"
             self.site_mode[site.host] = mode
             if mode in ("full", "sitemap"):
-                self.write_marker("incomplete", site.host)
-            self.crawler.stats.set_value(f"parkcorpus/site/{site.host}/mode", mode)
+                self.ledger.write_marker("incomplete", site.host)
+            self.crawler.stats.set_value(ledger.site_key(site.host, "mode"), mode)
             if mode == "ids":
                 for pid in range(lo, hi + 1):
                     req = self.post_request(site.host, pid)
@@ -151,8 +167,7 @@ class ZblogSpider(scrapy.Spider):
             return None  # a known 404/robots/not-article post; full mode tries it again
         self.requested.add(key)
         url = sites.post_url(host, pid)  # index.php?id=N and the pseudo-static URL are one post
-        self.pending[key] = url
-        self.crawler.stats.inc_value("parkcorpus/posts_requested")
+        self.ledger.request(key, url)
         return scrapy.Request(
             url, callback=self.parse_post, errback=self.post_failed, priority=PRIO_POST,
             meta={"site": host, "post_id": pid, "handle_httpstatus_list": [404, 410]},
@@ -174,18 +189,10 @@ class ZblogSpider(scrapy.Spider):
         )
 
     # --- callbacks ---------------------------------------------------------------------------
-    def raw(self, response, fetched_at=None) -> dict:
-        """The exchange as the WARC archive wants it (written by the writer pipeline)."""
-        return {
-            "url": response.url, "status": response.status, "headers": response.headers,
-            "body": response.body, "request_headers": response.request.headers,
-            "fetched_at": fetched_at or datetime.now(timezone.utc),
-        }
-
     def parse_feed(self, response):
         """feed.php: exact pubDates as hints; new posts requested right away."""
         # archived so that re-extraction from the WARC gets the same exact dates
-        yield {"_archive_only": True, "_raw": self.raw(response)}
+        yield ArchiveItem(Exchange.of(response))
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.in_range(published):
@@ -203,7 +210,7 @@ class ZblogSpider(scrapy.Spider):
         archive = response.meta.get("archive_month")
         hint = {"archive_month": tuple(archive)} if archive else None
         if archive:
-            yield {"_archive_only": True, "_raw": self.raw(response)}  # the month hint, for reextract
+            yield ArchiveItem(Exchange.of(response))  # the month hint, for reextract
         unknown = 0
         older = 0
         for url, date_text in zip(page.items, page.item_dates):
@@ -274,7 +281,7 @@ class ZblogSpider(scrapy.Spider):
     def fall_back_to_lists(self, host: str) -> None:
         """A site without a sitemap is crawled in full mode (and the summary says so)."""
         self.site_mode[host] = "full"
-        self.crawler.stats.set_value(f"parkcorpus/site/{host}/mode", "full")
+        self.crawler.stats.set_value(ledger.site_key(host, "mode"), "full")
 
     def sitemap_failed(self, failure):
         """No sitemap reachable: crawl the lists instead."""
@@ -292,8 +299,8 @@ class ZblogSpider(scrapy.Spider):
         key = (host, pid)
         fetched_at = datetime.now(timezone.utc)
         if response.status in (404, 410):
-            self.settle(key, "gone_404")
-            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
+            self.ledger.settle(key, "gone_404")
+            yield ArchiveItem(Exchange.of(response, fetched_at))
             return
         hint = self.hints.pop(key, {})
         url = sites.post_url(host, pid)
@@ -302,25 +309,23 @@ class ZblogSpider(scrapy.Spider):
             record = page_to_record(page, self.site_by_host.get(host), hint=hint, run_id=self.run_id,
                                     options=ExtractOptions(**self.extract_options))
         except MalformedPage as exc:
-            self.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
-            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
+            self.ledger.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
+            yield ArchiveItem(Exchange.of(response, fetched_at))
             return
         except NotAnArticle as exc:
-            self.settle(key, "not_article", detail=str(exc))
-            yield {"_archive_only": True, "_raw": self.raw(response, fetched_at)}
+            self.ledger.settle(key, "not_article", detail=str(exc))
+            yield ArchiveItem(Exchange.of(response, fetched_at))
             return
         except Exception as exc:  # an extractor bug must cost one post, not the run
             logger.exception("extraction failed for %s", url)
-            self.count_error(host, "extract_error", url)
-            self.settle(key, "failed", detail=repr(exc))
+            self.ledger.count_error(host, "extract_error", url)
+            self.ledger.settle(key, "failed", detail=repr(exc))
             return
-        record["_key"] = key
-        record["_raw"] = self.raw(response, fetched_at)
         # related posts and prev/next reach posts a list page may have missed (taken from the
         # record, so the page is not parsed twice)
         links = [r.get("url") for r in record.get("related") or []]
         links += [record.get("prev_url"), record.get("next_url")]
-        yield record
+        yield PostItem(record, key, Exchange.of(response, fetched_at))
         self.defer_links(host, links)
 
     def defer_links(self, host: str, links) -> None:
@@ -341,7 +346,7 @@ class ZblogSpider(scrapy.Spider):
         if not reqs:
             return
         logger.info("%d posts reached only through related/prev/next links", len(reqs))
-        self.crawler.stats.inc_value("parkcorpus/posts_from_links", len(reqs))
+        self.crawler.stats.inc_value(ledger.POSTS_FROM_LINKS, len(reqs))
         for req in reqs:
             self.crawler.engine.crawl(req)
         raise DontCloseSpider
@@ -353,124 +358,27 @@ class ZblogSpider(scrapy.Spider):
         key = (req.meta["site"], req.meta["post_id"])
         exc = failure.value
         if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
-            self.settle(key, "robots")
+            self.ledger.settle(key, "robots")
             return
-        self.count_error(req.meta["site"], error_kind(exc), req.url)
-        self.settle(key, "failed", detail=error_kind(exc))
+        self.ledger.count_error(req.meta["site"], error_kind(exc), req.url)
+        self.ledger.settle(key, "failed", detail=error_kind(exc))
 
     def list_failed(self, failure):
         """A list, feed or sitemap request failed: counted as an error of its site."""
         req = failure.request
         exc = failure.value
         if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
-            self.crawler.stats.inc_value("parkcorpus/lists_robots")
+            self.crawler.stats.inc_value(ledger.LISTS_ROBOTS)
             return
         if isinstance(exc, HttpError) and exc.response.status in (404, 410):
-            self.crawler.stats.inc_value("parkcorpus/lists_404")
+            self.crawler.stats.inc_value(ledger.LISTS_404)
             return
-        self.count_error(req.meta.get("site", ""), error_kind(exc), req.url)
-
-    # --- accounting --------------------------------------------------------------------------
-    def settle(self, key, outcome: str, detail: str | None = None, malformed: bool = False) -> None:
-        """Give a requested post its one outcome (later calls for the same post are ignored)."""
-        url = self.pending.pop(key, None)
-        if url is None:
-            return
-        stats = self.crawler.stats
-        stats.inc_value(f"parkcorpus/outcome/{outcome}")
-        stats.inc_value(f"parkcorpus/site/{key[0]}/outcome/{outcome}")
-        if outcome in ("gone_404", "robots", "not_article"):
-            self.unfetchable_now[key] = True
-        elif outcome in ("written", "unchanged"):
-            self.unfetchable_now[key] = False
-        if malformed:
-            bad = stats.get_value("parkcorpus/malformed_urls") or []
-            if len(bad) < 1000:
-                stats.set_value("parkcorpus/malformed_urls", bad + [url])
-        if outcome == "failed":
-            bad = stats.get_value("parkcorpus/failed_urls") or []
-            if len(bad) < 1000:
-                stats.set_value("parkcorpus/failed_urls", bad + [url])
-        if detail:
-            logger.debug("%s: %s (%s)", url, outcome, detail)
-
-    def count_error(self, host: str, kind: str, url: str) -> None:
-        """Count an error by kind and site (the summary's errors_by_kind)."""
-        stats = self.crawler.stats
-        stats.inc_value("parkcorpus/errors")
-        stats.inc_value(f"parkcorpus/error/{kind}")
-        stats.inc_value(f"parkcorpus/site/{host}/errors")
-        logger.error("%s failed: %s", url, kind)
+        self.ledger.count_error(req.meta.get("site", ""), error_kind(exc), req.url)
 
     def closed(self, reason):
-        """Posts still without an outcome (run stopped early) count as failed; completed sites unmarked."""
-        self.save_unfetchable()
-        for key, url in list(self.pending.items()):
-            if reason == "finished":
-                # no callback and no errback: the scheduler dropped a redirect back to an already
-                # requested URL, i.e. a redirect loop
-                self.count_error(key[0], "redirect_loop", url)
-            self.settle(key, "failed", detail=f"no response before the run closed ({reason})")
-        if reason != "finished":
-            return
-        stats = self.crawler.stats
+        """The run ends: the ledger settles what is left and marks the sites crawled completely."""
         whole = not (self.args.since or self.args.until or self.args.max_pages)
-        for host, mode in self.site_mode.items():
-            # a site that answered counts as crawled; its failed posts are listed in the summary
-            # (retry them with --mode full or --ids) rather than forcing full mode every night
-            ok = stats.get_value(f"parkcorpus/site/{host}/ok_responses", 0)
-            if mode in ("full", "sitemap") and ok:
-                self.marker("incomplete", host).unlink(missing_ok=True)
-                if whole:
-                    self.write_marker("crawled", host)
-
-    # --- completeness markers ----------------------------------------------------------------
-    def marker(self, kind: str, host: str):
-        """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
-        "incomplete" while a full crawl of host has not finished, "unfetchable" the ids of posts
-        found 404, robots-disallowed or not an article."""
-        from pathlib import Path
-
-        from crawler.crawl import STATE_DIR
-
-        return Path(self.out) / STATE_DIR / kind / host
-
-    def read_ids(self, kind: str, host: str) -> set[int]:
-        """Post ids listed one per line in a state file (empty when there is none)."""
-        try:
-            text = self.marker(kind, host).read_text(encoding="utf-8")
-        except OSError:
-            return set()
-        return {int(x) for x in text.split() if x.isdigit()}
-
-    def save_unfetchable(self) -> None:
-        """Update <out>/.parkcorpus/unfetchable/<host> with what this run learnt."""
-        for site in self.sites:
-            ids = {pid for h, pid in self.unfetchable if h == site.host}
-            changed = False
-            for (h, pid), bad in self.unfetchable_now.items():
-                if h == site.host and (pid in ids) != bad:
-                    changed = True
-                    (ids.add if bad else ids.discard)(pid)
-            if not changed:
-                continue
-            path = self.marker("unfetchable", site.host)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text("".join(f"{pid}\n" for pid in sorted(ids)), encoding="utf-8")
-                tmp.replace(path)
-            except OSError as exc:
-                logger.warning("cannot write %s: %s", path, exc)
-
-    def write_marker(self, kind: str, host: str) -> None:
-        """Create a marker holding this run's id."""
-        path = self.marker(kind, host)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.run_id, encoding="utf-8")
-        except OSError as exc:
-            logger.warning("cannot write %s: %s", path, exc)
+        self.ledger.finish(reason, self.site_mode, whole)
 
     # --- range helpers -----------------------------------------------------------------------
     def since_floor(self):

@@ -11,7 +11,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawler import clock, store
-from crawler.crawl import parse_spider_args
+from crawler.spider_args import parse_spider_args
 from crawler.errors import UsageError
 from crawler.export import export
 from crawler.stats import corpus_stats

@@ -14,6 +14,7 @@ from crawler import record, sites
 from crawler.archive import WarcArchive, reextract
 from crawler.errors import NotAnArticle
 from crawler.extract import extract_files
+from crawler.ledger import PostItem
 from crawler.replica.model import Network
 from crawler.replica.render import render_post
 from crawler.store import load
@@ -54,8 +55,8 @@ def via_spider(tmp_path, pid, url, body, site):
     req = spider.post_request(HOST, pid)
     resp = HtmlResponse(url, status=200, body=body, request=Request(req.url, meta=req.meta),
                         headers={"Date": SERVER_DATE})
-    items = [i for i in spider.parse_post(resp) if "title" in i]
-    return {k: v for k, v in items[0].items() if not k.startswith("_")}
+    items = [i for i in spider.parse_post(resp) if isinstance(i, PostItem)]
+    return items[0].record
 
 
 def via_reextract(tmp_path, url, body):

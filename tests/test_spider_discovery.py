@@ -10,7 +10,8 @@ import pytest
 
 from crawler.clock import SITE_TZ
 from crawler import discover, settings
-from crawler.crawl import build_summary, error_kind, parse_spider_args
+from crawler.ledger import build_summary, error_kind
+from crawler.spider_args import parse_spider_args
 from crawler.errors import UnknownSiteError, UsageError
 from crawler.middlewares import backoff_seconds, retry_after_seconds
 from spiders.zblog import list_page_number, listing_key

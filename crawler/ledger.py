@@ -121,6 +121,7 @@ class Ledger:
     pending: dict[tuple[str, int], str] = field(default_factory=dict)
     unfetchable: set[tuple[str, int]] = field(default_factory=set)
     unfetchable_now: dict[tuple[str, int], bool] = field(default_factory=dict)
+    stored_hosts: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, crawler: Any) -> Ledger:
@@ -184,6 +185,25 @@ class Ledger:
         self.stats.inc_value(site_key(host, "errors"))
         logger.error("%s failed: %s", url, kind)
 
+    def post_failed(self, key: tuple[str, int], url: str, exc: BaseException) -> None:
+        """A post request ended without a response: robots-disallowed, or a failure of its kind."""
+        if _is_robots(exc):
+            self.settle(key, "robots")
+            return
+        self.count_error(key[0], error_kind(exc), url)
+        self.settle(key, "failed", detail=error_kind(exc))
+
+    def list_failed(self, host: str, url: str, exc: BaseException) -> None:
+        """A list, feed or sitemap request failed: robots and 404 are counted apart, the rest are errors."""
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        if _is_robots(exc):
+            self.stats.inc_value(LISTS_ROBOTS)
+        elif isinstance(exc, HttpError) and exc.response.status in (404, 410):
+            self.stats.inc_value(LISTS_404)
+        else:
+            self.count_error(host, error_kind(exc), url)
+
     def finish(self, reason: str, site_mode: dict[str, str], whole: bool) -> None:
         """Close the run: unsettled posts fail, unfetchable ids are saved, completed sites are marked."""
         self.save_unfetchable(site_mode)
@@ -218,6 +238,20 @@ class Ledger:
         except OSError:
             return set()
         return {int(x) for x in text.split() if x.isdigit()}
+
+    def load_state(self, known: Any, hosts) -> None:
+        """Take the crawl state (what the dataset stores) and what earlier runs found unfetchable."""
+        self.known = known
+        self.stored_hosts = set(known.sites()) if hasattr(known, "sites") else {h for h, _ in known}
+        self.load_unfetchable(hosts)
+
+    def is_complete(self, host: str) -> bool:
+        """Whether a complete full crawl of host went into this dataset (auto mode goes incremental).
+
+        A full run killed midway (kill -9 included) leaves its "incomplete" marker, and an ID-range
+        or --since run never makes a site complete, so the next run is full.
+        """
+        return host in self.stored_hosts and self.marker("crawled", host).exists() and not self.marker("incomplete", host).exists()
 
     def load_unfetchable(self, hosts) -> None:
         """Read what earlier runs found unfetchable on these hosts."""
@@ -255,6 +289,13 @@ class Ledger:
 
 
 # --- errors and the summary ---------------------------------------------------------------------------
+def _is_robots(exc: BaseException) -> bool:
+    """True for the IgnoreRequest of a URL robots.txt disallows."""
+    from scrapy.exceptions import IgnoreRequest
+
+    return isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower()
+
+
 def error_kind(exc: BaseException) -> str:
     """A short, stable name for why a request failed (the summary's errors_by_kind keys)."""
     from scrapy.exceptions import IgnoreRequest

@@ -196,3 +196,26 @@ def archive_month(url: str) -> tuple[int, int] | None:
     """(year, month) of a date-archive list URL, else None."""
     m = DATE_ARCHIVE_RE.match(urlsplit(url).path)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def listing_key(url: str) -> str:
+    """The listing a list page belongs to: host/home, host/category-N or host/date-Y-M."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    m = CATEGORY_RE.match(parts.path)
+    if m:
+        return f"{host}/category-{m.group(1)}"
+    m = DATE_ARCHIVE_RE.match(parts.path)
+    if m:
+        return f"{host}/date-{m.group(1)}-{int(m.group(2))}"
+    return f"{host}/home"
+
+
+def list_page_number(url: str) -> int:
+    """The page number of a list URL (1 for the first page)."""
+    path = urlsplit(url).path
+    for rx, group in ((HOME_PAGE_RE, 1), (CATEGORY_RE, 2), (DATE_ARCHIVE_RE, 3)):
+        m = rx.match(path)
+        if m:
+            return int(m.group(group) or 1)
+    return 1

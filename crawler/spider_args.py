@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawler import errors
+from crawler import clock, errors
 from crawler.clock import format_day, parse_day
 from crawler.sites import Site, resolve_sites
 
 MODES = ("auto", "full", "incremental", "ids", "sitemap")
+#: A list item counts as older than --since only with this margin: tpure rounds relative dates.
+SINCE_MARGIN_DAYS = 2
 
 
 @dataclass
@@ -35,6 +37,34 @@ class CrawlArgs:
     def until_end(self) -> datetime | None:
         """The first instant after the --until day."""
         return self.until + timedelta(days=1) if self.until else None
+
+    # --- range checks (the spider prunes requests with them) ----------------------------------
+    def since_floor(self):
+        """List dates before this are surely before --since (rounded relative dates allowed for)."""
+        return self.since - timedelta(days=SINCE_MARGIN_DAYS)
+
+    def until_ceiling(self):
+        """List dates after this are surely after --until."""
+        return self.until + timedelta(days=SINCE_MARGIN_DAYS + 1)
+
+    def in_range(self, when) -> bool:
+        """True when `when` (exact) is inside --since/--until, or unknown."""
+        if when is None:
+            return True
+        if self.since and when < self.since:
+            return False
+        if self.until and when >= self.until_end:
+            return False
+        return True
+
+    def month_in_range(self, month) -> bool:
+        """Whether a date archive (year, month) can hold posts inside --since/--until."""
+        y, m = month
+        if self.since and (y, m) < clock.site_month(self.since):
+            return False
+        if self.until and (y, m) > clock.site_month(self.until):
+            return False
+        return True
 
     def spider_args(self) -> dict[str, str]:
         """These arguments as the strings a spider (or Scrapyd) receives."""

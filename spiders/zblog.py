@@ -9,17 +9,16 @@ until=YYYY-MM-DD max_pages=N refresh=1.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
-from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.exceptions import DontCloseSpider
 
 from crawler import clock, discover, ledger, sites
 from crawler.clock import new_run_id
-from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem, error_kind
+from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem
 from crawler.spider_args import CrawlArgs, load_known_posts, parse_spider_args
 
 logger = logging.getLogger(__name__)
@@ -28,8 +27,6 @@ logger = logging.getLogger(__name__)
 # posts go ahead of list pages, so the queue holds about one list page of posts at a time instead
 # of every post of the site (memory stays flat as a site grows to 100,000 posts).
 PRIO_FEED, PRIO_POST, PRIO_LIST = 30, 20, 10
-# A list item counts as older than --since only with this margin: tpure rounds relative dates.
-SINCE_MARGIN_DAYS = 2
 
 
 class ZblogSpider(scrapy.Spider):
@@ -74,43 +71,16 @@ class ZblogSpider(scrapy.Spider):
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
-    # the ledger's state, read by discovery: run id, stored posts, pending and unfetchable posts
-    @property
-    def run_id(self) -> str:
-        """This run's id (the ledger's)."""
-        return self.ledger.run_id
-
-    @property
-    def known(self):
-        """The crawl state: what the dataset already stores (crawler.store.known_posts)."""
-        return self.ledger.known
-
-    @known.setter
-    def known(self, value) -> None:
-        self.ledger.known = value
-
-    @property
-    def pending(self) -> dict:
-        """Requested posts without an outcome yet."""
-        return self.ledger.pending
-
-    @property
-    def unfetchable(self) -> set:
-        """Posts earlier runs found 404, robots-disallowed or not an article (never stored)."""
-        return self.ledger.unfetchable
-
     # --- start -------------------------------------------------------------------------------
     async def start(self):
         """First requests per site, by mode (auto: incremental when the dataset holds the site)."""
-        self.known = load_known_posts(self.out, [s.host for s in self.sites])
-        self.ledger.load_unfetchable([s.host for s in self.sites])
-        stored_hosts = set(self.known.sites()) if hasattr(self.known, "sites") else {h for h, _ in self.known}
+        self.ledger.load_state(load_known_posts(self.out, [s.host for s in self.sites]), [s.host for s in self.sites])
         if self.args.mode == "ids":
             lo, hi = self.args.ids
             # known up front, so the progress display can show an ETA from the first request
             self.ledger.total_posts = sum(
                 1 for s in self.sites for pid in range(lo, hi + 1)
-                if self.args.refresh or (s.host, pid) not in self.known
+                if self.args.refresh or (s.host, pid) not in self.ledger.known
             )
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
         for site in self.sites:
@@ -119,12 +89,7 @@ class ZblogSpider(scrapy.Spider):
                 downloader.per_slot_settings.setdefault(site.host, {})["delay"] = float(site.delay)
             mode = self.args.mode
             if mode == "auto":
-                # incremental only after a complete full crawl of the site into this dataset: a
-                # full run killed midway (kill -9 included) leaves its "incomplete" marker, and an
-                # ID-range or --since run never makes a site complete, so the next run is full
-                complete = (site.host in stored_hosts and self.ledger.marker("crawled", site.host).exists()
-                            and not self.ledger.marker("incomplete", site.host).exists())
-                mode = "incremental" if complete and not self.args.refresh else "full"
+                mode = "incremental" if self.ledger.is_complete(site.host) and not self.args.refresh else "full"
             self.site_mode[site.host] = mode
             if mode in ("full", "sitemap"):
                 self.ledger.write_marker("incomplete", site.host)
@@ -161,9 +126,9 @@ class ZblogSpider(scrapy.Spider):
             self.hints.setdefault(key, {}).update(hint)
         if key in self.requested:
             return None
-        if key in self.known and not self.args.refresh:
+        if key in self.ledger.known and not self.args.refresh:
             return None
-        if key in self.unfetchable and self.site_mode.get(host) == "incremental":
+        if key in self.ledger.unfetchable and self.site_mode.get(host) == "incremental":
             return None  # a known 404/robots/not-article post; full mode tries it again
         self.requested.add(key)
         url = sites.post_url(host, pid)  # index.php?id=N and the pseudo-static URL are one post
@@ -195,7 +160,7 @@ class ZblogSpider(scrapy.Spider):
         yield ArchiveItem(Exchange.of(response))
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
-            if not self.in_range(published):
+            if not self.args.in_range(published):
                 continue
             req = self.post_request_for(link, hint)
             if req is not None:
@@ -215,19 +180,19 @@ class ZblogSpider(scrapy.Spider):
         older = 0
         for url, date_text in zip(page.items, page.item_dates):
             pid = sites.post_id_of(url)
-            if (host, pid) not in self.known and (host, pid) not in self.unfetchable:
+            if (host, pid) not in self.ledger.known and (host, pid) not in self.ledger.unfetchable:
                 unknown += 1
             approx = discover.approx_list_date(date_text, now)
-            if approx is not None and self.args.since and approx < self.since_floor():
+            if approx is not None and self.args.since and approx < self.args.since_floor():
                 older += 1
                 continue
-            if approx is not None and self.args.until and approx > self.until_ceiling():
+            if approx is not None and self.args.until and approx > self.args.until_ceiling():
                 continue
             req = self.post_request_for(url, hint)
             if req is not None:
                 yield req
         all_older = bool(page.items) and older == len(page.items)
-        listing = listing_key(response.url)
+        listing = sites.listing_key(response.url)
         if mode == "incremental":
             # stop at the first page whose posts are all stored: everything older is stored too
             if unknown and page.next_url and self.may_follow(page.next_url):
@@ -252,7 +217,7 @@ class ZblogSpider(scrapy.Spider):
         for url in page.lists:
             kind = sites.classify(url)
             month = sites.archive_month(url)
-            if kind == "date" and month and not self.month_in_range(month):
+            if kind == "date" and month and not self.args.month_in_range(month):
                 continue
             if self.may_follow(url):
                 yield self.list_request(url, host)
@@ -306,7 +271,7 @@ class ZblogSpider(scrapy.Spider):
         url = sites.post_url(host, pid)
         page = Page.from_response(response, url=url, fetched_at=fetched_at)
         try:
-            record = page_to_record(page, self.site_by_host.get(host), hint=hint, run_id=self.run_id,
+            record = page_to_record(page, self.site_by_host.get(host), hint=hint, run_id=self.ledger.run_id,
                                     options=ExtractOptions(**self.extract_options))
         except MalformedPage as exc:
             self.ledger.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
@@ -351,62 +316,20 @@ class ZblogSpider(scrapy.Spider):
             self.crawler.engine.crawl(req)
         raise DontCloseSpider
 
-    # --- failures ----------------------------------------------------------------------------
+    # --- failures: the ledger decides what they count as -------------------------------------
     def post_failed(self, failure):
         """A post request that ended without a response: robots, offsite, retries exhausted."""
         req = failure.request
-        key = (req.meta["site"], req.meta["post_id"])
-        exc = failure.value
-        if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
-            self.ledger.settle(key, "robots")
-            return
-        self.ledger.count_error(req.meta["site"], error_kind(exc), req.url)
-        self.ledger.settle(key, "failed", detail=error_kind(exc))
+        self.ledger.post_failed((req.meta["site"], req.meta["post_id"]), req.url, failure.value)
 
     def list_failed(self, failure):
         """A list, feed or sitemap request failed: counted as an error of its site."""
-        req = failure.request
-        exc = failure.value
-        if isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower():
-            self.crawler.stats.inc_value(ledger.LISTS_ROBOTS)
-            return
-        if isinstance(exc, HttpError) and exc.response.status in (404, 410):
-            self.crawler.stats.inc_value(ledger.LISTS_404)
-            return
-        self.ledger.count_error(req.meta.get("site", ""), error_kind(exc), req.url)
+        self.ledger.list_failed(failure.request.meta.get("site", ""), failure.request.url, failure.value)
 
     def closed(self, reason):
         """The run ends: the ledger settles what is left and marks the sites crawled completely."""
         whole = not (self.args.since or self.args.until or self.args.max_pages)
         self.ledger.finish(reason, self.site_mode, whole)
-
-    # --- range helpers -----------------------------------------------------------------------
-    def since_floor(self):
-        """List dates before this are surely before --since (rounded relative dates allowed for)."""
-        return self.args.since - timedelta(days=SINCE_MARGIN_DAYS)
-
-    def until_ceiling(self):
-        """List dates after this are surely after --until."""
-        return self.args.until + timedelta(days=SINCE_MARGIN_DAYS + 1)
-
-    def in_range(self, when) -> bool:
-        """True when `when` (exact) is inside --since/--until, or unknown."""
-        if when is None:
-            return True
-        if self.args.since and when < self.args.since:
-            return False
-        if self.args.until and when >= self.args.until_end:
-            return False
-        return True
-
-    def month_in_range(self, month) -> bool:
-        """Whether a date archive (year, month) can hold posts inside --since/--until."""
-        y, m = month
-        if self.args.since and (y, m) < clock.site_month(self.args.since):
-            return False
-        if self.args.until and (y, m) > clock.site_month(self.args.until):
-            return False
-        return True
 
     def may_follow(self, url: str) -> bool:
         """Whether a list URL is followed: no traps, within --max-pages, listing not stopped."""
@@ -415,31 +338,10 @@ class ZblogSpider(scrapy.Spider):
             return False
         if kind not in ("home", "category", "date") and not (kind == "trap" and self.follow_traps):
             return False
-        if listing_key(url) in self.stopped_listings:
+        if sites.listing_key(url) in self.stopped_listings:
             return False
-        if self.args.max_pages and list_page_number(url) > self.args.max_pages:
+        if self.args.max_pages and sites.list_page_number(url) > self.args.max_pages:
             return False
         return True
 
 
-def listing_key(url: str) -> str:
-    """The listing a list page belongs to: host/home, host/category-N or host/date-Y-M."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    m = sites.CATEGORY_RE.match(parts.path)
-    if m:
-        return f"{host}/category-{m.group(1)}"
-    m = sites.DATE_ARCHIVE_RE.match(parts.path)
-    if m:
-        return f"{host}/date-{m.group(1)}-{int(m.group(2))}"
-    return f"{host}/home"
-
-
-def list_page_number(url: str) -> int:
-    """The page number of a list URL (1 for the first page)."""
-    path = urlsplit(url).path
-    for rx, group in ((sites.HOME_PAGE_RE, 1), (sites.CATEGORY_RE, 2), (sites.DATE_ARCHIVE_RE, 3)):
-        m = rx.match(path)
-        if m:
-            return int(m.group(group) or 1)
-    return 1

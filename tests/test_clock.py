@@ -74,10 +74,10 @@ def test_crawl_export_load_stats_and_partitions_agree_on_a_china_day(tmp_path):
 
     # crawl --since D --until D: the posts the spider keeps
     spider = _spider(tmp_path / "crawl", sites=SITE, mode="full", since="2024-03-01", until="2024-03-01")
-    assert {pid for pid, when in POSTS.items() if spider.in_range(when)} == ON_D
+    assert {pid for pid, when in POSTS.items() if spider.args.in_range(when)} == ON_D
     args = parse_spider_args({"sites": SITE, "since": "2024-03-01", "until": "2024-03-01"})
     assert args.spider_args()["since"] == args.spider_args()["until"] == "2024-03-01"
-    assert spider.month_in_range((2024, 3)) and not spider.month_in_range((2024, 2))
+    assert spider.args.month_in_range((2024, 3)) and not spider.args.month_in_range((2024, 2))
 
     # load and export with the same day
     assert sorted(store.load(out, since="2024-03-01", until="2024-03-01").post_id) == sorted(ON_D)

@@ -14,7 +14,7 @@ from crawler.ledger import build_summary, error_kind
 from crawler.spider_args import parse_spider_args
 from crawler.errors import UnknownSiteError, UsageError
 from crawler.middlewares import backoff_seconds, retry_after_seconds
-from spiders.zblog import list_page_number, listing_key
+from crawler.sites import list_page_number, listing_key
 
 from paths import SAMPLES  # noqa: E402
 HERE = Path(__file__).resolve().parent.parent

@@ -61,14 +61,14 @@ def test_incremental_stops_at_a_page_of_stored_posts(tmp_path):
     page = parse_list_page(category_sample(), url)
     spider = make_spider(tmp_path, sites=HOST, mode="incremental")
     spider.site_mode[HOST] = "incremental"
-    spider.known = KnownPosts()
+    spider.ledger.known = KnownPosts()
     for u in page.items + page.other_posts:
-        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+        spider.ledger.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
     assert list(spider.parse_list(response(url, category_sample(), site=HOST))) == []
     # one unknown post on the page: fetch it and look at the next page
-    spider.known = KnownPosts()
+    spider.ledger.known = KnownPosts()
     for u in page.items[1:] + page.other_posts:
-        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+        spider.ledger.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
     out = [r.url for r in spider.parse_list(response(url, category_sample(), site=HOST))]
     assert out == [page.items[0], page.next_url]
 
@@ -107,7 +107,7 @@ def test_post_outcomes_and_archive_items(tmp_path):
     gone = spider.post_request(HOST, pid + 100000)
     out = list(spider.parse_post(response(gone.url, b"<html>404</html>", status=404, site=HOST, post_id=pid + 100000)))
     assert isinstance(out[0], ArchiveItem) and spider.crawler.stats.get_value("parkcorpus/outcome/gone_404") == 1
-    assert (HOST, pid + 100000) not in spider.pending
+    assert (HOST, pid + 100000) not in spider.ledger.pending
 
 
 ENCODING = "utf-16-le"

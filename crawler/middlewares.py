@@ -6,7 +6,6 @@ Each reads its settings once in `from_crawler` and raises NotConfigured when swi
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import time
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.response import response_status_message
 
+from crawler import clock
 from crawler import ledger as keys
 
 logger = logging.getLogger(__name__)
@@ -29,10 +29,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
     text = text.strip()
     if text.isdigit():
         return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
+    when = clock.parse_http_date(text)
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))

@@ -383,7 +383,7 @@ class ReplicaServer:
         pid = _int(raw)
         if pid is None or not _visible(site, pid):
             return self._not_found(site, now)
-        return Response(302, headers=[("Location", f"http://{host}/index.php/post/{pid}.html")])
+        return Response(302, headers=[("Location", sites.post_url(host, pid))])
 
     def _post(self, site, host: str, pid: int, path: str, args: dict, now: datetime) -> Response:
         f = self.faults
@@ -393,10 +393,10 @@ class ReplicaServer:
             resp = self._not_found(site, now)
             resp.faults.append("gaps")
             return resp
-        url = f"http://{host}/index.php/post/{pid}.html"
+        url = sites.post_url(host, pid)
         hop = args.get("hop", [None])[0]
         if f.selected("offredirect", host, pid):
-            return Response(301, headers=[("Location", f"http://{OFFSITE_HOSTS[0]}/index.php/post/{pid}.html")],
+            return Response(301, headers=[("Location", sites.post_url(OFFSITE_HOSTS[0], pid))],
                             faults=["offredirect"])
         if f.selected("loop", host, pid):
             target = url if "loop" in args else url + "?loop=1"

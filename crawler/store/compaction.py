@@ -100,6 +100,7 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     # never create: compacting a mistyped --out must not leave a new empty dataset behind
     path = ensure_dataset(out, create=False)
     check_sites(path, site)
+    # names the staging folder and new files (part-compact-<stamp>-...): microseconds, not a run id
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     summary = {"partitions": 0, "files_before": 0, "files_after": 0, "rows_before": 0,
                "rows_after": 0, "versions_folded": 0, "duplicates_removed": 0,

@@ -105,7 +105,7 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     """Stored articles as a pandas DataFrame: the newest version per (site, post_id) unless history.
 
     Filters (site, publication date range, category) are pushed down to pyarrow, and the
-    site/year/month partition keys prune whole folders. Dates: 'YYYY-MM-DD', date or datetime;
+    site/year/month partition keys prune whole folders. Dates: 'YYYY-MM-DD' (a China day), date or datetime;
     a date-only `until` includes that day.
     """
     ensure_dataset(out, create=False)

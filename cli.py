@@ -7,7 +7,6 @@ so that `parkcorpus --help` is instant.
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import sys
@@ -16,6 +15,7 @@ import click
 
 from crawler import __version__
 from crawler import errors
+from crawler.errors import DISK_FULL_ERRNOS
 
 
 class ParkcorpusClickError(click.ClickException):
@@ -25,9 +25,6 @@ class ParkcorpusClickError(click.ClickException):
         super().__init__(message)
         self.exit_code = exit_code
 
-
-#: errno values that mean the disk (or the file size limit, or a quota) ran out while writing
-_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def handle_errors(fn):
@@ -49,7 +46,7 @@ def handle_errors(fn):
             if debug:
                 raise
             name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-            if exc.errno in _DISK_FULL:
+            if exc.errno in DISK_FULL_ERRNOS:
                 raise ParkcorpusClickError(
                     f"disk full while writing{name} ({exc.strerror}); free some space and run again", 1
                 ) from None
@@ -65,6 +62,20 @@ def handle_errors(fn):
             ) from None
 
     return wrapper
+
+
+_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
+
+
+def out_option(default: str | None = None, help: str = _OUT_HELP, folder: bool = True):
+    """The shared `--out` option (a dataset folder; default from the config)."""
+    kwargs = {"type": click.Path(file_okay=False)} if folder else {}
+    return click.option("--out", default=default, show_default=default is not None, help=help, **kwargs)
+
+
+def json_option(help: str = "Print the result as JSON."):
+    """The shared `--json` flag (passed to the command as `as_json`)."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
 
 
 def echo_json(obj) -> None:
@@ -144,7 +155,7 @@ def _setup_logging(verbosity: int, log_file) -> None:
 
 
 @main.command("config")
-@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@json_option("Print the settings as JSON.")
 @click.pass_context
 @handle_errors
 def config_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -170,12 +181,9 @@ def config_cmd(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['key']:<{width}}  {json.dumps(r['value'], ensure_ascii=False):<28}  {r['source']}")
 
 
-_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
-
-
 @main.command("sites")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@out_option()
+@json_option("Print the table as JSON.")
 @click.pass_context
 @handle_errors
 def sites_cmd(ctx: click.Context, out, as_json: bool) -> None:
@@ -200,8 +208,8 @@ def sites_cmd(ctx: click.Context, out, as_json: bool) -> None:
 
 
 @main.command("stats")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
-@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@out_option()
+@json_option("Print the statistics as JSON.")
 @click.pass_context
 @handle_errors
 def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
@@ -228,12 +236,12 @@ def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
 
 
 @main.command("report")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.option("--to", "to", default="report.html", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="HTML file to write (self-contained: plots embedded, no external resources), or - for stdout.")
 @click.option("--png", "png_dir", default=None, type=click.Path(file_okay=False),
               help="Also write each plot as a PNG into this folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@json_option("Print what was written as JSON.")
 @click.pass_context
 @handle_errors
 def report_cmd(ctx: click.Context, out, to, png_dir, as_json: bool) -> None:
@@ -378,7 +386,7 @@ def cluster_group() -> None:
 @_shard_option
 @_newest_option
 @_proxy_option
-@click.option("--json", "as_json", is_flag=True, help="Print the shards as JSON.")
+@json_option("Print the shards as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> None:
@@ -411,7 +419,7 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @cluster_group.command("run")
 @click.argument("sites", nargs=-1)
 @_node_option
-@click.option("--out", default=None, help="Shared output folder every node writes into (default: config out).")
+@out_option(help="Shared output folder every node writes into (default: config out).", folder=False)
 @_shard_option
 @_newest_option
 @_proxy_option
@@ -420,7 +428,7 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @click.option("--per-site", type=click.IntRange(min=1), default=1, show_default=True,
               help="Shards of one subsite running at once (each keeps its own per-host delay).")
 @click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, per_site, project,
@@ -468,7 +476,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
 @cluster_group.command("status")
 @_node_option
 @click.option("--project", default=None, help="Only jobs of this Scrapyd project.")
-@click.option("--json", "as_json", is_flag=True, help="Print the node states as JSON.")
+@json_option("Print the node states as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_status_cmd(ctx, nodes, project, as_json) -> None:
@@ -528,7 +536,7 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @main.command("crawl")
 @click.argument("sites", nargs=-1)
 @click.option("--all", "all_sites", is_flag=True, help="Crawl every registered subsite (see `parkcorpus sites`).")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.option("--mode", type=click.Choice(["auto", "full", "incremental", "ids", "sitemap"]), default=None,
               help="full: all list pages; incremental: feed + newest pages until known posts; ids: --ids range; "
                    "sitemap: the site's sitemap. Default auto: incremental for sites already in the dataset.")
@@ -549,7 +557,7 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Only errors.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Append the crawl log (INFO and up) to this file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON (for cron).")
+@json_option("Print the run summary as JSON (for cron).")
 @click.pass_context
 @handle_errors
 def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
@@ -592,11 +600,11 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
 
 
 @main.command("demo")
-@click.option("--out", default="data", show_default=True, type=click.Path(file_okay=False), help="Dataset folder to write.")
+@out_option(default="data", help="Dataset folder to write.")
 @click.option("--posts", type=click.IntRange(min=1, max=100_000), default=150, show_default=True, help="Posts per replica subsite.")
 @click.option("--sites", "n_sites", type=click.IntRange(min=1, max=6), default=2, show_default=True, help="Replica subsites to crawl.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: on a terminal only).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
@@ -648,11 +656,11 @@ def _importable(module: str) -> bool:
 
 
 @main.command("validate")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.option("--repair", is_flag=True,
               help="Move bad files to <out>/quarantine/, delete temporary files, fold duplicate rows, "
                    "and list the posts the next crawl fetches again. Not while a crawl writes.")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@json_option("Print the findings as JSON.")
 @click.pass_context
 @handle_errors
 def validate_cmd(ctx: click.Context, out, repair: bool, as_json: bool) -> None:
@@ -682,12 +690,12 @@ def validate_cmd(ctx: click.Context, out, repair: bool, as_json: bool) -> None:
 
 
 @main.command("compact")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.option("--keep-history", is_flag=True, help="Keep old versions of changed articles (only merge files).")
 @click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site's partitions (repeatable).")
 @click.option("--partition", default=None, metavar="site=H/year=Y/month=M",
               help="Only this partition (or a prefix of it), e.g. to run several compactions in parallel.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_option("Print the summary as JSON.")
 @click.pass_context
 @handle_errors
 def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, as_json: bool) -> None:
@@ -725,7 +733,7 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC).")
 @click.option("--category", "categories", multiple=True, help="Only this category name (repeatable).")
 @click.option("--history", is_flag=True, help="Every stored version, not only the newest per post.")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.pass_context
 @handle_errors
 def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, out) -> None:
@@ -747,12 +755,12 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
 
 
 @main.command("reextract")
-@click.option("--out", default=None, type=click.Path(file_okay=False), help=_OUT_HELP)
+@out_option()
 @click.option("--to", "to", default=None, type=click.Path(file_okay=False),
               help="Write into this dataset folder instead of --out (a fresh rebuild).")
 @click.option("--convert", type=click.Choice(["t2s", "s2t", "t2tw", "none"]), default=None,
               help="OpenCC conversion (default: from the config, t2s).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def reextract_cmd(ctx: click.Context, out, to, convert, as_json: bool) -> None:

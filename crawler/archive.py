@@ -9,7 +9,6 @@ the first incomplete one. ``reextract`` rebuilds articles and links from these f
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import http
 import os
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler import clock
 from crawler.errors import NotAnArticle
 from crawler.store import (
     DatasetWriter,
@@ -53,9 +53,7 @@ def _header_list(headers: Any) -> list[tuple[str, str]]:
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime:
-    if value is None:
-        return dt.datetime.now(dt.timezone.utc)
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    return clock.to_utc(value) or clock.now()
 
 
 class WarcArchive:
@@ -170,13 +168,7 @@ def warc_files(out: str | os.PathLike, include_open: bool = True) -> list[Path]:
 
 
 def _server_date(headers: list[tuple[str, str]]) -> dt.datetime | None:
-    for k, v in headers:
-        if k.lower() == "date":
-            try:
-                return _utc(email.utils.parsedate_to_datetime(v))
-            except (TypeError, ValueError):
-                return None
-    return None
+    return clock.parse_http_date(next((v for k, v in headers if k.lower() == "date"), None))
 
 
 def read_warc(path: Path, want: Any = None) -> Iterator[ArchivedResponse]:
@@ -268,7 +260,7 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     Returns a summary dict, also written as the run manifest.
     """
     from crawler import sites
-    from crawler.extract import extract_html
+    from crawler.record import Page, page_to_record
 
     source = ensure_dataset(out, create=False)
     dest = to if to is not None else source
@@ -289,36 +281,35 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
                 counts["not_ok"] += 1
                 continue
             hint = hints.get((urlsplit(resp.url).hostname, sites.post_id_of(resp.url)), {})
+            page = Page.of(resp.url, resp.body, resp.status, resp.headers, resp.fetched_at)
             try:
-                rec = extract_html(resp.body, resp.url, fetched_at=resp.fetched_at,
-                                   server_date=resp.server_date, options=options,
-                                   feed_published=hint.get("feed_published"),
-                                   archive_month=hint.get("archive_month"))
+                rec = page_to_record(page, options=options, hint=hint, run_id=run_id)
             except NotAnArticle:
                 counts["not_article"] += 1
                 not_articles.append(resp.url)
                 continue
-            rec["run_id"] = run_id
-            rec["http_status"] = resp.status
             rec["warc_record_id"] = resp.record_id
             rec["fetched_at"] = resp.fetched_at
             rec["extracted_at"] = None  # the writer stamps it now
             counts[writer.add(rec)] += 1
     summary = {
         "run_id": run_id,
+        "kind": "reextract",
         "mode": "reextract",
         "source": str(source),
         "out": str(dest),
         "warc_files": [str(p) for p in files],
-        "started_at": started.isoformat(),
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "status": "ok",
+        "exit_code": 0,
+        "error": None,
         "articles": {k: counts[k] for k in ("new", "changed", "unchanged")},
         "responses": counts["responses"],
         "not_article": counts["not_article"],
         "not_ok": counts["not_ok"],
         "not_article_urls": not_articles[:50],
         "files_written": len(writer.files),
-        "outcome": "ok",
     }
     write_run_manifest(dest, summary)
     return summary

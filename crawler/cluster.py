@@ -16,22 +16,19 @@ import json
 import os
 import re
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from crawler.clock import new_run_id
 from crawler.errors import ClusterError, UsageError
+from crawler.sites import HOME_PAGE_RE, POST_LINK_RE  # the URL grammar of the sites
 
 #: Where a Z-BlogPHP subsite lists its newest posts: the RSS feed (small, newest first) and the
 #: home page (tpure's first list page, whose pagebar also names the last list page).
 NEWEST_POST_PAGES = ("/feed.php", "/")
-
-#: A post link as Z-BlogPHP renders it: http://jinshan.021cf.cn/index.php/post/3756.html
-POST_LINK_RE = re.compile(r"/index\.php/post/(\d+)\.html")
 
 #: The Scrapyd project name parkcorpus nodes use (a ``[settings] parkcorpus = crawler.settings``
 #: line in the node's scrapy.cfg); a node that only knows one project gets that one.
@@ -269,8 +266,6 @@ def post_id_range(site: str, proxy: str | None = None, timeout: float = HTTP_TIM
     The feed and home page list the newest posts; tpure's last home list page lists the oldest
     (every other link on a page points to a post in between). ClusterError when none is found.
     """
-    from crawler.sites import HOME_PAGE_RE  # noqa: PLC0415 - keep `import crawler.cluster` light
-
     session = requests.Session()
     proxies = {"http": proxy, "https": proxy} if proxy else None
     errors: list[str] = []
@@ -370,8 +365,8 @@ class _Track:
 
 
 def _run_prefix() -> str:
-    """A run id prefix unique per cluster run, sortable by time."""
-    return "c" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    """A run id prefix unique per cluster run, sortable by time (the one run-id format, marked c)."""
+    return "c" + new_run_id()
 
 
 def job_outcome(node: Node, finished: Mapping[str, Any], summary_file: str | None) -> tuple[bool, str]:

@@ -377,7 +377,7 @@ def check_day_bounds(value: Any, option: str) -> None:
     import datetime as dt
 
     from crawler.errors import UsageError
-    from crawler.store import parse_day  # the one day parser (crawler.clock after the store refactor)
+    from crawler.clock import parse_day  # the one day parser
 
     try:
         parsed = parse_day(value, option)
@@ -386,5 +386,5 @@ def check_day_bounds(value: Any, option: str) -> None:
     if parsed is None:
         return
     lo, hi = (dt.datetime.fromisoformat(d).replace(tzinfo=dt.timezone.utc) for d in DAY_BOUNDS)
-    if not lo - dt.timedelta(days=1) <= parsed[0] <= hi + dt.timedelta(days=1):
+    if not lo - dt.timedelta(days=1) <= parsed <= hi + dt.timedelta(days=1):
         raise ConfigError(f"{option} {value} is out of range: use a day from {DAY_BOUNDS[0]} to {DAY_BOUNDS[1]}")

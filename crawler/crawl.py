@@ -1,4 +1,7 @@
-"""Running crawls: argument checks, the lock, the crawl subprocess, progress, the JSON summary, the demo.
+"""Running crawls, the parent side: argument checks, the lock, the crawl subprocess, progress, the demo.
+
+The child side (spider arguments: crawler.spider_args; outcomes, markers and the summary:
+crawler.ledger) runs inside the subprocess.
 
 `crawl()` validates everything it can up front (usage errors exit 2 before any request), takes the
 output folder's lock, and runs ``python -m crawler.runner <json>`` in a subprocess: Scrapy allows
@@ -13,32 +16,23 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from crawler import errors
-from crawler.sites import Site, resolve_sites
+from crawler.clock import new_run_id
+from crawler.ledger import STATE_DIR, build_summary
+from crawler.spider_args import CrawlArgs, parse_spider_args
 
 logger = logging.getLogger(__name__)
 
-MODES = ("auto", "full", "incremental", "ids", "sitemap")
-#: The sites' local time: --since/--until dates are calendar days in China (UTC+8).
-SITE_TZ = timezone(timedelta(hours=8))
-#: Every outcome a requested post can end in (each post gets exactly one).
-OUTCOMES = ("written", "unchanged", "gone_404", "robots", "failed", "not_article", "out_of_range")
-#: Folder under the output holding run state that is not data: progress, summaries, run configs.
-STATE_DIR = ".parkcorpus"
 
 #: What the demo relaxes against a real crawl: politeness delays and concurrency only.
 #: robots.txt (and its Crawl-delay) stays obeyed; the spider, pipelines and the rest are the same.
@@ -50,264 +44,6 @@ DEMO_SETTINGS = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "PARKCORPUS_RETRY_BACKOFF": 0.05,
 }
-
-
-# --- arguments ----------------------------------------------------------------------------------
-@dataclass
-class CrawlArgs:
-    """Validated spider arguments (what `scrapy crawl zblog -a ...` and Scrapyd pass)."""
-
-    sites: list[Site]
-    mode: str = "auto"
-    ids: tuple[int, int] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    max_pages: int | None = None
-    refresh: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def until_end(self) -> datetime | None:
-        """The first instant after the --until day."""
-        return self.until + timedelta(days=1) if self.until else None
-
-    def spider_args(self) -> dict[str, str]:
-        """These arguments as the strings a spider (or Scrapyd) receives."""
-        out = {"sites": ",".join(s.host for s in self.sites), "mode": self.mode}
-        if self.ids:
-            out["ids"] = f"{self.ids[0]}-{self.ids[1]}"
-        if self.since:
-            out["since"] = self.since.strftime("%Y-%m-%d")
-        if self.until:
-            out["until"] = self.until.strftime("%Y-%m-%d")
-        if self.max_pages:
-            out["max_pages"] = str(self.max_pages)
-        if self.refresh:
-            out["refresh"] = "1"
-        return out
-
-
-#: Most IDs one --ids range may span: a subsite's IDs run to a few thousand, and each ID is one
-#: request; a typo such as 1-99999999999999999999999 must fail at once, not spin counting IDs.
-MAX_ID_SPAN = 1_000_000
-
-
-def parse_ids(text: str | None) -> tuple[int, int] | None:
-    """'3000-3900' or '3000' as (lo, hi); None when not given; UsageError for anything else."""
-    if text is None:
-        return None
-    if str(text).strip() == "":  # `--ids ''` is a mistake, not a request for a full crawl
-        raise errors.UsageError("empty ID range: expected FIRST-LAST, e.g. --ids 3000-3900 (or leave --ids out)")
-    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(text)[:200])
-    if not m:
-        raise errors.UsageError(f"bad ID range {str(text)[:40]!r}: expected FIRST-LAST, e.g. 3000-3900")
-    if max(len(g or "") for g in m.groups()) > 18:
-        raise errors.UsageError(f"ID range {str(text)[:40]!r} spans more than {MAX_ID_SPAN:,} IDs "
-                                "per run: split it into smaller ranges")
-    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-    if lo < 1 or hi < lo:
-        raise errors.UsageError(f"bad ID range {text!r}: FIRST must be at least 1 and not above LAST")
-    if hi - lo + 1 > MAX_ID_SPAN:
-        raise errors.UsageError(f"ID range {text!r} spans {hi - lo + 1:,} IDs; at most {MAX_ID_SPAN:,} "
-                                "per run: split it into smaller ranges")
-    return lo, hi
-
-
-def parse_day(text: str | None, option: str) -> datetime | None:
-    """'YYYY-MM-DD' as the start of that day in the sites' time zone; UsageError otherwise."""
-    if text is None or str(text).strip() == "":
-        return None
-    if isinstance(text, datetime):
-        return text if text.tzinfo else text.replace(tzinfo=SITE_TZ)
-    try:
-        day = datetime.strptime(str(text).strip(), "%Y-%m-%d")
-    except ValueError:
-        raise errors.UsageError(f"bad {option} date {text!r}: use YYYY-MM-DD") from None
-    return day.replace(tzinfo=SITE_TZ)
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def parse_spider_args(kwargs: dict[str, Any]) -> CrawlArgs:
-    """Check and convert spider arguments (strings, as Scrapyd passes them)."""
-    raw_sites = kwargs.get("sites") or ""
-    names = [s for s in re.split(r"[,\s]+", raw_sites) if s] if isinstance(raw_sites, str) else list(raw_sites)
-    site_list, warnings = resolve_sites(names, all_sites=_truthy(kwargs.get("all", "")))
-    mode = (kwargs.get("mode") or "auto").strip().lower()
-    if mode not in MODES:
-        raise errors.UsageError(f"bad mode {mode!r}: expected one of {', '.join(MODES)}")
-    ids = parse_ids(kwargs.get("ids"))
-    if mode == "ids" and ids is None:
-        raise errors.UsageError("mode ids needs an ID range, e.g. --ids 3000-3900")
-    if ids is not None and mode == "auto":
-        mode = "ids"
-    if ids is not None and mode != "ids":
-        raise errors.UsageError(f"an ID range only goes with mode ids, not {mode}")
-    since = parse_day(kwargs.get("since"), "--since")
-    until = parse_day(kwargs.get("until"), "--until")
-    if since and until and since > until:
-        raise errors.UsageError(
-            f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}: swap them"
-        )
-    max_pages = kwargs.get("max_pages")
-    if max_pages in (None, "", 0, "0"):
-        max_pages = None
-    else:
-        try:
-            max_pages = int(max_pages)
-            if max_pages < 1:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise errors.UsageError(f"bad max_pages {kwargs.get('max_pages')!r}: expected a positive number") from None
-    return CrawlArgs(
-        sites=site_list, mode=mode, ids=ids, since=since, until=until, max_pages=max_pages,
-        refresh=_truthy(kwargs.get("refresh", "")), warnings=warnings,
-    )
-
-
-def new_run_id(job: str | None = None) -> str:
-    """A run id unique per job: UTC timestamp plus Scrapyd's job id or random hex."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    tail = re.sub(r"[^A-Za-z0-9]", "", job)[:32] if job else secrets.token_hex(4)
-    return f"{stamp}-{tail}"
-
-
-def error_kind(exc: BaseException) -> str:
-    """A short, stable name for why a request failed (the summary's errors_by_kind keys)."""
-    from scrapy.exceptions import IgnoreRequest
-    from scrapy.spidermiddlewares.httperror import HttpError
-
-    if isinstance(exc, HttpError):
-        return f"http_{exc.response.status}"
-    msg = str(exc).lower()
-    if isinstance(exc, IgnoreRequest):
-        if "offsite" in msg:
-            return "offsite"
-        if "redirect" in msg:
-            return "redirect_loop"
-        if "robots" in msg:
-            return "robots"
-        return "ignored"
-    name = type(exc).__name__
-    table = {
-        "TimeoutError": "timeout", "TCPTimedOutError": "timeout", "UserTimeoutError": "timeout",
-        "DNSLookupError": "dns", "ConnectionRefusedError": "connection_refused",
-        "ConnectError": "connection_refused", "ResponseNeverReceived": "connection_lost",
-        "ConnectionLost": "connection_lost", "ConnectionDone": "connection_lost",
-        "PotentialDataLoss": "truncated", "ResponseFailed": "connection_lost",
-        "DownloadTimeoutError": "timeout", "DownloadConnectionRefusedError": "connection_refused",
-        "DownloadFailedError": "connection_lost", "ResponseDataLossError": "truncated",
-        "CannotResolveHostError": "dns",
-    }
-    if name in table:
-        return table[name]
-    if "max size" in msg or "maxsize" in msg:  # DOWNLOAD_MAXSIZE exceeded
-        return "too_large"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def load_known_posts(out: str, hosts: list[str] | None = None) -> dict[tuple[str, int], set[str]]:
-    """(site, post_id) -> stored content hashes: the crawl state, read from the dataset itself."""
-    from crawler.store import known_posts
-
-    return known_posts(out, sites=hosts)
-
-
-# --- the summary --------------------------------------------------------------------------------
-def output_files(out: str, run_id: str) -> list[str]:
-    """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
-    root = Path(out)
-    found = []
-    for sub in ("articles", "links", "warc"):
-        base = root / sub
-        if base.is_dir():
-            for p in base.rglob(f"*{run_id}*"):
-                if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".tmp"):
-                    found.append(str(p.relative_to(root)))
-    return sorted(found)
-
-
-def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[str, Any],
-                  max_errors: int = 0) -> dict[str, Any]:
-    """The run summary (what --json prints) from the Scrapy stats of a finished crawl."""
-    hosts = [h for h in (args.get("sites") or "").split(",") if h]
-    pre = "parkcorpus/"
-    outcomes = {o: int(stats.get(f"{pre}outcome/{o}", 0)) for o in OUTCOMES}
-    errors_by_kind = {
-        k[len(pre + "error/"):]: int(v) for k, v in stats.items() if k.startswith(pre + "error/")
-    }
-    n_errors = sum(errors_by_kind.values())
-    site_rows = []
-    down = []
-    for host in hosts:
-        sp = f"{pre}site/{host}/"
-        requests = int(stats.get(sp + "requests", 0))
-        responses = int(stats.get(sp + "responses", 0))
-        usable = int(stats.get(sp + "ok_responses", 0))
-        row = {
-            "host": host,
-            "mode": stats.get(sp + "mode"),
-            "pages_fetched": responses,
-            "articles_new": int(stats.get(sp + "articles_new", 0)),
-            "articles_changed": int(stats.get(sp + "articles_changed", 0)),
-            "outcomes": {o: int(stats.get(sp + f"outcome/{o}", 0)) for o in OUTCOMES},
-            "errors": int(stats.get(sp + "errors", 0)),
-            "crawl_delay": stats.get(sp + "crawl_delay"),
-            "status": "ok",
-        }
-        if requests and not usable:
-            row["status"] = "down"
-            down.append(host)
-        site_rows.append(row)
-    started = stats.get("start_time")
-    finished = stats.get("finish_time")
-    duration = stats.get("elapsed_time_seconds")
-    reason = stats.get("finish_reason")
-    status, error = "ok", None
-    if stats.get(pre + "fatal"):
-        status, error = "failed", str(stats[pre + "fatal"])
-    elif down:
-        status = "failed"
-        error = "site down: " + ", ".join(
-            f"{h} (all {int(stats.get(f'{pre}site/{h}/requests', 0))} requests failed)" for h in down
-        ) + "; check the host name and the network, or try again later"
-    elif max_errors and n_errors > max_errors:
-        status, error = "failed", f"{n_errors} errors, more than --max-errors {max_errors}"
-    elif reason == "shutdown":
-        status, error = "interrupted", "interrupted: stopped by a signal; rows fetched so far were written"
-    elif reason and reason != "finished":
-        status, error = "failed", f"crawl stopped: {reason}"
-    return {
-        "run_id": run_id,
-        "status": status,
-        "exit_code": 0 if status == "ok" else 1,
-        "error": error,
-        "finish_reason": reason,
-        "mode": args.get("mode", "auto"),
-        "sites": site_rows,
-        "pages_fetched": int(stats.get("response_received_count", 0)),
-        "posts_requested": int(stats.get(pre + "posts_requested", 0)),
-        "articles": {
-            "new": int(stats.get(pre + "articles_new", 0)),
-            "changed": int(stats.get(pre + "articles_changed", 0)),
-            "unchanged": outcomes["unchanged"],
-        },
-        "outcomes": outcomes,
-        "errors": n_errors,
-        "errors_by_kind": errors_by_kind,
-        "malformed_urls": list(stats.get(pre + "malformed_urls") or []),
-        "failed_urls": list(stats.get(pre + "failed_urls") or []),
-        "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),
-        "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
-        "retries": int(stats.get("retry/count", 0)),
-        "started": started.isoformat() if hasattr(started, "isoformat") else started,
-        "finished": finished.isoformat() if hasattr(finished, "isoformat") else finished,
-        "duration_s": round(float(duration), 3) if duration is not None else None,
-        "out": str(out),
-        "output_files": output_files(out, run_id),
-    }
 
 
 # --- the parent side ----------------------------------------------------------------------------
@@ -328,10 +64,8 @@ def check_proxy(proxy: str, timeout: float = 3.0) -> None:
 
 def check_out_folder(out: str) -> Path:
     """The output folder, created when its parent exists; DatasetError when unusable."""
-    try:
-        from crawler.store import as_path  # file:// URIs too; other URIs are refused
-    except ImportError:
-        as_path = Path
+    from crawler.store import as_path, ensure_dataset  # file:// URIs too; other URIs are refused
+
     path = as_path(out)
     if not path.exists():
         if not path.parent.exists():
@@ -348,12 +82,7 @@ def check_out_folder(out: str) -> Path:
         raise errors.DatasetError(f"output folder {out} is not a folder")
     if not os.access(path, os.W_OK | os.X_OK):
         raise errors.DatasetError(f"output folder {out} is not writable")
-    try:
-        from crawler.store import ensure_dataset
-    except ImportError:  # the store may not be installed in a partial checkout
-        ensure_dataset = None
-    if ensure_dataset is not None:
-        ensure_dataset(str(path))
+    ensure_dataset(str(path))
     return path
 
 
@@ -530,11 +259,9 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_manifest(out: str, summary: dict) -> None:
-    """Record the run in the dataset (crawler.store.write_run_manifest) when the store provides it."""
-    try:
-        from crawler.store import write_run_manifest
-    except ImportError:
-        return
+    """Record the run in the dataset as a RunManifest (crawler.store.write_run_manifest)."""
+    from crawler.store import write_run_manifest
+
     try:
         write_run_manifest(out, summary)
     except Exception:  # the data is written; a missing manifest must not fail the run
@@ -569,12 +296,7 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
          progress: bool | None = None, verbosity: int = 0, faults: str | None = None,
          config_path: str | None = None) -> dict[str, Any]:
     """Serve the replica on loopback and crawl it with the real crawl code; returns what was written."""
-    try:
-        from crawler.replica import Faults, Network, ReplicaServer
-    except ImportError:  # the package __init__ re-exports these; the modules are the source
-        from crawler.replica.faults import Faults
-        from crawler.replica.model import Network
-        from crawler.replica.server import ReplicaServer
+    from crawler.replica import Faults, Network, ReplicaServer
 
     if posts < 1 or sites < 1:
         raise errors.UsageError("--posts and --sites must be at least 1")

@@ -16,18 +16,16 @@ relative form allows).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from crawler import rules
+from crawler.clock import SITE_TZ as CST
+from crawler.clock import UTC, parse_http_date  # noqa: F401  (crawler.dates.parse_http_date is public)
+from crawler.clock import to_utc as _utc
 
-CST = timezone(timedelta(hours=rules.CHINA_UTC_OFFSET_HOURS))
-UTC = timezone.utc
-
-#: Units in tpure's order, largest first: (name, seconds). "个月" and "月" are the same unit.
-_UNIT_ORDER = [("年", 360 * 86400), ("月", 30 * 86400), ("周", 7 * 86400), ("天", 86400),
-               ("小时", 3600), ("分钟", 60), ("秒", 1)]
-_UNIT_ALIASES = {"年": "年", "个月": "月", "個月": "月", "月": "月", "周": "周", "週": "周", "天": "天",
-                 "日": "天", "小时": "小时", "小時": "小时", "分钟": "分钟", "分鐘": "分钟", "秒": "秒"}
+#: Units in tpure's order, largest first: (name, seconds), from crawler.rules.
+_UNIT_ORDER = list(rules.RELATIVE_UNITS.items())
+_UNIT_ALIASES = {**{u: u for u in rules.RELATIVE_UNITS}, **rules.RELATIVE_UNIT_ALIASES}
 
 
 @dataclass(frozen=True)
@@ -37,13 +35,6 @@ class Published:
     value: datetime | None
     precision: str | None
     raw: str | None
-
-
-def _utc(dt: datetime | None) -> datetime | None:
-    """Naive datetimes are taken as UTC (HTTP Date headers and fetch times are UTC)."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _noon_cst(d: date) -> datetime:
@@ -58,6 +49,11 @@ def _day_value(d: date, reference: datetime | None) -> datetime:
         # Published today before noon: the page cannot be from the future.
         value = max(reference, datetime(d.year, d.month, d.day, tzinfo=CST).astimezone(UTC))
     return value
+
+
+def unit_seconds(unit: str) -> int:
+    """Seconds of a tpure relative unit in any spelling (个月, 週, 小時 ...); KeyError if unknown."""
+    return rules.RELATIVE_UNITS[_UNIT_ALIASES[unit]]
 
 
 def relative_interval(n: int, unit: str) -> tuple[float, float]:
@@ -196,21 +192,3 @@ def resolve_published(
             res = _interval_value(start, end)
             return Published(res.value, res.precision, text)
     return pub
-
-
-def parse_http_date(value: str | bytes | None) -> datetime | None:
-    """An HTTP ``Date`` header (RFC 7231) or ISO 8601 string as a UTC datetime; None if unparsable."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return _utc(parsedate_to_datetime(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        return _utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        return None

@@ -9,13 +9,14 @@ from __future__ import annotations
 import email.utils
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 
-from crawler import sites
+from crawler import clock, dates, rules, sites
+from crawler.clock import parse_http_date  # noqa: F401  (discover.parse_http_date is public)
 
 # tpure list item: <div class="post item"><h2><a href=post>; the same block on home, category,
 # tag, date and author lists (shared/site-samples/category-1.html)
@@ -26,18 +27,6 @@ LIST_ITEM_DATE_XPATH = './/div[contains(@class, "info")]//span[contains(@class, 
 PAGEBAR_XPATH = '//div[contains(@class, "pagebar")]//a/@href'
 NEXT_PAGE_XPATH = '//div[contains(@class, "pagebar")]//a[normalize-space(.)="下页"]/@href'
 
-# tpure's relative units (see crawler/replica/model.py relative_date): year = 360 days, month = 30
-_REL_UNITS = {
-    "秒": timedelta(seconds=1),
-    "分钟": timedelta(minutes=1),
-    "小时": timedelta(hours=1),
-    "天": timedelta(days=1),
-    "周": timedelta(weeks=1),
-    "个月": timedelta(days=30),
-    "月": timedelta(days=30),
-    "年": timedelta(days=360),
-}
-_REL_RE = re.compile(r"(\d+)\s*(秒|分钟|小时|天|周|个月|月|年)前")
 _FULL_DATE_RE = re.compile(r"(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})")
 _MONTH_DAY_RE = re.compile(r"\(\s*(\d{1,2})-(\d{1,2})\s*\)")
 
@@ -157,35 +146,33 @@ def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
 
 
 def approx_list_date(text: str, server_now: datetime) -> datetime | None:
-    """The date a list item shows, resolved roughly (to a day or so) against the server's clock."""
+    """The date a list item shows, resolved roughly (to a day or so) against the server's clock.
+
+    A shown date is the start of that China day; a relative form (units and spellings of
+    crawler.dates) is counted back from the server's clock.
+    """
     if not text:
         return None
     m = _FULL_DATE_RE.search(text)
     if m:
         try:
-            return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=timezone.utc)
+            return clock.day_start(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
         except ValueError:
             return None
     m = _MONTH_DAY_RE.search(text)
     if m:
+        today = clock.local(server_now).date()
         try:
-            when = datetime(server_now.year, int(m.group(1)), int(m.group(2)), tzinfo=timezone.utc)
+            when = date(today.year, int(m.group(1)), int(m.group(2)))
         except ValueError:
             return None
         # tpure omits the year for dates under a year old: the latest such date not in the future
-        return when if when <= server_now + timedelta(days=1) else when.replace(year=when.year - 1)
-    m = _REL_RE.search(text)
+        if when > today + timedelta(days=1):
+            when = when.replace(year=when.year - 1)
+        return clock.day_start(when)
+    m = rules.RE_RELATIVE.search(text)
     if m:
-        return server_now - int(m.group(1)) * _REL_UNITS[m.group(2)]
-    if "刚刚" in text:
+        return server_now - timedelta(seconds=int(m.group(1)) * dates.unit_seconds(m.group(2)))
+    if rules.RE_JUST_NOW.search(text):
         return server_now
     return None
-
-
-def parse_http_date(value: bytes | str | None) -> datetime | None:
-    """An HTTP Date header as an aware UTC datetime (None when missing or unparsable)."""
-    if not value:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("latin-1")
-    return parse_pubdate(value)

@@ -4,6 +4,8 @@ UsageError subclasses mean the caller asked for something impossible (exit 2);
 everything else derived from ParkcorpusError is a run failure (exit 1).
 """
 
+import errno
+
 
 class ParkcorpusError(Exception):
     """Base class: a failure the user can understand and act on (exit code 1)."""
@@ -63,3 +65,13 @@ class ClusterError(ParkcorpusError):
 
 class UnsafePathError(DatasetError):
     """A path parkcorpus would write is a symlink, a special file or outside where it may write."""
+
+
+#: errno values that mean "the disk (or quota) is full": the one definition the CLI, the writer
+#: pipeline, the store and the report use to say so in one line instead of a traceback.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when exc is an OSError saying the disk or quota is full."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS

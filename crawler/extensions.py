@@ -17,7 +17,8 @@ from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import _schedule_coro
 
-from crawler.crawl import build_summary
+from crawler import ledger as keys
+from crawler.ledger import Ledger, build_summary
 from crawler.progress import write_progress
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class CrawlAccounting:
 
     def _host_stat(self, url: str, what: str) -> None:
         host = (urlsplit(url).hostname or "").lower()
-        self.stats.inc_value(f"parkcorpus/site/{host}/{what}")
+        self.stats.inc_value(keys.site_key(host, what))
 
     def request_reached(self, request, spider=None):
         """Count a request that reached the downloader, per site."""
@@ -75,24 +76,24 @@ class CrawlAccounting:
     def snapshot(self) -> dict:
         """The live counters the progress file carries."""
         st = self.stats.get_stats()
-        pre = "parkcorpus/outcome/"
+        pre = keys.OUTCOME_PREFIX
         outcomes = {k[len(pre):]: v for k, v in st.items() if k.startswith(pre)}
         elapsed = max(time.monotonic() - self.started, 1e-6)
         pages = int(st.get("response_received_count", 0))
-        spider = self.crawler.spider
+        ledger = Ledger.of(self.crawler)
         return {
             "pid": os.getpid(),
-            "run_id": getattr(spider, "run_id", ""),
+            "run_id": ledger.run_id,
             "pages": pages,
-            "posts_requested": int(st.get("parkcorpus/posts_requested", 0)),
+            "posts_requested": int(st.get(keys.POSTS_REQUESTED, 0)),
             "posts_done": sum(outcomes.values()),
-            "total": getattr(spider, "total_posts", None),
+            "total": ledger.total_posts,
             "written": int(outcomes.get("written", 0)),
             "unchanged": int(outcomes.get("unchanged", 0)),
             "outcomes": outcomes,
-            "errors": int(st.get("parkcorpus/errors", 0)),
-            "flushes": int(st.get("parkcorpus/flushes", 0)),
-            "rows_flushed": int(st.get("parkcorpus/rows_flushed", 0)),
+            "errors": int(st.get(keys.ERRORS, 0)),
+            "flushes": int(st.get(keys.FLUSHES, 0)),
+            "rows_flushed": int(st.get(keys.ROWS_FLUSHED, 0)),
             "elapsed_s": round(elapsed, 3),
             "rate": round(pages / elapsed, 2),
             "closing": self.closing,
@@ -105,7 +106,7 @@ class CrawlAccounting:
                 write_progress(self.progress_file, self.snapshot())
             except OSError as exc:
                 logger.warning("cannot write progress file %s: %s", self.progress_file, exc)
-        errors = int(self.stats.get_value("parkcorpus/errors", 0))
+        errors = int(self.stats.get_value(keys.ERRORS, 0))
         if self.max_errors and errors > self.max_errors and not self.closing:
             self.closing = True
             logger.error("%d errors, more than the %d allowed: stopping the crawl", errors, self.max_errors)
@@ -127,9 +128,8 @@ class CrawlAccounting:
         stats.setdefault("finish_reason", reason)
         if "elapsed_time_seconds" not in stats:
             stats["elapsed_time_seconds"] = time.monotonic() - self.started
-        sp = self.crawler.spider
-        args = sp.args.spider_args() if hasattr(sp, "args") else {}
-        summary = build_summary(stats, run_id=getattr(sp, "run_id", ""), out=self.out, args=args,
+        ledger = Ledger.of(self.crawler)
+        summary = build_summary(stats, run_id=ledger.run_id, out=self.out, args=ledger.args,
                                 max_errors=self.max_errors)
         path = Path(self.summary_file)
         path.parent.mkdir(parents=True, exist_ok=True)

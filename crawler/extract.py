@@ -15,13 +15,14 @@ import copy
 import dataclasses
 import functools
 import re
+from email.utils import format_datetime
 from datetime import datetime, timezone
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
-from crawler import clean, dates, decode, errors, items, normalize, rules
+from crawler import clean, clock, dates, decode, errors, items, normalize, rules, sites
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
@@ -38,12 +39,7 @@ _END_OF_PAGE = re.compile(r"</html\s*>", re.I)
 
 def post_id_from_url(url: str | None) -> int | None:
     """The post number of ``/index.php/post/<id>.html`` or ``index.php?id=<id>``; None otherwise."""
-    if not url:
-        return None
-    m = rules.RE_POST_URL.search(url)
-    if not m:
-        return None
-    return int(m.group(1) or m.group(2))
+    return sites.post_id_of(url) if url else None
 
 
 def _text(el) -> str:
@@ -318,7 +314,7 @@ def _category(tree, base: str) -> tuple[str | None, str | None]:
         return _text(a), _abs(base, a.get("href"))
     for link in reversed(tree.xpath(rules.XP_BREADCRUMB_LINKS)):
         href = link.get("href") or ""
-        if rules.RE_CATEGORY_URL.search(href):
+        if sites.CATEGORY_LINK_RE.search(href):
             return _text(link), _abs(base, href)
     cateurl = _first(tree, rules.XP_CATEURL)
     return None, _abs(base, cateurl) if cateurl else None
@@ -388,13 +384,6 @@ def _japanese(text: str) -> bool:
     kana = sum(1 for ch in text if "\u3041" <= ch <= "\u30ff" and ch not in "\u30fb")
     letters = sum(1 for ch in text if ch.isalpha())
     return letters > 0 and kana >= 0.1 * letters
-
-
-def _as_utc(dt: datetime | None) -> datetime | None:
-    """Timezone-aware UTC (naive datetimes are taken as UTC)."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def parse_page(html: bytes | str, content_type: str | None = None):
@@ -679,7 +668,7 @@ def extract_html(
     charset forces a codec (``parkcorpus extract --charset``). See `crawler.decode.decode_html`.
     """
     options = options or normalize.DEFAULT_OPTIONS
-    fetched_at = _as_utc(fetched_at) or datetime.now(timezone.utc)
+    fetched_at = clock.to_utc(fetched_at) or datetime.now(timezone.utc)
     tree, text, codec, decode_errors = _parse(html, content_type, charset)
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
@@ -879,16 +868,21 @@ def extract_files(
     """
     if charset and decode.charset_label(charset) is None:
         raise errors.UsageError(f"unknown charset: {charset}")
+    from crawler.record import Page, page_to_record  # record builds on this module
+
     files = page_files(paths)
     if url and len(files) > 1:
         raise errors.UsageError("--url names one page: give a single file with it")
     results = []
+    # the server's clock travels as the Date header, as it does from the spider and the archive
+    headers = [("Date", format_datetime(clock.to_utc(server_date), usegmt=True))] if server_date else []
+    if charset:  # what the server's Content-Type header would have said
+        headers.append(("Content-Type", f"text/html; charset={charset}"))
     for f in files:
+        when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
         try:
-            raw = read_page(f)
-            when = fetched_at or datetime.fromtimestamp(f.stat().st_mtime, timezone.utc)
-            rec = extract_html(raw, url, fetched_at=when, server_date=server_date, options=options,
-                               content_type=charset)
+            page = Page.of(url, read_page(f), None, headers, when)  # a saved file has no HTTP status
+            rec = page_to_record(page, options=options)
         except errors.InputError as exc:  # one unreadable file in a batch: reported, the rest goes on
             if len(files) == 1:
                 raise

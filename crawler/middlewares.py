@@ -7,7 +7,6 @@ Each reads its settings once in `from_crawler` and raises NotConfigured when swi
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import time
 from urllib.parse import urlsplit
@@ -17,6 +16,9 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.response import response_status_message
+
+from crawler import clock
+from crawler import ledger as keys
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +31,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
     text = text.strip()
     if text.isdigit():
         return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
+    when = clock.parse_http_date(text)
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
@@ -70,7 +69,7 @@ class OffsiteGuardMiddleware:
         host = (urlsplit(request.url).hostname or "").lower()
         if host in allowed:
             return None
-        self.stats.inc_value("parkcorpus/offsite_blocked")
+        self.stats.inc_value(keys.OFFSITE_BLOCKED)
         logger.info("blocked request to a host outside the crawl: %s", request.url)
         raise IgnoreRequest(f"offsite: {host}")
 
@@ -107,7 +106,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         attempt = request.meta.get("retry_times", 0) + 1
         delay = backoff_seconds(attempt, self.base, self.cap, retry_after)
         if delay > 0:
-            self.crawler.stats.inc_value("parkcorpus/retry_wait_seconds", delay)
+            self.crawler.stats.inc_value(keys.RETRY_WAIT_SECONDS, delay)
             await asyncio.sleep(delay)
 
     async def process_response(self, request, response):
@@ -158,7 +157,7 @@ class CrawlDelayMiddleware:
             return
         host = (urlsplit(request.url).hostname or "").lower()
         self.delays[host] = float(delay)
-        self.crawler.stats.set_value(f"parkcorpus/site/{host}/crawl_delay", float(delay))
+        self.crawler.stats.set_value(keys.site_key(host, "crawl_delay"), float(delay))
         downloader = self.crawler.engine.downloader
         downloader.per_slot_settings.setdefault(host, {})["delay"] = float(delay)
         self._floor(host)

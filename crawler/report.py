@@ -8,7 +8,6 @@ file opens anywhere, offline, and can be mailed as is. matplotlib runs on the Ag
 from __future__ import annotations
 
 import base64
-import errno
 import html
 import io
 import logging
@@ -20,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from crawler import stats as corpus
-from crawler.errors import DatasetError
+from crawler.errors import DISK_FULL_ERRNOS, DatasetError
 from crawler.safefile import check_output_target, open_state_file
 
 logger = logging.getLogger(__name__)
 
 #: errno values meaning the disk, a quota or the file size limit ran out (cli.py says "disk full")
-_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 #: Preferred CJK fonts (Debian fonts-noto-cjk, then common desktop fonts); the first one
 #: matplotlib finds is used so category and tag names render instead of empty boxes.
@@ -407,7 +405,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.errno in _DISK_FULL:
+        if exc.errno in DISK_FULL_ERRNOS:
             # a failed write() carries no file name; name the file the user asked for
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise DatasetError(f"cannot write {path}: {exc.strerror}; choose a writable place") from None

@@ -59,10 +59,7 @@ NOT_FOUND_MARKERS = ("404", "页面不存在", "Not Found", "您访问的页面�
 #: Elements inside ``.single`` that never carry article text (scripts, share widgets, forms).
 XP_SINGLE_JUNK = ".//script | .//style | .//form | .//iframe | .//noscript"
 
-#: A post URL: the pseudo-static form tpure links, and the dynamic ``index.php?id=N`` form.
-RE_POST_URL = re.compile(r"/(?:index\.php/)?post/(\d+)\.html|[?&]id=(\d+)")
-#: A category page URL (``category-1.html`` / ``category-1_2.html``).
-RE_CATEGORY_URL = re.compile(r"/category-\d+(?:_\d+)?\.html")
+# Post and category URLs: the URL grammar in crawler.sites (POST_PATH, CATEGORY_PATH).
 
 # --------------------------------------------------------------------------------------
 # Contact block: the broker's WeChat/phone box
@@ -184,11 +181,10 @@ RE_LANDLINE = re.compile(r"(?<!\d)(?:[（(]0\d{2,3}[)）]\s?|0\d{2,3}[\s\-])\d{7
 # --------------------------------------------------------------------------------------
 # Dates: tpure relative and absolute styles (page times are China Standard Time, UTC+8)
 # --------------------------------------------------------------------------------------
-CHINA_UTC_OFFSET_HOURS = 8
-#: tpure's units, largest first, in seconds (tpure counts a year as 360 days, a month as 30).
+#: tpure's units, largest first, in seconds (tpure counts a year as 360 days, a month as 30);
+#: the one table crawler.dates (page dates) and crawler.discover (list dates) read.
 RELATIVE_UNITS: dict[str, int] = {
     "年": 360 * 86400,
-    "个月": 30 * 86400,
     "月": 30 * 86400,
     "周": 7 * 86400,
     "天": 86400,
@@ -196,6 +192,9 @@ RELATIVE_UNITS: dict[str, int] = {
     "分钟": 60,
     "秒": 1,
 }
+#: Other spellings of those units: "个月" (tpure's own), traditional script, 日 for 天.
+RELATIVE_UNIT_ALIASES: dict[str, str] = {"个月": "月", "個月": "月", "週": "周", "日": "天", "小時": "小时",
+                                         "分鐘": "分钟"}
 RE_RELATIVE = re.compile(r"(\d+)\s*(年|个月|個月|月|周|週|天|日|小时|小時|分钟|分鐘|秒)\s*前")
 RE_JUST_NOW = re.compile(r"刚刚|剛剛")
 RE_BRACKET_FULL = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")

@@ -17,19 +17,13 @@ import tempfile
 
 from scrapy.core.scheduler import Scheduler
 
+from crawler.lock import pid_alive
+
 #: Temp folder names: prefix + owning PID, so a later run can remove those of killed crawls.
 PREFIX = "parkcorpus-queue-"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
+_alive = pid_alive
 
 def sweep_stale(root: str | None = None) -> int:
     """Remove the queue folders of crawls that were killed (their PID is gone); returns how many."""

@@ -321,7 +321,7 @@ class SearchIndex:
             where.append(f"d.site IN ({','.join('?' * len(sites))})")
             args += sites
         if since is not None or until is not None:
-            from crawler.store import date_range
+            from crawler.clock import date_range
 
             start, end = date_range(since, until)
             key = "f.rowid" if len(q) >= TRIGRAM else "d.id"

@@ -1,11 +1,14 @@
-"""The registry of subsites (crawler/sites.toml) and the URL patterns of a Z-BlogPHP/tpure site.
+"""The registry of subsites (crawler/sites.toml) and the URL grammar of a Z-BlogPHP/tpure site.
 
-Everything the spider knows about which links to follow lives here as data, so discovery can be
-tested without a running crawl.
+The one definition of what a URL of these sites is: post URL <-> post id (both forms), list
+URL kinds (home, category, date archive), feed and sitemap, and the crawl traps. The spider,
+the extractor, the archive, the cluster and the replica all read it from here, so discovery
+can be tested without a running crawl.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,14 +21,21 @@ from crawler.errors import UnknownSiteError
 DEFAULT_SITE = "jinshan.021cf.cn"
 
 # --- URL patterns (Z-BlogPHP pseudo-static URLs as tpure links them) -----------------------------
-#: a post page, e.g. http://jinshan.021cf.cn/index.php/post/3756.html
-POST_PATH_RE = re.compile(r"^/index\.php/post/(\d+)\.html$")
-#: the dynamic form of the same post (Z-BlogPHP answers 302 to the pseudo-static URL)
+#: a post page, e.g. http://jinshan.021cf.cn/index.php/post/3756.html; Z-BlogPHP's rewrite rules
+#: can also drop the ``index.php/`` (http://host/post/3756.html), the same post
+POST_PATH = r"/(?:index\.php/)?post/(\d+)\.html"
+POST_PATH_RE = re.compile(f"^{POST_PATH}$")
+#: a post link anywhere in a page's text (the cluster reads post ids out of list-page HTML)
+POST_LINK_RE = re.compile(POST_PATH)
+#: the dynamic form of the same post, index.php?id=N (Z-BlogPHP answers 302 to the pseudo-static URL)
 POST_QUERY_PATH = "/index.php"
 #: home pagination: /index.php/page_2.html (page 1 is the site root)
 HOME_PAGE_RE = re.compile(r"^/index\.php/page_(\d+)\.html$")
 #: category list and its pagination: category-1.html, category-1_2.html (category-1.html in samples)
-CATEGORY_RE = re.compile(r"^/index\.php/category-(\d+)(?:_(\d+))?\.html$")
+CATEGORY_PATH = r"/(?:index\.php/)?category-(\d+)(?:_(\d+))?\.html"
+CATEGORY_RE = re.compile(f"^{CATEGORY_PATH}$")
+#: a category link anywhere in an href (the extractor finds the post's category in the breadcrumb)
+CATEGORY_LINK_RE = re.compile(CATEGORY_PATH)
 #: month archive: date-2026-11.html, date-2026-11_2.html; gives the extractor the year-month
 DATE_ARCHIVE_RE = re.compile(r"^/index\.php/date-(\d{4})-(\d{1,2})(?:_(\d+))?\.html$")
 #: crawl traps never followed unless asked: tag/author/search lists multiply every post many
@@ -91,6 +101,16 @@ def load_registry(text: str | None = None) -> dict[str, Site]:
             extra={k: v for k, v in entry.items() if k not in known},
         )
     return sites
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_registry() -> dict[str, Site]:
+    return load_registry()
+
+
+def registered(host: str) -> Site | None:
+    """The registry entry (sites.toml) of a host, None when it is not registered."""
+    return _packaged_registry().get((host or "").lower())
 
 
 def is_valid_host(host: str) -> bool:
@@ -233,3 +253,26 @@ def topic_of(site: str | None, category: str | None) -> str | None:
     if category in per_site:
         return per_site[category]
     return topic_of_name(category)
+
+
+def listing_key(url: str) -> str:
+    """The listing a list page belongs to: host/home, host/category-N or host/date-Y-M."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    m = CATEGORY_RE.match(parts.path)
+    if m:
+        return f"{host}/category-{m.group(1)}"
+    m = DATE_ARCHIVE_RE.match(parts.path)
+    if m:
+        return f"{host}/date-{m.group(1)}-{int(m.group(2))}"
+    return f"{host}/home"
+
+
+def list_page_number(url: str) -> int:
+    """The page number of a list URL (1 for the first page)."""
+    path = urlsplit(url).path
+    for rx, group in ((HOME_PAGE_RE, 1), (CATEGORY_RE, 2), (DATE_ARCHIVE_RE, 3)):
+        m = rx.match(path)
+        if m:
+            return int(m.group(group) or 1)
+    return 1

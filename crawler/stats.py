@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from crawler.clock import SITE_TZ
 from crawler.errors import DatasetError
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,8 @@ def compute(df, runs: list[dict[str, Any]] | None = None, patterns=()) -> dict[s
         return _empty(runs)
     lengths = _len_series(df)
     published = pd.to_datetime(df["published"], utc=True)
-    month = published.dt.strftime("%Y-%m").fillna("undated")
+    # a month is a China month, as the partitions and every --since/--until day (crawler.clock)
+    month = published.dt.tz_convert(SITE_TZ.key).dt.strftime("%Y-%m").fillna("undated")
 
     by_site = (
         df.assign(_n=1).groupby("site")
@@ -280,11 +282,11 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
     articles = run.get("articles") if isinstance(run.get("articles"), dict) else {}
     return {
         "run_id": run.get("run_id"),
-        "started": run.get("started") or run.get("started_at"),
-        "finished": run.get("finished") or run.get("finished_at"),
+        "started": run.get("started"),
+        "finished": run.get("finished"),
         "mode": run.get("mode"),
         "sites": _hosts(run.get("sites")),
-        "status": run.get("status") or run.get("exit_status"),
+        "status": run.get("status"),
         "new": articles.get("new", run.get("new")),
         "changed": articles.get("changed", run.get("changed")),
         "unchanged": articles.get("unchanged", run.get("unchanged")),
@@ -319,7 +321,7 @@ def sites_overview(out: str | Path) -> dict[str, Any]:
             stored = {site: {"posts": int(r.posts), "newest": _iso(r.newest), "last_fetched": _iso(r.last_fetched)}
                       for site, r in g.iterrows()}
         for run in read_runs(out):
-            when = run.get("finished") or run.get("finished_at") or run.get("started") or run.get("started_at")
+            when = run.get("finished") or run.get("started")
             for host in _hosts(run.get("sites")):
                 if when and str(when) > last_run.get(host, ""):
                     last_run[host] = str(when)

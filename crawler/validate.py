@@ -11,7 +11,6 @@ end leaves: same fetch, same extraction, readers see one row).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections import defaultdict
@@ -36,16 +35,12 @@ from crawler.store import (
     dataset_files,
     ensure_dataset,
     known_posts,
+    partition_months,
     partition_values,
 )
 
 #: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
 QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
-
-#: Used only when crawler.stats (the one definition of boilerplate line patterns, built from
-#: crawler.rules) cannot be imported: phrases of the broker block and copy notice that never
-#: occur in a park-news article.
-FALLBACK_BOILERPLATE = ("本文链接", "扫一扫关注公众号", "长按识别二维码", "请说明您的需求", "厂房土地租售")
 
 
 @dataclass
@@ -147,13 +142,10 @@ class ValidationReport:
 
 def _boilerplate_checker():
     """texts -> list of boilerplate names found per text."""
-    try:
-        from crawler.stats import boilerplate_hits, boilerplate_patterns
+    from crawler.stats import boilerplate_hits, boilerplate_patterns
 
-        patterns = boilerplate_patterns()
-        return lambda texts: boilerplate_hits(texts, patterns)
-    except ImportError:  # pragma: no cover - stats is part of the package
-        return lambda texts: [[s for s in FALLBACK_BOILERPLATE if s in (t or "")] for t in texts]
+    patterns = boilerplate_patterns()
+    return lambda texts: boilerplate_hits(texts, patterns)
 
 
 def _check_schema(actual: pa.Schema, declared: pa.Schema, rel: str, problems: list[Problem]) -> bool:
@@ -198,14 +190,23 @@ def _check_article_partition(table: pa.Table, values: dict[str, str], rel: str,
     if wrong_site:
         problems.append(Problem(rel, "partition", f"{len(wrong_site)} rows of another site than {site}, "
                                 f"e.g. {wrong_site[0]}"))
-    wrong_month = 0
-    for ts in table.column("published").to_pylist():
-        want = UNDATED if ts is None else (ts.astimezone(dt.timezone.utc).year, ts.astimezone(dt.timezone.utc).month)
-        if want != (year, month):
-            wrong_month += 1
+    # the partition is the China-time month of `published` (crawler.store.layout); a row where
+    # the UTC month would put it was written before that rule: compact moves it, nothing is lost
+    published = table.column("published")
+    want_y, want_m = partition_months(published)
+    here = pc.and_(pc.equal(want_y, year), pc.equal(want_m, month))
+    utc = pc.cast(published, pa.timestamp("us", tz="UTC"))
+    old_rule = pc.and_(pc.equal(pc.fill_null(pc.year(utc), UNDATED[0]), year),
+                       pc.equal(pc.fill_null(pc.month(utc), UNDATED[1]), month))
+    misplaced = pc.sum(pc.and_(pc.invert(here), old_rule)).as_py() or 0
+    wrong_month = pc.sum(pc.invert(pc.or_(here, old_rule))).as_py() or 0
     if wrong_month:
         problems.append(Problem(rel, "partition", f"{wrong_month} rows published outside "
                                 f"year={year:04d}/month={month:02d}"))
+    if misplaced:
+        problems.append(Problem(rel, "misplaced", f"{misplaced} rows belong in another month (partitions follow "
+                                "the China-time month of published); `--repair` (or compact) moves them",
+                                "warning"))
 
 
 def _run_of(name: str) -> str | None:
@@ -276,7 +277,9 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                 if other:
                     problems.append(Problem(rel, "partition", f"{len(other)} links from another site than {site}"))
 
-    dup_parts: set[str] = set()
+    # partitions compact rewrites on --repair: duplicates, and rows in another month's partition
+    dup_parts: set[str] = {str(Path(p.path).parent.relative_to(ARTICLES)) for p in problems
+                           if p.kind == "misplaced"}
     same_run: dict[str, list[Any]] = {}  # file -> [copies, run, example] of same-run identical copies
     for (site, pid, h), entries in versions.items():
         if len(entries) < 2:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
+from crawler.ledger import Ledger, PostItem
+
 
 class DedupPipeline:
-    """Compare against the crawl state the spider loaded (crawler.store.known_posts)."""
+    """Compare against the crawl state the ledger holds (crawler.store.known_posts)."""
 
     def __init__(self, crawler):
-        self.crawler = crawler
+        self.ledger = Ledger.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -18,15 +20,10 @@ class DedupPipeline:
 
     def process_item(self, item):
         """Pass a new or changed record on; settle 'unchanged' and drop a stored one."""
-        if item.get("_archive_only"):
+        if not isinstance(item, PostItem):
             return item
-        spider = self.crawler.spider
-        known = getattr(spider, "known", None)
-        if known is None:
+        rec = item.record
+        if not self.ledger.is_stored(rec["site"], int(rec["post_id"]), rec["content_hash"]):
             return item
-        site, pid, h = item["site"], int(item["post_id"]), item["content_hash"]
-        stored = known.has(site, pid, h) if hasattr(known, "has") else h in known.get((site, pid), ())
-        if not stored:
-            return item
-        spider.settle(item.get("_key"), "unchanged")
-        raise DropItem(f"{item.get('url')}: unchanged")
+        self.ledger.settle(item.key, "unchanged")
+        raise DropItem(f"{rec.get('url')}: unchanged")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
+from crawler.ledger import Ledger, PostItem
+
 #: Columns a record needs before it may be written (the rest may be null or empty).
 REQUIRED = ("url", "site", "post_id", "title", "text", "content_hash", "fetched_at", "run_id")
 
@@ -26,6 +28,7 @@ class ValidatePipeline:
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.ledger = Ledger.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -34,14 +37,11 @@ class ValidatePipeline:
 
     def process_item(self, item):
         """Pass a good record on; DropItem (with its outcome settled) otherwise."""
-        if item.get("_archive_only"):
+        if not isinstance(item, PostItem):
             return item  # a raw response for the WARC archive, not a record
-        spider = self.crawler.spider
-        args = getattr(spider, "args", None)
-        found = problem(item, getattr(args, "since", None), getattr(args, "until_end", None))
+        found = problem(item.record, self.ledger.since, self.ledger.until_end)
         if found is None:
             return item
         outcome, reason = found
-        if hasattr(spider, "settle"):
-            spider.settle(item.get("_key"), outcome, detail=reason)
-        raise DropItem(f"{item.get('url')}: {reason}")
+        self.ledger.settle(item.key, outcome, detail=reason)
+        raise DropItem(f"{item.record.get('url')}: {reason}")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
-logger = logging.getLogger(__name__)
+from crawler import ledger as keys
+from crawler.errors import DISK_FULL_ERRNOS
+from crawler.ledger import ArchiveItem, Ledger, PostItem
 
-#: errno values that mean "no room left": no space, file size limit, disk quota
-DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+logger = logging.getLogger(__name__)
 
 
 class ParquetWriterPipeline:
@@ -19,6 +19,7 @@ class ParquetWriterPipeline:
 
     def __init__(self, crawler):
         self.crawler = crawler
+        self.ledger = Ledger.of(crawler)
         s = crawler.settings
         self.out = s.get("PARKCORPUS_OUT") or "data"
         self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
@@ -34,68 +35,62 @@ class ParquetWriterPipeline:
 
     def open_spider(self):
         """Open the dataset writer (and the run's WARC file) on the spider's run id and state."""
+        from crawler.archive import WarcArchive
         from crawler.store import DatasetWriter
 
-        spider = self.crawler.spider
+        run_id = self.ledger.run_id
         if self.archive_on:
-            try:
-                from crawler.archive import WarcArchive
-            except ImportError:
-                logger.warning("crawler.archive is not available: raw responses are not archived")
-            else:
-                self.archive = WarcArchive(self.out, spider.run_id)
-        known = getattr(spider, "known", None)
-        self.writer = DatasetWriter(self.out, spider.run_id, flush_rows=self.flush_rows,
-                                    archive=self.archive, known=known if hasattr(known, "has") else None)
+            self.archive = WarcArchive(self.out, run_id)
+        self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
+                                    known=self.ledger.known_posts())
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""
-        spider = self.crawler.spider
+        if not isinstance(item, (PostItem, ArchiveItem)):
+            return item
         stats = self.crawler.stats
-        key = item.pop("_key", None)
-        raw = item.pop("_raw", None)
         if self.failed:
             raise DropItem("not written: the writer failed", log_level="DEBUG")
         try:
-            if self.archive is not None and raw is not None:
-                record_id = self.archive.write_response(
-                    raw["url"], raw["status"], raw["headers"], raw["body"], raw["request_headers"],
-                    fetched_at=raw.get("fetched_at"))
-                if not item.get("_archive_only"):
-                    item["warc_record_id"] = record_id
-            if item.get("_archive_only"):
+            ex = item.exchange
+            if self.archive is not None and ex is not None:
+                record_id = self.archive.write_response(ex.url, ex.status, ex.headers, ex.body,
+                                                        ex.request_headers, fetched_at=ex.fetched_at)
+                if isinstance(item, PostItem):
+                    item.record["warc_record_id"] = record_id
+            if isinstance(item, ArchiveItem):
                 # feed, date archive, 404 and not-article responses: archived, never rows
                 raise DropItem("archived only", log_level="DEBUG")
             before = self.writer.flushes
-            status = self.writer.add(item)
+            status = self.writer.add(item.record)
             self._count_flush(before)
         except OSError as exc:
             self._fatal(exc)
             return item
         if status == "unchanged":
-            spider.settle(key, "unchanged")
+            self.ledger.settle(item.key, "unchanged")
             return item
-        stats.inc_value(f"parkcorpus/articles_{status}")
-        stats.inc_value(f"parkcorpus/site/{item['site']}/articles_{status}")
-        spider.settle(key, "written")
+        stats.inc_value(keys.articles_key(status))
+        stats.inc_value(keys.articles_key(status, item.record["site"]))
+        self.ledger.settle(item.key, "written")
         return item
 
     def _count_flush(self, before: int) -> None:
         if self.writer.flushes > before:
-            self.crawler.stats.inc_value("parkcorpus/flushes")
-            self.crawler.stats.set_value("parkcorpus/rows_flushed", self.writer.counts.get("rows_written", 0))
+            self.crawler.stats.inc_value(keys.FLUSHES)
+            self.crawler.stats.set_value(keys.ROWS_FLUSHED, self.writer.counts.get("rows_written", 0))
 
     def _fatal(self, exc: OSError) -> None:
         """A write failed (disk full, folder gone): stop the crawl, the summary says why."""
         self.failed = True
         where = exc.filename or self.out
-        if exc.errno in DISK_FULL:
+        if exc.errno in DISK_FULL_ERRNOS:
             msg = (f"disk full while writing {where} ({exc.strerror}); free some space and run the same "
                    "command again (what was written is kept)")
         else:
             msg = f"cannot write {where}: {exc.strerror or exc}"
         logger.error(msg)
-        self.crawler.stats.set_value("parkcorpus/fatal", msg)
+        self.crawler.stats.set_value(keys.FATAL, msg)
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None and not getattr(engine, "_closewait", None):
             try:

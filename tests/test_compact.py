@@ -36,7 +36,7 @@ def frame(df: pd.DataFrame) -> pd.DataFrame:
 def swap_mode(request, monkeypatch):
     """Run each test with the atomic RENAME_EXCHANGE swap and with the rename-then-delete fallback."""
     if request.param == "fallback":
-        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(store.files, "_exchange", lambda a, b: False)
     return request.param
 
 
@@ -135,7 +135,7 @@ def test_a_file_written_during_compaction_is_kept(tmp_path, swap_mode):
     out = tmp_path / "data"
     three_runs(out)
     folder = out / "articles" / f"site={SITE}" / "year=2024" / "month=03"
-    real_swap = store._swap_partition
+    real_swap = store.compaction._swap_partition
     newcomer = {}
 
     def swap(path, fold, tables, old, stamp):
@@ -145,11 +145,11 @@ def test_a_file_written_during_compaction_is_kept(tmp_path, swap_mode):
             newcomer["files"] = w.flush()
         return real_swap(path, fold, tables, old, stamp)
 
-    store._swap_partition = swap
+    store.compaction._swap_partition = swap
     try:
         store.compact(out)
     finally:
-        store._swap_partition = real_swap
+        store.compaction._swap_partition = real_swap
     assert 50 in set(store.load(out).post_id)
     assert len(store.load(out)) == 10
 
@@ -176,7 +176,7 @@ def test_reader_sees_old_or_new_partition_never_neither(tmp_path, monkeypatch):
         snapshot()
         return ok
 
-    monkeypatch.setattr(store, "_exchange", exchange)
+    monkeypatch.setattr(store.files, "_exchange", exchange)
     before = sum(1 for _ in store.load(out, history=True, site=SITE).itertuples())
     store.compact(out, partition=f"site={SITE}/year=2024/month=03")
     assert seen[0] == 10  # posts 1-6 plus four newer versions of 1 and 2, all in March
@@ -217,10 +217,10 @@ def test_load_retries_when_compact_swapped_a_file_away(tmp_path, monkeypatch):
         d = real_open(o, kind)
         if not calls:  # the first listing goes stale: compact runs between listing and reading
             calls.append(1)
-            monkeypatch.setattr(store, "open_dataset", real_open)
+            monkeypatch.setattr(store.reading, "open_dataset", real_open)
             store.compact(out)
         return d
 
-    monkeypatch.setattr(store, "open_dataset", open_then_compact)
+    monkeypatch.setattr(store.reading, "open_dataset", open_then_compact)
     pd.testing.assert_frame_equal(frame(store.load(out)), expected)
     assert calls == [1]

@@ -57,7 +57,7 @@ def snapshot(files: list[Path]) -> dict[str, tuple[int, int, int]]:
 def swap_mode(request, monkeypatch):
     """Each test with RENAME_EXCHANGE and with the rename-over fallback (no renameat2)."""
     if request.param == "fallback":
-        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(store.files, "_exchange", lambda a, b: False)
     return request.param
 
 
@@ -116,7 +116,7 @@ def test_random_partition_order_ends_with_one_file_per_partition_and_site(tmp_pa
 
 
 def test_merge_streams_in_row_groups(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "ROW_GROUP_ROWS", 7)  # a tiny row group: the merge never holds more
+    monkeypatch.setattr(store.writer, "ROW_GROUP_ROWS", 7)  # a tiny row group: the merge never holds more
     out = tmp_path / "data"
     w = write(out, [rec(i) for i in range(1, 31)], run_id="run", flush_rows=4)
     (f,) = store.dataset_files(out)
@@ -146,23 +146,23 @@ def test_a_concurrent_writer_of_another_run_is_left_alone(tmp_path, swap_mode):
 def _crash_after_link(monkeypatch, mode: str) -> None:
     """Die right after the merged file is in place, before the run's old files are removed."""
     if mode == "exchange":
-        real = store._exchange
+        real = store.files._exchange
 
         def exchange_then_die(a, b):
             assert real(a, b), "renameat2 RENAME_EXCHANGE unsupported here"
             raise KeyboardInterrupt("killed during the merge")
 
-        monkeypatch.setattr(store, "_exchange", exchange_then_die)
+        monkeypatch.setattr(store.files, "_exchange", exchange_then_die)
     else:
         real_replace = os.replace
-        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(store.files, "_exchange", lambda a, b: False)
 
         def replace_then_die(src, dst):
             real_replace(src, dst)
             if Path(dst).suffix == ".parquet":
                 raise KeyboardInterrupt("killed during the merge")
 
-        monkeypatch.setattr(store.os, "replace", replace_then_die)
+        monkeypatch.setattr(store.files.os, "replace", replace_then_die)
 
 
 def test_crash_in_the_middle_of_the_merge_keeps_a_correct_dataset(tmp_path, monkeypatch, swap_mode):
@@ -227,11 +227,11 @@ import os, signal, sys
 sys.path.insert(0, {str(TESTS)!r})
 from crawler import store
 from test_consolidate import records
-real = store._exchange
+real = store.files._exchange
 def exchange_then_kill(a, b):
     real(a, b) or os.replace(a, b)
     os.kill(os.getpid(), signal.SIGKILL)
-store._exchange = exchange_then_kill
+store.files._exchange = exchange_then_kill
 w = store.DatasetWriter({str(out)!r}, "run", flush_rows=5, max_buffer_rows=10)
 for r in records(90):
     w.add(r)
@@ -257,7 +257,7 @@ def test_disk_full_during_the_merge_keeps_the_files(tmp_path, monkeypatch, caplo
     w = store.DatasetWriter(out, "run", flush_rows=3)
     for i in range(1, 10):
         w.add(rec(i))
-    monkeypatch.setattr(store, "_read_files", full)
+    monkeypatch.setattr(store.writer, "_read_files", full)
     w.close()  # no exception: every row is stored already
     assert len(run_files(out, "run")) == 3
     assert "could not merge" in caplog.text and "compact" in caplog.text

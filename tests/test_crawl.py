@@ -167,7 +167,7 @@ def test_ids_mode_and_since(make_replica, tmp_path, no_proxy_env):
     since = (cut + timedelta(hours=8)).strftime("%Y-%m-%d")
     summary = run(srv, out2, since=since)
     got = {r["post_id"] for r in rows(out2, ["post_id"])}
-    from crawler.crawl import parse_day
+    from crawler.clock import parse_day
 
     start = parse_day(since, "--since")
     assert got == {p for p in ids if site.gold(p)["published"] >= start}

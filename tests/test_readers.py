@@ -28,7 +28,8 @@ def dataset(tmp_path_factory):
         rec(2, site=SITES[0], published=dt.datetime(2023, 11, 2, tzinfo=UTC)),
         rec(3, site=SITES[0], published=None, tags=[], related=[]),
         rec(4, site=SITES[1]),
-        rec(5, site=SITES[1], published=dt.datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)),
+        # the last second of 2024 in China (partitions follow the China-time month of published)
+        rec(5, site=SITES[1], published=dt.datetime(2024, 12, 31, 15, 59, 59, 123456, tzinfo=UTC)),
     ], run_id="r1", flush_rows=2)
     write(out, [rec(1, site=SITES[0], text="改版后的正文", fetched_at=FETCHED + dt.timedelta(days=1)),
                 rec(6, site=SITES[1], published=None)], run_id="r2")

@@ -57,3 +57,30 @@ def test_both_post_url_forms_are_one_post():
     assert sites.post_id_of("http://h.cn/index.php?id=42") == sites.post_id_of("http://h.cn/index.php/post/42.html") == 42
     assert sites.post_url("h.cn", 42) == "http://h.cn/index.php/post/42.html"
     assert sites.archive_month("http://h.cn/index.php/date-2025-3_2.html") == (2025, 3)
+
+
+@pytest.mark.parametrize("pid", [1, 42, 3756, 999_999])
+def test_post_url_grammar_round_trips(pid):
+    # the one grammar: the canonical URL, the dynamic ?id= form and the rewrite without index.php/
+    url = sites.post_url("jinshan.021cf.cn", pid)
+    assert sites.post_id_of(url) == pid and sites.classify(url) == "post"
+    assert sites.post_id_of(f"http://jinshan.021cf.cn/index.php?id={pid}") == pid
+    assert sites.post_id_of(f"http://jinshan.021cf.cn/post/{pid}.html") == pid
+    assert sites.POST_LINK_RE.findall(f'<a href="{url}">x</a>') == [str(pid)]
+
+
+def test_every_user_of_post_urls_reads_the_one_grammar():
+    from crawler import cluster, extract, items
+    from crawler.replica.model import Network
+    from crawler.replica.server import ROUTES
+
+    url = "http://jinshan.021cf.cn/index.php/post/3756.html"
+    assert extract.post_id_from_url(url) == items._post_id(url) == sites.post_id_of(url) == 3756
+    assert extract.post_id_from_url("http://jinshan.021cf.cn/index.php?id=3756") == 3756
+    assert cluster.POST_LINK_RE is sites.POST_LINK_RE
+    assert dict(ROUTES)["post"] is sites.POST_PATH_RE
+    net = Network(seed=1, sites=1, posts=3)
+    site = net.site(net.hosts[0])
+    assert all(sites.post_id_of(site.post_url(p)) == p for p in site.post_ids())
+    for bad in ("http://h.cn/index.php/category-1.html", "http://h.cn/index.php?id=x", "http://h.cn/post/1.htm"):
+        assert sites.post_id_of(bad) is None and extract.post_id_from_url(bad) is None

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from crawler.clock import SITE_TZ
 from crawler import discover, settings
-from crawler.crawl import build_summary, error_kind, parse_spider_args
+from crawler.ledger import build_summary, error_kind
+from crawler.spider_args import parse_spider_args
 from crawler.errors import UnknownSiteError, UsageError
 from crawler.middlewares import backoff_seconds, retry_after_seconds
-from spiders.zblog import list_page_number, listing_key
+from crawler.sites import list_page_number, listing_key
 
 from paths import SAMPLES  # noqa: E402
 HERE = Path(__file__).resolve().parent.parent
@@ -41,11 +43,15 @@ def test_list_item_dates_resolve_against_server_clock(category_page):
     now = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)  # the samples' render time
     dates = [discover.approx_list_date(t, now) for t in page.item_dates]
     assert dates[0] == now - timedelta(hours=4)  # 4小时前
-    assert dates[1] == datetime(2026, 11, 15, tzinfo=timezone.utc)  # 2周前 (11-15)
+    assert dates[1] == datetime(2026, 11, 15, tzinfo=SITE_TZ)  # 2周前 (11-15): a China day
     assert all(d is not None for d in dates)
     assert dates == sorted(dates, reverse=True)
-    assert discover.approx_list_date("2年前 (2024-11-04)", now) == datetime(2024, 11, 4, tzinfo=timezone.utc)
-    assert discover.approx_list_date("2025年03月07日", now) == datetime(2025, 3, 7, tzinfo=timezone.utc)
+    assert discover.approx_list_date("2年前 (2024-11-04)", now) == datetime(2024, 11, 4, tzinfo=SITE_TZ)
+    assert discover.approx_list_date("2025年03月07日", now) == datetime(2025, 3, 7, tzinfo=SITE_TZ)
+    # the units and spellings of crawler.dates: 3 weeks, traditional 小時, 个月
+    assert discover.approx_list_date("3週前", now) == now - timedelta(weeks=3)
+    assert discover.approx_list_date("5小時前", now) == now - timedelta(hours=5)
+    assert discover.approx_list_date("2个月前", now) == now - timedelta(days=60)
     # a month-day later in the year than "now" belongs to last year
     assert discover.approx_list_date("3个月前 (12-20)", now).year == 2025
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
+
+from crawler.ledger import ArchiveItem, PostItem
 
 from spiders.zblog import ZblogSpider
 
@@ -58,14 +61,14 @@ def test_incremental_stops_at_a_page_of_stored_posts(tmp_path):
     page = parse_list_page(category_sample(), url)
     spider = make_spider(tmp_path, sites=HOST, mode="incremental")
     spider.site_mode[HOST] = "incremental"
-    spider.known = KnownPosts()
+    spider.ledger.known = KnownPosts()
     for u in page.items + page.other_posts:
-        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+        spider.ledger.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
     assert list(spider.parse_list(response(url, category_sample(), site=HOST))) == []
     # one unknown post on the page: fetch it and look at the next page
-    spider.known = KnownPosts()
+    spider.ledger.known = KnownPosts()
     for u in page.items[1:] + page.other_posts:
-        spider.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
+        spider.ledger.known.add(HOST, int(u.split("/")[-1].split(".")[0]), "0" * 64)
     out = [r.url for r in spider.parse_list(response(url, category_sample(), site=HOST))]
     assert out == [page.items[0], page.next_url]
 
@@ -96,13 +99,15 @@ def test_post_outcomes_and_archive_items(tmp_path):
     req = spider.post_request(HOST, pid)
     html, _ = render_post(site, pid, net.now(), random.Random(1))
     items = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))
-    assert len(items) >= 1 and items[0]["title"] == site.gold(pid)["title"]
-    assert items[0]["_key"] == (HOST, pid) and items[0]["_raw"]["body"] == html
+    assert len(items) >= 1 and items[0].record["title"] == site.gold(pid)["title"]
+    # a typed item: the record, the post it settles and the exchange for the WARC (no hidden keys)
+    assert items[0].key == (HOST, pid) and items[0].exchange.body == html
+    assert not [k for k in items[0].record if k.startswith("_")]
 
     gone = spider.post_request(HOST, pid + 100000)
     out = list(spider.parse_post(response(gone.url, b"<html>404</html>", status=404, site=HOST, post_id=pid + 100000)))
-    assert out[0]["_archive_only"] and spider.crawler.stats.get_value("parkcorpus/outcome/gone_404") == 1
-    assert (HOST, pid + 100000) not in spider.pending
+    assert isinstance(out[0], ArchiveItem) and spider.crawler.stats.get_value("parkcorpus/outcome/gone_404") == 1
+    assert (HOST, pid + 100000) not in spider.ledger.pending
 
 
 # UTF-7 is plain ASCII on the wire: valid UTF-8 that decodes to the wrong text, so no label
@@ -121,15 +126,16 @@ def test_encoding_override_from_the_registry(tmp_path):
     # bytes in an encoding the page does not declare and no sniffing guesses
     odd = html.decode("utf-8").encode(ENCODING)
     spider = make_spider(tmp_path, sites=HOST)
-    spider.encodings = {HOST: ENCODING}  # what `encoding = "..."` in sites.toml gives
+    # what `encoding = "..."` in sites.toml gives
+    spider.site_by_host[HOST] = dataclasses.replace(spider.site_by_host[HOST], encoding=ENCODING)
     req = spider.post_request(HOST, pid)
     items = list(spider.parse_post(response(req.url, odd, site=HOST, post_id=pid)))
-    assert items[0]["title"] == site.gold(pid)["title"]
+    assert items[0].record["title"] == site.gold(pid)["title"]
     # without the override the same bytes give no article
-    spider.encodings = {}
+    spider.site_by_host[HOST] = dataclasses.replace(spider.site_by_host[HOST], encoding=None)
     req = spider.post_request(HOST, pid + 1)
-    items = [i for i in spider.parse_post(response(req.url, odd, site=HOST, post_id=pid + 1)) if "title" in i]
-    assert not items or items[0]["title"] != site.gold(pid)["title"]
+    items = [i for i in spider.parse_post(response(req.url, odd, site=HOST, post_id=pid + 1)) if isinstance(i, PostItem)]
+    assert not items or items[0].record["title"] != site.gold(pid)["title"]
 
 
 def test_feed_pubdate_and_archive_month_become_extractor_hints(tmp_path):
@@ -137,13 +143,13 @@ def test_feed_pubdate_and_archive_month_become_extractor_hints(tmp_path):
     spider.site_mode[HOST] = "full"
     url = f"http://{HOST}/index.php/date-2026-11.html"
     out = list(spider.parse_list(response(url, category_sample(), site=HOST, archive_month=(2026, 11))))
-    assert out[0]["_archive_only"]  # the archive page itself goes to the WARC for reextract
+    assert isinstance(out[0], ArchiveItem)  # the archive page itself goes to the WARC for reextract
     assert spider.hints[(HOST, 3898)]["archive_month"] == (2026, 11)
 
     feed = SAMPLES / "feed.xml"
     spider = make_spider(tmp_path, sites=HOST, mode="full")
     reqs = [r for r in spider.parse_feed(response(f"http://{HOST}/feed.php", feed.read_bytes(), site=HOST))
-            if not isinstance(r, dict)]
+            if not isinstance(r, ArchiveItem)]
     assert len(reqs) == 20
     assert spider.hints[(HOST, 3898)]["feed_published"] == datetime(2026, 11, 26, 13, 18, 44, tzinfo=timezone.utc)
 
@@ -159,7 +165,7 @@ def test_post_gets_the_feed_pubdate(tmp_path):
     spider = make_spider(tmp_path, sites=HOST)
     req = spider.post_request(HOST, pid, {"feed_published": exact})
     html, _ = render_post(site, pid, net.now(), random.Random(1))
-    record = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))[0]
+    record = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))[0].record
     assert record["published"] == exact and record["published_precision"] == "second"
     assert (HOST, pid) not in spider.hints  # used once, then forgotten
 
@@ -190,7 +196,7 @@ def test_related_links_are_requested_once_the_lists_are_done(tmp_path):
     html, _ = render_post(site, pid, net.now(), random.Random(1))
     out = list(spider.parse_post(response(req.url, html, site=HOST, post_id=pid)))
     assert len(out) == 1  # the record only: linked posts wait
-    record = out[0]
+    record = out[0].record
     linked = {r["post_id"] for r in record["related"]} | {
         int(u.split("/")[-1].split(".")[0]) for u in (record["prev_url"], record["next_url"]) if u}
     assert spider.deferred[HOST] == linked - {pid}

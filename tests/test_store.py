@@ -22,6 +22,7 @@ from crawler import store
 from crawler.errors import DatasetError, UsageError
 from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, content_hash, link_rows
 from store_helpers import FETCHED, UTC, rec, write
+CST = dt.timezone(dt.timedelta(hours=8))
 
 SITE = "jinshan.021cf.cn"
 
@@ -35,7 +36,7 @@ def rel(out: Path, files) -> list[str]:
 
 def test_partition_layout_file_names_and_undated_partition(tmp_path):
     out = tmp_path / "data"
-    w = write(out, [rec(1), rec(2, published=dt.datetime(2023, 12, 31, 23, 0, tzinfo=UTC)),
+    w = write(out, [rec(1), rec(2, published=dt.datetime(2023, 12, 31, 15, 0, tzinfo=UTC)),
                     rec(3, published=None), rec(4, site="laian.021cf.cn")], run_id="r-1")
     # everything went out at close, as one batch: one file per partition, one links file per site
     assert rel(out, store.dataset_files(out)) == [
@@ -51,10 +52,12 @@ def test_partition_layout_file_names_and_undated_partition(tmp_path):
     assert not list((out / ".tmp").iterdir())
 
 
-def test_partition_is_the_utc_month_of_published():
-    # 00:30 on 1 March in Shanghai is still February in UTC: the stored value decides
+def test_partition_is_the_china_month_of_published():
+    # 00:30 on 1 March in Shanghai is still February in UTC: the China month decides, as the page shows it
     cst = dt.timezone(dt.timedelta(hours=8))
-    assert store.partition_of("a", dt.datetime(2024, 3, 1, 0, 30, tzinfo=cst)) == ("a", 2024, 2)
+    assert store.partition_of("a", dt.datetime(2024, 3, 1, 0, 30, tzinfo=cst)) == ("a", 2024, 3)
+    assert store.partition_of("a", dt.datetime(2024, 2, 29, 16, 0, tzinfo=UTC)) == ("a", 2024, 3)
+    assert store.partition_of("a", dt.datetime(2024, 2, 29, 15, 59, tzinfo=UTC)) == ("a", 2024, 2)
     assert store.partition_of("a", None) == ("a", 0, 0)
 
 
@@ -144,7 +147,7 @@ def test_crash_between_write_and_rename_leaves_no_visible_file(tmp_path, monkeyp
     def crash(*a, **k):
         raise KeyboardInterrupt("killed between write and rename")
 
-    monkeypatch.setattr(store.os, "link", crash)
+    monkeypatch.setattr(store.files.os, "link", crash)
     w = store.DatasetWriter(out, "crashing")
     w.add(rec(2))
     with pytest.raises(KeyboardInterrupt):
@@ -171,7 +174,7 @@ def test_crash_while_writing_leaves_only_a_partial_temp_file(tmp_path, monkeypat
             fh.truncate(os.path.getsize(where) // 2)
         raise SystemExit("killed mid-write")
 
-    monkeypatch.setattr(store.pq, "write_table", partial)
+    monkeypatch.setattr(store.files.pq, "write_table", partial)
     w = store.DatasetWriter(out, "run")
     w.add(rec(1))
     with pytest.raises(SystemExit):
@@ -235,8 +238,9 @@ def test_reextracted_version_of_the_same_fetch_wins(tmp_path):
 def test_load_filters_and_columns(tmp_path):
     out = tmp_path / "data"
     write(out, [
-        rec(1, published=dt.datetime(2024, 1, 31, 23, tzinfo=UTC)),
-        rec(2, published=dt.datetime(2024, 2, 1, 0, tzinfo=UTC), category="政策"),
+        # days are China days: 23:00 and 00:00 China time on either side of midnight in Shanghai
+        rec(1, published=dt.datetime(2024, 1, 31, 23, tzinfo=CST)),
+        rec(2, published=dt.datetime(2024, 2, 1, 0, tzinfo=CST), category="政策"),
         rec(3, published=dt.datetime(2024, 2, 29, 12, tzinfo=UTC)),
         rec(4, published=None),
         rec(5, site="laian.021cf.cn", published=dt.datetime(2024, 2, 10, tzinfo=UTC)),
@@ -411,7 +415,7 @@ def test_run_manifests(tmp_path):
 
 def test_new_run_id_is_safe_and_unique():
     a, b = store.new_run_id(), store.new_run_id()
-    assert a != b and store.check_run_id(a) == a and re.match(r"\d{8}T\d{6}Z-[0-9a-f]{6}$", a)
+    assert a != b and store.check_run_id(a) == a and re.match(r"\d{8}T\d{6}Z-[0-9a-f]{8}$", a)
 
 
 # --------------------------------------------------------------------------- round trip
@@ -497,7 +501,7 @@ def test_unwritable_folder_messages_even_as_root(tmp_path, monkeypatch):
     # root ignores permissions, so make the OS answer as it does for an ordinary user
     out = tmp_path / "data"
     store.ensure_dataset(out)
-    monkeypatch.setattr(store.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(store.layout.os, "access", lambda path, mode: False)
     with pytest.raises(DatasetError, match=rf"cannot write to {out}: check its permissions or pass another --out"):
         store.DatasetWriter(out, "r1")
     monkeypatch.undo()

@@ -17,7 +17,8 @@ import unicodedata
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from crawler.replica.model import CHINA, HOTLINE, stable_int, stable_rng
+from crawler.clock import SITE_TZ
+from crawler.replica.model import HOTLINE, stable_int, stable_rng
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary (data). Each region is the local colour of one subsite.
@@ -263,7 +264,7 @@ def _landline(rng, region) -> str:
 
 
 def _upload(host: str, when: datetime, k: int) -> str:
-    local = when.astimezone(CHINA) + timedelta(seconds=37 * k)
+    local = when.astimezone(SITE_TZ) + timedelta(seconds=37 * k)
     return (f"http://{host}/zb_users/upload/{local:%Y/%m}/"
             f"{local:%Y%m%d%H%M%S}{stable_int(host, when.timestamp(), k) % 9000 + 1000}.jpg")
 
@@ -303,7 +304,7 @@ def post_facts(site, meta: dict) -> dict:
 def _facts(seed, host, region_key, kind, pid, published_ts) -> dict:
     region = REGIONS[region_key]
     rng = stable_rng(seed, host, pid, "facts")
-    local = datetime.fromtimestamp(published_ts, CHINA)
+    local = datetime.fromtimestamp(published_ts, SITE_TZ)
     f = {"kind": kind, "month": local.month, "day": local.day, "year": local.year}
     f["town"] = rng.choice(region["towns"])
     f["park"] = rng.choice(region["parks"])
@@ -546,7 +547,7 @@ def _build(seed, host, region_key, kind, style, widths, pid, published_ts) -> di
     region = REGIONS[region_key]
     f = dict(_facts(seed, host, region_key, kind, pid, published_ts))
     rng = stable_rng(seed, host, pid, "body")
-    published = datetime.fromtimestamp(published_ts, CHINA)
+    published = datetime.fromtimestamp(published_ts, SITE_TZ)
     f["indent"] = rng.choice(INDENTS)
     source = reporter = editor = original_title = None
     opener = None

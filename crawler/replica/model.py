@@ -11,14 +11,15 @@ import hashlib
 import math
 import random
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 
-UTC = timezone.utc
+from crawler import sites
 # Z-BlogPHP on these sites runs with the PRC time zone: every date on the page is +08:00.
-CHINA = timezone(timedelta(hours=8))
+from crawler.clock import SITE_TZ
 
+UTC = timezone.utc
 NETWORK_NAME = "中国产业园区招商网"  # the <title> suffix, copy notice and feed channel title
 HOTLINE = "400 0123 021"  # the network-wide 400 number in footers and contact blocks
 PER_PAGE = 10  # tpure list pages show 10 posts (category-1.html)
@@ -57,7 +58,7 @@ def relative_date(published: datetime, now: datetime) -> tuple[str, str | None]:
     elapsed = (now - published).total_seconds()
     if elapsed < 1:
         return "刚刚", None
-    local = published.astimezone(CHINA)
+    local = published.astimezone(SITE_TZ)
     for secs, suffix, bracket in RELATIVE_UNITS:
         if elapsed >= secs:
             text = f"{_php_round(elapsed / secs)}{suffix}"
@@ -70,7 +71,7 @@ def format_date(published: datetime, now: datetime, style: str = "relative") -> 
     if style == "relative":
         text, bracket = relative_date(published, now)
         return text + (f'<span class="datetime">{bracket}</span>' if bracket else "")
-    return published.astimezone(CHINA).strftime(ABSOLUTE_STYLES[style])
+    return published.astimezone(SITE_TZ).strftime(ABSOLUTE_STYLES[style])
 
 
 def stable_int(*parts) -> int:
@@ -324,7 +325,7 @@ class SiteModel:
 
     def post_url(self, pid: int) -> str:
         """The pseudo-static URL the site links for a post."""
-        return f"http://{self.host}/index.php/post/{pid}.html"
+        return sites.post_url(self.host, pid)
 
     def category_url(self, cat_id: int, page: int = 1) -> str:
         """category-N.html, category-N_P.html."""
@@ -468,8 +469,8 @@ class SiteModel:
             mask = (tags == pos[0]).any(axis=1)
         elif kind == "date":
             y, m = _date_key(key)
-            start = datetime(y, m, 1, tzinfo=CHINA)
-            end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=CHINA)
+            start = datetime(y, m, 1, tzinfo=SITE_TZ)
+            end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=SITE_TZ)
             lo = int(np.searchsorted(times, int(start.timestamp())))
             hi = int(np.searchsorted(times, int(end.timestamp())))
             return ids[lo:hi]
@@ -495,8 +496,8 @@ class SiteModel:
         out: list[tuple[int, int]] = []
         if not len(times):
             return out
-        first = datetime.fromtimestamp(int(times[0]), CHINA)
-        last = datetime.fromtimestamp(int(times[-1]), CHINA)
+        first = datetime.fromtimestamp(int(times[0]), SITE_TZ)
+        last = datetime.fromtimestamp(int(times[-1]), SITE_TZ)
         y, m = last.year, last.month
         while (y, m) >= (first.year, first.month):
             if len(self._select("date", (y, m))):

@@ -14,8 +14,9 @@ from datetime import datetime
 from functools import lru_cache
 from importlib import resources
 
+from crawler.clock import SITE_TZ
 from crawler.replica import content
-from crawler.replica.model import CHINA, HOTLINE, NETWORK_NAME, format_date, stable_int
+from crawler.replica.model import HOTLINE, NETWORK_NAME, format_date, stable_int
 
 _PH = re.compile(r"\{\{(\w+)\}\}")
 
@@ -70,7 +71,7 @@ def _head(site, title: str, canonical: str, body_class: str) -> str:
 
 
 def _footer(site, now: datetime, key) -> str:
-    return fill("footer.html", host=site.host, since=site.spec["since_year"], year=now.astimezone(CHINA).year,
+    return fill("footer.html", host=site.host, since=site.spec["since_year"], year=now.astimezone(SITE_TZ).year,
                 network=NETWORK_NAME, label=site.spec["footer_label"], hotline=HOTLINE, icp=site.spec["icp"],
                 comment=_footer_comment(site, key))
 
@@ -301,7 +302,7 @@ def render_feed(site, now: datetime) -> bytes:
         if post["traditional"]:
             title = content.opencc("s2t").convert(title)
         body = "\n".join(content.body_lines(post, site.host, site.style, lazy=False))
-        pub = post["published"].astimezone(CHINA).strftime("%a, %d %b %Y %H:%M:%S +0800")
+        pub = post["published"].astimezone(SITE_TZ).strftime("%a, %d %b %Y %H:%M:%S +0800")
         items.append(f"<item><title>{x(title)}</title><link>{post['url']}</link>"
                      f"<description>{x(body)}</description><pubDate>{pub}</pubDate></item>")
     xml = ('<?xml version="1.0" encoding="utf-8"?><rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">'

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs, quote, urlsplit
 
+from crawler import sites
 from crawler.errors import UsageError
 from crawler.replica.faults import OFFSITE_HOSTS, Faults, offsite_links
 
@@ -43,7 +44,7 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 # Z-BlogPHP pseudo-static routes ("rewrite" mode with index.php in the path), as the
 # samples link them: list pages take an optional "_P" page suffix.
 ROUTES = (
-    ("post", re.compile(r"^/index\.php/post/(\d+)\.html$")),
+    ("post", sites.POST_PATH_RE),  # the crawler's URL grammar: both sides agree on what a post URL is
     ("home", re.compile(r"^/index\.php/page_(\d+)\.html$")),
     ("category", re.compile(r"^/index\.php/category-(\d+)(?:_(\d+))?\.html$")),
     ("tag", re.compile(r"^/index\.php/tags-(\d+)(?:_(\d+))?\.html$")),
@@ -382,7 +383,7 @@ class ReplicaServer:
         pid = _int(raw)
         if pid is None or not _visible(site, pid):
             return self._not_found(site, now)
-        return Response(302, headers=[("Location", f"http://{host}/index.php/post/{pid}.html")])
+        return Response(302, headers=[("Location", sites.post_url(host, pid))])
 
     def _post(self, site, host: str, pid: int, path: str, args: dict, now: datetime) -> Response:
         f = self.faults
@@ -394,10 +395,10 @@ class ReplicaServer:
             resp = self._not_found(site, now)
             resp.faults.append("gaps")
             return resp
-        url = f"http://{host}/index.php/post/{pid}.html"
+        url = sites.post_url(host, pid)
         hop = args.get("hop", [None])[0]
         if f.selected("offredirect", host, pid):
-            return Response(301, headers=[("Location", f"http://{OFFSITE_HOSTS[0]}/index.php/post/{pid}.html")],
+            return Response(301, headers=[("Location", sites.post_url(OFFSITE_HOSTS[0], pid))],
                             faults=["offredirect"])
         if f.selected("loop", host, pid):
             target = url if "loop" in args else url + "?loop=1"

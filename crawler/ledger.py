@@ -1,0 +1,427 @@
+"""The crawl ledger: each requested post's one outcome, the error counts, the marker files and
+the run summary, in one place the spider, the pipelines and the extension share.
+
+The spider discovers and routes; it tells the ledger what it requested (``request``) and the
+pipelines tell it how each post ended (``settle``). The ledger is attached to the crawler
+(``Ledger.of(crawler)``), so no component reaches into another. Items are typed
+(``PostItem``: a record with the post it settles and the exchange to archive;
+``ArchiveItem``: a response kept only in the WARC), so records carry no hidden keys.
+The ``parkcorpus/...`` stats keys are defined here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crawler import clock
+
+logger = logging.getLogger(__name__)
+
+#: Every outcome a requested post can end in (each post gets exactly one).
+OUTCOMES = ("written", "unchanged", "gone_404", "robots", "failed", "not_article", "out_of_range")
+#: Outcomes that make a post unfetchable (remembered so incremental runs do not retry it nightly).
+UNFETCHABLE = ("gone_404", "robots", "not_article")
+#: Folder under the output holding run state that is not data: progress, summaries, markers.
+STATE_DIR = ".parkcorpus"
+#: At most this many failed/malformed URLs are listed in the summary.
+MAX_LISTED_URLS = 1000
+
+# --- stats keys (Scrapy stats; the summary and the progress file are built from them) ------------
+PREFIX = "parkcorpus/"
+POSTS_REQUESTED = PREFIX + "posts_requested"
+POSTS_FROM_LINKS = PREFIX + "posts_from_links"
+ERRORS = PREFIX + "errors"
+FLUSHES = PREFIX + "flushes"
+ROWS_FLUSHED = PREFIX + "rows_flushed"
+FATAL = PREFIX + "fatal"
+LISTS_ROBOTS = PREFIX + "lists_robots"
+LISTS_404 = PREFIX + "lists_404"
+MALFORMED_URLS = PREFIX + "malformed_urls"
+FAILED_URLS = PREFIX + "failed_urls"
+OFFSITE_BLOCKED = PREFIX + "offsite_blocked"
+RETRY_WAIT_SECONDS = PREFIX + "retry_wait_seconds"
+OUTCOME_PREFIX = PREFIX + "outcome/"
+ERROR_PREFIX = PREFIX + "error/"
+
+
+def site_key(host: str, what: str) -> str:
+    """The per-site stats key, e.g. parkcorpus/site/<host>/requests."""
+    return f"{PREFIX}site/{host}/{what}"
+
+
+def outcome_key(outcome: str, host: str | None = None) -> str:
+    """The stats key counting an outcome, over the run or for one site."""
+    return site_key(host, f"outcome/{outcome}") if host else OUTCOME_PREFIX + outcome
+
+
+def error_key(kind: str) -> str:
+    """The stats key counting errors of one kind."""
+    return ERROR_PREFIX + kind
+
+
+def articles_key(status: str, host: str | None = None) -> str:
+    """The stats key counting written articles by status (new, changed)."""
+    return site_key(host, f"articles_{status}") if host else f"{PREFIX}articles_{status}"
+
+
+# --- items ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange as the WARC archive keeps it."""
+
+    url: str
+    status: int
+    headers: Any
+    body: bytes
+    request_headers: Any = None
+    fetched_at: datetime | None = None
+
+    @classmethod
+    def of(cls, response: Any, fetched_at: datetime | None = None) -> Exchange:
+        """The exchange of a Scrapy response."""
+        return cls(response.url, response.status, response.headers, response.body,
+                   response.request.headers if response.request is not None else None,
+                   fetched_at or clock.now())
+
+
+@dataclass
+class PostItem:
+    """A post's record on its way through the pipelines, the post it settles and its exchange."""
+
+    record: dict
+    key: tuple[str, int]
+    exchange: Exchange | None = None
+
+
+@dataclass
+class ArchiveItem:
+    """A response kept in the WARC archive only (feed, date archive, 404, not an article)."""
+
+    exchange: Exchange
+
+
+# --- the ledger -------------------------------------------------------------------------------------
+@dataclass
+class Ledger:
+    """Outcome accounting, error counts and the state files of one crawl run."""
+
+    crawler: Any = field(repr=False)
+    out: str = "data"
+    run_id: str = ""
+    known: Any = field(default_factory=dict)  # crawler.store.KnownPosts once the spider read the dataset
+    args: dict[str, str] = field(default_factory=dict)
+    since: datetime | None = None
+    until_end: datetime | None = None
+    total_posts: int | None = None
+    pending: dict[tuple[str, int], str] = field(default_factory=dict)
+    unfetchable: set[tuple[str, int]] = field(default_factory=set)
+    unfetchable_now: dict[tuple[str, int], bool] = field(default_factory=dict)
+    stored_hosts: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, crawler: Any) -> Ledger:
+        """The ledger of this crawler's run, created on first use from its settings."""
+        ledger = crawler.__dict__.get("parkcorpus_ledger")
+        if ledger is None:
+            s = crawler.settings
+            ledger = cls(crawler, out=s.get("PARKCORPUS_OUT") or "data",
+                         run_id=s.get("PARKCORPUS_RUN_ID") or clock.new_run_id())
+            crawler.parkcorpus_ledger = ledger
+        return ledger
+
+    @property
+    def stats(self) -> Any:
+        """The crawler's stats collector (Scrapy sets it when the crawl starts, after the spider exists)."""
+        return self.crawler.stats
+
+    # -- posts
+    def is_stored(self, site: str, post_id: int, content_hash: str) -> bool:
+        """True when this exact version is in the dataset already."""
+        if hasattr(self.known, "has"):
+            return self.known.has(site, post_id, content_hash)
+        return content_hash in self.known.get((site, post_id), ())
+
+    def known_posts(self) -> Any:
+        """The KnownPosts the spider read, None before it has (a writer then reads its own)."""
+        return self.known if hasattr(self.known, "has") else None
+
+    def request(self, key: tuple[str, int], url: str) -> None:
+        """A post was requested: it is pending until settled."""
+        self.pending[key] = url
+        self.stats.inc_value(POSTS_REQUESTED)
+
+    def settle(self, key, outcome: str, detail: str | None = None, malformed: bool = False) -> None:
+        """Give a requested post its one outcome (later calls for the same post are ignored)."""
+        url = self.pending.pop(key, None)
+        if url is None:
+            return
+        self.stats.inc_value(outcome_key(outcome))
+        self.stats.inc_value(outcome_key(outcome, key[0]))
+        if outcome in UNFETCHABLE:
+            self.unfetchable_now[key] = True
+        elif outcome in ("written", "unchanged"):
+            self.unfetchable_now[key] = False
+        if malformed:
+            self._list_url(MALFORMED_URLS, url)
+        if outcome == "failed":
+            self._list_url(FAILED_URLS, url)
+        if detail:
+            logger.debug("%s: %s (%s)", url, outcome, detail)
+
+    def _list_url(self, key: str, url: str) -> None:
+        bad = self.stats.get_value(key) or []
+        if len(bad) < MAX_LISTED_URLS:
+            self.stats.set_value(key, bad + [url])
+
+    def count_error(self, host: str, kind: str, url: str) -> None:
+        """Count an error by kind and site (the summary's errors_by_kind)."""
+        self.stats.inc_value(ERRORS)
+        self.stats.inc_value(error_key(kind))
+        self.stats.inc_value(site_key(host, "errors"))
+        logger.error("%s failed: %s", url, kind)
+
+    def post_failed(self, key: tuple[str, int], url: str, exc: BaseException) -> None:
+        """A post request ended without a response: robots-disallowed, or a failure of its kind."""
+        if _is_robots(exc):
+            self.settle(key, "robots")
+            return
+        self.count_error(key[0], error_kind(exc), url)
+        self.settle(key, "failed", detail=error_kind(exc))
+
+    def list_failed(self, host: str, url: str, exc: BaseException) -> None:
+        """A list, feed or sitemap request failed: robots and 404 are counted apart, the rest are errors."""
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        if _is_robots(exc):
+            self.stats.inc_value(LISTS_ROBOTS)
+        elif isinstance(exc, HttpError) and exc.response.status in (404, 410):
+            self.stats.inc_value(LISTS_404)
+        else:
+            self.count_error(host, error_kind(exc), url)
+
+    def finish(self, reason: str, site_mode: dict[str, str], whole: bool) -> None:
+        """Close the run: unsettled posts fail, unfetchable ids are saved, completed sites are marked."""
+        self.save_unfetchable(site_mode)
+        for key, url in list(self.pending.items()):
+            if reason == "finished":
+                # no callback and no errback: the scheduler dropped a redirect back to an already
+                # requested URL, i.e. a redirect loop
+                self.count_error(key[0], "redirect_loop", url)
+            self.settle(key, "failed", detail=f"no response before the run closed ({reason})")
+        if reason != "finished":
+            return
+        for host, mode in site_mode.items():
+            # a site that answered counts as crawled; its failed posts are listed in the summary
+            # (retry them with --mode full or --ids) rather than forcing full mode every night
+            ok = self.stats.get_value(site_key(host, "ok_responses"), 0)
+            if mode in ("full", "sitemap") and ok:
+                self.marker("incomplete", host).unlink(missing_ok=True)
+                if whole:
+                    self.write_marker("crawled", host)
+
+    # -- state files
+    def marker(self, kind: str, host: str) -> Path:
+        """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
+        "incomplete" while a full crawl of host has not finished, "unfetchable" the ids of posts
+        found 404, robots-disallowed or not an article."""
+        return Path(self.out) / STATE_DIR / kind / host
+
+    def read_ids(self, kind: str, host: str) -> set[int]:
+        """Post ids listed one per line in a state file (empty when there is none)."""
+        try:
+            text = self.marker(kind, host).read_text(encoding="utf-8")
+        except OSError:
+            return set()
+        return {int(x) for x in text.split() if x.isdigit()}
+
+    def load_state(self, known: Any, hosts) -> None:
+        """Take the crawl state (what the dataset stores) and what earlier runs found unfetchable."""
+        self.known = known
+        self.stored_hosts = set(known.sites()) if hasattr(known, "sites") else {h for h, _ in known}
+        self.load_unfetchable(hosts)
+
+    def is_complete(self, host: str) -> bool:
+        """Whether a complete full crawl of host went into this dataset (auto mode goes incremental).
+
+        A full run killed midway (kill -9 included) leaves its "incomplete" marker, and an ID-range
+        or --since run never makes a site complete, so the next run is full.
+        """
+        return host in self.stored_hosts and self.marker("crawled", host).exists() and not self.marker("incomplete", host).exists()
+
+    def load_unfetchable(self, hosts) -> None:
+        """Read what earlier runs found unfetchable on these hosts."""
+        for host in hosts:
+            self.unfetchable |= {(host, pid) for pid in self.read_ids("unfetchable", host)}
+
+    def save_unfetchable(self, hosts) -> None:
+        """Update <out>/.parkcorpus/unfetchable/<host> with what this run learnt."""
+        for host in hosts:
+            ids = {pid for h, pid in self.unfetchable if h == host}
+            changed = False
+            for (h, pid), bad in self.unfetchable_now.items():
+                if h == host and (pid in ids) != bad:
+                    changed = True
+                    (ids.add if bad else ids.discard)(pid)
+            if not changed:
+                continue
+            path = self.marker("unfetchable", host)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text("".join(f"{pid}\n" for pid in sorted(ids)), encoding="utf-8")
+                tmp.replace(path)
+            except OSError as exc:
+                logger.warning("cannot write %s: %s", path, exc)
+
+    def write_marker(self, kind: str, host: str) -> None:
+        """Create a marker holding this run's id."""
+        path = self.marker(kind, host)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.run_id, encoding="utf-8")
+        except OSError as exc:
+            logger.warning("cannot write %s: %s", path, exc)
+
+
+# --- errors and the summary ---------------------------------------------------------------------------
+def _is_robots(exc: BaseException) -> bool:
+    """True for the IgnoreRequest of a URL robots.txt disallows."""
+    from scrapy.exceptions import IgnoreRequest
+
+    return isinstance(exc, IgnoreRequest) and "robots" in str(exc).lower()
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short, stable name for why a request failed (the summary's errors_by_kind keys)."""
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    if isinstance(exc, HttpError):
+        return f"http_{exc.response.status}"
+    msg = str(exc).lower()
+    if isinstance(exc, IgnoreRequest):
+        if "offsite" in msg:
+            return "offsite"
+        if "redirect" in msg:
+            return "redirect_loop"
+        if "robots" in msg:
+            return "robots"
+        return "ignored"
+    name = type(exc).__name__
+    table = {
+        "TimeoutError": "timeout", "TCPTimedOutError": "timeout", "UserTimeoutError": "timeout",
+        "DNSLookupError": "dns", "ConnectionRefusedError": "connection_refused",
+        "ConnectError": "connection_refused", "ResponseNeverReceived": "connection_lost",
+        "ConnectionLost": "connection_lost", "ConnectionDone": "connection_lost",
+        "PotentialDataLoss": "truncated", "ResponseFailed": "connection_lost",
+        "DownloadTimeoutError": "timeout", "DownloadConnectionRefusedError": "connection_refused",
+        "DownloadFailedError": "connection_lost", "ResponseDataLossError": "truncated",
+        "CannotResolveHostError": "dns",
+    }
+    if name in table:
+        return table[name]
+    if "max size" in msg or "maxsize" in msg:  # DOWNLOAD_MAXSIZE exceeded
+        return "too_large"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+
+def output_files(out: str, run_id: str) -> list[str]:
+    """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
+    root = Path(out)
+    found = []
+    for sub in ("articles", "links", "warc"):
+        base = root / sub
+        if base.is_dir():
+            for p in base.rglob(f"*{run_id}*"):
+                if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".tmp"):
+                    found.append(str(p.relative_to(root)))
+    return sorted(found)
+
+
+def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[str, Any],
+                  max_errors: int = 0) -> dict[str, Any]:
+    """The run summary (what --json prints) from the Scrapy stats of a finished crawl."""
+    hosts = [h for h in (args.get("sites") or "").split(",") if h]
+    pre = PREFIX
+    outcomes = {o: int(stats.get(f"{pre}outcome/{o}", 0)) for o in OUTCOMES}
+    errors_by_kind = {
+        k[len(pre + "error/"):]: int(v) for k, v in stats.items() if k.startswith(pre + "error/")
+    }
+    n_errors = sum(errors_by_kind.values())
+    site_rows = []
+    down = []
+    for host in hosts:
+        sp = f"{pre}site/{host}/"
+        requests = int(stats.get(sp + "requests", 0))
+        responses = int(stats.get(sp + "responses", 0))
+        usable = int(stats.get(sp + "ok_responses", 0))
+        row = {
+            "host": host,
+            "mode": stats.get(sp + "mode"),
+            "pages_fetched": responses,
+            "articles_new": int(stats.get(sp + "articles_new", 0)),
+            "articles_changed": int(stats.get(sp + "articles_changed", 0)),
+            "outcomes": {o: int(stats.get(sp + f"outcome/{o}", 0)) for o in OUTCOMES},
+            "errors": int(stats.get(sp + "errors", 0)),
+            "crawl_delay": stats.get(sp + "crawl_delay"),
+            "status": "ok",
+        }
+        if requests and not usable:
+            row["status"] = "down"
+            down.append(host)
+        site_rows.append(row)
+    started = stats.get("start_time")
+    finished = stats.get("finish_time")
+    duration = stats.get("elapsed_time_seconds")
+    reason = stats.get("finish_reason")
+    status, error = "ok", None
+    if stats.get(pre + "fatal"):
+        status, error = "failed", str(stats[pre + "fatal"])
+    elif down:
+        status = "failed"
+        error = "site down: " + ", ".join(
+            f"{h} (all {int(stats.get(f'{pre}site/{h}/requests', 0))} requests failed)" for h in down
+        ) + "; check the host name and the network, or try again later"
+    elif max_errors and n_errors > max_errors:
+        status, error = "failed", f"{n_errors} errors, more than --max-errors {max_errors}"
+    elif reason == "shutdown":
+        status, error = "interrupted", "interrupted: stopped by a signal; rows fetched so far were written"
+    elif reason and reason != "finished":
+        status, error = "failed", f"crawl stopped: {reason}"
+    return {
+        "run_id": run_id,
+        "status": status,
+        "exit_code": 0 if status == "ok" else 1,
+        "error": error,
+        "finish_reason": reason,
+        "mode": args.get("mode", "auto"),
+        "sites": site_rows,
+        "pages_fetched": int(stats.get("response_received_count", 0)),
+        "posts_requested": int(stats.get(pre + "posts_requested", 0)),
+        "articles": {
+            "new": int(stats.get(pre + "articles_new", 0)),
+            "changed": int(stats.get(pre + "articles_changed", 0)),
+            "unchanged": outcomes["unchanged"],
+        },
+        "outcomes": outcomes,
+        "errors": n_errors,
+        "errors_by_kind": errors_by_kind,
+        "malformed_urls": list(stats.get(pre + "malformed_urls") or []),
+        "failed_urls": list(stats.get(pre + "failed_urls") or []),
+        "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),
+        "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+        "retries": int(stats.get("retry/count", 0)),
+        "started": started.isoformat() if hasattr(started, "isoformat") else started,
+        "finished": finished.isoformat() if hasattr(finished, "isoformat") else finished,
+        "duration_s": round(float(duration), 3) if duration is not None else None,
+        "out": str(out),
+        "output_files": output_files(out, run_id),
+    }
+
+

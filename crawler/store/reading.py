@@ -1,0 +1,144 @@
+"""Reading the dataset: publication-date/site/category filters, newest versions, ``load``.
+
+Dates are China days (crawler.clock): ``since``/``until`` select the same posts as
+``crawl --since/--until`` and ``export``, and the partition pruning uses China months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from crawler import clock
+from crawler.clock import date_range, parse_day  # noqa: F401  (crawler.store.parse_day/date_range are public)
+from crawler.errors import UsageError
+from crawler.items import ARTICLE_SCHEMA
+from crawler.store.layout import (
+    DATASET_SCHEMA,
+    _KEY,
+    _retry_listing,
+    _site_filter,
+    check_sites,
+    ensure_dataset,
+    open_dataset,
+)
+
+
+def _month_index(year: ds.Expression, month: ds.Expression) -> ds.Expression:
+    return year * 100 + month
+
+
+def article_filter(site: Iterable[str] | str | None = None, since: Any = None, until: Any = None,
+                   category: str | Iterable[str] | None = None) -> ds.Expression | None:
+    """A pyarrow filter for site(s), publication range and category; partition keys prune files."""
+    parts = []
+    if site is not None:
+        parts.append(_site_filter(site))
+    start, end = date_range(since, until)
+    mi = _month_index(ds.field("year"), ds.field("month"))
+    if start is not None:
+        parts.append(ds.field("published") >= pa.scalar(start, type=pa.timestamp("us", tz="UTC")))
+        first = clock.site_month(start)
+        parts.append(mi >= first[0] * 100 + first[1])
+    if end is not None:
+        parts.append(ds.field("published") < pa.scalar(end, type=pa.timestamp("us", tz="UTC")))
+        last = clock.site_month(end - dt.timedelta(microseconds=1))
+        parts.append(mi <= last[0] * 100 + last[1])
+    if category is not None:
+        cats = [category] if isinstance(category, str) else list(category)
+        parts.append(ds.field("category").isin(cats))
+    expr = None
+    for p in parts:
+        expr = p if expr is None else expr & p
+    return expr
+
+
+def _key_strings(table: pa.Table | pa.RecordBatch) -> pa.Array:
+    return pc.binary_join_element_wise(
+        table.column("site"), pc.cast(table.column("post_id"), pa.string()),
+        table.column("content_hash"), "\x1f")
+
+
+def newest_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -> pa.Array:
+    """'site\\x1fpost_id\\x1fcontent_hash' of the newest version of every post (light scan)."""
+    return version_keys(dataset, site)[1]
+
+
+def version_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -> tuple[pa.Array, pa.Array]:
+    """(every stored version, the newest version per post) as 'site\\x1fpost_id\\x1fcontent_hash' keys."""
+    light = dataset.to_table(columns=["site", "post_id", "content_hash", "fetched_at", "extracted_at"],
+                             filter=_site_filter(site))
+    if light.num_rows == 0:
+        empty = pa.array([], pa.string())
+        return empty, empty
+    # newest = latest fetch; a re-extraction of the same fetch beats the original extraction
+    light = light.sort_by([("site", "ascending"), ("post_id", "ascending"),
+                           ("fetched_at", "descending"), ("extracted_at", "descending"),
+                           ("content_hash", "descending")])
+    site_a = light.column("site").to_numpy(zero_copy_only=False)
+    pid_a = light.column("post_id").to_numpy()
+    first = np.ones(light.num_rows, dtype=bool)
+    first[1:] = (site_a[1:] != site_a[:-1]) | (pid_a[1:] != pid_a[:-1])
+    return _key_strings(light), _key_strings(light.filter(pa.array(first)))
+
+
+def _unique_versions(table: pa.Table) -> pa.Table:
+    """Drop rows repeating a (site, post_id, content_hash) already seen in table."""
+    if table.num_rows < 2:
+        return table
+    keys = _key_strings(table).to_numpy(zero_copy_only=False)
+    _, first = np.unique(keys, return_index=True)
+    if len(first) == table.num_rows:
+        return table
+    return table.take(pa.array(np.sort(first)))
+
+
+def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, until: Any = None,
+         columns: Iterable[str] | None = None, history: bool = False, category: Any = None):
+    """Stored articles as a pandas DataFrame: the newest version per (site, post_id) unless history.
+
+    Filters (site, publication date range, category) are pushed down to pyarrow, and the
+    site/year/month partition keys prune whole folders. Dates: 'YYYY-MM-DD' (a China day), date or datetime;
+    a date-only `until` includes that day.
+    """
+    ensure_dataset(out, create=False)
+    check_sites(out, site)
+    cols = list(columns) if columns else list(ARTICLE_SCHEMA.names)
+    unknown = [c for c in cols if c not in DATASET_SCHEMA.names]
+    if unknown:
+        raise UsageError(f"unknown column(s) {', '.join(unknown)}: see docs/schema.md")
+    flt = article_filter(site, since, until, category)
+    need = list(dict.fromkeys(cols + list(_KEY) + ["published", "fetched_at"]))
+
+    def read() -> pa.Table | None:
+        dataset = open_dataset(out)
+        if dataset is None:
+            return None
+        table = dataset.to_table(columns=need, filter=flt)
+        if not history:
+            current = newest_keys(dataset, site)
+            table = table.filter(pc.is_in(_key_strings(table), value_set=current))
+        return table
+
+    table = _retry_listing(read)
+    if table is None:
+        return pa.schema([DATASET_SCHEMA.field(c) for c in cols]).empty_table().to_pandas()
+    table = _unique_versions(table)  # a file present twice (see validate) still gives one row
+    table = table.sort_by([("site", "ascending"), ("published", "ascending"),
+                           ("post_id", "ascending"), ("fetched_at", "ascending")])
+    # nullable int32 (http_status) stays integer instead of turning float when a value is missing
+    return table.select(cols).to_pandas(types_mapper={pa.int32(): _pd_int32()}.get)
+
+
+def _pd_int32():
+    import pandas as pd
+
+    return pd.Int32Dtype()
+

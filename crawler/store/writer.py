@@ -1,0 +1,305 @@
+"""Writing the dataset: ``DatasetWriter`` buffers rows per partition, writes complete files, and
+merges a run's files per partition when it closes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from crawler.clock import to_utc
+from crawler.items import ARTICLE_SCHEMA, EXTRACTOR_VERSION, LINK_SCHEMA, content_hash, link_rows
+from crawler.store import files as _files
+from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
+from crawler.store.known import KnownPosts, known_posts
+from crawler.store.layout import (
+    ARTICLES,
+    FILE_SCHEMA,
+    LINKS,
+    TMP,
+    check_run_id,
+    ensure_dataset,
+    partition_dir,
+    partition_of,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    rec = {name: record.get(name) for name in ARTICLE_SCHEMA.names}
+    for name in ("url", "site", "post_id"):
+        if rec[name] is None:
+            raise ValueError(f"record without {name}: {record.get('url')!r}")
+    for field in ARTICLE_SCHEMA:
+        if pa.types.is_list(field.type) and rec[field.name] is None:
+            rec[field.name] = []
+    text = rec["text"] or ""
+    rec["text"] = text
+    rec["title"] = rec["title"] or ""
+    rec["content_hash"] = rec["content_hash"] or content_hash(text)
+    rec["run_id"] = rec["run_id"] or run_id
+    rec["fetched_at"] = to_utc(rec["fetched_at"]) or dt.datetime.now(dt.timezone.utc)
+    rec["published"] = to_utc(rec["published"])
+    rec["extracted_at"] = to_utc(rec["extracted_at"]) or dt.datetime.now(dt.timezone.utc)
+    if rec["char_count"] is None:
+        rec["char_count"] = len("".join(text.split()))  # split() drops Unicode whitespace too
+    if rec["paragraph_count"] is None:
+        rec["paragraph_count"] = len([line for line in text.split("\n") if line.strip()])
+    if rec["masked_chars"] is None:
+        rec["masked_chars"] = 0
+    rec["template"] = rec["template"] or "unknown"
+    rec["extractor_version"] = rec["extractor_version"] or EXTRACTOR_VERSION
+    if "inline_links" in record:
+        rec["inline_links"] = record["inline_links"]
+    return rec
+
+
+class DatasetWriter:
+    """Buffers article records per partition and writes them as complete Parquet files.
+
+    A partition's rows are written as one file when it holds ``flush_rows`` rows; when all
+    buffers together hold more than ``max_buffer_rows`` (default flush_rows, so a file appears
+    after at most that many rows, as a crawl's progress and kill tests expect), the partitions
+    least recently added to are written, until half the buffer is free. A crawl walks the site roughly by date, so a
+    month it has left behind often goes out as one file; when rows arrive in no partition order a
+    partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
+    then (with ``consolidate``, the default) merges the files this writer wrote into one partition
+    (or one site's links folder) into one file, so a run ends with one article file per partition
+    it touched and one links file per site (see ``_consolidate``). ``files`` lists the files of
+    this writer in the dataset (the merged ones after close); ``flushes`` counts the writes.
+
+    ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
+    ``"unchanged"`` (same (site, post_id, content_hash) already stored: nothing written).
+    ``known`` is the crawl state (``known_posts(out)`` when not given); it is updated as rows
+    are added, so one writer never writes a triple twice. ``archive`` (a WarcArchive) is
+    flushed before every Parquet file, so a row's ``warc_record_id`` is on disk before the row.
+    """
+
+    def __init__(self, out: str | os.PathLike, run_id: str, flush_rows: int = 500,
+                 archive: Any = None, known: KnownPosts | None = None,
+                 max_buffer_rows: int | None = None, consolidate: bool = True):
+        self.out = ensure_dataset(out, create=True)
+        self.run_id = check_run_id(run_id)
+        self.flush_rows = max(1, int(flush_rows))
+        self.max_buffer_rows = max(self.flush_rows, int(max_buffer_rows or self.flush_rows))
+        self.archive = archive
+        self.known = known if known is not None else known_posts(self.out)
+        # partition -> rows, in order of last addition (oldest first)
+        self._parts: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+        self._pending = 0
+        self._seq = 0
+        self.consolidate = consolidate
+        self.flushes = 0
+        self.files: list[Path] = []
+        self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0}
+        self.closed = False
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def add(self, record: Mapping[str, Any]) -> str:
+        """Buffer one article record (writing full partitions); returns new, changed or unchanged."""
+        if self.closed:
+            raise RuntimeError("DatasetWriter is closed")
+        rec = _normalise(record, self.run_id)
+        site, pid, h = rec["site"], int(rec["post_id"]), rec["content_hash"]
+        if self.known.has(site, pid, h):
+            self.counts["unchanged"] += 1
+            return "unchanged"
+        status = "changed" if (site, pid) in self.known else "new"
+        self.known.add(site, pid, h, rec["fetched_at"])
+        self.counts[status] += 1
+        key = partition_of(site, rec["published"])
+        rows = self._parts.pop(key, [])  # re-inserted last: most recently used
+        rows.append(rec)
+        self._parts[key] = rows
+        self._pending += 1
+        if len(rows) >= self.flush_rows:
+            self._write_partitions([key])
+        if self._pending > self.max_buffer_rows:
+            # write the partitions the crawl has moved past, in one batch, until half is free
+            evict, freed = [], 0
+            for k, part_rows in self._parts.items():
+                if self._pending - freed <= self.max_buffer_rows // 2:
+                    break
+                evict.append(k)
+                freed += len(part_rows)
+            self._write_partitions(evict)
+        return status
+
+    @property
+    def pending(self) -> int:
+        """Rows buffered and not yet on disk."""
+        return self._pending
+
+    def flush(self) -> list[Path]:
+        """Write every buffered row; returns the files written."""
+        return self._write_partitions(list(self._parts))
+
+    def _write_partitions(self, keys: list[tuple[str, int, int]]) -> list[Path]:
+        """Write the buffered rows of these partitions: one links file per site first, then one
+        articles file per partition."""
+        batch = {k: self._parts.pop(k) for k in keys if self._parts.get(k)}
+        if not batch:
+            return []
+        self._pending -= sum(len(rows) for rows in batch.values())
+        if self.archive is not None and hasattr(self.archive, "flush"):
+            self.archive.flush()
+        n = f"{self._seq:05d}"
+        self._seq += 1
+        self.flushes += 1
+        written: list[Path] = []
+        tmpdir = self.out / TMP
+        # links first: if the process dies between the two, the posts are not yet stored, get
+        # fetched again, and compact folds the repeated link rows; the other order would lose links
+        by_site: dict[str, list[dict[str, Any]]] = {}
+        for (site, _, _), rows in batch.items():
+            by_site.setdefault(site, []).extend(link for rec in rows for link in link_rows(rec))
+        for site, links in sorted(by_site.items()):
+            if not links:
+                continue
+            table = pa.Table.from_pylist(links, schema=LINK_SCHEMA)
+            target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
+            written.append(_write_parquet(table, tmpdir, target))
+            self.counts["links_written"] += len(links)
+        for (site, year, month), rows in sorted(batch.items()):
+            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
+            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
+            written.append(_write_parquet(table, tmpdir, target))
+            self.counts["rows_written"] += len(rows)
+        self.files.extend(written)
+        return written
+
+    def close(self) -> None:
+        """Flush what is buffered, merge this run's files per partition, close the archive (idempotent).
+
+        A failed flush (disk full) skips the merge: the files already written stay as they are.
+        """
+        if self.closed:
+            return
+        try:
+            self.flush()
+            if self.consolidate:
+                self._consolidate()
+        finally:
+            self.closed = True
+            if self.archive is not None and hasattr(self.archive, "close"):
+                self.archive.close()
+
+    def _consolidate(self) -> None:
+        """Merge, in every folder where this writer wrote more than one file, those files into one.
+
+        Only this writer's own files (``self.files``) are read and removed: other runs writing
+        into the same folder (Scrapyd jobs) are never touched. One folder at a time, streamed in
+        row groups, so memory stays bounded. Per folder (see ``_merge_files``): the merged file
+        is written complete under ``.tmp/``, exchanged atomically with the last of the files it
+        replaces (it keeps that file's name; the name of a file that vanished, e.g. taken by a
+        concurrent ``compact``, is never re-created), then the other files are removed. Between
+        the exchange and the removals a reader sees some rows twice, identical and of the same
+        run, which ``load``/``known_posts`` collapse and ``validate`` reports as a warning only;
+        a crash there leaves that state (``compact`` or ``validate --repair`` folds it). A
+        failure (disk full) keeps the files as they are and stops merging.
+        """
+        groups: dict[Path, list[Path]] = {}
+        for f in self.files:
+            groups.setdefault(f.parent, []).append(f)
+        final: list[Path] = []
+        failed = False
+        # article partitions first (sorted, so the order is predictable), then the links folders
+        for folder, files in sorted(groups.items(), key=lambda kv: (self.out / LINKS in kv[0].parents, kv[0])):
+            if len(files) < 2 or failed:
+                final.extend(files)
+                continue
+            links = self.out / LINKS in folder.parents
+            try:
+                final.extend(_merge_files(self.out, files, LINK_SCHEMA if links else FILE_SCHEMA,
+                                          _LINK_ORDER if links else _ARTICLE_ORDER))
+            except FileNotFoundError:
+                # a concurrent compact swapped this folder's files out: nothing of ours to merge
+                final.extend(f for f in files if f.exists())
+            except OSError as exc:
+                failed = True
+                logger.warning("could not merge the %d files of %s (%s): they stay as written; "
+                               "`parkcorpus compact` merges them later", len(files), folder,
+                               exc.strerror or exc)
+                final.extend(f for f in files if f.exists())
+        self.files = final
+
+
+_ARTICLE_ORDER = [("post_id", "ascending"), ("fetched_at", "ascending")]
+_LINK_ORDER = [("src_post_id", "ascending"), ("kind", "ascending"), ("position", "ascending")]
+#: A merge writes a row group when it holds this many bytes of Arrow data (or ROW_GROUP_ROWS rows).
+MERGE_GROUP_BYTES = 32 * 1024 * 1024
+
+
+def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tuple[str, str]]) -> list[Path]:
+    """Replace files (one folder, one run) by one file holding all their rows; returns what is left.
+
+    Streams: at most one row group (ROW_GROUP_ROWS rows or MERGE_GROUP_BYTES) is held, sorted by
+    `order` within it. Order of steps, each safe to die after: write under .tmp/ and fsync;
+    exchange with files[-1] (a reader sees the old file or the merged one under that name);
+    delete the others. Without RENAME_EXCHANGE: rename over files[-1] after checking it exists.
+    """
+    keep = files[-1]
+    tmpdir = out / TMP
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    tmp = tmpdir / f"{keep.name}.merge-{secrets.token_hex(4)}.tmp"
+    try:
+        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=True,
+                              write_statistics=True) as pw:
+            chunk: list[pa.Table] = []
+            rows = size = 0
+
+            def emit() -> None:
+                table = pa.concat_tables(chunk).sort_by(order)
+                pw.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                chunk.clear()
+
+            for f in files:
+                table = _read_files([f], schema, threads=False)  # small files: threads only cost RSS
+                for part in (table.slice(i, ROW_GROUP_ROWS) for i in range(0, table.num_rows, ROW_GROUP_ROWS)):
+                    if chunk and (rows + part.num_rows > ROW_GROUP_ROWS or size + part.nbytes > MERGE_GROUP_BYTES):
+                        emit()
+                        rows = size = 0
+                    chunk.append(part)
+                    rows += part.num_rows
+                    size += part.nbytes
+                del table
+            if chunk:
+                emit()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        gone = False
+        try:
+            if not _files._exchange(tmp, keep):  # no RENAME_EXCHANGE here: rename over it, if still there
+                if keep.exists():
+                    os.replace(tmp, keep)
+                else:
+                    gone = True
+        except FileNotFoundError:
+            gone = True
+        if gone:
+            # keep is gone (a compaction took this folder's files): never re-create it
+            logger.info("%s vanished while merging (compacted meanwhile?): merge skipped", keep)
+            return [f for f in files if f.exists()]
+        _fsync_dir(keep.parent)
+        for f in files[:-1]:
+            f.unlink(missing_ok=True)
+        _fsync_dir(keep.parent)
+        return [keep]
+    finally:
+        tmp.unlink(missing_ok=True)  # after an exchange it holds keep's old rows
+

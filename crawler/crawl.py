@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -67,6 +69,8 @@ def check_out_folder(out: str) -> Path:
     from crawler.store import as_path, ensure_dataset  # file:// URIs too; other URIs are refused
 
     path = as_path(out)
+    if not isinstance(path, Path):  # an object store: probe it, then the marker (crawler.store)
+        return ensure_dataset(path)
     if not path.exists():
         if not path.parent.exists():
             raise errors.DatasetError(
@@ -155,11 +159,13 @@ def crawl(
     env: dict[str, str] | None = None,
     relaxed: bool = False,
     on_warning: Callable[[str], None] | None = None,
+    use_lock: bool = True,
 ) -> dict[str, Any]:
     """Run one crawl in a subprocess and return its summary dict (see build_summary).
 
     Usage errors raise before anything is fetched; a failed run returns a summary whose
-    "status" is not "ok" (the CLI prints it, then exits 1).
+    "status" is not "ok" (the CLI prints it, then exits 1). use_lock=False skips the dataset lock
+    (cluster jobs writing disjoint files).
     """
     env = dict(os.environ if env is None else env)
     overrides = {
@@ -188,10 +194,13 @@ def crawl(
         check_proxy(proxy_url)
     out_path = check_out_folder(out)
 
-    from crawler.lock import FolderLock
+    from crawler.lock import FolderLock, NoLock, dataset_lock
 
     run_id = new_run_id()
-    state = out_path / STATE_DIR
+    local = isinstance(out_path, Path)
+    # the summary and progress files are how the crawl process talks to this one: local files,
+    # in the dataset locally, in the system temp folder when the dataset is on an object store
+    state = out_path / STATE_DIR if local else Path(tempfile.mkdtemp(prefix="parkcorpus-state-"))
     state.mkdir(exist_ok=True)
     summary_file = state / f"summary-{run_id}.json"
     progress_file = state / f"progress-{run_id}.json"
@@ -209,13 +218,18 @@ def crawl(
         "verbosity": verbosity,
         "log_file": str(Path(log_file).resolve()) if log_file else None,
     }
-    with FolderLock(out_path, run_id=run_id) as lock:
+    if not use_lock:
+        held = NoLock()
+    else:
+        held = FolderLock(out_path, run_id=run_id) if local else dataset_lock(out_path.loc, run_id=run_id)
+    with held as lock:
         from crawler.progress import ProgressDisplay
 
         display = ProgressDisplay(enabled=progress, total=_ids_total(args))
         cmd = [sys.executable, "-m", "crawler.runner", json.dumps(job, default=str)]
         proc = subprocess.Popen(
-            cmd, env=env, pass_fds=(lock.fd,), process_group=0,
+            # an object-store lock has no descriptor (fd -1): its heartbeat runs here
+            cmd, env=env, pass_fds=(lock.fd,) if lock.fd >= 0 else (), process_group=0,
             preexec_fn=_pdeathsig if sys.platform == "linux" else None,
         )
         lock.note_child(proc.pid)
@@ -241,6 +255,8 @@ def crawl(
             done.unlink(missing_ok=True)
         except OSError:
             pass
+    if not local:
+        shutil.rmtree(state, ignore_errors=True)
     _write_manifest(str(out_path), summary)
     return summary
 

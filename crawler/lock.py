@@ -387,3 +387,18 @@ def dataset_lock(location, run_id: str = "", **kw):
     if location.is_local:
         return FolderLock(location.root, run_id=run_id)
     return ObjectStoreLock(location, run_id=run_id, **kw)
+
+
+class NoLock:
+    """The lock a run takes with --no-lock: none (cluster jobs writing disjoint files)."""
+
+    fd = -1
+
+    def note_child(self, pid: int) -> None:
+        """Nothing to record."""
+
+    def __enter__(self) -> "NoLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None

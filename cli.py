@@ -64,7 +64,7 @@ def handle_errors(fn):
     return wrapper
 
 
-_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
+_OUT_HELP = "Dataset folder or s3://bucket/prefix (default: `out` from the config, i.e. ./data)."
 
 
 def out_option(default: str | None = None, help: str = _OUT_HELP, folder: bool = True):
@@ -557,12 +557,14 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Only errors.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Append the crawl log (INFO and up) to this file.")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Take no dataset lock (only for jobs that write disjoint files, e.g. cluster shards).")
 @json_option("Print the run summary as JSON (for cron).")
 @click.pass_context
 @handle_errors
 def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
               delay, concurrency, autothrottle, max_errors, archive, settings, progress, verbose, quiet,
-              log_file, as_json) -> None:
+              log_file, no_lock, as_json) -> None:
     """Crawl subsites of the network into the Parquet dataset (default: jinshan.021cf.cn).
 
     SITES are host names or short names from `parkcorpus sites`; an unregistered host that runs
@@ -576,6 +578,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         parkcorpus crawl laian.021cf.cn --since 2026-01-01
         parkcorpus crawl jinshan --ids 3000-3900 --json
         parkcorpus crawl --all --out /srv/corpus -q --json --log-file crawl.log
+        parkcorpus crawl --all --out s3://park-lab/corpus     # AWS_* variables: docs/storage.md
     """
     from crawler import api
 
@@ -588,7 +591,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         since=since, until=until, max_pages=max_pages, refresh=refresh, proxy=proxy, delay=delay,
         concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
         settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
-        log_file=log_file or ctx.obj.get("log_file"),
+        log_file=log_file or ctx.obj.get("log_file"), use_lock=not no_lock,
         on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
     )
     if as_json:

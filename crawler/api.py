@@ -178,7 +178,7 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     from crawler.safefile import check_output_target
 
     cfg = load_config(config_path, out=out, convert=convert)
-    if to is not None:  # a rebuild nested in its source (or around it) would be read as part of it
+    if to is not None and not str(to).startswith("s3://"):  # a rebuild nested in its source would be read as part of it
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
     return _reextract(cfg.get("out"), options=options, to=to)

@@ -284,6 +284,11 @@ def parquet_source(path: Path | ObjectPath) -> tuple[str, Any]:
     return str(path), None
 
 
+def parquet_input(path: Path | ObjectPath) -> Any:
+    """What pq.ParquetFile takes for path: the path itself, or an object store's reader."""
+    return path.loc.open_input(path.rel) if isinstance(path, ObjectPath) else path
+
+
 def _put_parquet(table: pa.Table, target: ObjectPath, row_group_size: int | None = None) -> ObjectPath:
     """Upload table as one complete object at target (or target with a bumped counter): never overwrites."""
     tmp = target.loc.local_tmp(target.name)

@@ -419,7 +419,8 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @cluster_group.command("run")
 @click.argument("sites", nargs=-1)
 @_node_option
-@out_option(help="Shared output folder every node writes into (default: config out).", folder=False)
+@out_option(help="Shared output folder or s3://bucket/prefix every node writes into (default: config out).",
+            folder=False)
 @_shard_option
 @_newest_option
 @_proxy_option
@@ -428,11 +429,13 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @click.option("--per-site", type=click.IntRange(min=1), default=1, show_default=True,
               help="Shards of one subsite running at once (each keeps its own per-host delay).")
 @click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Do not lock --out for the run (only when other writers write disjoint files).")
 @json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, per_site, project,
-                    as_json) -> None:
+                    no_lock, as_json) -> None:
     """Crawl SITES as shards on Scrapyd nodes, retry failed shards elsewhere, validate the result.
 
     Exit code 1 when a shard failed on every attempt, no node is reachable, or the
@@ -442,6 +445,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
     Example:
         parkcorpus cluster run jinshan.021cf.cn laian.021cf.cn --node http://10.0.0.5:6800 \\
             --node http://10.0.0.6:6800 --out /shared/data --shard-size 2000
+        parkcorpus cluster run jinshan --node http://10.0.0.5:6800 --out s3://park-lab/corpus
     """
     from crawler import api
 
@@ -455,6 +459,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
             settings=_cluster_pairs(settings, "NAME=VALUE", "-s"), retries=retries,
             newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
             project=project, per_site=per_site, config_path=ctx.obj.get("config"), on_event=progress,
+            use_lock=not no_lock,
         )
     except errors.ClusterError as exc:
         if as_json and getattr(exc, "summary", None):

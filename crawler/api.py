@@ -96,7 +96,7 @@ def cluster_plan(sites=(), nodes=(), shard_size=None, proxy=None, newest=None, c
 
 
 def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, settings=None, retries=2,
-                newest=None, project=None, per_site=1, config_path=None, on_event=None) -> dict:
+                newest=None, project=None, per_site=1, config_path=None, on_event=None, use_lock=True) -> dict:
     """Plan, run the shards on Scrapyd nodes, retry failures elsewhere, validate out; the summary."""
     from crawler import cluster
 
@@ -105,7 +105,8 @@ def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, setti
     shards = cluster.plan(cfg.get("sites"), node_urls, cfg.get("cluster.shard_size"),
                           known_sizes=newest, proxy=cfg.get("proxy") or None)
     return cluster.run(shards, cfg.get("out"), node_urls, project=project, settings=settings,
-                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event)
+                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event,
+                       use_lock=use_lock)
 
 
 def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:

@@ -195,3 +195,78 @@ def test_malformed_uri_exit_2(uri, run_cli, s3_env):
         r = run_cli(*args, "--out", uri)
         assert r.exit_code == 2, (args, r.output)
         assert r.output.strip().startswith("Error: ") and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def _wait_progress(state_root: Path, ready, proc, deadline: float = 120.0) -> dict:
+    """Poll the crawl's progress file (in the temp folder: the dataset is on the store) until ready."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        for path in glob.glob(str(state_root / "parkcorpus-state-*" / "progress-*.json")):
+            try:
+                p = json.loads(Path(path).read_text())
+            except (OSError, ValueError):
+                continue
+            if ready(p):
+                return p
+        assert proc.poll() is None, "the crawl finished before the moment the test aims for"
+        time.sleep(0.01)
+    raise AssertionError("progress never reached the moment")
+
+
+@pytest.mark.parametrize("moment", ["after_first_flush", "mid_run"])
+def test_sigkill_mid_crawl_then_rerun_nothing_lost_nothing_twice(moment, make_replica, s3_server, s3_bucket,
+                                                                 tmp_path):
+    srv = make_replica(sites=1, posts=60, faults="slow=1:0.05")
+    uri = f"s3://{s3_bucket}/k"
+    posts = replica_posts(srv)
+    ready = {"after_first_flush": lambda p: p.get("flushes", 0) >= 1,
+             "mid_run": lambda p: p.get("posts_done", 0) >= len(posts) // 2}[moment]
+    state_root = tmp_path / "tmp"
+    state_root.mkdir()
+    env = dict(crawl_env(), TMPDIR=str(state_root))
+    cmd = [sys.executable, "-c", "from cli import main; main()", "crawl", *srv.network.hosts,
+           "--out", uri, "--proxy", srv.proxy_url, "-q"]
+    for k, v in SETTINGS.items():
+        cmd += ["-s", f"{k}={v}"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        p = _wait_progress(state_root, ready, proc)
+        os.kill(p["pid"], signal.SIGKILL)  # the crawl process first: nothing gets to flush
+        proc.kill()
+    finally:
+        proc.kill()
+        proc.wait()
+    for _ in range(300):  # until the crawl process is gone (its lock is then stale)
+        if not Path(f"/proc/{p['pid']}").exists() or \
+                Path(f"/proc/{p['pid']}/stat").read_text().split(") ")[-1][:1] in "ZX":
+            break
+        time.sleep(0.01)
+
+    # what the killed run left where readers look: only complete Parquet objects
+    import pyarrow.parquet as pq
+
+    from crawler.store.layout import location
+
+    loc = location(uri)
+    keys = s3_server.keys(s3_bucket, "k/articles/") + s3_server.keys(s3_bucket, "k/links/")
+    assert keys, "the kill came after the first flush"
+    for key in keys:
+        assert key.endswith(".parquet") and not key.rpartition("/")[2].startswith("."), key
+        pq.read_metadata(loc.fs.open_input_file(f"{s3_bucket}/{key}"))
+    partial = {(s, pid) for s, pid, _ in s3_rows(uri)}
+    assert partial < posts, "the kill must interrupt the crawl"
+    assert "k/.parkcorpus.lock" in s3_server.keys(s3_bucket), "a killed run leaves its lock object"
+
+    # the rerun takes over the dead run's lock and finishes: every post, each version once
+    s = crawl(srv.network.hosts, out=uri, proxy=srv.proxy_url, settings=SETTINGS, env=crawl_env(),
+              progress=False)
+    assert s["status"] == "ok", s["error"]
+    final = s3_rows(uri)
+    assert max(Counter(final).values()) == 1, "duplicate (site, post_id, content_hash)"
+    assert {(site, pid) for site, pid, _ in final} == posts
+    r = subprocess.run([sys.executable, "-c", "from cli import main; main()", "validate", "--out", uri, "--json"],
+                       env=crawl_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["ok"] and not report["errors"], report["errors"]
+    assert report["article_rows"] == len(final)

@@ -329,14 +329,13 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
 
 def demo_report(out: str, hosts: list[str], generated: dict[str, int]) -> dict[str, Any]:
     """Rows per site, a sample title and the one-liners to open the dataset."""
-    import pyarrow.dataset as ds
+    from crawler.store import open_dataset
 
     rows: dict[str, int] = {h: 0 for h in hosts}
     sample = None
-    base = Path(out) / "articles"
-    if base.is_dir():
-        table = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(
-            columns=["site", "post_id", "title"])
+    dataset = open_dataset(out)  # a folder or s3://bucket/prefix
+    if dataset is not None:
+        table = dataset.to_table(columns=["site", "post_id", "title"])
         seen = set()
         for site, pid, title in zip(*(table.column(c).to_pylist() for c in ("site", "post_id", "title"))):
             if (site, pid) not in seen:  # one per post, whatever versions earlier runs stored

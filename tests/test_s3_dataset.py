@@ -270,3 +270,15 @@ def test_sigkill_mid_crawl_then_rerun_nothing_lost_nothing_twice(moment, make_re
     report = json.loads(r.stdout)
     assert report["ok"] and not report["errors"], report["errors"]
     assert report["article_rows"] == len(final)
+
+
+def test_demo_and_api_load_on_s3(s3_bucket, run_cli, no_proxy_env):
+    uri = f"s3://{s3_bucket}/demo"
+    r = run_cli("demo", "--out", uri, "--posts", "12", "--sites", "1", "--no-progress", "--json")
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.output)
+    assert sum(summary["demo"]["rows_per_site"].values()) == 12
+    from crawler import api
+
+    assert len(api.load(uri)) == 12
+    assert [run["status"] for run in api.list_runs(uri)] == ["ok"]

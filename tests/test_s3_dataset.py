@@ -150,12 +150,34 @@ def test_reextract_and_compact_on_s3(replica, s3_server, s3_bucket, run_cli):
     r = run_cli("reextract", "--out", uri, "--to", to, "--json")
     assert r.exit_code == 0, r.output
     assert sorted((a, b) for a, b, _ in s3_rows(to)) == sorted((a, b) for a, b, _ in before)
-    # a second crawl after the first ends with more files per partition? force it: compact must fold to one
+
+
+def test_end_of_run_merge_and_compact_on_s3(s3_server, s3_bucket, run_cli):
+    from store_helpers import rec, write
+
+    from crawler import store
+
+    uri = f"s3://{s3_bucket}/m"
+    # one file per flush, as a killed run leaves them: three files in one partition
+    w = write(uri, [rec(i) for i in range(1, 7)], run_id="r1", flush_rows=2, consolidate=False)
+    assert len(w.files) == 6  # 3 article files + 3 links files
+    parts = Counter(k.rpartition("/")[0] for k in s3_server.keys(s3_bucket, "m/articles/"))
+    assert list(parts.values()) == [3]
+    # a second run whose end-of-run merge folds its own files into one new object
+    w2 = write(uri, [rec(i) for i in range(7, 13)], run_id="r2", flush_rows=2)
+    r2 = [k for k in s3_server.keys(s3_bucket, "m/articles/") if "part-r2-" in k]
+    assert len(r2) == 1 and r2[0].endswith(".1.parquet"), r2  # a new name: the merge never overwrote
+    assert [str(f) for f in w2.files if "/articles/" in str(f)] == [f"s3://{s3_bucket}/{r2[0]}"]
+    assert sorted(store.load(uri).post_id) == list(range(1, 13))
+
     r = run_cli("compact", "--out", uri, "--json")
     assert r.exit_code == 0, r.output
-    assert sorted(s3_rows(uri)) == before
-    keys = s3_server.keys(s3_bucket, "d/articles/")
-    assert max(Counter(k.rpartition("/")[0] for k in keys).values()) == 1
+    info = json.loads(r.output)
+    assert info["files_before"] == 4 and info["files_after"] == 1
+    keys = s3_server.keys(s3_bucket, "m/articles/")
+    assert len(keys) == 1 and "part-compact-" in keys[0], keys
+    assert sorted(store.load(uri).post_id) == list(range(1, 13))
+    assert len(s3_server.keys(s3_bucket, "m/links/")) == 1
 
 
 @pytest.mark.parametrize("case", ["missing_bucket", "wrong_secret", "unreachable", "foreign_prefix"])

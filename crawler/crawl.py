@@ -198,6 +198,10 @@ def crawl(
 
     run_id = new_run_id()
     local = isinstance(out_path, Path)
+    if not local:  # the crawl process reaches the store with the same AWS_* settings as this one
+        for name, value in os.environ.items():
+            if name.startswith("AWS_"):
+                env.setdefault(name, value)
     # the summary and progress files are how the crawl process talks to this one: local files,
     # in the dataset locally, in the system temp folder when the dataset is on an object store
     state = out_path / STATE_DIR if local else Path(tempfile.mkdtemp(prefix="parkcorpus-state-"))

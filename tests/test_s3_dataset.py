@@ -304,3 +304,24 @@ def test_demo_and_api_load_on_s3(s3_bucket, run_cli, no_proxy_env):
 
     assert len(api.load(uri)) == 12
     assert [run["status"] for run in api.list_runs(uri)] == ["ok"]
+
+
+def test_a_locked_prefix_refuses_a_second_crawl_unless_no_lock(replica, s3_bucket, run_cli, fast_args,
+                                                                no_proxy_env):
+    from crawler.lock import dataset_lock
+    from crawler.store import ensure_dataset
+    from crawler.store.layout import location
+
+    uri = f"s3://{s3_bucket}/locked"
+    ensure_dataset(uri)
+    host = replica.network.hosts[0]
+    with dataset_lock(location(uri), run_id="holder"):
+        r = run_cli("crawl", host, "--out", uri, "--proxy", replica.proxy_url, *fast_args)
+        assert r.exit_code == 1, r.output
+        assert "is locked by another parkcorpus run" in r.output
+        from crawler import api
+
+        assert api.load(uri).empty, "the refused run wrote nothing"
+        r = run_cli("crawl", host, "--out", uri, "--proxy", replica.proxy_url, "--no-lock", *fast_args)
+        assert r.exit_code == 0, r.output
+        assert len(api.load(uri)) == len(replica.network.site(host).post_ids())

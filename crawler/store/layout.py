@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler import clock
+from crawler import clock, fs
 from crawler.errors import DatasetError, UsageError
 from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA
 from crawler.store.files import ObjectPath, _atomic_write_text
@@ -82,8 +82,6 @@ def as_path(out: str | os.PathLike) -> Path:
     if isinstance(out, ObjectPath):
         return out
     text = os.fspath(out)
-    from crawler import fs
-
     if isinstance(text, str) and fs.is_uri(text):
         loc = location(text)  # UsageError for a malformed URI or another scheme
         return Path(loc.root) if loc.is_local else ObjectPath(loc)
@@ -101,8 +99,6 @@ def location(out: str) -> Any:
 
 @functools.lru_cache(maxsize=32)
 def _location(out: str, env: tuple) -> Any:
-    from crawler import fs
-
     return fs.resolve(out, dict(env))
 
 
@@ -216,7 +212,7 @@ def partition_dir(site: str, year: int, month: int) -> str:
 
 def _visible_parquet(folder: Path) -> list[Path]:
     if isinstance(folder, ObjectPath):
-        return sorted(p for p in folder.iterdir() if not p._is_dir and p.name.endswith(".parquet")
+        return sorted(p for p in folder.iterdir() if not p.is_dir() and p.name.endswith(".parquet")
                       and not p.name.startswith((".", "_")))
     try:
         names = os.listdir(folder)

@@ -38,14 +38,21 @@ def read_holder(out: str | os.PathLike) -> dict | None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process with this PID exists on this machine."""
+    """True when a process with this PID exists on this machine and has not exited (a zombie has)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # a killed crawl process whose parent died too stays a zombie until init reaps it, and a
+    # container's init may never do so: it runs no code and holds nothing, so it holds no lock
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rpartition(")")[2].split()[:1]
+    except OSError:
+        return True
+    return state not in (["Z"], ["X"])
 
 
 class FolderLock:

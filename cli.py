@@ -522,6 +522,10 @@ def _format_summary(s: dict) -> str:
                      f"errors {site['errors']:>4}  {site['status']}")
     if s.get("errors_by_kind"):
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in s["errors_by_kind"].items()))
+    f = s.get("facts") or {}
+    if any(f.values()):
+        lines.append(f"facts: {f.get('parcels', 0)} parcels, {f.get('listings', 0)} listings, "
+                     f"{f.get('warnings', 0)} unreadable tables")
     for url in s.get("malformed_urls", [])[:20]:
         lines.append(f"  malformed, not written: {url}")
     files = s.get("output_files", [])

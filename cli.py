@@ -737,11 +737,14 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC).")
 @click.option("--category", "categories", multiple=True, help="Only this category name (repeatable).")
 @click.option("--history", is_flag=True, help="Every stored version, not only the newest per post.")
+@click.option("--table", "table", type=click.Choice(["articles", "parcels", "listings"]), default="articles",
+              show_default=True, help="The dataset to export: articles, or the land parcels / property listings "
+                                      "of the current article versions (--since/--until: deal date, else published).")
 @out_option()
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, out) -> None:
-    """Export articles as JSON Lines, CSV or one Parquet file.
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, out) -> None:
+    """Export articles (or parcels, listings) as JSON Lines, CSV or one Parquet file.
 
     Streams batch by batch, so any corpus size fits in memory. CSV cells of
     list columns (tags, related) hold JSON.
@@ -750,12 +753,14 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
     Example:
         parkcorpus export --to corpus.jsonl
         parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
+        parkcorpus export --table parcels --to deals.csv
     """
     from crawler import api
 
     s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
-                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"))
-    click.echo(f"Exported {s['rows']} articles to {s['to']} ({s['format']})", err=(to == "-"))
+                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"),
+                   table=table)
+    click.echo(f"Exported {s['rows']} {table} to {s['to']} ({s['format']})", err=(to == "-"))
 
 
 @main.command("reextract")

@@ -195,6 +195,13 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     return _reextract(cfg.get("out"), options=options, to=to)
 
 
+def facts(out=None, site=None, jobs: int | None = 1, config_path=None) -> dict:
+    """Rebuild the parcels and listings datasets from the stored articles (no network); the summary."""
+    from crawler.factsrun import rebuild_facts
+
+    return rebuild_facts(_out(out, config_path), site=site, jobs=jobs)
+
+
 def list_runs(out=None, config_path=None) -> list[dict]:
     """The run manifests of the dataset, oldest first."""
     from crawler.store import list_runs as _list_runs

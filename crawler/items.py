@@ -37,7 +37,8 @@ TABLE_TYPE = pa.struct(
 
 #: Article columns filled by the facts step (crawler.facts.derive at extraction); part of ARTICLE_COLUMNS.
 FACT_ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
-    ("tables", pa.list_(TABLE_TYPE), False, "every <table> of the body: caption, header, rows of cell text"),
+    # nullable: rows written before facts existed read as null (`parkcorpus reextract` fills them)
+    ("tables", pa.list_(TABLE_TYPE), True, "every <table> of the body: caption, header, rows of cell text"),
     ("doc_type", pa.string(), True, "land_notice, land_result, listing, planning, project, policy, statistics or other"),
     ("topic", pa.string(), True, "the category's topic from sites.toml (crawler.sites.topic_of), null when ambiguous"),
 ]

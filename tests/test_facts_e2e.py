@@ -200,3 +200,32 @@ def test_validate_flags_a_broken_parcels_file(crawled, run_cli, tmp_path):
     assert str(victim.relative_to(out)) in res.output
     victim.write_bytes(b"PAR1 not parquet")
     assert run_cli("validate", "--out", out).exit_code == 1
+
+
+def test_stats_and_report_have_a_facts_section(crawled, run_cli, tmp_path):
+    out, _net, _summary = crawled
+    res = run_cli("stats", "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    f = json.loads(res.output)["facts"]
+    parcels = _rows(api.load(str(out), table="parcels"))
+    listings = _rows(api.load(str(out), table="listings"))
+    assert f["parcels"] == len(parcels) and f["listings"] == len(listings)
+    assert sum(r["deals"] for r in f["deals_per_month"]) == sum(p["stage"] == "result" for p in parcels)
+    assert sum(f["listings_by_kind"].values()) == len(listings)
+    assert sum(f["doc_types"].values()) == len(api.load(str(out), columns=["post_id"]))
+    # one land use by hand: the median of the stated unit price, else deal price / area
+    deals = [p for p in parcels if p["stage"] == "result"]
+    row = f["price_m2_by_land_use"][0]
+    prices = sorted((p["unit_price_yuan_m2"] if p["unit_price_yuan_m2"] is not None
+                     else p["deal_price_yuan"] / p["area_m2"])
+                    for p in deals if (p["land_use"] or "unknown") == row["land_use"]
+                    and (p["unit_price_yuan_m2"] is not None or (p["deal_price_yuan"] and p["area_m2"])))
+    mid = len(prices) // 2
+    median = prices[mid] if len(prices) % 2 else (prices[mid - 1] + prices[mid]) / 2
+    assert row["deals"] == len(prices) and abs(row["median_yuan_m2"] - median) < 0.01
+    text = run_cli("stats", "--out", out)
+    assert "Land deals per month" in text.output and "Listings by kind" in text.output
+    res = run_cli("report", "--out", out, "--to", tmp_path / "r.html")
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<h2>Facts</h2>" in page and "Median price per m² by land use" in page

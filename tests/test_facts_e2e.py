@@ -229,3 +229,37 @@ def test_stats_and_report_have_a_facts_section(crawled, run_cli, tmp_path):
     assert res.exit_code == 0, res.output
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<h2>Facts</h2>" in page and "Median price per m² by land use" in page
+
+
+def test_the_crawl_pipeline_counts_fact_warnings(tmp_path):
+    """The spider's record of the malformed notice reaches the writer pipeline: article written,
+    no fact rows, the warning in the run's stats (what the summary's facts.warnings reads)."""
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler import ledger
+    from crawler.ledger import PostItem
+    from pipelines.writer import ParquetWriterPipeline
+    from spiders.zblog import ZblogSpider
+
+    host, pid = "jinshan.021cf.cn", 9001
+    out = tmp_path / "data"
+    crawler = get_crawler(ZblogSpider, {"PARKCORPUS_OUT": str(out), "PARKCORPUS_ARCHIVE": False})
+    spider = ZblogSpider.from_crawler(crawler, sites=host)
+    crawler.spider = spider
+    if crawler.stats is None:  # Scrapy creates the collector when the crawl starts
+        from scrapy.statscollectors import MemoryStatsCollector
+
+        crawler.stats = MemoryStatsCollector(crawler)
+    req = spider.post_request(host, pid)
+    resp = HtmlResponse(req.url, status=200, body=malformed_page(), request=Request(req.url, meta=req.meta))
+    [item] = [i for i in spider.parse_post(resp) if isinstance(i, PostItem)]
+    pipe = ParquetWriterPipeline(crawler)
+    pipe.open_spider()
+    pipe.process_item(item)
+    pipe.close_spider()
+    assert crawler.stats.get_value(ledger.FACT_WARNINGS) == 1
+    assert list(api.load(str(out)).post_id) == [pid]
+    assert api.load(str(out), table="parcels").empty and not store.dataset_files(out, "parcels")
+    s = ledger.build_summary(crawler.stats.get_stats(), run_id="r", out=str(out), args={})
+    assert s["facts"]["warnings"] == 1 and s["facts"]["parcels"] == 0

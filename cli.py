@@ -821,7 +821,7 @@ def facts_cmd(ctx: click.Context, out, sites, jobs: int, as_json: bool) -> None:
     if as_json:
         echo_json(s)
         return
-    click.echo(f"Derived facts of {s['articles']} articles in {len(s['sites'])} sites (run {s['run_id']}): "
+    click.echo(f"Derived facts of {s['articles']} articles in {len(s['by_site'])} sites (run {s['run_id']}): "
                f"{s['parcels']} parcels, {s['listings']} listings, {s['warnings']} unreadable tables")
 
 

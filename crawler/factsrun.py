@@ -128,7 +128,8 @@ def rebuild_facts(out: str | os.PathLike = "data", site: Any = None, jobs: int |
         summary = {
             "run_id": run_id, "kind": "facts", "out": str(path), "started": started.isoformat(),
             "finished": clock.now().isoformat(), "status": "ok", "exit_code": 0, "error": None,
-            "jobs": jobs, "extractor_version": EXTRACTOR_VERSION, **counts, "sites": per_site,
+            # per-site counts under by_site, not sites: a manifest's `sites` says which sites a run crawled
+            "mode": "facts", "jobs": jobs, "extractor_version": EXTRACTOR_VERSION, **counts, "by_site": per_site,
         }
         write_run_manifest(path, summary)
     return summary

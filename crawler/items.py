@@ -277,7 +277,12 @@ FACT_KEYS = {"parcels": PARCEL_SCHEMA, "listings": LISTING_SCHEMA}
 
 
 def fact_rows(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """The parcels or listings rows of an article record, with extractor_version, run_id, fetched_at filled."""
+    """The parcels or listings rows of an article record, with extractor_version, run_id, fetched_at filled.
+
+    site, post_id and url come from the record too (when it has them): a fact row always names
+    the article version it belongs to.
+    """
     run = {"extractor_version": record.get("extractor_version") or EXTRACTOR_VERSION,
            "run_id": record.get("run_id"), "fetched_at": record.get("fetched_at")}
+    run.update({k: record[k] for k in ("site", "post_id", "url") if record.get(k) is not None})
     return [{**row, **run} for row in record.get(kind) or []]

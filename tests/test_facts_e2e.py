@@ -263,3 +263,29 @@ def test_the_crawl_pipeline_counts_fact_warnings(tmp_path):
     assert api.load(str(out), table="parcels").empty and not store.dataset_files(out, "parcels")
     s = ledger.build_summary(crawler.stats.get_stats(), run_id="r", out=str(out), args={})
     assert s["facts"]["warnings"] == 1 and s["facts"]["parcels"] == 0
+
+
+def test_a_new_version_replaces_its_posts_fact_rows_for_readers(tmp_path):
+    import datetime as dt
+
+    from store_helpers import FETCHED, rec, write
+
+    site = "jinshan.021cf.cn"
+
+    def parcel(name):
+        return {"site": site, "post_id": 1, "url": f"http://{site}/index.php/post/1.html", "stage": "notice",
+                "parcel_name": name, "source": "table"}
+
+    out = tmp_path / "data"
+    write(out, [rec(1, parcels=[parcel("A地块"), parcel("B地块")]), rec(2, parcels=[parcel("C地块")])], run_id="r1")
+    assert [p for p in api.load(str(out), table="parcels").parcel_name] == ["A地块", "B地块", "C地块"]
+    # post 1 edited: its new version states one parcel; post 2 unchanged keeps its row
+    later = FETCHED + dt.timedelta(days=1)
+    write(out, [rec(1, text="改过的公告", fetched_at=later, parcels=[parcel("A地块")]),
+                rec(2, fetched_at=later, parcels=[parcel("C地块")])], run_id="r2")
+    cur = api.load(str(out), table="parcels")
+    assert list(zip(cur.post_id, cur.parcel_name, cur.run_id)) == [(1, "A地块", "r2"), (2, "C地块", "r1")]
+    assert len(api.load(str(out), table="parcels", history=True)) == 4
+    # a newer version without facts hides the old rows
+    write(out, [rec(1, text="撤回", fetched_at=later + dt.timedelta(days=1))], run_id="r3")
+    assert list(api.load(str(out), table="parcels").post_id) == [2]

@@ -78,8 +78,8 @@ class DatasetWriter:
     month it has left behind often goes out as one file; when rows arrive in no partition order a
     partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
     then (with ``consolidate``, the default) merges the files this writer wrote into one partition
-    (or one site's links folder) into one file, so a run ends with one article file per partition
-    it touched and one links file per site (see ``_consolidate``). ``files`` lists the files of
+    (or one site's links, parcels or listings folder) into one file, so a run ends with one article
+    file per partition it touched and one links (parcels, listings) file per site (see ``_consolidate``). ``files`` lists the files of
     this writer in the dataset (the merged ones after close); ``flushes`` counts the writes.
 
     ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
@@ -246,7 +246,7 @@ class DatasetWriter:
             groups.setdefault(f.parent, []).append(f)
         final: list[Path] = []
         failed = False
-        # article partitions first (sorted, so the order is predictable), then the links folders
+        # article partitions first (sorted, so the order is predictable), then links, parcels, listings
         for folder, files in sorted(groups.items(), key=lambda kv: (self.out / ARTICLES not in kv[0].parents, kv[0])):
             if len(files) < 2 or failed:
                 final.extend(files)

@@ -194,7 +194,7 @@ def crawl(
         check_proxy(proxy_url)
     out_path = check_out_folder(out)
 
-    from crawler.lock import FolderLock, NoLock, dataset_lock
+    from crawler.lock import NoLock, path_lock
 
     run_id = new_run_id()
     local = isinstance(out_path, Path)
@@ -222,11 +222,7 @@ def crawl(
         "verbosity": verbosity,
         "log_file": str(Path(log_file).resolve()) if log_file else None,
     }
-    if not use_lock:
-        held = NoLock()
-    else:
-        held = FolderLock(out_path, run_id=run_id) if local else dataset_lock(out_path.loc, run_id=run_id)
-    with held as lock:
+    with (path_lock(out_path, run_id=run_id) if use_lock else NoLock()) as lock:
         from crawler.progress import ProgressDisplay
 
         display = ProgressDisplay(enabled=progress, total=_ids_total(args))

@@ -389,6 +389,12 @@ class ObjectStoreLock:
         self.release()
 
 
+def path_lock(path, run_id: str = "", **kw):
+    """The lock of a dataset root as crawler.store.as_path gives it: a local Path or an ObjectPath."""
+    loc = getattr(path, "loc", None)
+    return FolderLock(path, run_id=run_id) if loc is None else ObjectStoreLock(loc, run_id=run_id, **kw)
+
+
 def dataset_lock(location, run_id: str = "", **kw):
     """The lock for a crawler.fs.Location: FolderLock for a local folder, ObjectStoreLock otherwise."""
     if location.is_local:

@@ -138,6 +138,12 @@ def test_every_command_reads_the_s3_dataset(s3_crawled, s3_env, run_cli, replica
     r = run_cli("report", "--out", uri, "--to", str(tmp_path / "r.html"))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "r.html").stat().st_size > 0
+    r = run_cli("facts", "--out", uri, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["articles"] == n
+    from crawler.api import list_runs
+
+    assert [run["kind"] for run in list_runs(uri)][-1] == "facts"
 
 
 def test_reextract_and_compact_on_s3(replica, s3_server, s3_bucket, run_cli):

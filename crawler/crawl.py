@@ -13,6 +13,7 @@ are written); a second one forces the child to stop.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -206,6 +207,8 @@ def crawl(
     # in the dataset locally, in the system temp folder when the dataset is on an object store
     state = out_path / STATE_DIR if local else Path(tempfile.mkdtemp(prefix="parkcorpus-state-"))
     state.mkdir(exist_ok=True)
+    if not local:  # removed below; at exit too, when the lock or the start fails
+        atexit.register(shutil.rmtree, state, True)
     summary_file = state / f"summary-{run_id}.json"
     progress_file = state / f"progress-{run_id}.json"
     scrapy_settings.update({

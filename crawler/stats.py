@@ -335,6 +335,8 @@ def sites_overview(out: str | Path) -> dict[str, Any]:
             "name": site.name if site else host.split(".")[0],
             "registered": site is not None,
             "title": site.title if site else "",
+            "region_code": site.region_code if site else None,
+            "region_name": site.region_name if site else None,
             "posts": info.get("posts", 0),
             "newest_post": info.get("newest"),
             "last_crawl": last_run.get(host) or info.get("last_fetched"),
@@ -440,10 +442,11 @@ def render_sites_text(data: dict[str, Any], width: int = 110) -> str:
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
     t = Table(title=f"Subsites (dataset: {data['out'] if data['dataset'] else 'none at ' + data['out']})",
               title_justify="left")
-    for col in ("host", "name", "posts", "newest post", "last crawl", "registered"):
+    for col in ("host", "name", "region", "posts", "newest post", "last crawl", "registered"):
         t.add_column(col, justify="right" if col == "posts" else "left")
     for r in data["sites"]:
-        t.add_row(r["host"], r["name"], str(r["posts"]), (r["newest_post"] or "")[:10],
+        region = f"{r['region_code']} {r['region_name'] or ''}".strip() if r.get("region_code") else "unknown"
+        t.add_row(r["host"], r["name"], region, str(r["posts"]), (r["newest_post"] or "")[:10],
                   (r["last_crawl"] or "")[:16], "yes" if r["registered"] else "no")
     con.print(t)
     return buf.getvalue()

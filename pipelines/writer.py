@@ -25,6 +25,7 @@ class ParquetWriterPipeline:
         self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
         self.archive_on = s.getbool("PARKCORPUS_ARCHIVE", True)
         self.writer = None
+        self.derived = None
         self.archive = None
         self.failed = False
 
@@ -43,6 +44,9 @@ class ParquetWriterPipeline:
             self.archive = WarcArchive(self.out, run_id)
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
                                     known=self.ledger.known_posts())
+        from crawler.derived import DerivedIndexes
+
+        self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""
@@ -70,6 +74,7 @@ class ParquetWriterPipeline:
         if status == "unchanged":
             self.ledger.settle(item.key, "unchanged")
             return item
+        self.derived.add(item.record)
         stats.inc_value(keys.articles_key(status))
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")
@@ -108,3 +113,5 @@ class ParquetWriterPipeline:
             self._count_flush(before)
         except OSError as exc:
             self._fatal(exc)
+        if self.derived is not None:
+            self.derived.close(written=not self.failed)

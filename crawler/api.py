@@ -189,3 +189,27 @@ def list_runs(out=None, config_path=None) -> list[dict]:
     from crawler.store import list_runs as _list_runs
 
     return _list_runs(_out(out, config_path))
+
+
+def search(query: str, out=None, site=None, since=None, until=None, doc_type=None, limit: int = 20,
+           config_path=None) -> list[dict]:
+    """Posts whose current title or text contains `query`, newest first: [{url, site, post_id, title,
+    published, doc_type, snippet}] (crawler.search; the index under <out>/index/ is built on first use)."""
+    from crawler import search as _search
+    from crawler.config import check_day_bounds
+    from crawler.dedup import is_local
+    from crawler.errors import DatasetError, UsageError
+    from crawler.items import ARTICLE_SCHEMA
+
+    out = _out(out, config_path)
+    _search.normalize_query(query)  # an empty or punctuation-only query: one Error line, nothing opened
+    check_day_bounds(since, "--since")
+    check_day_bounds(until, "--until")
+    if int(limit) < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
+    if doc_type and "doc_type" not in ARTICLE_SCHEMA.names:
+        raise UsageError("--doc-type needs the articles' doc_type column, which this version does not write")
+    if not is_local(out):
+        raise DatasetError(f"search needs a local dataset: the index lives beside the data, and {out} is "
+                           "remote (copy or export the dataset to a local folder first)")
+    return _search.search(out, query, site=site, since=since, until=until, doc_type=doc_type, limit=int(limit))

@@ -733,10 +733,14 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC).")
 @click.option("--category", "categories", multiple=True, help="Only this category name (repeatable).")
 @click.option("--history", is_flag=True, help="Every stored version, not only the newest per post.")
+@click.option("--region", "regions", multiple=True, metavar="CODE|NAME",
+              help="Only subsites of this county: a GB/T 2260 code (310116, 310000) or a name (金山区) (repeatable).")
+@click.option("--dedup", is_flag=True, help="One post per syndicated story (the earliest), see duplicates/.")
 @out_option()
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, out) -> None:
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, regions, dedup: bool,
+               out) -> None:
     """Export articles as JSON Lines, CSV or one Parquet file.
 
     Streams batch by batch, so any corpus size fits in memory. CSV cells of
@@ -746,11 +750,13 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
     Example:
         parkcorpus export --to corpus.jsonl
         parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
+        parkcorpus export --to shanghai.jsonl --region 310000 --dedup
     """
     from crawler import api
 
     s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
-                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"))
+                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"),
+                   region=list(regions) or None, dedup=dedup)
     click.echo(f"Exported {s['rows']} articles to {s['to']} ({s['format']})", err=(to == "-"))
 
 

@@ -28,12 +28,13 @@ def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=No
 
 
 def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False,
-         category=None):
-    """The newest version of every stored article as a pandas DataFrame (filters pushed down)."""
+         category=None, region=None, dedup: bool = False):
+    """The newest version of every stored article as a pandas DataFrame (filters pushed down);
+    region: a county's code or name; dedup: one post per syndicated story (the earliest)."""
     from crawler.store import load as _load
 
     return _load(out, site=site, since=since, until=until, columns=columns, history=history,
-                 category=category)
+                 category=category, region=region, dedup=dedup)
 
 
 def load_config(config_path=None, **overrides: Any):
@@ -159,7 +160,7 @@ def compact(out=None, keep_history: bool = False, site=None, partition=None, con
 
 
 def export(out=None, to="-", fmt=None, site=None, since=None, until=None, category=None,
-           history: bool = False, config_path=None) -> dict:
+           history: bool = False, config_path=None, region=None, dedup: bool = False) -> dict:
     """Stream the newest article versions to JSON Lines, CSV or one Parquet file; a summary."""
     from crawler.config import check_day_bounds
     from crawler.export import export as _export
@@ -167,7 +168,7 @@ def export(out=None, to="-", fmt=None, site=None, since=None, until=None, catego
     check_day_bounds(since, "--since")
     check_day_bounds(until, "--until")
     return _export(_out(out, config_path), to, fmt=fmt, site=site, since=since, until=until,
-                   category=category, history=history)
+                   category=category, history=history, region=region, dedup=dedup)
 
 
 def reextract(out=None, to=None, convert=None, config_path=None) -> dict:

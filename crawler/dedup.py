@@ -573,3 +573,37 @@ def is_local(out: str | os.PathLike) -> bool:
     """True when `out` is a local folder (path or file://): the indexes live beside local data only."""
     s = str(out)
     return "://" not in s or s.startswith("file://")
+
+
+def copy_keys(out: str | os.PathLike, table) -> set[tuple[str, int]]:
+    """(site, post_id) of the rows of `table` (site, post_id, published) whose story an earlier row
+    of the same table already carries: what `dedup=True` leaves out (one post per group, the earliest)."""
+    groups = {(r["site"], r["post_id"]): r["dup_group"] for r in read_duplicates(out)
+              .select(["site", "post_id", "dup_group"]).to_pylist()}
+    if not groups:
+        return set()
+    never = float("inf")
+    rows = [(p.timestamp() if p is not None else never, s, i) for s, i, p in
+            zip(table.column("site").to_pylist(), table.column("post_id").to_pylist(),
+                table.column("published").to_pylist())]
+    seen, drop = set(), set()
+    for _, s, i in sorted(rows):
+        g = groups.get((s, i))
+        if g is None:
+            continue
+        if g in seen:
+            drop.add((s, i))
+        seen.add(g)
+    return drop
+
+
+def drop_copies(out: str | os.PathLike, table):
+    """`table` without the rows copy_keys() names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    drop = copy_keys(out, table)
+    if not drop:
+        return table
+    keys = pc.binary_join_element_wise(table.column("site"), pc.cast(table.column("post_id"), pa.string()), "\x1f")
+    return table.filter(pc.invert(pc.is_in(keys, value_set=pa.array([f"{s}\x1f{i}" for s, i in drop]))))

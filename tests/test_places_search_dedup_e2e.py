@@ -198,3 +198,43 @@ def test_reextract_rebuilds_the_groups(crawled, tmp_path):
     assert res.exit_code == 0, res.output
     assert pairs(read_duplicates(copy).to_pylist()) == before
     assert (copy / "index" / "search.sqlite").exists()
+
+
+def _precision_recall(pairs):
+    tp = npred = ngold = 0
+    for pred, gold in pairs:
+        tp += len(set(pred) & gold)
+        npred += len(set(pred))
+        ngold += len(gold)
+    return tp / npred, tp / ngold
+
+
+def test_places_against_the_replicas_gold_mentions(crawled):
+    from crawler.api import load
+    from crawler.replica.placegold import gold_places
+
+    net, out = crawled
+    df = load(str(out), columns=["site", "post_id", "places"])
+    pairs = []
+    for r in df.itertuples():
+        gold = net.site(r.site).gold(r.post_id)
+        pairs.append((list(r.places), gold_places(gold["title"] + "\n" + gold["text"])))
+    precision, recall = _precision_recall(pairs)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+
+
+def test_places_on_all_six_replica_regions():
+    from crawler.places import find_places
+    from crawler.replica.placegold import gold_places
+    from crawler.sites import registered
+
+    net = Network(seed=5, sites=6, posts=60, now=NOW)
+    Syndication(0.12).attach(net)
+    pairs = []
+    for host in net.hosts:
+        site = net.site(host)
+        for pid in site.post_ids():
+            text = site.gold(pid)["title"] + "\n" + site.gold(pid)["text"]
+            pairs.append((find_places(text, registered(host).region_code)[0], gold_places(text)))
+    precision, recall = _precision_recall(pairs)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)

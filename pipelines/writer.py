@@ -65,6 +65,10 @@ class ParquetWriterPipeline:
             if isinstance(item, ArchiveItem):
                 # feed, date archive, 404 and not-article responses: archived, never rows
                 raise DropItem("archived only", log_level="DEBUG")
+            if "places" not in item.record:  # a record extracted outside page_to_record (a worker pool)
+                from crawler.record import add_places
+
+                add_places(item.record, None)
             before = self.writer.flushes
             status = self.writer.add(item.record)
             self._count_flush(before)

@@ -46,7 +46,8 @@ class ParquetWriterPipeline:
                                     known=self.ledger.known_posts())
         from crawler.derived import DerivedIndexes
 
-        self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
+        if self.crawler.settings.getbool("PARKCORPUS_DERIVED", True):
+            self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""
@@ -78,7 +79,8 @@ class ParquetWriterPipeline:
         if status == "unchanged":
             self.ledger.settle(item.key, "unchanged")
             return item
-        self.derived.add(item.record)
+        if self.derived is not None:
+            self.derived.add(item.record)
         stats.inc_value(keys.articles_key(status))
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")

@@ -238,3 +238,19 @@ def test_places_on_all_six_replica_regions():
             pairs.append((find_places(text, registered(host).region_code)[0], gold_places(text)))
     precision, recall = _precision_recall(pairs)
     assert precision >= 0.95 and recall >= 0.95, (precision, recall)
+
+
+def test_unknown_subsite_has_no_region_and_sites_shows_regions(tmp_path):
+    from crawler.record import Page, page_to_record
+    from tests.paths import SAMPLES
+
+    body = (SAMPLES / "laian-post-1414.html").read_bytes()
+    known = page_to_record(Page.of("http://laian.021cf.cn/index.php/post/1414.html", body))
+    unknown = page_to_record(Page.of("http://newpark.021cf.cn/index.php/post/1414.html", body))
+    assert (known["region_code"], known["region_name"]) == ("341122", "安徽省滁州市来安县")
+    assert unknown["region_code"] is None and unknown["region_name"] is None
+    assert "341122" in known["places"]  # 来安县半塔工业园 is named in the text
+    res = _cli("sites", "--out", tmp_path, "--json")
+    rows = {r["host"]: r for r in json.loads(res.output)["sites"]}
+    assert rows["jinshan.021cf.cn"]["region_code"] == "310116"
+    assert "310116 上海市金山区" in _cli("sites", "--out", tmp_path).output

@@ -254,3 +254,18 @@ def test_unknown_subsite_has_no_region_and_sites_shows_regions(tmp_path):
     rows = {r["host"]: r for r in json.loads(res.output)["sites"]}
     assert rows["jinshan.021cf.cn"]["region_code"] == "310116"
     assert "310116 上海市金山区" in _cli("sites", "--out", tmp_path).output
+
+
+def test_search_by_doc_type(crawled):
+    from crawler.api import load
+    from crawler.items import ARTICLE_SCHEMA
+
+    if "doc_type" not in ARTICLE_SCHEMA.names:
+        pytest.skip("this version writes no doc_type column")
+    net, out = crawled
+    df = load(str(out), columns=["site", "post_id", "doc_type"])
+    doc_type = df.doc_type.dropna().value_counts().index[0]
+    typed = {(r.site, r.post_id) for r in df.itertuples() if r.doc_type == doc_type}
+    hits = _hits(out, "园区", "--doc-type", doc_type)
+    assert hits and {h["doc_type"] for h in hits} == {doc_type}
+    assert {(h["site"], h["post_id"]) for h in hits} == _containing(out, "园区") & typed

@@ -111,4 +111,9 @@ def page_to_record(page: Page, site: sites.Site | None = None, *, options: Extra
     return record
 
 
-__all__ = ["Page", "page_body", "page_to_record", "site_of"]
+def record_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, Any] | None = None) -> dict:
+    """page_to_record as an extraction worker runs it (crawler.workers): everything picklable, same result."""
+    return page_to_record(page, site, **(kwargs or {}))
+
+
+__all__ = ["Page", "page_body", "page_to_record", "record_task", "site_of"]

@@ -104,7 +104,8 @@ def child(args) -> int:
         settings.set("PARKCORPUS_DISK_QUEUE", True, priority="cmdline")
     elif args.queue == "memory":
         settings.set("SCHEDULER", "scrapy.core.scheduler.Scheduler", priority="cmdline")
-    settings.set("PARKCORPUS_WORKERS", 1 if args.variant == "full-1" else 0, priority="cmdline")
+    # fetch-only extracts nothing: no pool to start (its processes would count as its workers)
+    settings.set("PARKCORPUS_WORKERS", 0 if args.variant == "full" else 1, priority="cmdline")
     if args.variant == "fetch-only":
         settings.set("ITEM_PIPELINES", {}, priority="cmdline")
         spidercls = _fetch_only_spider()

@@ -170,18 +170,21 @@ def export(out=None, to="-", fmt=None, site=None, since=None, until=None, catego
                    category=category, history=history)
 
 
-def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
-    """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary."""
+def reextract(out=None, to=None, convert=None, config_path=None, jobs=None) -> dict:
+    """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary.
+
+    jobs: extraction processes (None: the `workers` setting; 0: one per core; 1: this process).
+    """
     from crawler.archive import reextract as _reextract
     from crawler.normalize import ExtractOptions
 
     from crawler.safefile import check_output_target
 
-    cfg = load_config(config_path, out=out, convert=convert)
+    cfg = load_config(config_path, out=out, convert=convert, workers=jobs)
     if to is not None:  # a rebuild nested in its source (or around it) would be read as part of it
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
-    return _reextract(cfg.get("out"), options=options, to=to)
+    return _reextract(cfg.get("out"), options=options, to=to, jobs=cfg.get("workers"))
 
 
 def list_runs(out=None, config_path=None) -> list[dict]:

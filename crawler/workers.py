@@ -548,8 +548,9 @@ class CrawlExtractor:
     extracted (a SIGINT/SIGTERM stop lets the pages in flight finish first).
     """
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, task: Callable[..., dict] | None = None):
         self.workers = pool_size(workers)
+        self.task = task  # what a worker runs: crawler.record.record_task (tests pass one that crashes)
         self.pool: ExtractionPool | None = None
 
     @classmethod
@@ -624,7 +625,8 @@ class CrawlExtractor:
             value = error = None
             if isinstance(out, ExtractCall):
                 try:
-                    value = await self.pool.call(record_task, out.page, out.site, out.kwargs, url=out.page.url or "")
+                    value = await self.pool.call(self.task or record_task, out.page, out.site, out.kwargs,
+                                                 url=out.page.url or "")
                 except Exception as exc:  # noqa: BLE001
                     error = exc
             else:

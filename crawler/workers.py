@@ -93,32 +93,42 @@ def call_batch(fn: Callable[..., Any], arglists: list[tuple]) -> list[tuple[bool
     return out
 
 
-def _worker_init() -> None:
+def _worker_init(owner: int | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent decides how to stop (finish the pages in
     # flight, flush its buffers), so a worker must not die of the SIGINT meant for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
+    if owner is not None:
+        _die_with_owner(owner)
 
 
-def _die_with_parent() -> None:
-    """A worker's parent is the fork server, which exits when the pool's owner dies (even by
-    SIGKILL): the worker then dies too instead of waiting forever on a queue nobody feeds."""
+#: Seconds between a worker's checks that the process owning its pool is alive.
+OWNER_POLL_S = 0.5
+
+
+def _owner_alive(owner: int) -> bool:
     try:
-        import ctypes
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed owner stays a zombie until its own parent reaps it
+        with open(f"/proc/{owner}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True  # no /proc: os.kill said it exists
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-            return
-    except (OSError, AttributeError):
-        pass
-    parent = os.getppid()
 
-    def watch() -> None:  # no prctl (not Linux): poll instead
+def _die_with_owner(owner: int) -> None:
+    """Exit when the pool's owner is gone (even SIGKILLed): a worker's parent is the fork server,
+    which every worker keeps alive (it holds the server's "alive" pipe), and a worker waits on its
+    call queue forever otherwise; a killed crawl must leave no process behind."""
+
+    def watch() -> None:
         import time
 
-        while os.getppid() == parent:
-            time.sleep(1.0)
+        while _owner_alive(owner):
+            time.sleep(OWNER_POLL_S)
         os._exit(1)
 
     threading.Thread(target=watch, name="parkcorpus-worker-watch", daemon=True).start()
@@ -161,7 +171,8 @@ class ExtractionPool:
     # ------------------------------------------------------------------ lifecycle
 
     def _new_executor(self, size: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=size, mp_context=self._context, initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=size, mp_context=self._context, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def start(self) -> "ExtractionPool":
         """Start the worker processes (once; later calls do nothing)."""

@@ -170,3 +170,33 @@ def test_reextract_jobs_2_gives_the_rows_of_jobs_1(make_replica, tmp_path, no_pr
     assert one["articles"]["new"] == two["articles"]["new"] == 20
     assert two["failed"] == 0
     assert rows(tmp_path / "two") == rows(tmp_path / "one") == rows(src)
+
+
+OWNER = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from crawler.workers import ExtractionPool
+from worker_tasks import pid_task
+if __name__ == "__main__":
+    pool = ExtractionPool(2, task=pid_task).start()
+    print(" ".join(str(pool.extract_sync(b"", f"u{{i}}")["pid"]) for i in range(4)), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_workers_die_when_their_owner_is_killed(tmp_path):
+    """SIGKILL gives the crawl process no chance to stop its pool: the workers notice and exit."""
+    script = tmp_path / "owner.py"
+    script.write_text(OWNER.format(tests=str(Path(__file__).parent)))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = {int(x) for x in proc.stdout.readline().split()}
+        below = set(descendants(proc.pid))
+        assert workers and workers <= below
+    finally:
+        proc.kill()
+        proc.wait()
+    end = time.monotonic() + 20
+    while any(alive(pid) for pid in below) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [pid for pid in below if alive(pid)]  # the workers and the fork server

@@ -78,6 +78,13 @@ def json_option(help: str = "Print the result as JSON."):
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def jobs_option():
+    """The shared `--jobs N` option of commands that extract pages (reextract, facts): worker processes."""
+    return click.option("--jobs", "-j", type=click.IntRange(0, 256), default=None,
+                        help="Extraction processes: 0 one per core, 1 in this process "
+                             "(default: the `workers` setting, 0).")
+
+
 def echo_json(obj) -> None:
     """Print obj as indented JSON (UTF-8, dates as ISO strings)."""
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
@@ -822,10 +829,11 @@ def search_cmd(ctx: click.Context, query, out, sites, since, until, doc_types, l
               help="Write into this dataset folder instead of --out (a fresh rebuild).")
 @click.option("--convert", type=click.Choice(["t2s", "s2t", "t2tw", "none"]), default=None,
               help="OpenCC conversion (default: from the config, t2s).")
+@jobs_option()
 @json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
-def reextract_cmd(ctx: click.Context, out, to, convert, as_json: bool) -> None:
+def reextract_cmd(ctx: click.Context, out, to, convert, jobs, as_json: bool) -> None:
     """Rebuild articles and links from the raw WARC archive, with no network.
 
     Applies the current extraction rules to every archived response under
@@ -835,17 +843,19 @@ def reextract_cmd(ctx: click.Context, out, to, convert, as_json: bool) -> None:
     Example:
         parkcorpus reextract --out data
         parkcorpus reextract --out data --to rebuilt --convert none
+        parkcorpus reextract --out data --jobs 2
     """
     from crawler import api
 
-    s = api.reextract(out=out, to=to, convert=convert, config_path=ctx.obj.get("config"))
+    s = api.reextract(out=out, to=to, convert=convert, config_path=ctx.obj.get("config"), jobs=jobs)
     if as_json:
         echo_json(s)
         return
     a = s["articles"]
     click.echo(f"Re-extracted {s['responses']} archived responses from {len(s['warc_files'])} WARC files "
                f"into {s['out']} (run {s['run_id']}): {a['new']} new, {a['changed']} changed, "
-               f"{a['unchanged']} unchanged, {s['not_article']} not articles")
+               f"{a['unchanged']} unchanged, {s['not_article']} not articles"
+               + (f", {s['failed']} failed (see --json failed_urls)" if s.get("failed") else ""))
 
 
 @main.command("facts")

@@ -1,6 +1,8 @@
-"""Re-extraction throughput on every core: pages/s of `crawler.workers.map_pages` with jobs 1 vs jobs N.
+"""Re-extraction throughput on every core: pages/s of `reextract`'s extraction with jobs 1 vs jobs N.
 
-Renders replica post pages once (not timed), then extracts the same pages, side by side in one run:
+Renders replica post pages once (not timed), then turns the same pages into records the way
+`parkcorpus reextract --jobs N` does (`crawler.workers.map_calls` over
+`crawler.record.record_task`, i.e. page_to_record with the site's overrides), side by side in one run:
 jobs=1 (in this process, what `reextract` did before) and jobs=N (the process pool), N = 2 and the
 number of cores by default. The pool's start (fork server, warm workers) is timed apart from the
 steady-state pages/s, and the end-to-end figure includes it. Prints the machine and its load,
@@ -31,8 +33,8 @@ NOW = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
 
 def replica_pages(n: int, seed: int = 2026) -> list:
     """n rendered replica post pages as crawler.workers.Page (deterministic)."""
+    from crawler.record import Page
     from crawler.replica import Network, render_post
-    from crawler.workers import Page
 
     sites = 2
     net = Network(seed=seed, sites=sites, posts=(n + sites - 1) // sites + 1, now=NOW)
@@ -42,13 +44,18 @@ def replica_pages(n: int, seed: int = 2026) -> list:
         site = net.site(host)
         for pid in site.post_ids():
             html, _related = render_post(site, pid, NOW, rng)
-            pages.append(Page(html, site.post_url(pid), fetched_at=NOW))
+            pages.append(Page.of(site.post_url(pid), html, 200,
+                                 {"Content-Type": "text/html; charset=utf-8",
+                                  "Date": "Thu, 26 Nov 2026 17:24:00 GMT"}, NOW))
     return pages[:n]
 
 
 def run(pages: list, jobs: int) -> dict:
     """Time one pass over pages with `jobs` processes: start, steady pages/s, end-to-end pages/s."""
-    from crawler.workers import ExtractionPool, map_pages
+    from crawler.record import record_task
+    from crawler.workers import ExtractionPool, map_calls
+
+    calls = [(i, (page, None, {"run_id": "bench"}), page.url) for i, page in enumerate(pages)]
 
     started = time.perf_counter()
     cpu0 = time.process_time()
@@ -59,12 +66,12 @@ def run(pages: list, jobs: int) -> dict:
         pool = ExtractionPool(jobs).start()
         ready = time.perf_counter()
     try:
-        results = list(map_pages(pages, jobs=1, pool=pool)) if pool else list(map_pages(pages, jobs=1))
+        results = list(map_calls(record_task, calls, jobs=1, pool=pool))
     finally:
         if pool is not None:
             pool.shutdown()
     done = time.perf_counter()
-    errors = sum(1 for r in results if r.error is not None)
+    errors = sum(1 for _tag, ok, _value in results if not ok)
     return {
         "jobs": jobs,
         "pages": len(results),
@@ -91,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = args.jobs or sorted({2, cores})
     pages = replica_pages(args.pages)
     # warm up this process's extractor (imports, OpenCC tables) so jobs=1 is not charged for them
-    list(__import__("crawler.workers", fromlist=["map_pages"]).map_pages(pages[:5], jobs=1))
+    from crawler.record import record_task
+
+    for page in pages[:5]:
+        record_task(page, None, {})
     rows = [run(pages, 1)] + [run(pages, n) for n in sizes if n != 1]
     base = rows[0]["pages_per_s"]
     for row in rows:

@@ -184,18 +184,21 @@ def export(out=None, to="-", fmt=None, site=None, since=None, until=None, catego
                    category=category, history=history, table=table, region=region, dedup=dedup)
 
 
-def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
-    """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary."""
+def reextract(out=None, to=None, convert=None, config_path=None, jobs=None) -> dict:
+    """Rebuild articles and links from the WARC archive alone (no network) as a new run; the summary.
+
+    jobs: extraction processes (None: the `workers` setting; 0: one per core; 1: this process).
+    """
     from crawler.archive import reextract as _reextract
     from crawler.normalize import ExtractOptions
 
     from crawler.safefile import check_output_target
 
-    cfg = load_config(config_path, out=out, convert=convert)
+    cfg = load_config(config_path, out=out, convert=convert, workers=jobs)
     if to is not None and not str(to).startswith("s3://"):  # a rebuild nested in its source would be read as part of it
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
-    return _reextract(cfg.get("out"), options=options, to=to)
+    return _reextract(cfg.get("out"), options=options, to=to, jobs=cfg.get("workers"))
 
 
 def facts(out=None, site=None, jobs: int | None = 1, config_path=None) -> dict:

@@ -320,15 +320,26 @@ def _rebuild_derived(out: str | os.PathLike, run_id: str) -> dict[str, Any]:
     return done
 
 
+@dataclass(frozen=True)
+class _Resp:
+    """What reextract keeps of an archived response while its page is extracted."""
+
+    url: str
+    record_id: str
+    fetched_at: Any
+
+
 def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os.PathLike | None = None,
-              run_id: str | None = None, flush_rows: int = 500) -> dict[str, Any]:
+              run_id: str | None = None, flush_rows: int = 500, jobs: int | None = 1) -> dict[str, Any]:
     """Rebuild articles and links from the WARC archive of out alone (no network), as a new run.
 
     Rows go to `to` (default: out itself, where only texts that changed become new versions).
+    jobs: extraction processes (1: this process; 0/None: one per core); rows are the same either way.
     Returns a summary dict, also written as the run manifest.
     """
     from crawler import sites
-    from crawler.record import Page, page_to_record
+    from crawler.record import Page, record_task
+    from crawler.workers import map_calls
 
     source = ensure_dataset(out, create=False)
     dest = to if to is not None else source
@@ -337,13 +348,14 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0,
               "fact_warnings": 0}
     not_articles: list[str] = []
+    failed: list[str] = []
     files = warc_files(source)
     hints = date_hints(source)
 
     def is_post(url: str) -> bool:
         return sites.classify(url) == "post"
 
-    with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
+    def calls():
         for resp in iter_responses(source, want=is_post):
             counts["responses"] += 1
             if resp.status != 200:
@@ -351,9 +363,15 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
                 continue
             hint = hints.get((urlsplit(resp.url).hostname, sites.post_id_of(resp.url)), {})
             page = Page.of(resp.url, resp.body, resp.status, resp.headers, resp.fetched_at)
-            try:
-                rec = page_to_record(page, options=options, hint=hint, run_id=run_id)
-            except NotAnArticle:
+            tag = _Resp(resp.url, resp.record_id, resp.fetched_at)  # the body stays out of the results
+            yield tag, (page, None, {"options": options, "hint": hint, "run_id": run_id}), resp.url
+
+    with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
+        for resp, ok, rec in map_calls(record_task, calls(), jobs=jobs):
+            if not ok:
+                if not isinstance(rec, NotAnArticle):  # a page that killed its worker twice (PageFailed)
+                    failed.append(resp.url)
+                    continue
                 counts["not_article"] += 1
                 not_articles.append(resp.url)
                 continue
@@ -379,6 +397,8 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
         "not_article": counts["not_article"],
         "not_ok": counts["not_ok"],
         "not_article_urls": not_articles[:50],
+        "failed": len(failed),
+        "failed_urls": failed[:1000],
         "files_written": len(writer.files),
         "facts": {"parcels": writer.counts["parcels_written"], "listings": writer.counts["listings_written"],
                   "warnings": counts["fact_warnings"]},

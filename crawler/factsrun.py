@@ -11,7 +11,6 @@ crawler.store.reading._facts_of_versions). Rows carry the article version's ``fe
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pyarrow as pa
@@ -37,10 +36,15 @@ def derive_records(records: list[dict]) -> list[tuple[list[dict], list[dict], li
     return out
 
 
-def _derived(records: list[dict], jobs: int, pool: ProcessPoolExecutor | None):
+def _derived(records: list[dict], jobs: int, pool: Any = None):
+    from crawler.workers import map_calls
+
     chunks = [records[i:i + CHUNK] for i in range(0, len(records), CHUNK)]
-    results = pool.map(derive_records, chunks) if pool is not None else map(derive_records, chunks)
-    for chunk_out in results:
+    # the shared pool helper: in order, a crashed worker's chunk retried once alone
+    items = ((i, (chunk,), f"{chunk[0].get('url')} (+{len(chunk) - 1} more)") for i, chunk in enumerate(chunks))
+    for _i, ok, chunk_out in map_calls(derive_records, items, jobs=1, chunk=1, pool=pool):
+        if not ok:
+            raise chunk_out
         yield from chunk_out
 
 
@@ -75,7 +79,7 @@ def rebuild_facts(out: str | os.PathLike = "data", site: Any = None, jobs: int |
     )
     from crawler.store.files import _write_parquet
     from crawler.store.layout import _visible_parquet
-    from crawler.workers import START_METHOD, pool_size
+    from crawler.workers import ExtractionPool, pool_size
 
     path = ensure_dataset(out, create=False)
     check_sites(path, site)
@@ -90,9 +94,7 @@ def rebuild_facts(out: str | os.PathLike = "data", site: Any = None, jobs: int |
         articles = open_dataset(path)
         pool = None
         if jobs > 1:
-            import multiprocessing
-
-            pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(START_METHOD))
+            pool = ExtractionPool(jobs).start()
         try:
             for host in hosts:
                 records = _current_articles(articles, host) if articles is not None else []

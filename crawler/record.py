@@ -127,4 +127,9 @@ def add_places(record: dict, site: sites.Site | None) -> dict:
     return record
 
 
-__all__ = ["Page", "add_places", "page_body", "page_to_record", "site_of"]
+def record_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, Any] | None = None) -> dict:
+    """page_to_record as an extraction worker runs it (crawler.workers): everything picklable, same result."""
+    return page_to_record(page, site, **(kwargs or {}))
+
+
+__all__ = ["Page", "add_places", "page_body", "page_to_record", "record_task", "site_of"]

@@ -34,7 +34,7 @@ from crawler.errors import ParkcorpusError
 #: Start method of worker processes (see the module docstring).
 START_METHOD = "forkserver"
 #: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
-PRELOAD = ["crawler.extract"]
+PRELOAD = ["crawler.extract", "crawler.record"]
 
 
 class PageFailed(ParkcorpusError):
@@ -82,10 +82,56 @@ def batch_task(task: Callable[..., dict], items: list[tuple[bytes, str, dict]], 
     return out
 
 
-def _worker_init() -> None:
+def call_batch(fn: Callable[..., Any], arglists: list[tuple]) -> list[tuple[bool, Any]]:
+    """Run fn on several argument tuples in one worker call: [(True, result) | (False, ParkcorpusError)]."""
+    out: list[tuple[bool, Any]] = []
+    for args in arglists:
+        try:
+            out.append((True, fn(*args)))
+        except ParkcorpusError as exc:
+            out.append((False, exc))
+    return out
+
+
+def _worker_init(owner: int | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent decides how to stop (finish the pages in
     # flight, flush its buffers), so a worker must not die of the SIGINT meant for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if owner is not None:
+        _die_with_owner(owner)
+
+
+#: Seconds between a worker's checks that the process owning its pool is alive.
+OWNER_POLL_S = 0.5
+
+
+def _owner_alive(owner: int) -> bool:
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed owner stays a zombie until its own parent reaps it
+        with open(f"/proc/{owner}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return True  # no /proc: os.kill said it exists
+
+
+def _die_with_owner(owner: int) -> None:
+    """Exit when the pool's owner is gone (even SIGKILLed): a worker's parent is the fork server,
+    which every worker keeps alive (it holds the server's "alive" pipe), and a worker waits on its
+    call queue forever otherwise; a killed crawl must leave no process behind."""
+
+    def watch() -> None:
+        import time
+
+        while _owner_alive(owner):
+            time.sleep(OWNER_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parkcorpus-worker-watch", daemon=True).start()
 
 
 @dataclass
@@ -125,7 +171,8 @@ class ExtractionPool:
     # ------------------------------------------------------------------ lifecycle
 
     def _new_executor(self, size: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=size, mp_context=self._context, initializer=_worker_init)
+        return ProcessPoolExecutor(max_workers=size, mp_context=self._context, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
 
     def start(self) -> "ExtractionPool":
         """Start the worker processes (once; later calls do nothing)."""
@@ -213,6 +260,75 @@ class ExtractionPool:
                     self.stats.failed.append(url)
                     raise PageFailed(url) from None
         return self._count(record)
+
+    async def call(self, fn: Callable[..., Any], *args: Any, url: str = "") -> Any:
+        """fn(*args) in a worker (fn and args picklable), awaitable; crash: retried once alone, then PageFailed(url)."""
+        loop = asyncio.get_running_loop()
+        executor = self._current()
+        try:
+            result = await loop.run_in_executor(executor, fn, *args)
+        except BrokenProcessPool:
+            self._restart(executor)
+            if self._async_retry is None:
+                self._async_retry = asyncio.Lock()
+            async with self._async_retry:
+                quarantine = self._quarantine_executor()
+                try:
+                    result = await loop.run_in_executor(quarantine, fn, *args)
+                except BrokenProcessPool:
+                    self._drop_quarantine(quarantine)
+                    self.stats.failed.append(url)
+                    raise PageFailed(url) from None
+        return self._count(result)
+
+    def submit_calls(self, fn: Callable[..., Any], arglists: list[tuple], urls: list[str]) -> Future:
+        """fn(*args) for each args as one worker call; the result is call_batch's list.
+
+        After a crash each call is retried alone; one that crashes again gives (False, PageFailed(url)).
+        """
+        executor = self._current()
+        first = executor.submit(call_batch, fn, arglists)
+        done: Future = Future()
+
+        def retry_all() -> None:
+            out: list[tuple[bool, Any]] = []
+            try:
+                for args, url in zip(arglists, urls):
+                    try:
+                        out.append((True, self._count(self._retry_call(fn, args, url))))
+                    except ParkcorpusError as exc:
+                        out.append((False, exc))
+            except BaseException as exc:  # noqa: BLE001
+                done.set_exception(exc)
+                return
+            done.set_result(out)
+
+        def settle(f: Future) -> None:
+            try:
+                results = f.result()
+            except BrokenProcessPool:
+                self._restart(executor)
+                threading.Thread(target=retry_all, daemon=True).start()
+                return
+            except BaseException as exc:  # noqa: BLE001
+                done.set_exception(exc)
+                return
+            with self._lock:
+                self.stats.pages += sum(1 for ok, _ in results if ok)
+            done.set_result(results)
+
+        first.add_done_callback(settle)
+        return done
+
+    def _retry_call(self, fn: Callable[..., Any], args: tuple, url: str) -> Any:
+        with self._retry_lock:
+            quarantine = self._quarantine_executor()
+            try:
+                return quarantine.submit(fn, *args).result()
+            except BrokenProcessPool:
+                self._drop_quarantine(quarantine)
+                self.stats.failed.append(url)
+                raise PageFailed(url) from None
 
     # ------------------------------------------------------------------ sync (reextract, facts)
 
@@ -386,3 +502,152 @@ def _map_on(pool: ExtractionPool, pages: Iterable[Page], chunk: int, window: int
         inflight.append((batch, pool.submit_many([(p.html, p.url, p.hints()) for p in batch])))
     while inflight:
         yield from settled()
+
+
+def map_calls(fn: Callable[..., Any], items: Iterable[tuple[Any, tuple, str]], jobs: int | None = 1,
+              chunk: int = 8, window: int | None = None,
+              pool: ExtractionPool | None = None) -> Iterator[tuple[Any, bool, Any]]:
+    """fn(*args) for each (tag, args, url) item on `jobs` processes (1: here; 0/None: every core), in input order.
+
+    Yields (tag, True, result) or (tag, False, ParkcorpusError); a call that kills its worker twice
+    gives PageFailed(url). The generic form of map_pages: `reextract` and `facts` run their own
+    record function (crawler.record.record_task ...) this way. Memory stays flat as in map_pages.
+    """
+    if pool is None and pool_size(jobs) == 1:
+        for tag, args, _url in items:
+            try:
+                yield tag, True, fn(*args)
+            except ParkcorpusError as exc:
+                yield tag, False, exc
+        return
+    if pool is None:
+        with ExtractionPool(jobs) as own:
+            yield from map_calls(fn, items, chunk=chunk, window=window, pool=own)
+        return
+    window = window or 2 * pool.workers + 1
+    inflight: deque[tuple[list, Future]] = deque()
+
+    def settled() -> Iterator[tuple[Any, bool, Any]]:
+        tags, future = inflight.popleft()
+        for tag, (ok, value) in zip(tags, future.result()):
+            yield tag, ok, value
+
+    batch: list[tuple[Any, tuple, str]] = []
+
+    def send() -> None:
+        inflight.append(([t for t, _, _ in batch], pool.submit_calls(fn, [a for _, a, _ in batch],
+                                                                     [u for _, _, u in batch])))
+
+    for item in items:
+        batch.append(item)
+        if len(batch) >= max(1, chunk):
+            send()
+            batch = []
+            if len(inflight) >= window:
+                yield from settled()
+    if batch:
+        send()
+    while inflight:
+        yield from settled()
+
+
+class CrawlExtractor:
+    """The crawl's extraction: page_to_record in the pool (PARKCORPUS_WORKERS > 1 or 0) or here (1).
+
+    One per crawler (`CrawlExtractor.of(crawler)`); the pool starts when the spider opens and
+    stops when the engine has stopped, i.e. after the pipelines flushed the rows of every page
+    extracted (a SIGINT/SIGTERM stop lets the pages in flight finish first).
+    """
+
+    def __init__(self, workers: int | None = None, task: Callable[..., dict] | None = None):
+        self.workers = pool_size(workers)
+        self.task = task  # what a worker runs: crawler.record.record_task (tests pass one that crashes)
+        self.pool: ExtractionPool | None = None
+
+    @classmethod
+    def of(cls, crawler: Any) -> "CrawlExtractor":
+        """The extractor of this crawler's run, created (and hooked to its signals) on first use."""
+        ext = crawler.__dict__.get("parkcorpus_extractor")
+        if ext is None:
+            from scrapy import signals
+
+            ext = cls(crawler.settings.getint("PARKCORPUS_WORKERS", 0))
+            crawler.parkcorpus_extractor = ext
+            crawler.signals.connect(ext.open, signal=signals.spider_opened, weak=False)
+            crawler.signals.connect(ext.close, signal=signals.engine_stopped, weak=False)
+        return ext
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        """Start the worker processes (nothing to start with one worker: pages are extracted here)."""
+        if self.workers > 1 and self.pool is None:
+            self.pool = ExtractionPool(self.workers).start()
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        """Stop the workers (after the pages in flight)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    async def record(self, page: Any, site: Any = None, **kwargs: Any) -> dict:
+        """crawler.record.page_to_record(page, site, **kwargs), in a worker when there is a pool."""
+        from crawler.record import page_to_record, record_task
+
+        if self.pool is None:
+            return page_to_record(page, site, **kwargs)
+        return await self.pool.call(record_task, page, site, kwargs, url=page.url or "")
+
+    def drive(self, steps: Any) -> Any:
+        """Run a callback's steps (a generator yielding items and ExtractCall): async with a pool, plain without.
+
+        The record of each ExtractCall is sent back into the generator (its error thrown in), so
+        the callback reads like straight code; without a pool the result stays a plain generator
+        (unit tests iterate it with list()).
+        """
+        return self._drive_async(steps) if self.pool is not None else self._drive_sync(steps)
+
+    def _drive_sync(self, steps: Any) -> Iterator[Any]:
+        from crawler.record import page_to_record
+
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                out = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration:
+                return
+            value = error = None
+            if isinstance(out, ExtractCall):
+                try:
+                    value = page_to_record(out.page, out.site, **out.kwargs)
+                except Exception as exc:  # noqa: BLE001 - handed to the callback, which decides
+                    error = exc
+            else:
+                yield out
+
+    async def _drive_async(self, steps: Any) -> Any:
+        from crawler.record import record_task
+
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                out = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration:
+                return
+            value = error = None
+            if isinstance(out, ExtractCall):
+                try:
+                    value = await self.pool.call(self.task or record_task, out.page, out.site, out.kwargs,
+                                                 url=out.page.url or "")
+                except Exception as exc:  # noqa: BLE001
+                    error = exc
+            else:
+                yield out
+
+
+@dataclass(frozen=True)
+class ExtractCall:
+    """What a callback yields to have a page extracted: page_to_record(page, site, **kwargs)."""
+
+    page: Any
+    site: Any = None
+    kwargs: dict = field(default_factory=dict)

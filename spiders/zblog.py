@@ -20,6 +20,7 @@ from crawler import clock, discover, ledger, sites
 from crawler.clock import new_run_id
 from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem
 from crawler.spider_args import CrawlArgs, load_known_posts, parse_spider_args
+from crawler.workers import CrawlExtractor, ExtractCall
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class ZblogSpider(scrapy.Spider):
             mask_phones=s.getbool("PARKCORPUS_MASK_PHONES", False),
         )
         spider.follow_traps = s.getbool("PARKCORPUS_FOLLOW_TRAPS", False)
+        # page_to_record runs in worker processes (PARKCORPUS_WORKERS; 1: in this process)
+        spider.extractor = CrawlExtractor.of(crawler)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
@@ -255,10 +258,17 @@ class ZblogSpider(scrapy.Spider):
         yield from self.list_start(host)
 
     def parse_post(self, response):
-        """A post page: extract (crawler.extract), hand the record to the pipelines."""
+        """A post page: extract (page_to_record, in a worker process), hand the record to the pipelines.
+
+        An async generator when the pool runs (Scrapy awaits the worker), a plain one otherwise.
+        """
+        return self.extractor.drive(self.post_steps(response))
+
+    def post_steps(self, response):
+        """parse_post's steps: yields items, and an ExtractCall whose record (or error) comes back."""
         from crawler.errors import MalformedPage, NotAnArticle
         from crawler.extract import ExtractOptions
-        from crawler.record import Page, page_to_record
+        from crawler.record import Page
 
         host, pid = response.meta["site"], response.meta["post_id"]
         key = (host, pid)
@@ -271,8 +281,8 @@ class ZblogSpider(scrapy.Spider):
         url = sites.post_url(host, pid)
         page = Page.from_response(response, url=url, fetched_at=fetched_at)
         try:
-            record = page_to_record(page, self.site_by_host.get(host), hint=hint, run_id=self.ledger.run_id,
-                                    options=ExtractOptions(**self.extract_options))
+            record = yield ExtractCall(page, self.site_by_host.get(host), dict(
+                hint=hint, run_id=self.ledger.run_id, options=ExtractOptions(**self.extract_options)))
         except MalformedPage as exc:
             self.ledger.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
             yield ArchiveItem(Exchange.of(response, fetched_at))

@@ -34,3 +34,12 @@ def crash_once_task(marker_dir, html, url, hints, options):
 def pid_task(html, url, hints, options):
     """The worker's PID (to find the processes)."""
     return {"pid": os.getpid(), "url": url}
+
+
+def crashing_record_task(page, site, kwargs):
+    """crawler.record.record_task, except that a page whose body holds CRASH kills its worker, every time."""
+    from crawler.record import record_task
+
+    if CRASH.encode() in page.body:
+        os._exit(3)
+    return record_task(page, site, kwargs)

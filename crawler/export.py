@@ -155,7 +155,7 @@ def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows
     """Record batches of `cols` holding only current versions (each once), in dataset order."""
     if dataset is None:
         return
-    need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash"]))
+    need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash", "record_hash"]))
     current = None if history else newest_keys(dataset, site)
     seen: set[str] = set()  # keys emitted so far: a duplicated row (see validate) goes out once
     scanner = dataset.scanner(columns=need, filter=flt, batch_size=batch_rows)

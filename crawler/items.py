@@ -62,6 +62,8 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     # decoding (crawler.decode): null in rows written before these columns existed
     ("encoding", pa.string(), True, "Python codec the page bytes were decoded with (utf-8, gb18030, cp932 ...)"),
     ("decode_errors", pa.int64(), True, "replacement characters inserted while decoding (0 for a clean page)"),
+    # the version identity: null in rows written before it existed (those compare by content_hash)
+    ("record_hash", pa.string(), True, "sha256 of title, text, category and tags (record_hash()): a new value is a new version"),
 ]
 
 ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])

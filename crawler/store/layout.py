@@ -63,7 +63,7 @@ DATASET_SCHEMA = pa.schema(
 LINKS_DATASET_SCHEMA = pa.schema(list(LINK_SCHEMA) + [pa.field("site", pa.string())])
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_KEY = ("site", "post_id", "content_hash")
+_KEY = ("site", "post_id", "content_hash", "record_hash")
 
 
 def check_run_id(run_id: str) -> str:

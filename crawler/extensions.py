@@ -130,7 +130,8 @@ class CrawlAccounting:
             stats["elapsed_time_seconds"] = time.monotonic() - self.started
         ledger = Ledger.of(self.crawler)
         summary = build_summary(stats, run_id=ledger.run_id, out=self.out, args=ledger.args,
-                                max_errors=self.max_errors)
+                                max_errors=self.max_errors,
+                                max_failed=self.crawler.settings.get("PARKCORPUS_MAX_FAILED"))
         path = Path(self.summary_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")

@@ -164,6 +164,11 @@ class KnownPosts(Mapping):
             return None
         return max(versions.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
+    def last_fetched(self, site: str, post_id: int) -> int:
+        """µs since the epoch of the newest stored fetch of a post (0 when unknown)."""
+        key = self._key(site, post_id)
+        return max(self._versions(key).values(), default=0) if key is not None else 0
+
     def sites(self) -> list[str]:
         """Sites with at least one stored post."""
         return sorted({site for site, _ in self})

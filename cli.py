@@ -236,6 +236,43 @@ def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
         click.echo(render_text(data), nl=False)
 
 
+@main.command("changes")
+@out_option()
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only versions fetched on or after this China day.")
+@click.option("--site", default=None, help="Only this site (host name).")
+@json_option("Print the changes as JSON (one object per new version).")
+@click.pass_context
+@handle_errors
+def changes_cmd(ctx: click.Context, out, since, site, as_json: bool) -> None:
+    """List what changed between stored versions of each post, field by field.
+
+    One entry per new version of a post (its first version is not a change): the fields that
+    changed, old and new values, and for the text the characters added and removed and the
+    changed lines, so an edit that only moved a date or a price shows as exactly that.
+
+    \b
+    Example:
+        parkcorpus changes --out data --since 2026-11-20
+        parkcorpus changes --site jinshan.021cf.cn --json | jq '.[].fields'
+    """
+    from crawler import api
+
+    found = api.changes(out=out, since=since, site=site, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(found)
+        return
+    for e in found:
+        click.echo(f"{e['site']} post {e['post_id']}  {e['to'].get('fetched_at')}  changed: {', '.join(e['fields'])}")
+        for name, ch in e["changes"].items():
+            if name == "text":
+                click.echo(f"  text: +{ch['chars_added']} -{ch['chars_removed']} characters")
+                for line in ch.get("lines", [])[:6]:
+                    click.echo(f"    {line}")
+            else:
+                click.echo(f"  {name}: {ch.get('old')!r} -> {ch.get('new')!r}")
+    click.echo(f"{len(found)} changed versions")
+
+
 @main.command("report")
 @out_option()
 @click.option("--to", "to", default="report.html", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),

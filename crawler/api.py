@@ -184,6 +184,18 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     return _reextract(cfg.get("out"), options=options, to=to)
 
 
+def changes(out=None, since=None, site=None, config_path=None) -> list[dict]:
+    """What changed between stored versions of each post, field by field (crawler.changes)."""
+    from crawler.changes import COLUMNS
+    from crawler.changes import changes as _changes
+    from crawler.changes import since_instant
+    from crawler.store import load as _load
+
+    start = since_instant(since)  # a bad date is a UsageError before anything is read
+    versions = _load(_out(out, config_path), site=site, columns=list(COLUMNS), history=True)
+    return _changes(versions, since=start, site=site)
+
+
 def list_runs(out=None, config_path=None) -> list[dict]:
     """The run manifests of the dataset, oldest first."""
     from crawler.store import list_runs as _list_runs

@@ -167,9 +167,9 @@ class ZblogSpider(scrapy.Spider):
             self.crawler.stats.inc_value(ledger.POSTS_REVISITED)
         return req
 
-    def is_recent(self, when) -> bool:
-        """Whether a post published at `when` is inside the --revisit-days window."""
-        return revisit.is_recent(when, self.revisit_days)
+    def is_recent(self, when, now=None) -> bool:
+        """Whether a post published at `when` is inside the --revisit-days window (before `now`)."""
+        return revisit.is_recent(when, self.revisit_days, now)
 
     def list_request(self, url: str, host: str, archive=None):
         """A list page request (dupefilter keeps each list page once per run)."""
@@ -183,12 +183,13 @@ class ZblogSpider(scrapy.Spider):
         """feed.php: exact pubDates as hints; new posts requested right away."""
         # archived so that re-extraction from the WARC gets the same exact dates
         yield ArchiveItem(Exchange.of(response))
+        now = clock.parse_http_date(response.headers.get(b"Date"))  # the site's clock, not ours
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.args.in_range(published):
                 continue
             # a recent post is re-fetched to catch edits (the feed lists the newest posts)
-            req = self.post_request_for(link, hint, revisit=self.is_recent(published))
+            req = self.post_request_for(link, hint, revisit=self.is_recent(published, now))
             if req is not None:
                 yield req
 

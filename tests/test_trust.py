@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pyarrow.dataset as ds
 import pytest
 
+from crawler.api import stats
 from crawler.crawl import crawl
 from crawler.debt import FailedPosts
 from crawler.replica.edits import Edit, Edits
@@ -59,6 +60,11 @@ def test_failed_posts_are_a_debt_the_next_run_pays(tmp_path, no_proxy_env):
     assert sorted(FailedPosts(tmp_path / ".parkcorpus" / "failed").entries(host)) == sorted(down)
     manifest = json.loads((tmp_path / "runs" / f"{night1['run_id']}.json").read_text())
     assert manifest["status"] == "partial" and manifest["schema_version"] == 1
+    health = stats(out=str(tmp_path))["health"]
+    assert health["missing_posts"] == len(down) and health["abandoned_posts"] == 0
+    assert health["last_run"]["run_id"] == night1["run_id"] and health["last_run"]["status"] == "partial"
+    assert health["sites_not_crawled_since"] == {host: (datetime.now(timezone.utc) - datetime.fromisoformat(
+        night1["finished"])).days}
 
     net.set_now(T1)
     with ReplicaServer(net, faults=faults.without("down")) as srv:
@@ -71,6 +77,42 @@ def test_failed_posts_are_a_debt_the_next_run_pays(tmp_path, no_proxy_env):
     assert len(requested) == len(down)
     assert sorted({r["post_id"] for r in rows(tmp_path)}) == ids
     assert FailedPosts(tmp_path / ".parkcorpus" / "failed").entries(host) == {}
+    assert stats(out=str(tmp_path))["health"]["missing_posts"] == 0
+
+
+def test_failed_posts_are_abandoned_after_repeated_failures_and_listed(tmp_path, no_proxy_env):
+    net = Network(seed=7, sites=1, posts=30, now=T0)
+    host = net.hosts[0]
+    faults = Faults.parse("down=10")
+    down = faults.plan(host, net.site(host).post_ids())["down"]
+    debt = FailedPosts(tmp_path / ".parkcorpus" / "failed", max_runs=7)
+    for night in range(6):  # six earlier failing runs, recorded as the crawl records them
+        for pid in down:
+            debt.add_failed(host, pid, T0 - timedelta(days=30 - night), run_id=f"old{night}")
+    debt.save()
+    with ReplicaServer(net, faults=faults) as srv:
+        s = run(srv, tmp_path)
+    assert sorted(s["abandoned_urls"]) == sorted(net.site(host).post_url(p) for p in down)
+    health = stats(out=str(tmp_path))["health"]
+    assert health["abandoned_posts"] == len(down) and health["missing_posts"] == 0
+    assert sorted(health["abandoned_urls"]) == sorted(s["abandoned_urls"])
+
+
+def test_revisit_sample_rechecks_the_oldest_checked_posts(tmp_path, no_proxy_env):
+    net = Network(seed=7, sites=1, posts=30, now=T0)
+    host = net.hosts[0]
+    with ReplicaServer(net) as srv:
+        run(srv, tmp_path)
+        seen = []
+        for night in range(3):
+            net.set_now(T0 + timedelta(days=night + 1))
+            srv.reset_log()
+            s = run(srv, tmp_path, revisit_days=0, revisit_sample=5)
+            got = {int(r["path"].rsplit("/", 1)[1].split(".")[0]) for r in post_requests(srv)}
+            assert s["revisited"] == 5 and len(got) == 5 and s["articles"]["unchanged"] == 5
+            seen.append(got)
+    # each night re-checks posts not re-checked before, so the sweep covers the site in turn
+    assert len(set().union(*seen)) == 15
 
 
 def test_max_failed_tolerates_a_few_failed_posts(tmp_path, no_proxy_env):

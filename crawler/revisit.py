@@ -37,12 +37,12 @@ def is_recent(when: dt.datetime | None, days: int, now: dt.datetime | None = Non
     return when >= now - dt.timedelta(days=days + margin_days)
 
 
-def _path(out: str | os.PathLike, host: str) -> Path:
+def _path(out: str | os.PathLike, host: str, kind: str = CHECKED_DIR) -> Path:
     from crawler.ledger import STATE_DIR
 
     if "/" in host or host.startswith("."):
         raise ValueError(f"not a host name: {host!r}")
-    return Path(out) / STATE_DIR / CHECKED_DIR / f"{host}.json"
+    return Path(out) / STATE_DIR / kind / f"{host}.json"
 
 
 def read_checked(out: str | os.PathLike, host: str) -> dict[int, dt.datetime]:
@@ -76,6 +76,34 @@ def save_checked(out: str | os.PathLike, host: str, post_ids: Iterable[int], whe
         write_state_file(path, text, root=Path(out))
     except Exception as exc:  # noqa: BLE001 - the data is written; the sweep only gets less even
         logger.warning("cannot write %s: %s", path, exc)
+
+
+#: Folder under <out>/.parkcorpus/ holding each site's feed item fingerprints of the last run.
+FEED_DIR = "feed"
+
+
+def feed_changes(out: str | os.PathLike, host: str, fingerprints: dict[str, str]) -> set[str]:
+    """Links whose feed item differs from the last run's, then remember these fingerprints.
+
+    The first run for a site only records them (nothing to compare with)."""
+    from crawler.safefile import read_state_file, write_state_file
+
+    path = _path(out, host, FEED_DIR)
+    try:
+        before = json.loads(read_state_file(path, limit=16 << 20).decode("utf-8"))
+    except FileNotFoundError:
+        before = {}
+    except Exception as exc:  # noqa: BLE001 - a damaged file only costs one comparison
+        logger.warning("cannot read %s: %s", path, exc)
+        before = {}
+    changed = {link for link, fp in fingerprints.items() if link in before and before[link] != fp}
+    if fingerprints and fingerprints != before:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_state_file(path, json.dumps(fingerprints, sort_keys=True), root=Path(out))
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("cannot write %s: %s", path, exc)
+    return changed
 
 
 def oldest_checked(ledger: Any, host: str, k: int) -> list[int]:

@@ -153,15 +153,16 @@ class ZblogSpider(scrapy.Spider):
             meta={"site": host, "post_id": pid, "handle_httpstatus_list": [404, 410]},
         )
 
-    def post_request_for(self, url: str, hint: dict | None = None, revisit: bool = False):
+    def post_request_for(self, url: str, hint: dict | None = None, revisit: bool = False, edited: bool = False):
         """post_request for a post URL in either form, on an allowed host only.
 
-        revisit: in incremental mode, re-fetch the post even when stored (it may have been edited)."""
+        revisit: in incremental mode, re-fetch the post even when stored (it may have been edited);
+        edited: re-fetch it in any mode (its feed item changed since the last run)."""
         host = (urlsplit(url).hostname or "").lower()
         pid = sites.post_id_of(url)
         if host not in self.allowed_hosts or pid is None:
             return None
-        revisit = revisit and self.site_mode.get(host) == "incremental" and (host, pid) in self.ledger.known
+        revisit = (edited or (revisit and self.site_mode.get(host) == "incremental")) and (host, pid) in self.ledger.known
         req = self.post_request(host, pid, hint, force=revisit)
         if req is not None and revisit:
             self.crawler.stats.inc_value(ledger.POSTS_REVISITED)
@@ -184,12 +185,14 @@ class ZblogSpider(scrapy.Spider):
         # archived so that re-extraction from the WARC gets the same exact dates
         yield ArchiveItem(Exchange.of(response))
         now = clock.parse_http_date(response.headers.get(b"Date"))  # the site's clock, not ours
+        # the feed carries full bodies: an item that changed since the last run is an edited post
+        edited = revisit.feed_changes(self.out, response.meta["site"], discover.feed_fingerprints(response.body))
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.args.in_range(published):
                 continue
             # a recent post is re-fetched to catch edits (the feed lists the newest posts)
-            req = self.post_request_for(link, hint, revisit=self.is_recent(published, now))
+            req = self.post_request_for(link, hint, revisit=self.is_recent(published, now), edited=link in edited)
             if req is not None:
                 yield req
 

@@ -169,6 +169,24 @@ def test_edits_become_versions_and_changes_lists_them(tmp_path, no_proxy_env):
     assert edits and changes(tmp_path, since="2099-01-01") == []
 
 
+def test_an_edit_seen_in_the_feed_is_refetched_whatever_its_age(tmp_path, no_proxy_env):
+    net = Network(seed=7, sites=1, posts=30, now=T0)
+    host = net.hosts[0]
+    site = net.site(host)
+    in_feed = site.newest(20)
+    old = [p for p in in_feed if site.meta(p)["published"] < T0 - timedelta(days=30)]
+    assert old
+    Edits([Edit(host, old[0], "body", T0 + timedelta(hours=1))]).attach(net)
+    with ReplicaServer(net) as srv:
+        run(srv, tmp_path)
+        net.set_now(T1)
+        srv.reset_log()
+        s = run(srv, tmp_path, revisit_days=0)
+        assert [r["path"] for r in post_requests(srv)] == [f"/index.php/post/{old[0]}.html"]
+    assert s["articles"]["changed"] == 1 and s["revisited"] == 1
+    assert Counter(r["post_id"] for r in rows(tmp_path))[old[0]] == 2
+
+
 def test_current_sql_and_polars_match_load_after_edits(tmp_path, no_proxy_env):
     duckdb = pytest.importorskip("duckdb")
     from crawler.api import load
@@ -242,3 +260,21 @@ def test_json_summary_on_sigint(make_replica, tmp_path):
     s = json.loads(out)
     assert proc.returncode == 1 and s["status"] == "interrupted" and s["exit_code"] == 1
     assert (tmp_path / "runs" / f"{s['run_id']}.json").is_file()
+
+
+def test_rows_from_before_record_hash_are_not_all_changed(tmp_path, no_proxy_env):
+    import pyarrow.parquet as pq
+
+    net = Network(seed=7, sites=1, posts=20, now=T0)
+    with ReplicaServer(net) as srv:
+        first = run(srv, tmp_path)
+        # the dataset as an older parkcorpus wrote it: no record_hash column
+        for f in (tmp_path / "articles").rglob("*.parquet"):
+            t = pq.read_table(f)
+            pq.write_table(t.drop_columns(["record_hash"]), f)
+        from crawler.api import load
+
+        assert load(tmp_path, history=True, columns=["post_id", "record_hash"]).record_hash.isna().all()
+        s = run(srv, tmp_path, refresh=True)
+    assert s["articles"]["unchanged"] == first["articles"]["new"] and s["articles"]["changed"] == 0
+    assert len(load(tmp_path, history=True, columns=["post_id"])) == first["articles"]["new"]

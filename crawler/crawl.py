@@ -363,6 +363,7 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
             progress=progress, verbosity=verbosity, env=env, config_path=config_path,
             max_failed=max_failed,
         )
+    summary["command"] = "demo"
     summary["demo"] = demo_report(summary["out"], net.hosts, {h: len(net.site(h).post_ids()) for h in net.hosts})
     return summary
 

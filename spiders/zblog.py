@@ -209,6 +209,7 @@ class ZblogSpider(scrapy.Spider):
         unknown = 0
         older = 0
         recent = 0
+        oldest_fresh = False  # the page's oldest dated post is still inside the revisit window
         for url, date_text in zip(page.items, page.item_dates):
             pid = sites.post_id_of(url)
             if (host, pid) not in self.ledger.known and (host, pid) not in self.ledger.unfetchable:
@@ -217,6 +218,8 @@ class ZblogSpider(scrapy.Spider):
             # list dates are approximate ("3天前"): a day of margin keeps the window's edge posts
             fresh = approx is not None and revisit.is_recent(approx, self.revisit_days, now, margin_days=1)
             recent += fresh and (host, pid) in self.ledger.known
+            if approx is not None:
+                oldest_fresh = fresh  # lists run newest first: the last dated item decides
             if approx is not None and self.args.since and approx < self.args.since_floor():
                 older += 1
                 continue
@@ -230,7 +233,7 @@ class ZblogSpider(scrapy.Spider):
         if mode == "incremental":
             # stop at the first page whose posts are all stored: everything older is stored too
             # (or, with --revisit-days, at the first page older than the window)
-            if (unknown or recent) and page.next_url and self.may_follow(page.next_url):
+            if (unknown or (recent and oldest_fresh)) and page.next_url and self.may_follow(page.next_url):
                 yield self.list_request(page.next_url, host, archive)
             return
         for url in page.other_posts:

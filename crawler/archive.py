@@ -266,7 +266,8 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     dest = to if to is not None else source
     run_id = check_run_id(run_id or f"reextract-{new_run_id()}")
     started = dt.datetime.now(dt.timezone.utc)
-    counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0}
+    counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0,
+              "fact_warnings": 0}
     not_articles: list[str] = []
     files = warc_files(source)
     hints = date_hints(source)
@@ -291,6 +292,7 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
             rec["warc_record_id"] = resp.record_id
             rec["fetched_at"] = resp.fetched_at
             rec["extracted_at"] = None  # the writer stamps it now
+            counts["fact_warnings"] += len(rec.get("fact_warnings") or [])
             counts[writer.add(rec)] += 1
     summary = {
         "run_id": run_id,
@@ -310,6 +312,8 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
         "not_ok": counts["not_ok"],
         "not_article_urls": not_articles[:50],
         "files_written": len(writer.files),
+        "facts": {"parcels": writer.counts["parcels_written"], "listings": writer.counts["listings_written"],
+                  "warnings": counts["fact_warnings"]},
     }
     write_run_manifest(dest, summary)
     return summary

@@ -50,6 +50,11 @@ POSTS_RECOVERED = PREFIX + "posts_recovered"
 POSTS_REVISITED = PREFIX + "posts_revisited"
 TRUNCATED = PREFIX + "truncated"
 ABANDONED_URLS = PREFIX + "abandoned_urls"
+#: Tables that looked like parcel/listing tables but could not be read (crawler.facts warnings).
+FACT_WARNINGS = PREFIX + "fact_warnings"
+#: Fact rows written by the run (crawler.store.DatasetWriter counts).
+PARCELS_WRITTEN = PREFIX + "parcels_written"
+LISTINGS_WRITTEN = PREFIX + "listings_written"
 OUTCOME_PREFIX = PREFIX + "outcome/"
 ERROR_PREFIX = PREFIX + "error/"
 
@@ -147,8 +152,10 @@ class Ledger:
         return self.crawler.stats
 
     # -- posts
-    def is_stored(self, site: str, post_id: int, content_hash: str) -> bool:
-        """True when this exact version is in the dataset already."""
+    def is_stored(self, site: str, post_id: int, content_hash: str, record_hash: str | None = None) -> bool:
+        """True when this exact version is in the dataset already (by record_hash when given)."""
+        if hasattr(self.known, "has_version"):
+            return self.known.has_version(site, post_id, record_hash, content_hash)
         if hasattr(self.known, "has"):
             return self.known.has(site, post_id, content_hash)
         return content_hash in self.known.get((site, post_id), ())
@@ -405,7 +412,7 @@ def output_files(out: str, run_id: str) -> list[str]:
     """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
     root = Path(out)
     found = []
-    for sub in ("articles", "links", "warc"):
+    for sub in ("articles", "links", "parcels", "listings", "warc"):
         base = root / sub
         if base.is_dir():
             for p in base.rglob(f"*{run_id}*"):
@@ -505,6 +512,8 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         "recovered": int(stats.get(pre + "posts_recovered", 0)),
         "revisited": int(stats.get(pre + "posts_revisited", 0)),
         "abandoned_urls": list(stats.get(pre + "abandoned_urls") or []),
+        "facts": {"parcels": int(stats.get(PARCELS_WRITTEN, 0)), "listings": int(stats.get(LISTINGS_WRITTEN, 0)),
+                  "warnings": int(stats.get(FACT_WARNINGS, 0))},
         "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),
         "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
         "retries": int(stats.get("retry/count", 0)),

@@ -566,6 +566,13 @@ def _format_summary(s: dict) -> str:
                      f"{f.get('warnings', 0)} unreadable tables")
     for url in s.get("malformed_urls", [])[:20]:
         lines.append(f"  malformed, not written: {url}")
+    if s.get("retried") or s.get("revisited"):
+        lines.append(f"retried {s.get('retried', 0)} posts earlier runs left failed ({s.get('recovered', 0)} recovered), "
+                     f"re-checked {s.get('revisited', 0)} stored posts for edits")
+    for url in s.get("failed_urls", [])[:20]:
+        lines.append(f"  failed, retried first by the next run: {url}")
+    for url in s.get("abandoned_urls", [])[:20]:
+        lines.append(f"  abandoned after repeated failures: {url}")
     files = s.get("output_files", [])
     lines.append(f"{len(files)} files written under {s.get('out')}")
     return "\n".join(lines)

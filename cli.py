@@ -817,10 +817,14 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--table", "table", type=click.Choice(["articles", "parcels", "listings"]), default="articles",
               show_default=True, help="The dataset to export: articles, or the land parcels / property listings "
                                       "of the current article versions (--since/--until: deal date, else published).")
+@click.option("--region", "regions", multiple=True, metavar="CODE|NAME",
+              help="Only subsites of this county: a GB/T 2260 code (310116, 310000) or a name (金山区) (repeatable).")
+@click.option("--dedup", is_flag=True, help="One post per syndicated story (the earliest), see duplicates/.")
 @out_option()
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, out) -> None:
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, regions,
+               dedup: bool, out) -> None:
     """Export articles (or parcels, listings) as JSON Lines, CSV or one Parquet file.
 
     Streams batch by batch, so any corpus size fits in memory. CSV cells of
@@ -831,13 +835,54 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
         parkcorpus export --to corpus.jsonl
         parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
         parkcorpus export --table parcels --to deals.csv
+        parkcorpus export --to shanghai.jsonl --region 310000 --dedup
     """
     from crawler import api
 
     s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
                    category=list(categories) or None, history=history, config_path=ctx.obj.get("config"),
-                   table=table)
+                   table=table, region=list(regions) or None, dedup=dedup)
     click.echo(f"Exported {s['rows']} {table} to {s['to']} ({s['format']})", err=(to == "-"))
+
+
+@main.command("search")
+@click.argument("query")
+@out_option()
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site (repeatable).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only posts published on or after this day (China time).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (China time).")
+@click.option("--doc-type", "doc_types", multiple=True, metavar="TYPE", help="Only this doc_type (repeatable).")
+@click.option("--limit", default=20, show_default=True, type=int, help="At most this many results.")
+@json_option("Print the results as JSON.")
+@click.pass_context
+@handle_errors
+def search_cmd(ctx: click.Context, query, out, sites, since, until, doc_types, limit: int, as_json: bool) -> None:
+    """Find the posts whose title or text contains QUERY, newest first.
+
+    Matches the phrase exactly after the text's normalisation (Traditional ->
+    Simplified, full-width -> half-width). The index under <out>/index/ is
+    updated by every crawl and built on first use.
+
+    \b
+    Example:
+        parkcorpus search 枫泾镇
+        parkcorpus search "上海中晟环保科技有限公司" --site jinshan.021cf.cn --since 2026-01-01 --json
+    """
+    from crawler import api
+
+    hits = api.search(query, out=out, site=list(sites) or None, since=since, until=until,
+                      doc_type=list(doc_types) or None, limit=limit, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json([{**h, "published": h["published"].isoformat() if h["published"] else None} for h in hits])
+        return
+    from crawler.clock import SITE_TZ
+
+    for h in hits:
+        day = h["published"].astimezone(SITE_TZ).strftime("%Y-%m-%d") if h["published"] else "undated   "
+        click.echo(f"{day}  {h['site']}/{h['post_id']}  {h['title']}")
+        click.echo(f"    {h['snippet']}")
+        click.echo(f"    {h['url']}")
+    click.echo(f"{len(hits)} result{'s' if len(hits) != 1 else ''} for {query!r}", err=True)
 
 
 @main.command("reextract")

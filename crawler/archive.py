@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -252,6 +253,22 @@ def date_hints(out: str | os.PathLike) -> dict[tuple[str, int], dict[str, Any]]:
     return hints
 
 
+def _rebuild_derived(out: str | os.PathLike, run_id: str) -> dict[str, Any]:
+    """Texts may have changed everywhere: rebuild the duplicate groups, sync the search index."""
+    from crawler import dedup, search
+
+    done: dict[str, Any] = {}
+    if not dedup.is_local(out):
+        return done
+    try:
+        done["duplicates"] = dedup.rebuild(out, run_id)
+        counts = search.build(out)
+        done["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
+    except Exception as exc:  # noqa: BLE001 - derived data: never fail the reextract
+        logging.getLogger(__name__).warning("duplicates/search index not rebuilt: %s", exc)
+    return done
+
+
 def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os.PathLike | None = None,
               run_id: str | None = None, flush_rows: int = 500) -> dict[str, Any]:
     """Rebuild articles and links from the WARC archive of out alone (no network), as a new run.
@@ -315,6 +332,7 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
         "facts": {"parcels": writer.counts["parcels_written"], "listings": writer.counts["listings_written"],
                   "warnings": counts["fact_warnings"]},
     }
+    summary.update(_rebuild_derived(dest, run_id))
     write_run_manifest(dest, summary)
     return summary
 

@@ -518,6 +518,7 @@ def run(
     # The stats dump at INFO is how job_outcome tells a finished crawl from a killed one.
     job_settings.setdefault("LOG_LEVEL", "INFO")
     job_settings["PARKCORPUS_OUT"] = out_abs
+    job_settings["PARKCORPUS_DERIVED"] = False  # shards share the dataset: rebuilt once at the end
     # Each job's run summary goes next to the data (a shared folder every node sees); the
     # leading underscore keeps it out of Parquet dataset discovery.
     summary_dir = None if "://" in out else os.path.join(out_abs, SUMMARY_DIR)
@@ -663,6 +664,9 @@ def run(
     }
     failed = [t for t in tracks if t.status != "ok"]
     summary["ok"] = not failed
+    from crawler.archive import _rebuild_derived  # noqa: PLC0415 - duplicate groups, search index
+
+    summary.update(_rebuild_derived(out, prefix))
     if validate:
         summary["validation"] = _validate(out)
         summary["ok"] = summary["ok"] and summary["validation"].get("ok", False)

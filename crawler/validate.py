@@ -329,10 +329,20 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
         problems.append(Problem(str(w.relative_to(path)), "temp", "unfinished WARC of a killed or running run; "
                                 "its complete records are readable (reextract uses them)", "warning"))
 
+    _check_search_index(path, problems)
     if repair:
         report.repaired = True
         _repair(path, report, temps, dup_parts)
     return report
+
+
+def _check_search_index(path: Path, problems: list) -> None:
+    """The search index against the articles (derived data: a disagreement is a warning)."""
+    from crawler import search
+
+    for msg in search.check(path):
+        problems.append(Problem(str(Path("index") / search.INDEX_FILE), "search_index",
+                                f"{msg}; `parkcorpus search` syncs it (or delete {path / 'index'})", "warning"))
 
 
 def _micros(table: pa.Table, column: str) -> list[Any]:

@@ -229,7 +229,7 @@ def _without_copies(path, dataset, flt, site, batches, cols):
     from crawler.dedup import copy_keys
 
     current = newest_keys(dataset, site)
-    keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash"], filter=flt)
+    keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash", "record_hash"], filter=flt)
     keyed = keyed.filter(pc.is_in(_key_strings(keyed), value_set=current))
     drop = copy_keys(path, keyed)
     for batch in batches:

@@ -65,7 +65,7 @@ def handle_errors(fn):
     return wrapper
 
 
-_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
+_OUT_HELP = "Dataset folder or s3://bucket/prefix (default: `out` from the config, i.e. ./data)."
 
 
 def out_option(default: str | None = None, help: str = _OUT_HELP, folder: bool = True):
@@ -457,7 +457,8 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @cluster_group.command("run")
 @click.argument("sites", nargs=-1)
 @_node_option
-@out_option(help="Shared output folder every node writes into (default: config out).", folder=False)
+@out_option(help="Shared output folder or s3://bucket/prefix every node writes into (default: config out).",
+            folder=False)
 @_shard_option
 @_newest_option
 @_proxy_option
@@ -466,11 +467,13 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @click.option("--per-site", type=click.IntRange(min=1), default=1, show_default=True,
               help="Shards of one subsite running at once (each keeps its own per-host delay).")
 @click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Do not lock --out for the run (only when other writers write disjoint files).")
 @json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, per_site, project,
-                    as_json) -> None:
+                    no_lock, as_json) -> None:
     """Crawl SITES as shards on Scrapyd nodes, retry failed shards elsewhere, validate the result.
 
     Exit code 1 when a shard failed on every attempt, no node is reachable, or the
@@ -480,6 +483,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
     Example:
         parkcorpus cluster run jinshan.021cf.cn laian.021cf.cn --node http://10.0.0.5:6800 \\
             --node http://10.0.0.6:6800 --out /shared/data --shard-size 2000
+        parkcorpus cluster run jinshan --node http://10.0.0.5:6800 --out s3://park-lab/corpus
     """
     from crawler import api
 
@@ -493,6 +497,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
             settings=_cluster_pairs(settings, "NAME=VALUE", "-s"), retries=retries,
             newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
             project=project, per_site=per_site, config_path=ctx.obj.get("config"), on_event=progress,
+            use_lock=not no_lock,
         )
     except errors.ClusterError as exc:
         if as_json and getattr(exc, "summary", None):
@@ -611,12 +616,14 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Only errors.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Append the crawl log (INFO and up) to this file.")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Take no dataset lock (only for jobs that write disjoint files, e.g. cluster shards).")
 @json_option("Print the run summary as JSON (for cron).")
 @click.pass_context
 @handle_errors
 def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
               delay, concurrency, autothrottle, max_errors, max_failed, revisit_days, revisit_sample, archive,
-              settings, progress, verbose, quiet, log_file, as_json) -> None:
+              settings, progress, verbose, quiet, log_file, no_lock, as_json) -> None:
     """Crawl subsites of the network into the Parquet dataset (default: jinshan.021cf.cn).
 
     SITES are host names or short names from `parkcorpus sites`; an unregistered host that runs
@@ -631,6 +638,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         parkcorpus crawl laian.021cf.cn --since 2026-01-01
         parkcorpus crawl jinshan --ids 3000-3900 --json
         parkcorpus crawl --all --out /srv/corpus -q --json --log-file crawl.log
+        parkcorpus crawl --all --out s3://park-lab/corpus     # AWS_* variables: docs/storage.md
     """
     from crawler import api
 
@@ -645,7 +653,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
             concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
             max_failed=max_failed, revisit_days=revisit_days, revisit_sample=revisit_sample,
             settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
-            log_file=log_file or ctx.obj.get("log_file"),
+            log_file=log_file or ctx.obj.get("log_file"), use_lock=not no_lock,
             on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
         )
     if as_json:

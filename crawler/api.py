@@ -108,7 +108,7 @@ def cluster_plan(sites=(), nodes=(), shard_size=None, proxy=None, newest=None, c
 
 
 def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, settings=None, retries=2,
-                newest=None, project=None, per_site=1, config_path=None, on_event=None) -> dict:
+                newest=None, project=None, per_site=1, config_path=None, on_event=None, use_lock=True) -> dict:
     """Plan, run the shards on Scrapyd nodes, retry failures elsewhere, validate out; the summary."""
     from crawler import cluster
 
@@ -117,7 +117,8 @@ def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, setti
     shards = cluster.plan(cfg.get("sites"), node_urls, cfg.get("cluster.shard_size"),
                           known_sizes=newest, proxy=cfg.get("proxy") or None)
     return cluster.run(shards, cfg.get("out"), node_urls, project=project, settings=settings,
-                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event)
+                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event,
+                       use_lock=use_lock)
 
 
 def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:
@@ -191,7 +192,7 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     from crawler.safefile import check_output_target
 
     cfg = load_config(config_path, out=out, convert=convert)
-    if to is not None:  # a rebuild nested in its source (or around it) would be read as part of it
+    if to is not None and not str(to).startswith("s3://"):  # a rebuild nested in its source would be read as part of it
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
     return _reextract(cfg.get("out"), options=options, to=to)

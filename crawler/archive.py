@@ -1,7 +1,8 @@
 """The raw archive: every fetched post response in one gzip WARC file per run, and re-extraction.
 
 ``<out>/warc/<run_id>.warc.gz`` is written as ``<run_id>.warc.gz.open`` and renamed when the
-run closes it. Each record is its own gzip member and is flushed as it is written, so a run
+run closes it (on an object store: segments ``<run_id>.seg<NNNNN>.warc.gz``, each uploaded whole
+at a flush). Each record is its own gzip member and is flushed as it is written, so a run
 killed at any moment leaves a file whose complete records all read back; the reader stops at
 the first incomplete one. ``reextract`` rebuilds articles and links from these files alone.
 """
@@ -12,6 +13,7 @@ import datetime as dt
 import http
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -29,10 +31,13 @@ from crawler.store import (
     new_run_id,
     write_run_manifest,
 )
+from crawler.store.files import ObjectPath, is_object
 
 WARC_DIR = "warc"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".warc.gz.open"
+#: On object stores a run's archive is a series of segments <run_id>.seg<NNNNN>.warc.gz.
+SEGMENT = ".seg"
 
 #: Response headers not archived as received: Scrapy hands over the decoded body, so keeping
 #: the original encoding/length headers would make WARC readers decode it a second time.
@@ -67,6 +72,16 @@ class WarcArchive:
 
         self.run_id = check_run_id(run_id)
         folder = ensure_dataset(out, create=True) / WARC_DIR
+        self.records = 0
+        self.closed = False
+        if is_object(folder):
+            # an object appears whole or not at all, and cannot be appended to: records go to a
+            # local segment file, uploaded as its own object at every flush (before the Parquet
+            # rows that refer to it), then a new segment starts
+            self.folder, self.segment, self._fh = folder, 0, None
+            self.path = folder / f"{self.run_id}{SUFFIX}"
+            self._open_segment()
+            return
         folder.mkdir(exist_ok=True)
         name, k = self.run_id, 0
         # a re-used run id must not overwrite or append to another process's archive
@@ -83,8 +98,34 @@ class WarcArchive:
                              "run-id": self.run_id})
         self._writer.write_record(info)
         self._fh.flush()
-        self.records = 0
-        self.closed = False
+
+    def _open_segment(self) -> None:
+        """Object stores: start a local segment file with its own warcinfo record."""
+        from warcio.warcwriter import WARCWriter
+
+        from crawler import __version__
+
+        name = f"{self.run_id}{SEGMENT}{self.segment:05d}{SUFFIX}"
+        self.open_path = Path(self.folder.loc.local_tmp(name))
+        self._fh = open(self.open_path, "xb")
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        self._writer.write_record(self._writer.create_warcinfo_record(
+            name, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1",
+                   "run-id": self.run_id}))
+        self._segment_records = 0
+
+    def _upload_segment(self, reopen: bool) -> None:
+        """Object stores: close the local segment and upload it as one object (never overwriting)."""
+        self._fh.close()
+        if self._segment_records:
+            name = f"{self.run_id}{SEGMENT}{self.segment:05d}{SUFFIX}"
+            loc = self.folder.loc
+            self.path = ObjectPath(loc, loc.put_file((self.folder / name).rel, self.open_path), is_dir=False)
+            self.segment += 1
+        else:
+            self.open_path.unlink(missing_ok=True)
+        if reopen:
+            self._open_segment()
 
     def __enter__(self) -> WarcArchive:
         return self
@@ -125,16 +166,25 @@ class WarcArchive:
         self._writer.write_request_response_pair(req, resp)
         self._fh.flush()  # each record reaches the OS at once: a killed run keeps it
         self.records += 1
+        if is_object(self.path):
+            self._segment_records += 1
         return resp.rec_headers.get_header("WARC-Record-ID")
 
     def flush(self) -> None:
         """Make every record written so far durable (called before Parquet rows refer to them)."""
         if not self.closed:
+            if is_object(self.path):
+                if self._segment_records:
+                    self._upload_segment(reopen=True)
+                return
             self._fh.flush()
             os.fsync(self._fh.fileno())
 
     def close(self) -> Path:
         """Flush, close and rename the file to its final <run_id>.warc.gz name (idempotent)."""
+        if not self.closed and is_object(self.path):
+            self._upload_segment(reopen=False)
+            self.closed = True
         if not self.closed:
             self.flush()
             self._fh.close()
@@ -181,7 +231,8 @@ def read_warc(path: Path, want: Any = None) -> Iterator[ArchivedResponse]:
     from warcio.timeutils import iso_date_to_datetime
 
     run_id = path.name.removesuffix(OPEN_SUFFIX).removesuffix(SUFFIX)
-    with open(path, "rb") as fh:
+    run_id = re.sub(rf"{re.escape(SEGMENT)}\d+$", "", run_id)
+    with (path.loc.open_input(path.rel) if is_object(path) else open(path, "rb")) as fh:
         records = ArchiveIterator(fh)
         while True:
             try:

@@ -305,8 +305,10 @@ class Ledger:
     def marker(self, kind: str, host: str) -> Path:
         """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
         "incomplete" while a full crawl of host has not finished, "unfetchable" the ids of posts
-        found 404, robots-disallowed or not an article."""
-        return Path(self.out) / STATE_DIR / kind / host
+        found 404, robots-disallowed or not an article. On an object store an object of that name."""
+        from crawler.store.layout import as_path
+
+        return as_path(self.out) / STATE_DIR / kind / host
 
     def read_ids(self, kind: str, host: str) -> set[int]:
         """Post ids listed one per line in a state file (empty when there is none)."""
@@ -348,9 +350,13 @@ class Ledger:
                 continue
             path = self.marker("unfetchable", host)
             try:
+                text = "".join(f"{pid}\n" for pid in sorted(ids))
+                if not isinstance(path, Path):  # object store: one PUT replaces it whole
+                    path.write_text(text, encoding="utf-8")
+                    continue
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text("".join(f"{pid}\n" for pid in sorted(ids)), encoding="utf-8")
+                tmp.write_text(text, encoding="utf-8")
                 tmp.replace(path)
             except OSError as exc:
                 logger.warning("cannot write %s: %s", path, exc)
@@ -410,7 +416,9 @@ def error_kind(exc: BaseException) -> str:
 
 def output_files(out: str, run_id: str) -> list[str]:
     """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
-    root = Path(out)
+    from crawler.store.layout import as_path
+
+    root = as_path(out)
     found = []
     for sub in ("articles", "links", "parcels", "listings", "warc"):
         base = root / sub

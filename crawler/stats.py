@@ -36,9 +36,11 @@ STAT_COLUMNS = [
 
 def check_dataset(out: str | Path) -> Path:
     """out as a Path when it holds a parkcorpus dataset; DatasetError saying what to do otherwise."""
-    from crawler.store import ARTICLES, is_dataset
+    from crawler.store import ARTICLES, as_path, ensure_dataset, is_dataset
 
-    path = Path(out)
+    path = as_path(out)
+    if not isinstance(path, Path):  # an object store: probe it and read the marker
+        return ensure_dataset(path, create=False)
     if not path.exists():
         raise DatasetError(
             f"output folder {out} does not exist; crawl into it first "
@@ -360,10 +362,10 @@ def regions_and_duplicates(out: str | Path, top: int = 10) -> dict[str, Any]:
 def sites_overview(out: str | Path) -> dict[str, Any]:
     """Registered subsites (and any other stored site) with posts stored, newest post and last crawl."""
     from crawler.sites import load_registry
-    from crawler.store import ARTICLES, is_dataset
+    from crawler.store import ARTICLES, as_path, is_dataset
 
     registry = load_registry()
-    path = Path(out)
+    path = as_path(out)
     stored: dict[str, dict[str, Any]] = {}
     last_run: dict[str, str] = {}
     have_data = path.is_dir() and (is_dataset(path) or (path / ARTICLES).is_dir())

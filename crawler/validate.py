@@ -40,6 +40,7 @@ from crawler.store import (
     partition_months,
     partition_values,
 )
+from crawler.store.files import is_object, parquet_input, parquet_source
 
 #: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
 QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
@@ -227,10 +228,10 @@ def validate(out: str | os.PathLike = "data", repair: bool = False) -> Validatio
     """Check footers, schemas, partitions, duplicates, temp files and boilerplate; repair if asked."""
     path = ensure_dataset(out, create=False)
     if repair:
-        from crawler.lock import FolderLock
+        from crawler.lock import path_lock
 
         # repair deletes temporary files: never while a crawl on this machine is writing them
-        with FolderLock(path, "validate-repair"):
+        with path_lock(path, "validate-repair"):
             return _validate(path, repair=True)
     return _validate(path, repair=False)
 
@@ -250,7 +251,7 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
             rel = str(f.relative_to(path))
             report.files_checked += 1
             try:
-                pf = pq.ParquetFile(f)
+                pf = pq.ParquetFile(parquet_input(f))
                 schema = pf.schema_arrow
             except Exception as exc:  # noqa: BLE001 - any footer failure makes the file unusable
                 problems.append(Problem(rel, "unreadable", f"footer does not read ({_short(exc)})"))
@@ -325,7 +326,7 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
     for t in temps:
         problems.append(Problem(t, "temp", "temporary file (invisible to readers; left by a killed or "
                                 "running crawl)", "warning"))
-    for w in sorted(Path(path, "warc").glob("*.warc.gz.open")):
+    for w in sorted((path / "warc").glob("*.warc.gz.open")):
         problems.append(Problem(str(w.relative_to(path)), "temp", "unfinished WARC of a killed or running run; "
                                 "its complete records are readable (reextract uses them)", "warning"))
 
@@ -366,6 +367,10 @@ def _temp_files(path: Path) -> list[str]:
                 found.append(str(p.relative_to(path)))
     for kind in (ARTICLES, LINKS, *FACT_KINDS):
         root = path / kind
+        if is_object(root):  # no temp files on object stores; other objects readers skip
+            found.extend(f"{kind}/{rel[len(root.rel) + 1:]}" for rel in root.loc.list_files(root.rel)
+                         if rel.rpartition("/")[2].startswith((".", "_")) or not rel.endswith(".parquet"))
+            continue
         if not root.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(root):
@@ -385,7 +390,11 @@ def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: s
         values = partition_values(src, root)
         dest = path / QUARANTINE / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)
+        if is_object(src):  # no rename on object stores: copy, then delete
+            dest.write_bytes(src.read_bytes())
+            src.unlink()
+        else:
+            os.replace(src, dest)
         report.quarantined.append(rel)
         if rel.startswith(ARTICLES + "/"):
             run = _run_of(src.name)
@@ -417,7 +426,8 @@ def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str]
     found_runs: set[str] = set()
     for f in dataset_files(path, LINKS):
         try:
-            t = pq.read_table(f, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
+            source, fs = parquet_source(f)
+            t = pq.read_table(source, filesystem=fs, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
         except Exception:  # noqa: BLE001 - a bad links file was reported above
             continue
         for s, p, r, ds_, dp in zip(*(t.column(c).to_pylist() for c in t.column_names)):

@@ -7,6 +7,7 @@ so that `parkcorpus --help` is instant.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -240,6 +241,43 @@ def stats_cmd(ctx: click.Context, out, as_json: bool) -> None:
         from crawler.stats import render_text
 
         click.echo(render_text(data), nl=False)
+
+
+@main.command("changes")
+@out_option()
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only versions fetched on or after this China day.")
+@click.option("--site", default=None, help="Only this site (host name).")
+@json_option("Print the changes as JSON (one object per new version).")
+@click.pass_context
+@handle_errors
+def changes_cmd(ctx: click.Context, out, since, site, as_json: bool) -> None:
+    """List what changed between stored versions of each post, field by field.
+
+    One entry per new version of a post (its first version is not a change): the fields that
+    changed, old and new values, and for the text the characters added and removed and the
+    changed lines, so an edit that only moved a date or a price shows as exactly that.
+
+    \b
+    Example:
+        parkcorpus changes --out data --since 2026-11-20
+        parkcorpus changes --site jinshan.021cf.cn --json | jq '.[].fields'
+    """
+    from crawler import api
+
+    found = api.changes(out=out, since=since, site=site, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(found)
+        return
+    for e in found:
+        click.echo(f"{e['site']} post {e['post_id']}  {e['to'].get('fetched_at')}  changed: {', '.join(e['fields'])}")
+        for name, ch in e["changes"].items():
+            if name == "text":
+                click.echo(f"  text: +{ch['chars_added']} -{ch['chars_removed']} characters")
+                for line in ch.get("lines", [])[:6]:
+                    click.echo(f"    {line}")
+            else:
+                click.echo(f"  {name}: {ch.get('old')!r} -> {ch.get('new')!r}")
+    click.echo(f"{len(found)} changed versions")
 
 
 @main.command("report")
@@ -540,6 +578,13 @@ def _format_summary(s: dict) -> str:
                      f"{f.get('warnings', 0)} unreadable tables")
     for url in s.get("malformed_urls", [])[:20]:
         lines.append(f"  malformed, not written: {url}")
+    if s.get("retried") or s.get("revisited"):
+        lines.append(f"retried {s.get('retried', 0)} posts earlier runs left failed ({s.get('recovered', 0)} recovered), "
+                     f"re-checked {s.get('revisited', 0)} stored posts for edits")
+    for url in s.get("failed_urls", [])[:20]:
+        lines.append(f"  failed, retried first by the next run: {url}")
+    for url in s.get("abandoned_urls", [])[:20]:
+        lines.append(f"  abandoned after repeated failures: {url}")
     files = s.get("output_files", [])
     lines.append(f"{len(files)} files written under {s.get('out')}")
     return "\n".join(lines)
@@ -567,6 +612,11 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Parallel requests per host (default 2).")
 @click.option("--autothrottle/--no-autothrottle", default=None, help="Adapt the delay to server latency (default on).")
 @click.option("--max-errors", type=click.IntRange(min=0), default=None, help="Stop and exit 1 after more than N errors (0: no limit).")
+@click.option("--max-failed", default=None, metavar="N|P%", help="Posts that may remain failed before the run exits 3 (default 0).")
+@click.option("--revisit-days", type=click.IntRange(min=0, max=3650), default=None, metavar="N",
+              help="Incremental runs re-fetch posts published in the last N days, for edits (default 7; 0: off).")
+@click.option("--revisit-sample", type=click.IntRange(min=0), default=None, metavar="K",
+              help="Also re-fetch the K stored posts checked longest ago (default 0).")
 @click.option("--no-archive", "archive", flag_value=False, default=None, help="Do not keep raw responses in <out>/warc/.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Any Scrapy or PARKCORPUS_* setting.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: on a terminal only).")
@@ -579,14 +629,15 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.pass_context
 @handle_errors
 def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
-              delay, concurrency, autothrottle, max_errors, archive, settings, progress, verbose, quiet,
-              log_file, no_lock, as_json) -> None:
+              delay, concurrency, autothrottle, max_errors, max_failed, revisit_days, revisit_sample, archive,
+              settings, progress, verbose, quiet, log_file, no_lock, as_json) -> None:
     """Crawl subsites of the network into the Parquet dataset (default: jinshan.021cf.cn).
 
     SITES are host names or short names from `parkcorpus sites`; an unregistered host that runs
     Z-BlogPHP is crawled with a warning. The dataset is the crawl state: a second run fetches only
-    what is new. Exit code 0 on success, 1 when a site is down, errors exceed --max-errors or the
-    run was interrupted, 2 on bad usage. One run per --out folder at a time (locked).
+    what is new. Exit code 0 on success, 3 when posts remain failed (beyond --max-failed; the next
+    runs retry them first), 1 when a site is down, errors exceed --max-errors or the run was
+    interrupted, 2 on bad usage. One run per --out folder at a time (locked).
 
     \b
     Example:
@@ -602,20 +653,44 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         if mode not in (None, "full"):
             raise click.BadParameter("--full contradicts --mode " + mode, param_hint="--full")
         mode = "full"
-    summary = api.crawl(
-        sites, config_path=ctx.obj.get("config"), all_sites=all_sites, out=out, mode=mode, ids=ids,
-        since=since, until=until, max_pages=max_pages, refresh=refresh, proxy=proxy, delay=delay,
-        concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
-        settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
-        log_file=log_file or ctx.obj.get("log_file"), use_lock=not no_lock,
-        on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
-    )
+    with _summary_on_error(as_json):
+        summary = api.crawl(
+            sites, config_path=ctx.obj.get("config"), all_sites=all_sites, out=out, mode=mode, ids=ids,
+            since=since, until=until, max_pages=max_pages, refresh=refresh, proxy=proxy, delay=delay,
+            concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
+            max_failed=max_failed, revisit_days=revisit_days, revisit_sample=revisit_sample,
+            settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
+            log_file=log_file or ctx.obj.get("log_file"), use_lock=not no_lock,
+            on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
+        )
     if as_json:
         echo_json(summary)
     elif _verbosity(ctx, verbose, quiet) >= 0:
         click.echo(_format_summary(summary))
-    if summary.get("status") != "ok":
-        raise errors.CrawlError(summary.get("error") or "the crawl failed")
+    _exit_like(summary, "the crawl failed")
+
+
+@contextlib.contextmanager
+def _summary_on_error(as_json: bool):
+    """A run that failed before crawling (locked, proxy down, unwritable) still prints its summary."""
+    try:
+        yield
+    except errors.ParkcorpusError as exc:
+        if as_json and isinstance(getattr(exc, "summary", None), dict):
+            echo_json(exc.summary)
+        raise
+
+
+def _exit_like(summary: dict, what: str) -> None:
+    """Exit with the summary's exit code: 1 failed/interrupted, 3 posts left failed, else 0."""
+    code = int(summary.get("exit_code") or 0)
+    if code == 0:
+        return
+    if summary.get("status") == "partial":
+        n = summary.get("failed_posts", len(summary.get("failed_urls") or []))
+        raise ParkcorpusClickError(f"{n} posts remain failed (listed in failed_urls; the next run "
+                                   "retries them first)", code)
+    raise ParkcorpusClickError(summary.get("error") or what, code)
 
 
 @main.command("demo")
@@ -623,10 +698,11 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
 @click.option("--posts", type=click.IntRange(min=1, max=100_000), default=150, show_default=True, help="Posts per replica subsite.")
 @click.option("--sites", "n_sites", type=click.IntRange(min=1, max=6), default=2, show_default=True, help="Replica subsites to crawl.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: on a terminal only).")
+@click.option("--max-failed", default=None, metavar="N|P%", help="Posts that may remain failed before exit 3 (default 0).")
 @json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
-def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
+def demo_cmd(ctx, out, posts, n_sites, progress, max_failed, as_json) -> None:
     """Crawl the bundled offline replica of the network into ./data.
 
     The replica runs on a free loopback port and answers as an HTTP proxy for the real host
@@ -640,8 +716,10 @@ def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
     """
     from crawler import api
 
-    summary = api.demo(out=out, posts=posts, sites=n_sites, config_path=ctx.obj.get("config"),
-                       progress=progress, verbosity=(ctx.obj or {}).get("verbosity", 0))
+    with _summary_on_error(as_json):
+        summary = api.demo(out=out, posts=posts, sites=n_sites, config_path=ctx.obj.get("config"),
+                           progress=progress, verbosity=(ctx.obj or {}).get("verbosity", 0),
+                           max_failed=max_failed)
     if as_json:
         echo_json(summary)
     else:
@@ -660,8 +738,7 @@ def demo_cmd(ctx, out, posts, n_sites, progress, as_json) -> None:
         missing = [tool for tool in d["open_with"] if tool in ("duckdb", "polars") and not _importable(tool)]
         if missing:
             click.echo(f"  ({' and '.join(missing)} not installed: pip install -e '.[analysis]')")
-    if summary.get("status") != "ok":
-        raise errors.CrawlError(summary.get("error") or "the demo crawl failed")
+    _exit_like(summary, "the demo crawl failed")
 
 
 def _importable(module: str) -> bool:

@@ -201,6 +201,18 @@ def reextract(out=None, to=None, convert=None, config_path=None, jobs=None) -> d
     return _reextract(cfg.get("out"), options=options, to=to, jobs=cfg.get("workers"))
 
 
+def changes(out=None, since=None, site=None, config_path=None) -> list[dict]:
+    """What changed between stored versions of each post, field by field (crawler.changes)."""
+    from crawler.changes import COLUMNS
+    from crawler.changes import changes as _changes
+    from crawler.changes import since_instant
+    from crawler.store import load as _load
+
+    start = since_instant(since)  # a bad date is a UsageError before anything is read
+    versions = _load(_out(out, config_path), site=site, columns=list(COLUMNS), history=True)
+    return _changes(versions, since=start, site=site)
+
+
 def facts(out=None, site=None, jobs: int | None = 1, config_path=None) -> dict:
     """Rebuild the parcels and listings datasets from the stored articles (no network); the summary."""
     from crawler.factsrun import rebuild_facts

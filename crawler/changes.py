@@ -35,10 +35,8 @@ FRAGMENT_CHARS = 80
 
 _VERSION_KEYS = ("content_hash", "record_hash", "fetched_at", "extracted_at", "run_id", "extractor_version")
 
-#: The stored columns `changes` reads: ``load(out, history=True, columns=COLUMNS)`` (add
-#: "record_hash" once the dataset stores it).
-COLUMNS = ("site", "post_id", "url", *COMPARED, "published_precision",
-           *(k for k in _VERSION_KEYS if k != "record_hash"))
+#: The stored columns `changes` reads: ``load(out, history=True, columns=COLUMNS)``.
+COLUMNS = ("site", "post_id", "url", *COMPARED, "published_precision", *_VERSION_KEYS)
 
 
 def _get(row: Any, name: str) -> Any:
@@ -198,20 +196,20 @@ def _rows(versions: Any) -> list[dict[str, Any]]:
 
 def since_instant(since: Any) -> dt.datetime | None:
     """`since` as an aware UTC instant; 'YYYY-MM-DD' or a date is the start of that China day."""
-    # the sites' day is a China day (docs/schema.md); crawler.clock will own this rule
+    from crawler.clock import parse_day
+
     if since is None or since == "":
         return None
-    if isinstance(since, str):
-        text = since.strip()
-        if len(text) == 10:
-            since = dt.date.fromisoformat(text)
-        else:
-            since = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if isinstance(since, dt.datetime) or hasattr(since, "to_pydatetime"):
         return _ts(since)
-    if isinstance(since, dt.date):
-        return dt.datetime(since.year, since.month, since.day, tzinfo=CST).astimezone(dt.timezone.utc)
-    raise TypeError(f"since: expected a date, datetime or 'YYYY-MM-DD', got {since!r}")
+    if isinstance(since, str) and len(since.strip()) > 10:  # an instant: 2026-11-20T02:00:00+00:00
+        try:
+            return _ts(dt.datetime.fromisoformat(since.strip().replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    # a day is a China day (crawler.clock: the one parser; UsageError for a bad date)
+    day = parse_day(since, "--since")
+    return day.astimezone(dt.timezone.utc) if day is not None else None
 
 
 def _order(row: dict[str, Any]) -> tuple:

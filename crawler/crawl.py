@@ -25,12 +25,14 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from crawler import errors
 from crawler.clock import new_run_id
+from crawler.health import parse_max_failed
 from crawler.ledger import STATE_DIR, build_summary
 from crawler.spider_args import CrawlArgs, parse_spider_args
 
@@ -150,6 +152,9 @@ def crawl(
     concurrency: int | None = None,
     autothrottle: bool | None = None,
     max_errors: int | None = None,
+    max_failed: str | int | None = None,
+    revisit_days: int | None = None,
+    revisit_sample: int | None = None,
     archive: bool | None = None,
     convert: str | None = None,
     settings: dict[str, Any] | list[str] | None = None,
@@ -172,6 +177,8 @@ def crawl(
     overrides = {
         "out": out, "delay": delay, "concurrency": concurrency, "autothrottle": autothrottle,
         "proxy": proxy, "max_errors": max_errors, "archive": archive, "convert": convert,
+        "max_failed": None if max_failed is None else str(max_failed),
+        "revisit_days": revisit_days, "revisit_sample": revisit_sample,
     }
     cfg = _load_config(config_path, overrides)
     scrapy_settings: dict[str, Any] = dict(cfg["scrapy"])
@@ -190,14 +197,26 @@ def crawl(
     if relaxed:
         scrapy_settings.update(DEMO_SETTINGS)
 
+    max_failed = str(parse_max_failed(scrapy_settings.get("PARKCORPUS_MAX_FAILED")))  # UsageError: exit 2
+    scrapy_settings["PARKCORPUS_MAX_FAILED"] = max_failed
     proxy_url = scrapy_settings.get("PARKCORPUS_PROXY") or _proxy_from_env(env)
-    if proxy_url:
-        check_proxy(proxy_url)
-    out_path = check_out_folder(out)
-
     from crawler.lock import NoLock, path_lock
 
     run_id = new_run_id()
+    try:
+        # a run that cannot start still gets a summary (--json) and, when it can, a manifest
+        if proxy_url:
+            check_proxy(proxy_url)
+        out_path = check_out_folder(out)
+        lock = path_lock(out_path, run_id=run_id) if use_lock else NoLock()
+        lock.__enter__()
+    except errors.UsageError:
+        raise
+    except (errors.ParkcorpusError, OSError) as exc:
+        exc.summary = not_started_summary(run_id, out, args, str(exc), max_failed)  # type: ignore[union-attr]
+        exc.summary["warnings"] = list(args.warnings)  # type: ignore[union-attr]
+        _write_manifest(out, exc.summary, quiet=True)  # type: ignore[union-attr]
+        raise
     local = isinstance(out_path, Path)
     if not local:  # the crawl process reaches the store with the same AWS_* settings as this one
         for name, value in os.environ.items():
@@ -225,7 +244,7 @@ def crawl(
         "verbosity": verbosity,
         "log_file": str(Path(log_file).resolve()) if log_file else None,
     }
-    with (path_lock(out_path, run_id=run_id) if use_lock else NoLock()) as lock:
+    with _held(lock) as lock:
         from crawler.progress import ProgressDisplay
 
         display = ProgressDisplay(enabled=progress, total=_ids_total(args))
@@ -244,7 +263,8 @@ def crawl(
         rc = proc.returncode
     summary = _read_json(summary_file)
     if summary is None:
-        summary = build_summary({}, run_id=run_id, out=str(out_path), args=spider_args, max_errors=max_err)
+        summary = build_summary({}, run_id=run_id, out=str(out_path), args=spider_args, max_errors=max_err,
+                                max_failed=max_failed)
         summary.update(status="failed", exit_code=1,
                        error=f"the crawl process died (exit status {rc}) before writing its summary; "
                        "rows already written are kept, run the same command again to finish")
@@ -261,7 +281,39 @@ def crawl(
     if not local:
         shutil.rmtree(state, ignore_errors=True)
     _write_manifest(str(out_path), summary)
+    if isinstance(out_path, Path):  # an object store has no place for a file next to the data
+        _write_current_sql(out_path)
     return summary
+
+
+@contextmanager
+def _held(lock):
+    """Release an acquired lock when the block ends."""
+    try:
+        yield lock
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def not_started_summary(run_id: str, out: str, args: CrawlArgs, error: str, max_failed: str = "0") -> dict:
+    """The complete summary of a run that failed before its first request (locked, proxy down, unwritable)."""
+    from crawler.clock import now
+
+    summary = build_summary({}, run_id=run_id, out=str(out), args=args.spider_args(), max_failed=max_failed)
+    stamp = now().isoformat()
+    summary.update(status="failed", exit_code=1, error=error, started=stamp, finished=stamp, duration_s=0.0,
+                   output_files=[])
+    return summary
+
+
+def _write_current_sql(out_path: Path) -> None:
+    """<out>/current.sql: the DuckDB macros that read current versions (crawler.readers)."""
+    from crawler.readers import write_current_sql
+
+    try:
+        write_current_sql(out_path)
+    except OSError as exc:
+        logger.warning("could not write %s/current.sql: %s", out_path, exc)
 
 
 def _ids_total(args: CrawlArgs) -> int | None:
@@ -277,14 +329,19 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _write_manifest(out: str, summary: dict) -> None:
-    """Record the run in the dataset as a RunManifest (crawler.store.write_run_manifest)."""
-    from crawler.store import write_run_manifest
+def _write_manifest(out: str, summary: dict, quiet: bool = False) -> None:
+    """Record the run in the dataset as a RunManifest (crawler.store.write_run_manifest).
+
+    quiet: a run that never started writes one only into an existing, writable dataset."""
+    from crawler.store import as_path, is_dataset, write_run_manifest
 
     try:
+        if quiet and not (is_dataset(out) and os.access(as_path(out), os.W_OK | os.X_OK)):
+            return
         write_run_manifest(out, summary)
     except Exception:  # the data is written; a missing manifest must not fail the run
-        logger.exception("could not write the run manifest")
+        if not quiet:
+            logger.exception("could not write the run manifest")
 
 
 def _parse_settings(settings: dict[str, Any] | list[str] | tuple | None) -> dict[str, Any]:
@@ -313,7 +370,7 @@ def _load_config(config_path: str | None, overrides: dict[str, Any]) -> dict[str
 # --- the demo -----------------------------------------------------------------------------------
 def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
          progress: bool | None = None, verbosity: int = 0, faults: str | None = None,
-         config_path: str | None = None) -> dict[str, Any]:
+         config_path: str | None = None, max_failed: str | int | None = None) -> dict[str, Any]:
     """Serve the replica on loopback and crawl it with the real crawl code; returns what was written."""
     from crawler.replica import Faults, Network, ReplicaServer
 
@@ -325,7 +382,9 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
         summary = crawl(
             list(net.hosts), out=out, mode="full", proxy=srv.proxy_url, relaxed=True,
             progress=progress, verbosity=verbosity, env=env, config_path=config_path,
+            max_failed=max_failed,
         )
+    summary["command"] = "demo"
     summary["demo"] = demo_report(summary["out"], net.hosts, {h: len(net.site(h).post_ids()) for h in net.hosts})
     return summary
 

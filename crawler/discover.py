@@ -176,3 +176,28 @@ def approx_list_date(text: str, server_now: datetime) -> datetime | None:
     if rules.RE_JUST_NOW.search(text):
         return server_now
     return None
+
+
+def feed_fingerprints(body: bytes) -> dict[str, str]:
+    """{link: sha256 of the item's title, category, pubDate and full body} of a feed.
+
+    Z-BlogPHP feeds carry each post's whole body, so a changed fingerprint between two runs means
+    the post was edited: the crawl re-fetches it without an extra request to find that out.
+    """
+    import hashlib
+
+    try:
+        root = lxml.etree.fromstring(body, parser=lxml.etree.XMLParser(recover=True, resolve_entities=False))
+    except lxml.etree.XMLSyntaxError:
+        return {}
+    if root is None:
+        return {}
+    out = {}
+    for item in root.iter("item"):
+        link = (item.findtext("link") or "").strip()
+        if not link:
+            continue
+        parts = [(item.findtext(tag) or "").strip() for tag in ("title", "category", "pubDate", "description")]
+        parts += [(el.text or "").strip() for el in item if isinstance(el.tag, str) and el.tag.endswith("}encoded")]
+        out[link] = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return out

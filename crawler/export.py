@@ -202,7 +202,7 @@ def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows
     """Record batches of `cols` holding only current versions (each once), in dataset order."""
     if dataset is None:
         return
-    need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash"]))
+    need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash", "record_hash"]))
     current = None if history else newest_keys(dataset, site)
     seen: set[str] = set()  # keys emitted so far: a duplicated row (see validate) goes out once
     scanner = dataset.scanner(columns=need, filter=flt, batch_size=batch_rows)
@@ -229,7 +229,7 @@ def _without_copies(path, dataset, flt, site, batches, cols):
     from crawler.dedup import copy_keys
 
     current = newest_keys(dataset, site)
-    keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash"], filter=flt)
+    keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash", "record_hash"], filter=flt)
     keyed = keyed.filter(pc.is_in(_key_strings(keyed), value_set=current))
     drop = copy_keys(path, keyed)
     for batch in batches:

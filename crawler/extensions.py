@@ -130,7 +130,8 @@ class CrawlAccounting:
             stats["elapsed_time_seconds"] = time.monotonic() - self.started
         ledger = Ledger.of(self.crawler)
         summary = build_summary(stats, run_id=ledger.run_id, out=self.out, args=ledger.args,
-                                max_errors=self.max_errors)
+                                max_errors=self.max_errors,
+                                max_failed=self.crawler.settings.get("PARKCORPUS_MAX_FAILED"))
         text = json.dumps(summary, ensure_ascii=False, indent=2, default=str)
         if self.summary_file[:5].lower() == "s3://":  # a cluster job on an object store: one PUT
             from crawler.store import as_path

@@ -22,7 +22,7 @@ from crawler.items import EXTRACTOR_VERSION, fact_rows
 #: Articles handed to a worker at a time (a land notice derives in about a millisecond).
 CHUNK = 64
 #: The article columns a rebuild reads (no HTML: the body's tables are stored with the article).
-COLUMNS = ["site", "post_id", "url", "title", "text", "category", "tables", "fetched_at", "content_hash"]
+COLUMNS = ["site", "post_id", "url", "title", "text", "category", "tables", "fetched_at", "content_hash", "record_hash"]
 
 
 def derive_records(records: list[dict]) -> list[tuple[list[dict], list[dict], list[str]]]:

@@ -86,6 +86,8 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("region_name", pa.string(), True, "that county with its parents, e.g. 上海市金山区"),
     ("places", pa.list_(pa.string()), True, "GB/T 2260 codes of the areas title and text name, most specific"),
     ("place_names", pa.list_(pa.string()), True, "each of places as first written"),
+    # the version identity: null in rows written before it existed (those compare by content_hash)
+    ("record_hash", pa.string(), True, "sha256 of title, text, category and tags (record_hash()): a new value is a new version"),
 ]
 
 ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])

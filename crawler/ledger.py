@@ -45,6 +45,11 @@ MALFORMED_URLS = PREFIX + "malformed_urls"
 FAILED_URLS = PREFIX + "failed_urls"
 OFFSITE_BLOCKED = PREFIX + "offsite_blocked"
 RETRY_WAIT_SECONDS = PREFIX + "retry_wait_seconds"
+POSTS_RETRIED = PREFIX + "posts_retried"
+POSTS_RECOVERED = PREFIX + "posts_recovered"
+POSTS_REVISITED = PREFIX + "posts_revisited"
+TRUNCATED = PREFIX + "truncated"
+ABANDONED_URLS = PREFIX + "abandoned_urls"
 #: Tables that looked like parcel/listing tables but could not be read (crawler.facts warnings).
 FACT_WARNINGS = PREFIX + "fact_warnings"
 #: Fact rows written by the run (crawler.store.DatasetWriter counts).
@@ -127,6 +132,8 @@ class Ledger:
     unfetchable: set[tuple[str, int]] = field(default_factory=set)
     unfetchable_now: dict[tuple[str, int], bool] = field(default_factory=dict)
     stored_hosts: set[str] = field(default_factory=set)
+    unchanged_now: list[tuple[str, int]] = field(default_factory=list)  # re-fetched, found unchanged
+    debt: Any = None  # crawler.debt.FailedPosts under <out>/.parkcorpus/failed/, opened on first use
 
     @classmethod
     def of(cls, crawler: Any) -> Ledger:
@@ -145,8 +152,10 @@ class Ledger:
         return self.crawler.stats
 
     # -- posts
-    def is_stored(self, site: str, post_id: int, content_hash: str) -> bool:
-        """True when this exact version is in the dataset already."""
+    def is_stored(self, site: str, post_id: int, content_hash: str, record_hash: str | None = None) -> bool:
+        """True when this exact version is in the dataset already (by record_hash when given)."""
+        if hasattr(self.known, "has_version"):
+            return self.known.has_version(site, post_id, record_hash, content_hash)
         if hasattr(self.known, "has"):
             return self.known.has(site, post_id, content_hash)
         return content_hash in self.known.get((site, post_id), ())
@@ -167,16 +176,77 @@ class Ledger:
             return
         self.stats.inc_value(outcome_key(outcome))
         self.stats.inc_value(outcome_key(outcome, key[0]))
-        if outcome in UNFETCHABLE:
+        if outcome in UNFETCHABLE and not malformed:  # a truncated page is a failure to retry, not a gone post
             self.unfetchable_now[key] = True
         elif outcome in ("written", "unchanged"):
             self.unfetchable_now[key] = False
+            if outcome == "unchanged":
+                self.unchanged_now.append(key)
         if malformed:
             self._list_url(MALFORMED_URLS, url)
+            self.stats.inc_value(TRUNCATED)
         if outcome == "failed":
             self._list_url(FAILED_URLS, url)
+        if outcome == "failed" or malformed:
+            self._debt_failed(key, url, detail or outcome)
+        elif outcome != "out_of_range":  # stored, unchanged or gone for good: the debt is settled
+            self._debt_settled(key)
         if detail:
             logger.debug("%s: %s (%s)", url, outcome, detail)
+
+    # -- the failed-post debt (crawler.debt): retried first by every later run
+    def failed_posts(self) -> Any:
+        """The FailedPosts ledger of this output folder (<out>/.parkcorpus/failed/)."""
+        if self.debt is None:
+            from crawler.debt import FailedPosts
+
+            self.debt = FailedPosts(Path(self.out) / STATE_DIR / "failed")
+        return self.debt
+
+    def due_posts(self, host: str) -> list[int]:
+        """Post ids of host that earlier runs left failed and that are due for a retry now."""
+        try:
+            return self.failed_posts().due(host, clock.now())
+        except Exception as exc:  # noqa: BLE001 - a damaged or unsafe ledger must not stop the crawl
+            logger.warning("cannot read the failed posts of %s: %s", host, exc)
+            return []
+
+    def _debt_failed(self, key: tuple[str, int], url: str, reason: str) -> None:
+        try:
+            debt = self.failed_posts()
+            was = debt.entries(key[0]).get(key[1], {}).get("abandoned", False)
+            entry = debt.add_failed(key[0], key[1], clock.now(), run_id=self.run_id, url=url, reason=reason)
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must not cost the post's outcome
+            logger.warning("cannot record failed post %s: %s", url, exc)
+            return
+        if entry.get("abandoned") and not was:
+            self._list_url(ABANDONED_URLS, url)
+
+    def _debt_settled(self, key: tuple[str, int]) -> None:
+        try:
+            if self.failed_posts().recovered(key[0], key[1]):
+                self.stats.inc_value(POSTS_RECOVERED)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("cannot update the failed posts of %s: %s", key[0], exc)
+
+    def save_debt(self) -> None:
+        """Write the failed-post ledger (once, at the end of the run)."""
+        if self.debt is None:
+            return
+        try:
+            self.debt.save()
+        except Exception as exc:  # noqa: BLE001 - the data is written; say so loudly
+            logger.error("cannot save the failed-post list under %s: %s", self.debt.folder, exc)
+
+    def save_checked(self) -> None:
+        """Remember when re-fetched posts were found unchanged (the --revisit-sample sweep's order)."""
+        from crawler import revisit
+
+        by_host: dict[str, list[int]] = {}
+        for host, pid in self.unchanged_now:
+            by_host.setdefault(host, []).append(pid)
+        for host, ids in by_host.items():
+            revisit.save_checked(self.out, host, ids, clock.now())
 
     def _list_url(self, key: str, url: str) -> None:
         bad = self.stats.get_value(key) or []
@@ -218,6 +288,8 @@ class Ledger:
                 # requested URL, i.e. a redirect loop
                 self.count_error(key[0], "redirect_loop", url)
             self.settle(key, "failed", detail=f"no response before the run closed ({reason})")
+        self.save_debt()
+        self.save_checked()
         if reason != "finished":
             return
         for host, mode in site_mode.items():
@@ -358,8 +430,11 @@ def output_files(out: str, run_id: str) -> list[str]:
 
 
 def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[str, Any],
-                  max_errors: int = 0) -> dict[str, Any]:
-    """The run summary (what --json prints) from the Scrapy stats of a finished crawl."""
+                  max_errors: int = 0, max_failed: Any = None) -> dict[str, Any]:
+    """The run summary (what --json prints) from the Scrapy stats of a finished crawl (docs/schema.md)."""
+    from crawler.health import EXIT_PARTIAL, SCHEMA_VERSION, STATUS_PARTIAL, parse_max_failed
+
+    tolerance = parse_max_failed(max_failed)
     hosts = [h for h in (args.get("sites") or "").split(",") if h]
     pre = PREFIX
     outcomes = {o: int(stats.get(f"{pre}outcome/{o}", 0)) for o in OUTCOMES}
@@ -385,6 +460,9 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
             "crawl_delay": stats.get(sp + "crawl_delay"),
             "status": "ok",
         }
+        row["failed"] = row["outcomes"]["failed"]
+        if row["failed"]:
+            row["status"] = STATUS_PARTIAL
         if requests and not usable:
             row["status"] = "down"
             down.append(host)
@@ -407,11 +485,21 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         status, error = "interrupted", "interrupted: stopped by a signal; rows fetched so far were written"
     elif reason and reason != "finished":
         status, error = "failed", f"crawl stopped: {reason}"
+    exit_code = 0 if status == "ok" else 1
+    # posts left failed (or truncated) after the run's retries: the debt the next runs pay
+    still_failed = outcomes["failed"] + int(stats.get(pre + "truncated", 0))
+    settled = sum(outcomes.values())
+    if status == "ok" and still_failed:
+        status = STATUS_PARTIAL
+        exit_code = 0 if tolerance.allows(still_failed, settled) else EXIT_PARTIAL
     return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "crawl",
         "run_id": run_id,
         "status": status,
-        "exit_code": 0 if status == "ok" else 1,
+        "exit_code": exit_code,
         "error": error,
+        "max_failed": str(tolerance),
         "finish_reason": reason,
         "mode": args.get("mode", "auto"),
         "sites": site_rows,
@@ -427,6 +515,11 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         "errors_by_kind": errors_by_kind,
         "malformed_urls": list(stats.get(pre + "malformed_urls") or []),
         "failed_urls": list(stats.get(pre + "failed_urls") or []),
+        "failed_posts": still_failed,
+        "retried": int(stats.get(pre + "posts_retried", 0)),
+        "recovered": int(stats.get(pre + "posts_recovered", 0)),
+        "revisited": int(stats.get(pre + "posts_revisited", 0)),
+        "abandoned_urls": list(stats.get(pre + "abandoned_urls") or []),
         "facts": {"parcels": int(stats.get(PARCELS_WRITTEN, 0)), "listings": int(stats.get(LISTINGS_WRITTEN, 0)),
                   "warnings": int(stats.get(FACT_WARNINGS, 0))},
         "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),

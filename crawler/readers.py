@@ -20,7 +20,7 @@ from typing import Any
 CURRENT_SQL = "current.sql"
 
 #: Version order, newest first: (column, descending). Nulls sort last in every reader.
-VERSION_ORDER = (("fetched_at", True), ("extracted_at", True), ("content_hash", True))
+VERSION_ORDER = (("fetched_at", True), ("extracted_at", True), ("content_hash", True), ("record_hash", True))
 
 _KEY = ("site", "post_id")
 

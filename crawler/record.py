@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler import clock, sites
 from crawler.extract import ExtractOptions, extract_html
+from crawler.items import record_hash
 
 
 def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -109,6 +110,7 @@ def page_to_record(page: Page, site: sites.Site | None = None, *, options: Extra
     if run_id is not None:
         record["run_id"] = run_id
     add_places(record, site)
+    record["record_hash"] = record_hash(record)  # after every normalisation: the version identity
     return record
 
 

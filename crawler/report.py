@@ -397,6 +397,15 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
          ", ".join(f"{k}: {v}" for k, v in h["boilerplate_patterns"].items())),
         ("Traditional characters left", h["traditional_rows"], "".join(list(h["traditional_chars"])[:20])),
         ("no publication date", h["undated"], ""),
+        # the crawl's own health (crawler.health): posts still owed, given up, stale sites
+        ("posts failed, still retried", h.get("missing_posts", 0), ""),
+        ("posts abandoned after repeated failures", h.get("abandoned_posts", 0), " ".join(h.get("abandoned_urls", [])[:5])),
+        ("sites not crawled for over 2 days", sum(1 for d in h.get("sites_not_crawled_since", {}).values()
+                                                   if d is None or d > 2),
+         ", ".join(f"{k}: {'never' if d is None else f'{d} days'}"
+                   for k, d in h.get("sites_not_crawled_since", {}).items() if d is None or d > 2)),
+        ("last run", 0 if (h.get("last_run") or {}).get("status") in (None, "ok") else 1,
+         " ".join(str(v) for v in (h.get("last_run") or {}).values() if v is not None)),
     ]
     parts.append("<h2>Extraction health</h2><table><thead><tr><th>check</th><th>articles</th>"
                  "<th>detail</th></tr></thead><tbody>")

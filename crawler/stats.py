@@ -300,11 +300,33 @@ def corpus_stats(out: str | Path) -> dict[str, Any]:
     """Statistics and extraction health of the dataset at out, as a JSON-ready dict."""
     df = read_articles(out)
     logger.info("read %d articles from %s", len(df), out)
-    result = compute(df, read_runs(out), boilerplate_patterns())
+    runs = read_runs(out)
+    result = compute(df, runs, boilerplate_patterns())
+    result["health"].update(crawl_health_of(out, runs, sorted(set(df["site"])) if len(df) else []))
     result["facts"] = facts_stats(*read_facts(out))
     result["out"] = str(out)
     result.update(regions_and_duplicates(out))
     return result
+
+
+def crawl_health_of(out: str | Path, runs: list[dict[str, Any]], sites: list[str]) -> dict[str, Any]:
+    """missing_posts, abandoned_posts (+ the abandoned URLs), last_run, sites_not_crawled_since."""
+    from crawler.clock import now
+    from crawler.debt import FailedPosts
+    from crawler.health import crawl_health
+    from crawler.ledger import STATE_DIR
+
+    debt = FailedPosts(Path(str(out)) / STATE_DIR / "failed")
+    try:
+        counts = debt.counts()
+        abandoned = [e.get("url") or f"{host} post {pid}" for host in debt.sites()
+                     for pid, e in debt.entries(host).items() if e.get("abandoned")]
+    except Exception as exc:  # noqa: BLE001 - an unreadable ledger must not hide the rest
+        logger.warning("cannot read the failed posts: %s", exc)
+        counts, abandoned = {}, []
+    health = crawl_health(runs, counts, sites, now())
+    health["abandoned_urls"] = abandoned
+    return health
 
 
 def regions_and_duplicates(out: str | Path, top: int = 10) -> dict[str, Any]:
@@ -521,6 +543,11 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
               ", ".join(f"{k} {v}" for k, v in h["boilerplate_patterns"].items()))
     t.add_row("Traditional characters left", str(h["traditional_rows"]), "".join(list(h["traditional_chars"])[:20]))
     t.add_row("no publication date", str(h["undated"]), "")
+    if "missing_posts" in h:
+        t.add_row("posts failed, still retried", str(h["missing_posts"]), "")
+        t.add_row("posts abandoned", str(h["abandoned_posts"]), " ".join(h.get("abandoned_urls", [])[:2]))
+        last = h.get("last_run") or {}
+        t.add_row("last run", str(last.get("status") or "-"), f"{last.get('run_id') or ''} {last.get('finished') or ''}")
     con.print(t)
 
     f = data.get("facts")

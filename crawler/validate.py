@@ -269,9 +269,11 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                 _check_article_partition(table, values, rel, problems)
                 site = values.get("site")
                 stamps = zip(_micros(table, "fetched_at"), _micros(table, "extracted_at"))
-                for pid, h, fp in zip(table.column("post_id").to_pylist(),
-                                      table.column("content_hash").to_pylist(), stamps):
-                    versions[(site, pid, h)].append((rel, fp))
+                rhs = (table.column("record_hash").to_pylist() if "record_hash" in table.column_names
+                       else [None] * table.num_rows)  # a title-only edit keeps content_hash
+                for pid, h, rh, fp in zip(table.column("post_id").to_pylist(),
+                                          table.column("content_hash").to_pylist(), rhs, stamps):
+                    versions[(site, pid, h, rh)].append((rel, fp))
                 hits = check_boilerplate(table.column("text").to_pylist())
                 bad = [(pid, names) for pid, names in zip(table.column("post_id").to_pylist(), hits) if names]
                 if bad:
@@ -292,7 +294,7 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
     dup_parts: set[str] = {str(Path(p.path).parent.relative_to(ARTICLES)) for p in problems
                            if p.kind == "misplaced"}
     same_run: dict[str, list[Any]] = {}  # file -> [copies, run, example] of same-run identical copies
-    for (site, pid, h), entries in versions.items():
+    for (site, pid, h, _rh), entries in versions.items():
         if len(entries) < 2:
             continue
         files = [rel for rel, _ in entries]

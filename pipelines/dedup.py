@@ -1,4 +1,4 @@
-"""Drop a record whose (site, post_id, content_hash) is already stored: the 'unchanged' outcome."""
+"""Drop a record whose (site, post_id, record_hash) is already stored: the 'unchanged' outcome."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class DedupPipeline:
         if not isinstance(item, PostItem):
             return item
         rec = item.record
-        if not self.ledger.is_stored(rec["site"], int(rec["post_id"]), rec["content_hash"]):
+        if not self.ledger.is_stored(rec["site"], int(rec["post_id"]), rec["content_hash"], rec.get("record_hash")):
             return item
         self.ledger.settle(item.key, "unchanged")
         raise DropItem(f"{rec.get('url')}: unchanged")

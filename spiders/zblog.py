@@ -16,7 +16,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler import clock, discover, ledger, sites
+from crawler import clock, discover, ledger, revisit, sites
 from crawler.clock import new_run_id
 from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem
 from crawler.spider_args import CrawlArgs, load_known_posts, parse_spider_args
@@ -71,6 +71,8 @@ class ZblogSpider(scrapy.Spider):
         spider.follow_traps = s.getbool("PARKCORPUS_FOLLOW_TRAPS", False)
         # page_to_record runs in worker processes (PARKCORPUS_WORKERS; 1: in this process)
         spider.extractor = CrawlExtractor.of(crawler)
+        spider.revisit_days = max(0, s.getint("PARKCORPUS_REVISIT_DAYS", 7))
+        spider.revisit_sample = max(0, s.getint("PARKCORPUS_REVISIT_SAMPLE", 0))
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
@@ -97,6 +99,17 @@ class ZblogSpider(scrapy.Spider):
             if mode in ("full", "sitemap"):
                 self.ledger.write_marker("incomplete", site.host)
             self.crawler.stats.set_value(ledger.site_key(site.host, "mode"), mode)
+            # posts earlier runs left failed come first, whatever the mode (crawler.debt)
+            for pid in self.ledger.due_posts(site.host):
+                req = self.post_request(site.host, pid, force=True)
+                if req is not None:
+                    self.crawler.stats.inc_value(ledger.POSTS_RETRIED)
+                    yield req
+            for pid in revisit.oldest_checked(self.ledger, site.host, self.revisit_sample):
+                req = self.post_request(site.host, pid, force=True)
+                if req is not None:
+                    self.crawler.stats.inc_value(ledger.POSTS_REVISITED)
+                    yield req
             if mode == "ids":
                 for pid in range(lo, hi + 1):
                     req = self.post_request(site.host, pid)
@@ -122,16 +135,18 @@ class ZblogSpider(scrapy.Spider):
         yield self.list_request(f"http://{host}/", host)
 
     # --- requests ----------------------------------------------------------------------------
-    def post_request(self, host: str, pid: int, hint: dict | None = None):
-        """A request for a post unless it was requested already or is stored (and no --refresh)."""
+    def post_request(self, host: str, pid: int, hint: dict | None = None, force: bool = False):
+        """A request for a post unless it was requested already or is stored (and no --refresh).
+
+        force: a failed post due for a retry, or a stored post re-checked for edits."""
         key = (host, pid)
         if hint:
             self.hints.setdefault(key, {}).update(hint)
         if key in self.requested:
             return None
-        if key in self.ledger.known and not self.args.refresh:
+        if key in self.ledger.known and not self.args.refresh and not force:
             return None
-        if key in self.ledger.unfetchable and self.site_mode.get(host) == "incremental":
+        if key in self.ledger.unfetchable and self.site_mode.get(host) == "incremental" and not force:
             return None  # a known 404/robots/not-article post; full mode tries it again
         self.requested.add(key)
         url = sites.post_url(host, pid)  # index.php?id=N and the pseudo-static URL are one post
@@ -141,13 +156,24 @@ class ZblogSpider(scrapy.Spider):
             meta={"site": host, "post_id": pid, "handle_httpstatus_list": [404, 410]},
         )
 
-    def post_request_for(self, url: str, hint: dict | None = None):
-        """post_request for a post URL in either form, on an allowed host only."""
+    def post_request_for(self, url: str, hint: dict | None = None, revisit: bool = False, edited: bool = False):
+        """post_request for a post URL in either form, on an allowed host only.
+
+        revisit: in incremental mode, re-fetch the post even when stored (it may have been edited);
+        edited: re-fetch it in any mode (its feed item changed since the last run)."""
         host = (urlsplit(url).hostname or "").lower()
         pid = sites.post_id_of(url)
         if host not in self.allowed_hosts or pid is None:
             return None
-        return self.post_request(host, pid, hint)
+        revisit = (edited or (revisit and self.site_mode.get(host) == "incremental")) and (host, pid) in self.ledger.known
+        req = self.post_request(host, pid, hint, force=revisit)
+        if req is not None and revisit:
+            self.crawler.stats.inc_value(ledger.POSTS_REVISITED)
+        return req
+
+    def is_recent(self, when, now=None) -> bool:
+        """Whether a post published at `when` is inside the --revisit-days window (before `now`)."""
+        return revisit.is_recent(when, self.revisit_days, now)
 
     def list_request(self, url: str, host: str, archive=None):
         """A list page request (dupefilter keeps each list page once per run)."""
@@ -161,11 +187,15 @@ class ZblogSpider(scrapy.Spider):
         """feed.php: exact pubDates as hints; new posts requested right away."""
         # archived so that re-extraction from the WARC gets the same exact dates
         yield ArchiveItem(Exchange.of(response))
+        now = clock.parse_http_date(response.headers.get(b"Date"))  # the site's clock, not ours
+        # the feed carries full bodies: an item that changed since the last run is an edited post
+        edited = revisit.feed_changes(self.out, response.meta["site"], discover.feed_fingerprints(response.body))
         for link, published in discover.parse_feed(response.body):
             hint = {"feed_published": published} if published else None
             if not self.args.in_range(published):
                 continue
-            req = self.post_request_for(link, hint)
+            # a recent post is re-fetched to catch edits (the feed lists the newest posts)
+            req = self.post_request_for(link, hint, revisit=self.is_recent(published, now), edited=link in edited)
             if req is not None:
                 yield req
 
@@ -181,24 +211,32 @@ class ZblogSpider(scrapy.Spider):
             yield ArchiveItem(Exchange.of(response))  # the month hint, for reextract
         unknown = 0
         older = 0
+        recent = 0
+        oldest_fresh = False  # the page's oldest dated post is still inside the revisit window
         for url, date_text in zip(page.items, page.item_dates):
             pid = sites.post_id_of(url)
             if (host, pid) not in self.ledger.known and (host, pid) not in self.ledger.unfetchable:
                 unknown += 1
             approx = discover.approx_list_date(date_text, now)
+            # list dates are approximate ("3天前"): a day of margin keeps the window's edge posts
+            fresh = approx is not None and revisit.is_recent(approx, self.revisit_days, now, margin_days=1)
+            recent += fresh and (host, pid) in self.ledger.known
+            if approx is not None:
+                oldest_fresh = fresh  # lists run newest first: the last dated item decides
             if approx is not None and self.args.since and approx < self.args.since_floor():
                 older += 1
                 continue
             if approx is not None and self.args.until and approx > self.args.until_ceiling():
                 continue
-            req = self.post_request_for(url, hint)
+            req = self.post_request_for(url, hint, revisit=fresh)
             if req is not None:
                 yield req
         all_older = bool(page.items) and older == len(page.items)
         listing = sites.listing_key(response.url)
         if mode == "incremental":
             # stop at the first page whose posts are all stored: everything older is stored too
-            if unknown and page.next_url and self.may_follow(page.next_url):
+            # (or, with --revisit-days, at the first page older than the window)
+            if (unknown or (recent and oldest_fresh)) and page.next_url and self.may_follow(page.next_url):
                 yield self.list_request(page.next_url, host, archive)
             return
         for url in page.other_posts:

@@ -143,6 +143,8 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
     import shutil
     from pathlib import Path
 
+    from crawler.readers import write_current_sql
+
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Reading the data", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
@@ -150,6 +152,7 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
     work = dataset.parent / "readme-cwd"
     if not work.exists():
         shutil.copytree(dataset, work / "data")
+        write_current_sql(work / "data")  # every crawl writes it
     monkeypatch.chdir(work)
     ns: dict = {}
     for code in blocks:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from crawler import store
 from crawler.errors import DatasetError, UsageError
-from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, content_hash, link_rows
+from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, content_hash, link_rows, record_hash
 from store_helpers import FETCHED, UTC, rec, write
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -286,7 +286,10 @@ def test_known_posts_is_a_mapping_of_hash_sets(tmp_path):
     out = tmp_path / "data"
     write(out, [rec(1, text="a"), rec(2, site="laian.021cf.cn")], run_id="r1")
     write(out, [rec(1, text="b", fetched_at=FETCHED + dt.timedelta(1))], run_id="r2")
-    known = store.known_posts(out)
+    # by default a version is known by its record_hash (title, text, category, tags)
+    by_record = store.known_posts(out)
+    assert by_record[(SITE, 1)] == {record_hash(rec(1, text="a")), record_hash(rec(1, text="b"))}
+    known = store.known_posts(out, by="content_hash")
     assert dict(known) == {(SITE, 1): {content_hash("a"), content_hash("b")},
                            ("laian.021cf.cn", 2): {content_hash(rec(2)["text"])}}
     assert (SITE, 1) in known and (SITE, 9) not in known and len(known) == 2
@@ -324,7 +327,7 @@ def test_writer_updates_the_state_it_was_given(tmp_path):
     known = store.known_posts(out)
     w = store.DatasetWriter(out, "r1", known=known)
     w.add(rec(1))
-    assert known.has(SITE, 1, content_hash(rec(1)["text"]))
+    assert known.has(SITE, 1, record_hash(rec(1))) and known.has_version(SITE, 1, None, record_hash(rec(1)))
     w.close()
 
 

@@ -22,7 +22,8 @@ CREATE OR REPLACE MACRO current_articles(root) AS TABLE
     SELECT * FROM article_versions(root)
     QUALIFY row_number() OVER (
         PARTITION BY site, post_id
-        ORDER BY fetched_at DESC NULLS LAST, extracted_at DESC NULLS LAST, content_hash DESC) = 1;
+        ORDER BY fetched_at DESC NULLS LAST, extracted_at DESC NULLS LAST, content_hash DESC,
+                 record_hash DESC NULLS LAST) = 1;
 
 -- the links shown on current versions only (a links row names its version by content_hash)
 CREATE OR REPLACE MACRO current_links(root) AS TABLE

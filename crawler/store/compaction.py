@@ -210,6 +210,8 @@ def _compact_links(path: Path, site: Any, partition: str | None, stored: pa.Arra
         if current is not None and table.num_rows:
             # drop links of superseded versions only; links of versions not stored when the
             # compaction started are kept, since a crawl may be writing their articles right now
+            # (links carry content_hash only: compare article keys without their record_hash)
+            stored, current = _without_record_hash(stored), _without_record_hash(current)
             key = _key_strings_links(table)
             old_version = pc.and_(pc.is_in(key, value_set=stored), pc.invert(pc.is_in(key, value_set=current)))
             table = table.filter(pc.invert(old_version))
@@ -221,6 +223,10 @@ def _compact_links(path: Path, site: Any, partition: str | None, stored: pa.Arra
         table = table.sort_by([("src_post_id", "ascending"), ("kind", "ascending"), ("position", "ascending")])
         after += len(_swap_partition(path, folder, _chunks(table) if table.num_rows else [], files, stamp))
     return before, after, removed
+
+
+def _without_record_hash(keys: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(keys, pattern="\x1f[^\x1f]*$", replacement="")
 
 
 def _key_strings_links(table: pa.Table) -> pa.Array:

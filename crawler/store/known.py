@@ -130,6 +130,16 @@ class KnownPosts(Mapping):
         key = self._key(site, post_id)
         return key is not None and content_hash in self._versions(key)
 
+    def has_version(self, site: str, post_id: int, record_hash: str | None, content_hash: str | None) -> bool:
+        """True when this version is stored: its record_hash, or its content_hash for a row stored
+        before record_hash existed (those are read by content_hash, see known_posts)."""
+        key = self._key(site, post_id)
+        if key is None:
+            return False
+        versions = self._versions(key)
+        return (record_hash is not None and record_hash in versions) or (
+            content_hash is not None and content_hash in versions)
+
     def add(self, site: str, post_id: int, content_hash: str, fetched_at: Any = None) -> None:
         """Record that a version is (about to be) stored."""
         key = self._key(site, post_id, create=True)
@@ -153,6 +163,11 @@ class KnownPosts(Mapping):
         if not versions:
             return None
         return max(versions.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+    def last_fetched(self, site: str, post_id: int) -> int:
+        """µs since the epoch of the newest stored fetch of a post (0 when unknown)."""
+        key = self._key(site, post_id)
+        return max(self._versions(key).values(), default=0) if key is not None else 0
 
     def sites(self) -> list[str]:
         """Sites with at least one stored post."""
@@ -210,22 +225,27 @@ class NewestHashes(Mapping):
 
 
 
-def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> KnownPosts:
-    """The crawl state: (site, post_id) -> set of stored content_hash, reading only those columns."""
+def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None,
+                by: str = "record_hash") -> KnownPosts:
+    """The crawl state: (site, post_id) -> stored version hashes (record_hash, else content_hash)."""
 
     def read() -> KnownPosts:
         known = KnownPosts()
         dataset = open_dataset(out) if as_path(out).is_dir() else None
         if dataset is None:
             return known
-        scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "fetched_at"],
+        scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "record_hash", "fetched_at"],
                                   filter=_site_filter(sites), batch_size=65_536)
         for batch in scanner.to_batches():
             if batch.num_rows == 0:
                 continue
             fetched = pc.cast(batch.column("fetched_at"), pa.int64()).fill_null(0)
+            # a version is known by its record_hash; rows written before that column existed by
+            # their content_hash, so upgrading does not make every stored post "changed"
+            ident = (pc.coalesce(batch.column("record_hash"), batch.column("content_hash"))
+                     if by == "record_hash" else batch.column("content_hash"))
             known._bulk(batch.column("site").to_pylist(), batch.column("post_id").to_pylist(),
-                        batch.column("content_hash").to_pylist(), fetched.to_pylist())
+                        ident.to_pylist(), fetched.to_pylist())
         return known
 
     return _retry_listing(read)
@@ -233,5 +253,5 @@ def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None
 
 def newest_hash(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> NewestHashes:
     """(site, post_id) -> content_hash of the newest stored version (for --refresh change checks)."""
-    return NewestHashes(known_posts(out, sites))
+    return NewestHashes(known_posts(out, sites, by="content_hash"))
 

@@ -71,7 +71,7 @@ FACT_DATASET_SCHEMAS = {PARCELS: PARCEL_SCHEMA, LISTINGS: LISTING_SCHEMA}
 FACT_FILE_SCHEMAS = {k: v.remove(v.get_field_index("site")) for k, v in FACT_DATASET_SCHEMAS.items()}
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_KEY = ("site", "post_id", "content_hash")
+_KEY = ("site", "post_id", "content_hash", "record_hash")
 
 
 def check_run_id(run_id: str) -> str:

@@ -83,9 +83,12 @@ def region_filter(region: str | Iterable[str] | None) -> ds.Expression | None:
 
 
 def _key_strings(table: pa.Table | pa.RecordBatch) -> pa.Array:
+    # a title-only edit keeps content_hash: record_hash (null in older rows) tells the versions apart
+    rh = table.column("record_hash").fill_null("") if "record_hash" in table.column_names else pa.array(
+        [""] * table.num_rows, pa.string())
     return pc.binary_join_element_wise(
         table.column("site"), pc.cast(table.column("post_id"), pa.string()),
-        table.column("content_hash"), "\x1f")
+        table.column("content_hash"), rh, "\x1f")
 
 
 def newest_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -> pa.Array:
@@ -95,7 +98,7 @@ def newest_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) ->
 
 def version_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -> tuple[pa.Array, pa.Array]:
     """(every stored version, the newest version per post) as 'site\\x1fpost_id\\x1fcontent_hash' keys."""
-    light = dataset.to_table(columns=["site", "post_id", "content_hash", "fetched_at", "extracted_at"],
+    light = dataset.to_table(columns=["site", "post_id", "content_hash", "record_hash", "fetched_at", "extracted_at"],
                              filter=_site_filter(site))
     if light.num_rows == 0:
         empty = pa.array([], pa.string())
@@ -103,7 +106,7 @@ def version_keys(dataset: ds.Dataset, site: Iterable[str] | str | None = None) -
     # newest = latest fetch; a re-extraction of the same fetch beats the original extraction
     light = light.sort_by([("site", "ascending"), ("post_id", "ascending"),
                            ("fetched_at", "descending"), ("extracted_at", "descending"),
-                           ("content_hash", "descending")])
+                           ("content_hash", "descending"), ("record_hash", "descending")])
     site_a = light.column("site").to_numpy(zero_copy_only=False)
     pid_a = light.column("post_id").to_numpy()
     first = np.ones(light.num_rows, dtype=bool)

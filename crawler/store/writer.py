@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.clock import to_utc
-from crawler.items import ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_SCHEMA, content_hash, fact_rows, link_rows
+from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_SCHEMA, content_hash, fact_rows,
+                           link_rows, record_hash)
 from crawler.store import files as _files
 from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
 from crawler.store.known import KnownPosts, known_posts
@@ -48,6 +49,7 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["text"] = text
     rec["title"] = rec["title"] or ""
     rec["content_hash"] = rec["content_hash"] or content_hash(text)
+    rec["record_hash"] = rec["record_hash"] or record_hash(rec)
     rec["run_id"] = rec["run_id"] or run_id
     rec["fetched_at"] = to_utc(rec["fetched_at"]) or dt.datetime.now(dt.timezone.utc)
     rec["published"] = to_utc(rec["published"])
@@ -83,7 +85,8 @@ class DatasetWriter:
     this writer in the dataset (the merged ones after close); ``flushes`` counts the writes.
 
     ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
-    ``"unchanged"`` (same (site, post_id, content_hash) already stored: nothing written).
+    ``"unchanged"`` (same (site, post_id, record_hash) already stored, or the same content_hash
+    for a row written before record_hash existed: nothing written).
     ``known`` is the crawl state (``known_posts(out)`` when not given); it is updated as rows
     are added, so one writer never writes a triple twice. ``archive`` (a WarcArchive) is
     flushed before every Parquet file, so a row's ``warc_record_id`` is on disk before the row.
@@ -120,8 +123,8 @@ class DatasetWriter:
         if self.closed:
             raise RuntimeError("DatasetWriter is closed")
         rec = _normalise(record, self.run_id)
-        site, pid, h = rec["site"], int(rec["post_id"]), rec["content_hash"]
-        if self.known.has(site, pid, h):
+        site, pid, h = rec["site"], int(rec["post_id"]), rec["record_hash"]
+        if self.known.has_version(site, pid, h, rec["content_hash"]):
             self.counts["unchanged"] += 1
             return "unchanged"
         status = "changed" if (site, pid) in self.known else "new"

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from crawler import errors
 from crawler.clock import new_run_id
-from crawler.ledger import STATE_DIR, build_summary
+from crawler.ledger import STATE_DIR, build_summary, check_state_files
 from crawler.spider_args import CrawlArgs, parse_spider_args
 
 logger = logging.getLogger(__name__)
@@ -192,6 +192,7 @@ def crawl(
 
     run_id = new_run_id()
     state = out_path / STATE_DIR
+    check_state_files(out_path)  # a planted symlink stops the run here, with one Error line
     state.mkdir(exist_ok=True)
     summary_file = state / f"summary-{run_id}.json"
     progress_file = state / f"progress-{run_id}.json"

@@ -1,0 +1,110 @@
+"""Crash safety of the dataset under attack, damage and concurrency: planted links in the state
+folder, readers beside compact, reextract beside a crawl, one damaged Parquet file, repair.
+
+Each test reproduces a defect as a user (or someone sharing the dataset folder) would.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from crawler.ledger import STATE_DIR, Ledger
+
+HOST = "jinshan.021cf.cn"
+
+
+def cli(*args, env=None):
+    """(exit code, whole output) of `parkcorpus ARGS`; asserts no traceback."""
+    res = CliRunner().invoke(main, [str(a) for a in args], env=env)
+    assert "Traceback" not in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+    return res.exit_code, res.output
+
+
+def error_lines(out: str) -> list[str]:
+    return [ln for ln in out.splitlines() if ln.startswith("Error:")]
+
+
+# --- markers under .parkcorpus/ never followed -------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["incomplete", "crawled", "unfetchable"])
+def test_crawl_refuses_a_symlinked_marker_and_keeps_its_target(kind, tmp_path, replica, no_proxy_env):
+    out = tmp_path / "d"
+    assert cli("demo", "--out", out, "--posts", "3", "--sites", "1")[0] == 0
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    host = replica.network.hosts[0]
+    folder = out / STATE_DIR / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / host).unlink(missing_ok=True)
+    (folder / host).symlink_to(victim)
+    code, text = cli("crawl", host, "--out", out, "--proxy", replica.proxy_url, "--mode", "full",
+                     "--max-pages", "1")
+    assert code == 1, text
+    [line] = error_lines(text)
+    assert line.startswith(f"Error: {folder / host} is a symbolic link"), line
+    assert victim.read_text() == "keep\n"
+    assert (folder / host).is_symlink()
+
+
+def test_crawl_refuses_a_symlinked_state_folder(tmp_path, replica, no_proxy_env):
+    out = tmp_path / "d"
+    assert cli("demo", "--out", out, "--posts", "3", "--sites", "1")[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = out / STATE_DIR / "incomplete"
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    target.symlink_to(elsewhere, target_is_directory=True)
+    code, text = cli("crawl", replica.network.hosts[0], "--out", out, "--proxy", replica.proxy_url,
+                     "--mode", "full", "--max-pages", "1")
+    assert code == 1
+    assert error_lines(text)[0].startswith(f"Error: {target} is a symbolic link")
+    assert list(elsewhere.iterdir()) == []
+
+
+def _ledger(out) -> Ledger:
+    return Ledger(SimpleNamespace(stats=None), out=str(out), run_id="r1")
+
+
+def test_ledger_never_writes_through_a_marker_planted_meanwhile(tmp_path):
+    """The race the pre-flight check cannot see: a link planted after the crawl started."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    out = tmp_path / "d"
+    for kind in ("incomplete", "crawled", "unfetchable"):
+        (out / STATE_DIR / kind).mkdir(parents=True)
+        (out / STATE_DIR / kind / HOST).symlink_to(victim)
+    led = _ledger(out)
+    led.write_marker("incomplete", HOST)
+    led.write_marker("crawled", HOST)
+    led.unfetchable_now[(HOST, 7)] = True
+    led.save_unfetchable([HOST])
+    assert victim.read_text() == "keep\n"
+    assert led.read_ids("unfetchable", HOST) == set()  # a link is not read either
+    assert not led.is_complete(HOST)
+
+
+def test_ledger_markers_round_trip(tmp_path):
+    led = _ledger(tmp_path)
+    led.unfetchable_now.update({(HOST, 5): True, (HOST, 9): True})
+    led.save_unfetchable([HOST])
+    assert led.read_ids("unfetchable", HOST) == {5, 9}
+    led.write_marker("crawled", HOST)
+    led.stored_hosts = {HOST}
+    assert led.is_complete(HOST)
+    led.write_marker("incomplete", HOST)
+    assert not led.is_complete(HOST)
+    assert not [p for p in (tmp_path / STATE_DIR).rglob("*") if p.name.endswith(".tmp")]

@@ -108,3 +108,94 @@ def test_ledger_markers_round_trip(tmp_path):
     led.write_marker("incomplete", HOST)
     assert not led.is_complete(HOST)
     assert not [p for p in (tmp_path / STATE_DIR).rglob("*") if p.name.endswith(".tmp")]
+
+
+# --- readers beside compact ---------------------------------------------------------------------------
+
+#: A compaction loop in its own process: each round puts an identical copy of every file in place
+#: (what a merge shows for a moment), then compacts the copies away; bounded in rounds and time.
+COMPACT_LOOP = r"""
+import os, shutil, sys, time
+from pathlib import Path
+from crawler.store import compact, dataset_files
+out, stop, count = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+n, t0 = 0, time.monotonic()
+while not stop.exists() and time.monotonic() - t0 < 300 and n < 20000:
+    for f in dataset_files(out) + dataset_files(out, "links"):
+        tmp = out / ".tmp" / f"copy-{n}.parquet"
+        shutil.copyfile(f, tmp)
+        os.replace(tmp, f.with_name(f"part-copy-{n}-{f.name[-20:]}"))
+    compact(out)
+    n += 1
+    count.write_text(str(n))
+"""
+
+
+def _corpus(out: Path) -> Path:
+    from test_stats import A, B, article, write_dataset
+
+    recs = [article(s, i, datetime(2026, 1 + i % 3, 1 + i, tzinfo=timezone.utc), run_id=f"r{i % 2}")
+            for s in (A, B) for i in range(1, 13)]
+    return write_dataset(out, recs)
+
+
+def test_readers_beside_a_compaction_loop(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from crawler.export import export
+    from crawler.report import build_report
+    from crawler.stats import corpus_stats, sites_overview
+    from crawler.store import load
+
+    out = _corpus(tmp_path / "d")
+    def posts(_=None):
+        df = load(out)
+        return sorted(zip(df["site"], df["post_id"]))
+
+    want = posts()
+    stop, count = tmp_path / "stop", tmp_path / "count"
+    proc = subprocess.Popen([sys.executable, "-c", COMPACT_LOOP, str(out), str(stop), str(count)])
+    failures = []
+
+    def rounds() -> int:
+        try:
+            return int(count.read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def check(kind, fn):
+        for i in range(20):
+            try:
+                got = fn(i)
+            except Exception as exc:  # noqa: BLE001 - every failure of a reader is the finding
+                failures.append(f"{kind}: {type(exc).__name__}: {exc}")
+                continue
+            if got != want:
+                failures.append(f"{kind}: {len(got)} posts instead of {len(want)}")
+
+    def exported(i):
+        to = tmp_path / f"e{i}.jsonl"
+        export(out, to=to)
+        rows = [json.loads(x) for x in to.read_text().splitlines()]
+        return sorted((r["site"], r["post_id"]) for r in rows)
+
+    def overview(_):
+        return sum(s["posts"] or 0 for s in sites_overview(out)["sites"])
+
+    try:
+        t0 = time.monotonic()
+        while rounds() < 2 and time.monotonic() - t0 < 60:  # the loop is running
+            time.sleep(0.05)
+        check("load", posts)
+        check("export", exported)
+        want_n = len(want)
+        check("stats", lambda _: want if corpus_stats(out)["articles"] == want_n else [])
+        check("sites", lambda _: want if overview(_) == want_n else [])
+        check("report", lambda i: want if build_report(out, to=tmp_path / f"r{i}.html")["articles"] == want_n else [])
+    finally:
+        stop.write_text("")
+        proc.wait(timeout=120)
+    assert rounds() > 10, "the compaction loop barely ran: the test proved nothing"
+    assert failures == []

@@ -81,6 +81,7 @@ from crawler.store.reading import (
     load,
     newest_keys,
     parse_day,
+    read_snapshot,
     version_keys,
 )
 from crawler.store.runs import (

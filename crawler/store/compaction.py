@@ -8,6 +8,7 @@ folder with the partition folder), so a reader sees the old file set or the new 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import secrets
 import shutil
@@ -31,12 +32,21 @@ from crawler.store.layout import (
     check_sites,
     dataset_files,
     ensure_dataset,
-    open_dataset,
     partition_dir,
     partition_months,
     partition_values,
 )
-from crawler.store.reading import _key_strings, _unique_versions, version_keys
+from crawler.store.reading import (
+    _DAMAGED,
+    _damage,
+    _damaged_message,
+    _key_strings,
+    _unique_versions,
+    read_snapshot,
+    version_keys,
+)
+
+logger = logging.getLogger(__name__)
 
 #: A compacted partition is split into files of at most this many rows.
 COMPACT_FILE_ROWS = 500_000
@@ -74,6 +84,21 @@ def _swap_partition(out: Path, folder: Path, tables: list[pa.Table], old: list[P
     return [folder / n for n in names]
 
 
+def _read_partition(out: Path, files: list[Path], schema: pa.Schema) -> pa.Table | None:
+    """The rows of a partition's files; None (partition left as it is, one warning per damaged
+    file) when one cannot be read: rewriting it without that file would lose its rows for good."""
+    try:
+        return _read_files(files, schema)
+    except (pa.ArrowException, OSError):
+        bad = [(f, why) for f in files if (why := _damage(f))]
+        if not bad:
+            raise
+        for f, why in bad:
+            if not any(Path(k[0]) == f for k in _DAMAGED):  # the listing pass warned already
+                logger.warning("skipped %s", _damaged_message(out, f, why))
+        return None
+
+
 def _partition_folders(root: Path, depth: int, site: Any, partition: str | None) -> list[Path]:
     folders = sorted({f.parent for f in dataset_files(root.parent, root.name)})
     if site is not None:
@@ -105,13 +130,13 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     summary = {"partitions": 0, "files_before": 0, "files_after": 0, "rows_before": 0,
                "rows_after": 0, "versions_folded": 0, "duplicates_removed": 0,
                "link_files_before": 0, "link_files_after": 0, "link_rows_removed": 0,
-               "rows_moved": 0}
-    dataset = open_dataset(path)
-    if dataset is None:
-        return summary
+               "rows_moved": 0, "partitions_skipped": 0}
     # versions of one post can sit in different month partitions (a re-resolved date), so the
     # current version is decided over the whole site, not inside each partition
-    stored, newest = version_keys(dataset, site)
+    keys = read_snapshot(path, lambda d: None if d is None else version_keys(d, site))
+    if keys is None:
+        return summary
+    stored, newest = keys
     current = None if keep_history else newest
     if partition and not partition.startswith("site="):
         raise UsageError(f"bad partition {partition!r}: use site=<host>/year=<YYYY>/month=<MM>")
@@ -119,7 +144,10 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     for folder in _partition_folders(a_root, 3, site, partition):
         files = _visible_parquet(folder)
         values = partition_values(folder, a_root)
-        table = _read_files(files, FILE_SCHEMA)
+        table = _read_partition(path, files, FILE_SCHEMA)
+        if table is None:
+            summary["partitions_skipped"] += 1
+            continue
         n0 = table.num_rows
         full = table.append_column("site", pa.array([values["site"]] * n0, pa.string()))
         deduped = _unique_versions(full)
@@ -190,7 +218,9 @@ def _compact_links(path: Path, site: Any, partition: str | None, stored: pa.Arra
     before = after = removed = 0
     for folder in _partition_folders(l_root, 1, site, None):
         files = _visible_parquet(folder)
-        table = _read_files(files, LINK_SCHEMA)
+        table = _read_partition(path, files, LINK_SCHEMA)
+        if table is None:
+            continue
         n0 = table.num_rows
         # a flush repeated after a crash writes the same links again: keep one of each
         ident = pc.binary_join_element_wise(

@@ -199,3 +199,89 @@ def test_readers_beside_a_compaction_loop(tmp_path):
         proc.wait(timeout=120)
     assert rounds() > 10, "the compaction loop barely ran: the test proved nothing"
     assert failures == []
+
+
+# --- one damaged Parquet file ---------------------------------------------------------------------------
+
+
+def _damage_one(out: Path) -> Path:
+    """Truncate one article file to half its size (a disk error or a copy cut short)."""
+    from crawler.store import dataset_files
+
+    victim = dataset_files(out)[0]
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])
+    return victim
+
+
+def _warnings_naming(text: str, path: Path) -> list[str]:
+    return [ln for ln in text.splitlines() if "WARNING" in ln and str(path) in ln]
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    out = _corpus(tmp_path / "d")
+    return out, _damage_one(out)
+
+
+@pytest.mark.parametrize("args", [["stats"], ["sites"], ["report", "--to", "{tmp}/r.html"], ["compact"]])
+def test_readers_skip_a_damaged_file_with_one_warning(args, damaged, tmp_path):
+    out, bad = damaged
+    code, text = cli(*[a.format(tmp=tmp_path) for a in args], "--out", out)
+    assert code == 0, text
+    [line] = _warnings_naming(text, bad)
+    assert "unreadable Parquet file" in line and "parkcorpus validate --repair" in line
+    assert not error_lines(text)
+    assert bad.exists()  # the damaged file is left for validate --repair to quarantine
+
+
+def test_stats_counts_the_readable_files(damaged):
+    from crawler.stats import corpus_stats
+    from crawler.store import load
+
+    out, bad = damaged
+    n = corpus_stats(out)["articles"]
+    assert 0 < n < 24  # the posts of the damaged file are missing, the rest are counted
+    assert len(load(out)) == n
+
+
+def test_export_of_a_damaged_dataset_is_one_error(damaged, tmp_path):
+    out, bad = damaged
+    to = tmp_path / "e.jsonl"
+    code, text = cli("export", "--out", out, "--to", to)
+    assert code == 1
+    [line] = error_lines(text)
+    assert str(bad) in line and "parkcorpus validate --repair" in line
+    assert not to.exists()  # a partial export would pass for the whole corpus
+
+
+def test_load_skips_a_damaged_file_with_one_warning(damaged, caplog):
+    from crawler.store import load
+
+    out, bad = damaged
+    with caplog.at_level("WARNING"):
+        df = load(out)
+    assert 0 < len(df) < 24
+    assert len([r for r in caplog.records if str(bad) in r.getMessage()]) == 1
+
+
+def test_crawl_fetches_the_posts_of_a_damaged_file_again(tmp_path, replica, no_proxy_env, fast_args):
+    from crawler.store import dataset_files, load
+
+    host = replica.network.hosts[0]
+    pids = replica.network.site(host).post_ids()[:12]
+    ids = f"{pids[0]}-{pids[-1]}"
+    out = tmp_path / "d"
+    code, text = cli("crawl", host, "--out", out, "--proxy", replica.proxy_url, "--ids", ids, *fast_args)
+    assert code == 0, text
+    before = set(load(out)["post_id"])
+    bad = _damage_one(out)
+    log = tmp_path / "crawl.log"
+    code, text = cli("--log-file", log, "crawl", host, "--out", out, "--proxy", replica.proxy_url, "--ids", ids,
+                     *fast_args)
+    assert code == 0, text
+    assert "Traceback" not in text + log.read_text() and "interrupted" not in text
+    assert _warnings_naming(log.read_text(), bad)  # the crawl process logs it
+    assert set(load(out)["post_id"]) == before  # the damaged file's posts were fetched and stored again
+    assert not list(out.rglob("*.warc.gz.open"))
+    assert bad in dataset_files(out)  # still there for validate --repair

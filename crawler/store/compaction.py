@@ -96,7 +96,13 @@ def _read_partition(out: Path, files: list[Path], schema: pa.Schema) -> pa.Table
         for f, why in bad:
             if not any(Path(k[0]) == f for k in _DAMAGED):  # the listing pass warned already
                 logger.warning("skipped %s", _damaged_message(out, f, why))
+                _DAMAGED[(str(f), *_stat(f))] = why
         return None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
 
 
 def _partition_folders(root: Path, depth: int, site: Any, partition: str | None) -> list[Path]:

@@ -86,13 +86,16 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
     command (damaged="skip"), or stops the read with one DatasetError (damaged="error").
     """
     pauses = list(RELIST_PAUSES)
+    warned: set[Path] = set()
     while True:
         listed = dataset_files(out, kind)
         ids = {f: _identity(f) for f in listed}
         files = [f for f in listed if ids[f] not in _DAMAGED]
-        if damaged == "error" and len(files) < len(listed):
-            bad = next(f for f in listed if ids[f] in _DAMAGED)
-            raise DatasetError(_damaged_message(out, bad, _DAMAGED[ids[bad]]))
+        for bad in (f for f in listed if ids[f] in _DAMAGED and f not in warned):
+            if damaged == "error":
+                raise DatasetError(_damaged_message(out, bad, _DAMAGED[ids[bad]]))
+            warned.add(bad)  # found by an earlier read in this process: not read again, still told
+            logger.warning("skipped %s", _damaged_message(out, bad, _DAMAGED[ids[bad]]))
         try:
             return read(files_dataset(out, files, kind))
         except FileNotFoundError:
@@ -108,6 +111,7 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
                     _DAMAGED[ids[f]] = why
                     if damaged == "error":
                         raise DatasetError(_damaged_message(out, f, why)) from None
+                    warned.add(f)
                     logger.warning("skipped %s", _damaged_message(out, f, why))
             if found:
                 continue  # at once: the damaged files are now left out

@@ -285,3 +285,69 @@ def test_crawl_fetches_the_posts_of_a_damaged_file_again(tmp_path, replica, no_p
     assert set(load(out)["post_id"]) == before  # the damaged file's posts were fetched and stored again
     assert not list(out.rglob("*.warc.gz.open"))
     assert bad in dataset_files(out)  # still there for validate --repair
+
+
+# --- reextract: the crawl's lock, unreadable WARC records -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory):
+    """A demo dataset with its WARC archive (one finished .warc.gz per run)."""
+    out = tmp_path_factory.mktemp("warc") / "d"
+    code, text = cli("demo", "--out", out, "--posts", "12", "--sites", "1")
+    assert code == 0, text
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_reextract_waits_for_no_one_while_a_crawl_holds_the_lock(archived, tmp_path):
+    from crawler.lock import FolderLock
+
+    out = _copy(archived, tmp_path / "d")
+    before = sorted(p.name for p in out.rglob("*.parquet"))
+    with FolderLock(out, run_id="crawl-1"):
+        code, text = cli("reextract", "--out", out)
+    assert code == 1
+    [line] = error_lines(text)
+    assert "is locked by another parkcorpus run (PID" in line
+    assert sorted(p.name for p in out.rglob("*.parquet")) == before  # nothing written
+
+
+def test_reextract_reports_the_records_of_a_truncated_warc(archived, tmp_path, caplog):
+    from crawler.archive import iter_responses, reextract, warc_files
+
+    out = _copy(archived, tmp_path / "d")
+    [warc] = warc_files(out)
+    whole = len(list(iter_responses(out)))
+    data = warc.read_bytes()
+    warc.write_bytes(data[: int(len(data) * 0.6)])  # a copy cut short
+    with caplog.at_level("WARNING"):
+        summary = reextract(out, to=tmp_path / "re")
+    assert summary["unreadable_records"] == 1
+    assert 0 < summary["responses"] < whole
+    assert str(warc) in summary["unreadable"][0]
+    assert [r for r in caplog.records if "unreadable WARC record" in r.getMessage()]
+
+
+def test_a_damaged_warc_record_costs_that_record_only(archived, tmp_path):
+    """Damage in the middle of a WARC: reading goes on at the next record (gzip member)."""
+    from crawler.archive import iter_responses, warc_files
+
+    out = _copy(archived, tmp_path / "d")
+    [warc] = warc_files(out)
+    good = list(iter_responses(out))
+    data = bytearray(warc.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 64] = b"\0" * 64
+    warc.write_bytes(bytes(data))
+    lost: list = []
+    got = list(iter_responses(out, lost=lost))
+    assert len(lost) == 1
+    assert len(good) - 3 <= len(got) < len(good)  # the records after the damaged one are read
+    assert {r.record_id for r in got} <= {r.record_id for r in good}

@@ -351,3 +351,102 @@ def test_a_damaged_warc_record_costs_that_record_only(archived, tmp_path):
     assert len(lost) == 1
     assert len(good) - 3 <= len(got) < len(good)  # the records after the damaged one are read
     assert {r.record_id for r in got} <= {r.record_id for r in good}
+
+
+# --- validate --repair keeps the good rows and has the bad ones fetched again --------------------------
+
+
+def _plant_bad_row(out: Path) -> tuple[Path, int, tuple[str, int]]:
+    """Give one row of one article file another site's URL (a row that does not belong there)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.store import dataset_files
+
+    f = max(dataset_files(out), key=lambda p: pq.ParquetFile(p).metadata.num_rows)
+    table = pq.read_table(f)
+    assert table.num_rows >= 2
+    urls = table.column("url").to_pylist()
+    pid = table.column("post_id")[0].as_py()
+    urls[0] = f"http://laian.021cf.cn/index.php/post/{pid}.html"
+    table = table.set_column(table.schema.get_field_index("url"), "url", pa.array(urls, pa.string()))
+    tmp = f.with_name(".bad.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, f)
+    site = f.relative_to(out / "articles").parts[0].partition("=")[2]
+    return f, table.num_rows, (site, pid)  # the partition's post is the one readers now miss
+
+
+def test_repair_keeps_the_good_rows_of_a_file_with_one_bad_row(tmp_path):
+    from crawler.debt import FailedPosts
+    from crawler.store import load
+
+    out = _corpus(tmp_path / "d")
+    total = len(load(out))
+    bad_file, rows, lost = _plant_bad_row(out)
+    code, text = cli("validate", "--out", out, "--repair")
+    assert code == 0, text
+    rel = str(bad_file.relative_to(out))
+    assert f"its {rows - 1} good rows kept" in text
+    assert (out / "quarantine" / rel).exists()
+    assert len(load(out)) == total - 1  # only the bad row went
+    assert cli("validate", "--out", out)[0] == 0
+    assert lost[1] in FailedPosts(out / STATE_DIR / "failed").due(lost[0])
+    assert f"{lost[0]}/{lost[1]}" in text
+
+
+def test_repair_salvages_the_readable_row_groups_of_a_damaged_file(tmp_path):
+    import pyarrow.parquet as pq
+
+    from crawler.debt import FailedPosts
+    from crawler.store import dataset_files, load
+
+    out = _corpus(tmp_path / "d")
+    f = max(dataset_files(out), key=lambda p: pq.ParquetFile(p).metadata.num_rows)
+    table = pq.read_table(f)
+    n = table.num_rows
+    tmp = f.with_name(".rg.tmp")
+    pq.write_table(table, tmp, row_group_size=1, compression="none")
+    meta = pq.ParquetFile(tmp).metadata
+    text_col = table.schema.get_field_index("text")
+    col = meta.row_group(0).column(text_col)  # damage the body of the first row's post only
+    data = bytearray(tmp.read_bytes())
+    start = col.data_page_offset
+    data[start:start + 40] = b"\xff" * 40
+    tmp.write_bytes(bytes(data))
+    os.replace(tmp, f)
+    first = table.column("post_id")[0].as_py()
+    site = f.relative_to(out / "articles").parts[0].partition("=")[2]
+    code, text = cli("validate", "--out", out, "--repair")
+    assert code == 0, text
+    assert f"its {n - 1} good rows kept" in text
+    assert first not in set(load(out, site=site)["post_id"])
+    assert first in FailedPosts(out / STATE_DIR / "failed").due(site)
+
+
+@pytest.mark.skipif(not hasattr(Ledger, "due_posts"), reason="the crawl does not read the failed-post debt yet")
+def test_quarantined_posts_come_back_in_an_incremental_crawl(tmp_path, replica, no_proxy_env, fast_args):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crawler.store import dataset_files, load
+
+    host = replica.network.hosts[0]
+    out = tmp_path / "d"
+    code, text = cli("crawl", host, "--out", out, "--proxy", replica.proxy_url, *fast_args)
+    assert code == 0, text
+    stored = set(load(out)["post_id"])
+    f = max(dataset_files(out), key=lambda p: pq.ParquetFile(p).metadata.num_rows)
+    table = pq.read_table(f)
+    urls = table.column("url").to_pylist()
+    gone = table.column("post_id")[0].as_py()
+    urls[0] = "http://elsewhere.example/x.html"
+    tmp = f.with_name(".bad.tmp")
+    pq.write_table(table.set_column(table.schema.get_field_index("url"), "url", pa.array(urls)), tmp)
+    os.replace(tmp, f)
+    assert cli("validate", "--out", out, "--repair")[0] == 0
+    assert gone not in set(load(out)["post_id"])
+    code, text = cli("crawl", host, "--out", out, "--proxy", replica.proxy_url, "--mode", "incremental",
+                     *fast_args)
+    assert code == 0, text
+    assert set(load(out)["post_id"]) == stored

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
+from crawler.clock import SITE_TZ as CHINA
 from crawler.replica import content
 
 UTC = dt.timezone.utc
-CHINA = dt.timezone(dt.timedelta(hours=8))
 
 KINDS = ("title", "body", "tags", "date", "price", "published")
 

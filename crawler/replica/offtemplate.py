@@ -19,7 +19,8 @@ import re
 from datetime import datetime
 
 from crawler.replica.content import opencc
-from crawler.replica.model import CHINA, HOTLINE, NETWORK_NAME, stable_rng
+from crawler.clock import SITE_TZ as CHINA
+from crawler.replica.model import HOTLINE, NETWORK_NAME, stable_rng
 from crawler.replica.render import esc
 
 #: Themes a subsite can switch to (besides tpure).

@@ -15,13 +15,18 @@ real CLI in a subprocess, as cron would, with a 60 s limit, and is classed as:
 * ``hang``: still running after the limit (killed);
 * ``accepted``: exit code 0 although the input is bad;
 * ``other``: a non-zero exit without exactly one ``Error:`` line.
+* ``one-line warning``: for the trials whose right answer is a partial one (a reader skipping a
+  damaged file): exit 0 and exactly one warning line naming the problem.
 
 Files an attacker could place (a victim file behind symlinks, FIFOs, a device node when run as
 root) are checked after every trial: ``outside writes`` counts trials after which one of them
 changed. Targets: 0 tracebacks, 0 internal errors, 0 hangs, 0 accepted, 0 outside writes.
 
-Trials marked ``(store)`` exercise the dataset readers/writers another change reworks (issue 16
-defects 3-6: damaged files, markers); they are listed so that the figure covers them too.
+Then, unless ``--no-kill``, the crash trials: ``kill -9`` of a crawl (the CLI and its crawl
+process), of a writer during its end-of-run merge and of ``compact``, each followed by a complete
+run; rows lost and duplicate ``(site, post_id, content_hash)`` rows are counted (target 0 and 0).
+And the concurrency trials: readers of every kind (``load``, ``export``, ``stats``, ``sites``,
+``report``) beside a compaction loop and a crawl writing into the same dataset (target 0 failures).
 """
 
 from __future__ import annotations
@@ -56,18 +61,22 @@ class Trial:
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    warns: str = ""  # the right answer is exit 0 with one warning line containing this (not an Error)
 
 
 def _cli() -> list[str]:
     return [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())"]
 
 
-def classify(rc: int | None, out: str) -> str:
+def classify(rc: int | None, out: str, warns: str = "") -> str:
     """The class of one trial's outcome (see the module docstring)."""
     if rc is None:
         return "hang"
     if "Traceback (most recent call last)" in out:
         return "traceback"
+    if warns and rc == 0:
+        hits = [ln for ln in out.splitlines() if ("WARNING" in ln or "ERROR" in ln) and warns in ln]
+        return "one-line warning" if len(hits) == 1 else "other"
     if rc == 0:
         return "accepted"
     errors = [ln for ln in out.splitlines() if ln.startswith("Error:")]
@@ -93,7 +102,7 @@ def run_trial(t: Trial, scratch: Path) -> dict:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
     lines = [ln for ln in out.splitlines() if ln.strip()]
     err = [ln for ln in lines if ln.startswith("Error:")]
-    return {"name": t.name, "class": classify(rc, out), "rc": rc, "seconds": round(time.monotonic() - t0, 1),
+    return {"name": t.name, "class": classify(rc, out, t.warns), "rc": rc, "seconds": round(time.monotonic() - t0, 1),
             "line": (err[-1] if err else (lines[-1] if lines else ""))[:160]}
 
 
@@ -117,6 +126,7 @@ class Scratch:
             os.mknod(self.device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
         self.replica = None
         self.proxy = ""
+        self.locks: list = []  # FolderLocks held to play a running crawl
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -135,6 +145,8 @@ class Scratch:
         self.proxy = m.group(1)
 
     def stop(self) -> None:
+        for lock in self.locks:
+            lock.release()
         if self.replica is not None:
             self.replica.terminate()
             self.replica.wait(timeout=10)
@@ -174,12 +186,33 @@ def trials(s: Scratch) -> list[Trial]:
         (out / ".parkcorpus.lock").unlink(missing_ok=True)
         os.mkfifo(out / ".parkcorpus.lock")
 
-    def link_marker(root: Path) -> None:
-        out = _copy_data(s, "d-marker-link")
-        m = out / ".parkcorpus" / "incomplete"
+    def link_marker(kind: str) -> Callable[[Path], None]:
+        def make(root: Path) -> None:
+            out = _copy_data(s, f"d-marker-{kind}")
+            m = out / ".parkcorpus" / kind
+            m.mkdir(parents=True, exist_ok=True)
+            (m / host).unlink(missing_ok=True)
+            (m / host).symlink_to(s.victim)
+        return make
+
+    def fifo_marker(root: Path) -> None:
+        out = _copy_data(s, "d-marker-fifo")
+        m = out / ".parkcorpus" / "unfetchable"
         m.mkdir(parents=True, exist_ok=True)
         (m / host).unlink(missing_ok=True)
-        (m / host).symlink_to(s.victim)
+        os.mkfifo(m / host)
+
+    def held_lock(root: Path) -> None:
+        from crawler.lock import FolderLock
+
+        out = _copy_data(s, "d-held")
+        s.locks.append(FolderLock(out, run_id="bench-crawl").acquire())  # released when the bench ends
+
+    def cut_warc(root: Path) -> None:
+        out = _copy_data(s, "d-cut-warc")
+        w = next(iter(sorted((out / "warc").glob("*.warc.gz"))))
+        raw = w.read_bytes()
+        w.write_bytes(raw[: int(len(raw) * 0.6)])
 
     def toml(text: str) -> Callable[[Path], None]:
         def make(root: Path) -> None:
@@ -251,7 +284,9 @@ def trials(s: Scratch) -> list[Trial]:
         # crawl: the dataset folder as an attacker left it
         Trial("crawl, lock is a symlink to a victim", crawl + ["--out", str(r / "d-lock-link"), "--ids", "1-3"], link_lock),
         Trial("crawl, lock is a FIFO", crawl + ["--out", str(r / "d-lock-fifo"), "--ids", "1-3"], fifo_lock),
-        Trial("(store) crawl --mode full, incomplete marker is a symlink", crawl + ["--out", str(r / "d-marker-link"), "--mode", "full"], link_marker),
+        *[Trial(f"crawl --mode full, {k} marker is a symlink", crawl + ["--out", str(r / f"d-marker-{k}"), "--mode", "full"],
+                link_marker(k)) for k in ("incomplete", "crawled", "unfetchable")],
+        Trial("crawl, unfetchable marker is a FIFO", crawl + ["--out", str(r / "d-marker-fifo"), "--ids", "1-3"], fifo_marker),
         # configuration
         Trial("--config missing file", ["--config", str(r / "missing.toml"), "config"]),
         Trial("--config not TOML", ["--config", str(r / "bad.toml"), "config"], toml("delay = = 3\n")),
@@ -305,8 +340,18 @@ def trials(s: Scratch) -> list[Trial]:
         Trial("reextract --to inside the source", ["reextract", "--out", d, "--to", str(s.data / "rebuilt")]),
         Trial("reextract --to a file", ["reextract", "--out", d, "--to", str(r / "afile")]),
         Trial("reextract --out missing", ["reextract", "--out", str(r / "missing")]),
-        Trial("(store) stats on a damaged Parquet file", ["stats", "--out", str(r / "d-damaged")], damaged),
-        Trial("(store) export from a damaged Parquet file", ["export", "--out", str(r / "d-damaged"), "--to", str(r / "e2.jsonl")], damaged),
+        # one damaged Parquet file: readers answer with what they can read and one warning
+        Trial("stats on a damaged Parquet file", ["stats", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("sites on a damaged Parquet file", ["sites", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("report on a damaged Parquet file", ["report", "--out", str(r / "d-damaged"), "--to", str(r / "r2.html")], damaged,
+              warns="unreadable Parquet"),
+        Trial("compact with a damaged Parquet file", ["compact", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("export from a damaged Parquet file", ["export", "--out", str(r / "d-damaged"), "--to", str(r / "e2.jsonl")], damaged),
+        Trial("crawl into a dataset with a damaged Parquet file", [a for a in crawl if a != "-q"] + ["--out", str(r / "d-damaged"), "--ids", "1-3", "--no-progress"], damaged,
+              warns="is damaged: its posts"),
+        Trial("reextract while a crawl holds the lock", ["reextract", "--out", str(r / "d-held")], held_lock),
+        Trial("reextract of a truncated WARC", ["reextract", "--out", str(r / "d-cut-warc"), "--to", str(r / "rebuilt")], cut_warc,
+              warns="unreadable WARC record"),
         # cluster
         Trial("cluster plan, node not a URL", ["cluster", "plan", host, "--node", "not a url", "--proxy", s.proxy]),
         Trial("cluster plan, site unreachable", ["cluster", "plan", host, "--node", "http://127.0.0.1:9", "--proxy", "http://127.0.0.1:9"]),
@@ -359,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "euid": os.geteuid(),
         "tried": len(results),
         "one_line_errors": classes.get("one-line error", 0),
+        "one_line_warnings": classes.get("one-line warning", 0),
         "tracebacks": classes.get("traceback", 0),
         "internal_errors": classes.get("internal", 0),
         "hangs": classes.get("hang", 0),

@@ -251,6 +251,11 @@ class Ledger:
         self.known = known
         self.stored_hosts = set(known.sites()) if hasattr(known, "sites") else {h for h, _ in known}
         self.load_unfetchable(hosts)
+        from crawler.store.reading import damaged_files
+
+        for f in damaged_files(self.out):  # an error line: a crawl logs only errors by default (cron)
+            logger.error("%s is damaged: its posts count as not stored and are fetched again; "
+                         "run `parkcorpus validate --repair --out %s`", f, self.out)
 
     def is_complete(self, host: str) -> bool:
         """Whether a complete full crawl of host went into this dataset (auto mode goes incremental).

@@ -39,7 +39,8 @@ from crawler.store import (
     newest_keys,
     read_snapshot,
 )
-from crawler.store.reading import RELIST_PAUSES, _damage, _damaged_message
+from crawler.store.layout import ARTICLES, dataset_files, files_dataset
+from crawler.store.reading import RELIST_PAUSES, _damage, _damaged_message, pinned
 
 FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -170,19 +171,21 @@ def _batches(path, cols: list[str], flt, site: Any, history: bool, batch_rows: i
 def _stream(path, need, flt, batch_rows, current, seen, cols):
     """The current-version batches of the dataset, restarting on a new listing when a file vanished."""
     for pause in (*RELIST_PAUSES, None):
-        dataset = read_snapshot(path, lambda d: d, damaged="error")
-        if dataset is None:
-            return
+        listed = dataset_files(path)
         try:
-            for batch in _filtered(dataset, need, flt, batch_rows, current, seen, cols):
-                yield batch
-            return
+            with pinned(path, listed) as (paths, base):  # the listed files stay readable while we stream
+                dataset = files_dataset(path, paths, ARTICLES, base)
+                if dataset is None:
+                    return
+                for batch in _filtered(dataset, need, flt, batch_rows, current, seen, cols):
+                    yield batch
+                return
         except FileNotFoundError:
             if pause is None:
                 raise DatasetError(f"files of {path} kept vanishing while exporting: run it again") from None
             time.sleep(pause)  # compact swapped a partition: list again, skip what went out already
         except (pa.ArrowException, OSError):
-            for f in dataset.files:  # a file damaged in a column the first pass did not read
+            for f in listed:  # a file damaged in a column the first pass did not read
                 why = _damage(f)
                 if why:
                     raise DatasetError(_damaged_message(path, f, why)) from None

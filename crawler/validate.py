@@ -390,7 +390,7 @@ def _temp_files(path: Path) -> list[str]:
     tmp = path / TMP
     if tmp.is_dir():
         for p in sorted(tmp.rglob("*")):
-            if p.is_file():
+            if p.is_file() and not _live_reader(p.relative_to(tmp).parts[0]):
                 found.append(str(p.relative_to(path)))
     for kind in (ARTICLES, LINKS):
         root = path / kind
@@ -401,6 +401,20 @@ def _temp_files(path: Path) -> list[str]:
                 if name.startswith((".", "_")) or not name.endswith(".parquet"):
                     found.append(str((Path(dirpath) / name).relative_to(path)))
     return found
+
+
+def _live_reader(name: str) -> bool:
+    """Whether .tmp/<name> is the snapshot of a running reader (read-<pid>-<hex>, crawler.store.reading.pinned)."""
+    parts = name.split("-")
+    if len(parts) != 3 or parts[0] != "read" or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: set[str]) -> None:

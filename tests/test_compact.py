@@ -213,12 +213,12 @@ def test_load_retries_when_compact_swapped_a_file_away(tmp_path, monkeypatch):
     real_open = store.reading.files_dataset
     calls = []
 
-    def open_then_compact(o, files, kind="articles"):
+    def open_then_compact(o, files, kind="articles", base=None):
         if not calls:  # the first listing goes stale: compact runs between listing and reading
             calls.append(1)
             monkeypatch.setattr(store.reading, "files_dataset", real_open)
             store.compact(out)
-        return real_open(o, files, kind)
+        return real_open(o, files, kind, base)
 
     monkeypatch.setattr(store.reading, "files_dataset", open_then_compact)
     pd.testing.assert_frame_equal(frame(store.load(out)), expected)

@@ -123,7 +123,10 @@ n, t0 = 0, time.monotonic()
 while not stop.exists() and time.monotonic() - t0 < 300 and n < 20000:
     for f in dataset_files(out) + dataset_files(out, "links"):
         tmp = out / ".tmp" / f"copy-{n}.parquet"
-        shutil.copyfile(f, tmp)
+        try:
+            shutil.copyfile(f, tmp)
+        except FileNotFoundError:
+            continue
         os.replace(tmp, f.with_name(f"part-copy-{n}-{f.name[-20:]}"))
     compact(out)
     n += 1

@@ -7,9 +7,13 @@ Dates are China days (crawler.clock): ``since``/``until`` select the same posts 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
+import secrets
+import shutil
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from crawler.items import ARTICLE_SCHEMA
 from crawler.store.layout import (
     ARTICLES,
     DATASET_SCHEMA,
+    TMP,
     _KEY,
     _site_filter,
     as_path,
@@ -97,7 +102,8 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
             warned.add(bad)  # found by an earlier read in this process: not read again, still told
             logger.warning("skipped %s", _damaged_message(out, bad, _DAMAGED[ids[bad]]))
         try:
-            return read(files_dataset(out, files, kind))
+            with pinned(out, files, kind) as (paths, base):
+                return read(files_dataset(out, paths, kind, base))
         except FileNotFoundError:
             if not pauses:
                 raise DatasetError(f"files of {out} kept vanishing while reading (a compaction loop?): "
@@ -118,6 +124,50 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
             if all(os.path.exists(f) for f in files) or not pauses:
                 raise
         time.sleep(pauses.pop(0))
+
+
+#: errnos of a dataset readers cannot hard-link in (read-only, another file system, no links):
+#: they read the files in place, re-listing when one vanishes
+_NO_LINKS = (errno.EPERM, errno.EACCES, errno.EROFS, errno.EXDEV, errno.EMLINK, errno.ENOTSUP,
+             errno.EOPNOTSUPP, errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def pinned(out: str | os.PathLike, files: list[Path], kind: str = ARTICLES):
+    """(paths, base) of a reader's own hard links to files, under <out>/.tmp/read-<pid>-<hex>/.
+
+    compact and the end-of-run merge remove or replace files; a link keeps the listed version
+    readable until the reader is done, so one listing is read whole, however long it takes.
+    FileNotFoundError when a listed file is already gone (list again); the files themselves
+    when links cannot be made (a read-only dataset). The links are removed on exit.
+    """
+    root = as_path(out)
+    snap = root / TMP / f"read-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        (snap / kind).mkdir(parents=True)
+    except OSError:
+        yield files, None
+        return
+    try:
+        paths = []
+        try:
+            for f in files:
+                dst = snap / kind / f.relative_to(root / kind)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.link(f, dst)
+                paths.append(dst)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            paths = None
+        if paths is None:
+            yield files, None
+        else:
+            yield paths, snap / kind
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
 
 
 def _damaged_message(out, path: Path, why: str) -> str:

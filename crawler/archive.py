@@ -225,13 +225,22 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
     while True:
         try:
             record = next(records)
-            if record.rec_type != "response":
-                continue
-            if want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or ""):
+            if record.rec_type != "response" or (
+                    want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or "")):
+                # drained, not kept: the iterator decompresses it anyway to reach the next record, and
+                # a cut tail is found here too (a skipped record would hide a truncated file)
+                while record.raw_stream.read(1 << 16):
+                    pass
+                if getattr(record.raw_stream, "limit", 0) != 0:
+                    return max(base, getattr(records, "offset", 0) or 0), "record shorter than its Content-Length"
                 continue
             body = record.content_stream().read()
             record.raw_stream.read()
         except StopIteration:
+            # warcio ends quietly on bytes that do not make a record: a tail cut inside a record
+            end = max(base, getattr(records, "offset", 0) or 0)
+            if end < os.fstat(fh.fileno()).st_size:
+                return end, "the file ends inside a record (cut short)"
             return None
         except Exception as exc:  # noqa: BLE001 - truncated gzip member / record: counted by the caller
             return max(base, getattr(records, "offset", 0) or 0), f"{type(exc).__name__}: {exc}"[:200]

@@ -453,3 +453,18 @@ def test_quarantined_posts_come_back_in_an_incremental_crawl(tmp_path, replica, 
                      *fast_args)
     assert code == 0, text
     assert set(load(out)["post_id"]) == stored
+
+
+def test_a_warc_cut_just_inside_a_record_header_is_reported(archived, tmp_path):
+    """warcio ends quietly on a few bytes of a next record: they count as an unreadable record."""
+    from crawler.archive import iter_responses, warc_files
+
+    out = _copy(archived, tmp_path / "d")
+    [warc] = warc_files(out)
+    data = warc.read_bytes()
+    starts = [i for i in range(1, len(data) - 2) if data[i:i + 3] == b"\x1f\x8b\x08"]
+    warc.write_bytes(data[: starts[len(starts) // 2] + 30])
+    lost: list = []
+    got = list(iter_responses(out, lost=lost))
+    assert len(lost) == 1 and "cut short" in lost[0][2]
+    assert got

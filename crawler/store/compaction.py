@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import time
 import secrets
 import shutil
 from pathlib import Path
@@ -38,6 +39,7 @@ from crawler.store.layout import (
 )
 from crawler.store.reading import (
     _DAMAGED,
+    RELIST_PAUSES,
     _damage,
     _damaged_message,
     _key_strings,
@@ -84,20 +86,35 @@ def _swap_partition(out: Path, folder: Path, tables: list[pa.Table], old: list[P
     return [folder / n for n in names]
 
 
-def _read_partition(out: Path, files: list[Path], schema: pa.Schema) -> pa.Table | None:
-    """The rows of a partition's files; None (partition left as it is, one warning per damaged
-    file) when one cannot be read: rewriting it without that file would lose its rows for good."""
-    try:
-        return _read_files(files, schema)
-    except (pa.ArrowException, OSError):
-        bad = [(f, why) for f in files if (why := _damage(f))]
-        if not bad:
-            raise
-        for f, why in bad:
-            if not any(Path(k[0]) == f for k in _DAMAGED):  # the listing pass warned already
-                logger.warning("skipped %s", _damaged_message(out, f, why))
-                _DAMAGED[(str(f), *_stat(f))] = why
-        return None
+def _read_partition(out: Path, folder: Path, schema: pa.Schema) -> tuple[list[Path], pa.Table | None]:
+    """(files, their rows) of a partition folder; rows None (partition left as it is, one warning
+    per damaged file) when a file cannot be read: rewriting it without that file would lose its
+    rows for good. A file merged away by a crawl meanwhile makes it list the folder again."""
+    for pause in (*RELIST_PAUSES, None):
+        files = _visible_parquet(folder)
+        try:
+            return files, _read_files(files, schema)
+        except FileNotFoundError:
+            if pause is None:
+                logger.warning("%s changed while compacting it, again and again: left as it is", folder)
+                return files, None
+            time.sleep(pause)
+        except (pa.ArrowException, OSError):
+            return files, _damaged_partition(out, files)
+    return [], None
+
+
+def _damaged_partition(out: Path, files: list[Path]) -> None:
+    """Warn once about each damaged file of a partition (the partition is then skipped); re-raise
+    the read error when no file is damaged."""
+    bad = [(f, why) for f in files if (why := _damage(f))]
+    if not bad:
+        raise  # noqa: PLE0704 - called while handling the read error: not damage, a real failure
+    for f, why in bad:
+        if not any(Path(k[0]) == f for k in _DAMAGED):  # the listing pass warned already
+            logger.warning("skipped %s", _damaged_message(out, f, why))
+            _DAMAGED[(str(f), *_stat(f))] = why
+    return None
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -148,9 +165,8 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
         raise UsageError(f"bad partition {partition!r}: use site=<host>/year=<YYYY>/month=<MM>")
     a_root = path / ARTICLES
     for folder in _partition_folders(a_root, 3, site, partition):
-        files = _visible_parquet(folder)
         values = partition_values(folder, a_root)
-        table = _read_partition(path, files, FILE_SCHEMA)
+        files, table = _read_partition(path, folder, FILE_SCHEMA)
         if table is None:
             summary["partitions_skipped"] += 1
             continue
@@ -223,8 +239,7 @@ def _compact_links(path: Path, site: Any, partition: str | None, stored: pa.Arra
         site = partition.strip("/").split("/")[0].partition("=")[2]
     before = after = removed = 0
     for folder in _partition_folders(l_root, 1, site, None):
-        files = _visible_parquet(folder)
-        table = _read_partition(path, files, LINK_SCHEMA)
+        files, table = _read_partition(path, folder, LINK_SCHEMA)
         if table is None:
             continue
         n0 = table.num_rows

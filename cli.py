@@ -522,6 +522,10 @@ def _format_summary(s: dict) -> str:
                      f"errors {site['errors']:>4}  {site['status']}")
     if s.get("errors_by_kind"):
         lines.append("errors: " + ", ".join(f"{k} {v}" for k, v in s["errors_by_kind"].items()))
+    f = s.get("facts") or {}
+    if any(f.values()):
+        lines.append(f"facts: {f.get('parcels', 0)} parcels, {f.get('listings', 0)} listings, "
+                     f"{f.get('warnings', 0)} unreadable tables")
     for url in s.get("malformed_urls", [])[:20]:
         lines.append(f"  malformed, not written: {url}")
     files = s.get("output_files", [])
@@ -733,11 +737,14 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (UTC).")
 @click.option("--category", "categories", multiple=True, help="Only this category name (repeatable).")
 @click.option("--history", is_flag=True, help="Every stored version, not only the newest per post.")
+@click.option("--table", "table", type=click.Choice(["articles", "parcels", "listings"]), default="articles",
+              show_default=True, help="The dataset to export: articles, or the land parcels / property listings "
+                                      "of the current article versions (--since/--until: deal date, else published).")
 @out_option()
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, out) -> None:
-    """Export articles as JSON Lines, CSV or one Parquet file.
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, out) -> None:
+    """Export articles (or parcels, listings) as JSON Lines, CSV or one Parquet file.
 
     Streams batch by batch, so any corpus size fits in memory. CSV cells of
     list columns (tags, related) hold JSON.
@@ -746,12 +753,14 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
     Example:
         parkcorpus export --to corpus.jsonl
         parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
+        parkcorpus export --table parcels --to deals.csv
     """
     from crawler import api
 
     s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
-                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"))
-    click.echo(f"Exported {s['rows']} articles to {s['to']} ({s['format']})", err=(to == "-"))
+                   category=list(categories) or None, history=history, config_path=ctx.obj.get("config"),
+                   table=table)
+    click.echo(f"Exported {s['rows']} {table} to {s['to']} ({s['format']})", err=(to == "-"))
 
 
 @main.command("reextract")
@@ -784,6 +793,36 @@ def reextract_cmd(ctx: click.Context, out, to, convert, as_json: bool) -> None:
     click.echo(f"Re-extracted {s['responses']} archived responses from {len(s['warc_files'])} WARC files "
                f"into {s['out']} (run {s['run_id']}): {a['new']} new, {a['changed']} changed, "
                f"{a['unchanged']} unchanged, {s['not_article']} not articles")
+
+
+@main.command("facts")
+@out_option()
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site (repeatable).")
+@click.option("--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes (0: every core).")
+@json_option("Print the run summary as JSON.")
+@click.pass_context
+@handle_errors
+def facts_cmd(ctx: click.Context, out, sites, jobs: int, as_json: bool) -> None:
+    """Rebuild the parcels and listings datasets from the stored articles.
+
+    Reads each article's stored text and tables (no network, no HTML) and
+    replaces <out>/parcels/ and <out>/listings/ with the facts of the current
+    versions, as a run of kind facts.
+
+    \b
+    Example:
+        parkcorpus facts --out data
+        parkcorpus facts --out data --site jinshan.021cf.cn --jobs 2 --json
+    """
+    from crawler import api
+
+    s = api.facts(out=out, site=list(sites) or None, jobs=jobs, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(s)
+        return
+    click.echo(f"Derived facts of {s['articles']} articles in {len(s['by_site'])} sites (run {s['run_id']}): "
+               f"{s['parcels']} parcels, {s['listings']} listings, {s['warnings']} unreadable tables")
 
 
 if __name__ == "__main__":  # pragma: no cover

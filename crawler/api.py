@@ -28,10 +28,21 @@ def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=No
 
 
 def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False,
-         category=None):
-    """The newest version of every stored article as a pandas DataFrame (filters pushed down)."""
+         category=None, table: str = "articles"):
+    """The newest version of every stored article (or its parcels/listings rows) as a pandas DataFrame.
+
+    table="parcels" or "listings": the fact rows of the current article versions; since/until
+    select by deal_date when stated, else by the post's publication day; category is for articles.
+    """
     from crawler.store import load as _load
 
+    if table != "articles":
+        from crawler.errors import UsageError
+        from crawler.store import load_facts
+
+        if category is not None:
+            raise UsageError("category filters articles only")
+        return load_facts(out, table, site=site, since=since, until=until, columns=columns, history=history)
     return _load(out, site=site, since=since, until=until, columns=columns, history=history,
                  category=category)
 
@@ -159,15 +170,15 @@ def compact(out=None, keep_history: bool = False, site=None, partition=None, con
 
 
 def export(out=None, to="-", fmt=None, site=None, since=None, until=None, category=None,
-           history: bool = False, config_path=None) -> dict:
-    """Stream the newest article versions to JSON Lines, CSV or one Parquet file; a summary."""
+           history: bool = False, config_path=None, table: str = "articles") -> dict:
+    """Stream the newest article versions (or parcels/listings rows) to JSON Lines, CSV or Parquet; a summary."""
     from crawler.config import check_day_bounds
     from crawler.export import export as _export
 
     check_day_bounds(since, "--since")
     check_day_bounds(until, "--until")
     return _export(_out(out, config_path), to, fmt=fmt, site=site, since=since, until=until,
-                   category=category, history=history)
+                   category=category, history=history, table=table)
 
 
 def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
@@ -182,6 +193,13 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
     return _reextract(cfg.get("out"), options=options, to=to)
+
+
+def facts(out=None, site=None, jobs: int | None = 1, config_path=None) -> dict:
+    """Rebuild the parcels and listings datasets from the stored articles (no network); the summary."""
+    from crawler.factsrun import rebuild_facts
+
+    return rebuild_facts(_out(out, config_path), site=site, jobs=jobs)
 
 
 def list_runs(out=None, config_path=None) -> list[dict]:

@@ -330,7 +330,8 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
     from crawler.record import Page, page_to_record
 
     started = dt.datetime.now(dt.timezone.utc)
-    counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0}
+    counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0,
+              "fact_warnings": 0}
     not_articles: list[str] = []
     files = warc_files(source)
     hints = date_hints(source)
@@ -356,6 +357,7 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
             rec["warc_record_id"] = resp.record_id
             rec["fetched_at"] = resp.fetched_at
             rec["extracted_at"] = None  # the writer stamps it now
+            counts["fact_warnings"] += len(rec.get("fact_warnings") or [])
             counts[writer.add(rec)] += 1
     summary = {
         "run_id": run_id,
@@ -375,6 +377,8 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
         "not_ok": counts["not_ok"],
         "not_article_urls": not_articles[:50],
         "files_written": len(writer.files),
+        "facts": {"parcels": writer.counts["parcels_written"], "listings": writer.counts["listings_written"],
+                  "warnings": counts["fact_warnings"]},
         # records of damaged or truncated WARC files that could not be read: their pages are not
         # in this rebuild (the rows an earlier crawl stored from them stay)
         "unreadable_records": len(lost),

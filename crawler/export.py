@@ -76,9 +76,11 @@ def _csv_cell(value: Any) -> Any:
 def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: str | None = None,
            site: Any = None, since: Any = None, until: Any = None, category: Any = None,
            columns: Iterable[str] | None = None, history: bool = False,
-           batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
-    """Write the filtered articles (newest version per post unless history) to `to` ('-' = stdout)."""
+           batch_rows: int = BATCH_ROWS, table: str = "articles") -> dict[str, Any]:
+    """Write the filtered articles, parcels or listings (newest version per post unless history) to `to`."""
     fmt = format_for(str(to), fmt)
+    if table != "articles":
+        return _export_facts(out, to, fmt, table, site, since, until, category, columns, history, batch_rows)
     cols = list(columns) if columns else list(ARTICLE_SCHEMA.names)
     unknown = [c for c in cols if c not in DATASET_SCHEMA.names]
     if unknown:
@@ -118,6 +120,40 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     finally:
         Path(tmp).unlink(missing_ok=True)
     return {"rows": rows, "to": str(target), "format": fmt}
+
+
+def _export_facts(out, to, fmt: str, table: str, site: Any, since: Any, until: Any, category: Any,
+                  columns: Any, history: bool, batch_rows: int) -> dict[str, Any]:
+    """`export --table parcels|listings`: the fact rows of the current article versions (crawler.store.facts_table)."""
+    from crawler.store import facts_table
+
+    if category:
+        raise UsageError("--category filters articles only: filter parcels and listings by --site/--since/--until")
+    if str(to) == "-" and fmt == "parquet":
+        raise UsageError("Parquet cannot be written to stdout: pass --to FILE.parquet")
+    path = ensure_dataset(out, create=False)
+    target = None if str(to) == "-" else check_output_target(to, path)
+    rows_table = facts_table(path, table, site, since, until, columns, history)  # fact tables are small
+    cols = rows_table.column_names
+    batches = rows_table.to_batches(max_chunksize=batch_rows)
+    if str(to) == "-":
+        return {"rows": _write_text(batches, fmt, cols, sys.stdout), "to": "-", "format": fmt, "table": table}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    fd, _ = open_state_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        if fmt == "parquet":
+            with open(fd, "wb") as raw:
+                pq.write_table(rows_table, raw, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+            rows = rows_table.num_rows
+        else:
+            with open(fd, "w", encoding="utf-8", newline="") as fh:
+                rows = _write_text(batches, fmt, cols, fh)
+        check_output_target(to, path)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return {"rows": rows, "to": str(target), "format": fmt, "table": table}
 
 
 #: How many categories the "matches nothing" error names (most articles first).

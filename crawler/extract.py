@@ -735,7 +735,7 @@ def extract_html(
         feed_published=feed_published, archive_month=archive_month,
     )
     site = urlsplit(url).hostname if url else None
-    return items.empty_article(
+    record = items.empty_article(
         url=url,
         site=site,
         post_id=post_id_from_url(url) or post_id_from_url(canonical),
@@ -767,6 +767,42 @@ def extract_html(
         # Inline anchors are article text: normalised like it (related titles are not, see above).
         inline_links=[dict(link, anchor=normalize.normalize_field(link["anchor"], options)) for link in inline_links],
     )
+    return _with_facts(record, single, tree, options)
+
+
+def _with_facts(record: dict, single, tree, options: ExtractOptions) -> dict:
+    """record with tables, doc_type, topic, and the ``parcels``/``listings``/``fact_warnings`` keys.
+
+    The tpure body is the pruned ``.single`` (its tables survive pruning). An off-template page
+    has no such element: its tables are those of the page whose cells are article text (a layout
+    table around the whole page holds navigation, not the body, and is left out).
+    """
+    from crawler import facts, sites
+
+    tables = None
+    if single is None:
+        tables = [t for t in _page_tables(tree, options) if _in_text(t, record["text"])]
+    found, doc_type, parcels, listings, warnings = facts.derive(record, single, options=options, tables=tables)
+    record.update(tables=found, doc_type=doc_type, topic=sites.topic_of(record["site"], record["category"]),
+                  parcels=parcels, listings=listings, fact_warnings=warnings)
+    return record
+
+
+def _page_tables(tree, options: ExtractOptions) -> list[dict]:
+    from crawler.tables import extract_tables
+
+    try:
+        return extract_tables(tree.getroot() if hasattr(tree, "getroot") else tree, options)
+    except Exception:  # noqa: BLE001 - broken markup costs the tables, never the article
+        return []
+
+
+def _in_text(table: dict, text: str) -> bool:
+    """Most filled cells of table appear in the article text (a data table the body kept)."""
+    cells = [c for row in [table.get("header") or []] + (table.get("rows") or []) for c in row if c]
+    if len(cells) < 2:
+        return False
+    return sum(1 for c in set(cells) if c in text) >= 0.8 * len(set(cells))
 
 
 # ------------------------------------------------------------------------------------------

@@ -26,6 +26,23 @@ RELATED_TYPE = pa.struct(
     ]
 )
 
+#: One HTML table of the article body (crawler.tables.extract_tables).
+TABLE_TYPE = pa.struct(
+    [
+        pa.field("caption", pa.string()),
+        pa.field("header", pa.list_(pa.string())),
+        pa.field("rows", pa.list_(pa.list_(pa.string()))),
+    ]
+)
+
+#: Article columns filled by the facts step (crawler.facts.derive at extraction); part of ARTICLE_COLUMNS.
+FACT_ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
+    # nullable: rows written before facts existed read as null (`parkcorpus reextract` fills them)
+    ("tables", pa.list_(TABLE_TYPE), True, "every <table> of the body: caption, header, rows of cell text"),
+    ("doc_type", pa.string(), True, "land_notice, land_result, listing, planning, project, policy, statistics or other"),
+    ("topic", pa.string(), True, "the category's topic from sites.toml (crawler.sites.topic_of), null when ambiguous"),
+]
+
 #: (name, type, nullable, meaning) for every article column. docs/schema.md documents each.
 ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("url", pa.string(), False, "post URL as the site links it"),
@@ -56,6 +73,8 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("run_id", pa.string(), False, "the crawl run that wrote the row"),
     ("extractor_version", pa.string(), False, "crawler.items.EXTRACTOR_VERSION at extraction time"),
     ("warc_record_id", pa.string(), True, "WARC-Record-ID of the raw response in <out>/warc/"),
+    # facts (crawler.facts): the body's tables, the post's doc_type and its category's topic
+    *FACT_ARTICLE_COLUMNS,
     # re-extracting an archived page gives a version with the same fetched_at as the crawled one:
     # the newest version of a post is the one with the latest (fetched_at, extracted_at)
     ("extracted_at", TS, True, "when the text was extracted (UTC): the crawl, or a later reextract"),
@@ -189,22 +208,6 @@ def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
 # Facts: tables, doc types and the derived parcels/listings datasets (issue 10, crawler.facts)
 # ------------------------------------------------------------------------------------------
 
-#: One HTML table of the article body (crawler.tables.extract_tables).
-TABLE_TYPE = pa.struct(
-    [
-        pa.field("caption", pa.string()),
-        pa.field("header", pa.list_(pa.string())),
-        pa.field("rows", pa.list_(pa.list_(pa.string()))),
-    ]
-)
-
-#: Article columns added by the facts step; ARTICLE_COLUMNS gains them when extraction fills them.
-FACT_ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
-    ("tables", pa.list_(TABLE_TYPE), False, "every <table> of the body: caption, header, rows of cell text"),
-    ("doc_type", pa.string(), True, "land_notice, land_result, listing, planning, project, policy, statistics or other"),
-    ("topic", pa.string(), True, "the category's topic from sites.toml (crawler.sites.topic_of), null when ambiguous"),
-]
-
 #: Columns filled by the caller of crawler.facts (the run), on every fact row.
 _RUN_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     ("extractor_version", pa.string(), False, "crawler.items.EXTRACTOR_VERSION at extraction time"),
@@ -267,3 +270,19 @@ def parcels_table(rows: list[dict[str, Any]]) -> pa.Table:
 def listings_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Listing rows to a Table with exactly LISTING_SCHEMA (extra keys are dropped)."""
     return pa.Table.from_pylist([{k: r.get(k) for k in LISTING_SCHEMA.names} for r in rows], schema=LISTING_SCHEMA)
+
+
+#: Record keys holding a post's fact rows (like ``inline_links``, never article columns).
+FACT_KEYS = {"parcels": PARCEL_SCHEMA, "listings": LISTING_SCHEMA}
+
+
+def fact_rows(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The parcels or listings rows of an article record, with extractor_version, run_id, fetched_at filled.
+
+    site, post_id and url come from the record too (when it has them): a fact row always names
+    the article version it belongs to.
+    """
+    run = {"extractor_version": record.get("extractor_version") or EXTRACTOR_VERSION,
+           "run_id": record.get("run_id"), "fetched_at": record.get("fetched_at")}
+    run.update({k: record[k] for k in ("site", "post_id", "url") if record.get(k) is not None})
+    return [{**row, **run} for row in record.get(kind) or []]

@@ -49,6 +49,11 @@ MALFORMED_URLS = PREFIX + "malformed_urls"
 FAILED_URLS = PREFIX + "failed_urls"
 OFFSITE_BLOCKED = PREFIX + "offsite_blocked"
 RETRY_WAIT_SECONDS = PREFIX + "retry_wait_seconds"
+#: Tables that looked like parcel/listing tables but could not be read (crawler.facts warnings).
+FACT_WARNINGS = PREFIX + "fact_warnings"
+#: Fact rows written by the run (crawler.store.DatasetWriter counts).
+PARCELS_WRITTEN = PREFIX + "parcels_written"
+LISTINGS_WRITTEN = PREFIX + "listings_written"
 OUTCOME_PREFIX = PREFIX + "outcome/"
 ERROR_PREFIX = PREFIX + "error/"
 
@@ -384,7 +389,7 @@ def output_files(out: str, run_id: str) -> list[str]:
     """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
     root = Path(out)
     found = []
-    for sub in ("articles", "links", "warc"):
+    for sub in ("articles", "links", "parcels", "listings", "warc"):
         base = root / sub
         if base.is_dir():
             for p in base.rglob(f"*{run_id}*"):
@@ -463,6 +468,8 @@ def build_summary(stats: dict[str, Any], *, run_id: str, out: str, args: dict[st
         "errors_by_kind": errors_by_kind,
         "malformed_urls": list(stats.get(pre + "malformed_urls") or []),
         "failed_urls": list(stats.get(pre + "failed_urls") or []),
+        "facts": {"parcels": int(stats.get(PARCELS_WRITTEN, 0)), "listings": int(stats.get(LISTINGS_WRITTEN, 0)),
+                  "warnings": int(stats.get(FACT_WARNINGS, 0))},
         "offsite_blocked": int(stats.get(pre + "offsite_blocked", 0)),
         "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
         "retries": int(stats.get("retry/count", 0)),

@@ -372,6 +372,8 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
             _table(["run", "finished", "mode", "status", "new", "changed", "unchanged", "outcomes"],
                    run_rows, {4, 5, 6}) if run_rows else "")
 
+    parts.append(_facts_html(data.get("facts")))
+
     def cls(n: int) -> str:
         return f'<span class="bad">{n}</span>' if n else "0"
 
@@ -411,6 +413,28 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise DatasetError(f"cannot write {path}: {exc.strerror}; choose a writable place") from None
 
 
+def _facts_html(f: dict[str, Any] | None) -> str:
+    """The facts section: deals per month per site, median price per m² by land use, listings by kind."""
+    if not f or not (f["parcels"] or f["listings"]):
+        return "<h2>Facts</h2><p class=\"empty\">No parcels or listings in the dataset.</p>"
+    docs = ", ".join(f"{html.escape(k)} {v}" for k, v in f["doc_types"].items())
+    parts = ["<h2>Facts</h2>", f"<p>{f['parcels']} land parcels, {f['listings']} property listings. "
+             f"Doc types: {docs}.</p>"]
+    if f["deals_per_month"]:
+        parts.append("<h3>Land deals per month</h3>")
+        parts.append(_table(["site", "month", "deals"],
+                            [[r["site"], r["month"], r["deals"]] for r in f["deals_per_month"]], {2}))
+    if f["price_m2_by_land_use"]:
+        parts.append("<h3>Median price per m² by land use</h3>")
+        parts.append(_table(["land use", "deals", "median yuan/m²"],
+                            [[r["land_use"], r["deals"], f"{r['median_yuan_m2']:,.0f}"]
+                             for r in f["price_m2_by_land_use"]], {1, 2}))
+    if f["listings_by_kind"]:
+        parts.append("<h3>Listings by kind</h3>")
+        parts.append(_table(["kind", "listings"], [[k, v] for k, v in f["listings_by_kind"].items()], {1}))
+    return "\n".join(parts)
+
+
 def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str | Path | None = None) -> dict[str, Any]:
     """Write the HTML report of the dataset at out to `to` (and each plot as PNG into png_dir)."""
     if str(to) != "-":
@@ -421,6 +445,7 @@ def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str |
     articles = corpus.read_articles(out, columns)
     data = corpus.compute(articles, corpus.read_runs(out), corpus.boilerplate_patterns())
     data["out"] = str(out)
+    data["facts"] = corpus.facts_stats(*corpus.read_facts(out))
     graph = link_graph(read_links(out), articles)
     plt = _setup_matplotlib()
     if cjk_font() is None:

@@ -299,6 +299,7 @@ def corpus_stats(out: str | Path) -> dict[str, Any]:
     df = read_articles(out)
     logger.info("read %d articles from %s", len(df), out)
     result = compute(df, read_runs(out), boilerplate_patterns())
+    result["facts"] = facts_stats(*read_facts(out))
     result["out"] = str(out)
     return result
 
@@ -340,6 +341,58 @@ def sites_overview(out: str | Path) -> dict[str, Any]:
             "last_crawl": last_run.get(host) or info.get("last_fetched"),
         })
     return {"out": str(out), "dataset": have_data, "sites": rows}
+
+
+def read_facts(out: str | Path):
+    """(articles' site/post_id/published/doc_type, parcels, listings) DataFrames of the current versions."""
+    from crawler.store import load, load_facts
+
+    path = check_dataset(out)
+    posts = load(str(path), columns=["site", "post_id", "published", "doc_type"])
+    return posts, load_facts(str(path), "parcels"), load_facts(str(path), "listings")
+
+
+def facts_stats(posts, parcels, listings) -> dict[str, Any]:
+    """The facts section of stats and report (pure): doc types, deals per month, prices, listings by kind.
+
+    A deal is a parcel of stage ``result``; its month is its deal_date's, else its post's publication
+    month (China time). The price per m² is the stated unit price, else deal price / area.
+    """
+    import pandas as pd
+
+    doc_types = posts["doc_type"].fillna("unknown").value_counts() if len(posts) else pd.Series(dtype=int)
+    out: dict[str, Any] = {
+        "parcels": int(len(parcels)), "listings": int(len(listings)),
+        "doc_types": {str(k): int(v) for k, v in doc_types.items()},
+        "deals_per_month": [], "price_m2_by_land_use": [], "listings_by_kind": {},
+    }
+    if len(parcels):
+        deals = parcels[parcels["stage"] == "result"].copy()
+        published = posts.set_index(["site", "post_id"])["published"] if len(posts) else pd.Series(dtype=object)
+        pub = [published.get((s, p)) for s, p in zip(deals["site"], deals["post_id"])]
+        months = []
+        for d, when in zip(deals["deal_date"], pub):
+            if d is not None and d == d:
+                months.append(f"{d.year:04d}-{d.month:02d}")
+            elif when is not None and when == when:
+                months.append(pd.Timestamp(when).tz_convert(SITE_TZ).strftime("%Y-%m"))
+            else:
+                months.append("undated")
+        deals["month"] = months
+        counts = deals.groupby(["site", "month"]).size()
+        out["deals_per_month"] = [{"site": s, "month": m, "deals": int(n)} for (s, m), n in counts.items()]
+        price = deals["unit_price_yuan_m2"].astype("float64")
+        derived = deals["deal_price_yuan"].astype("float64") / deals["area_m2"].astype("float64")
+        deals["price_m2"] = price.where(price.notna(), derived)
+        priced = deals[deals["price_m2"].notna() & (deals["price_m2"] > 0)]
+        for use, grp in priced.groupby(priced["land_use"].fillna("unknown")):
+            out["price_m2_by_land_use"].append({"land_use": str(use), "deals": int(len(grp)),
+                                                "median_yuan_m2": round(float(grp["price_m2"].median()), 2)})
+        out["price_m2_by_land_use"].sort(key=lambda r: -r["deals"])
+    if len(listings):
+        kinds = listings["kind"].fillna("unknown").value_counts()
+        out["listings_by_kind"] = {str(k): int(v) for k, v in kinds.items()}
+    return out
 
 
 def render_text(data: dict[str, Any], width: int = 100) -> str:
@@ -417,6 +470,24 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
     t.add_row("Traditional characters left", str(h["traditional_rows"]), "".join(list(h["traditional_chars"])[:20]))
     t.add_row("no publication date", str(h["undated"]), "")
     con.print(t)
+
+    f = data.get("facts")
+    if f and (f["parcels"] or f["listings"]):
+        con.print(f"Facts: {f['parcels']} parcels, {f['listings']} listings; doc types: "
+                  + ", ".join(f"{k} {v}" for k, v in f["doc_types"].items()), soft_wrap=True)
+        t = Table(title="Land deals per month", title_justify="left")
+        for col in ("site", "month", "deals"):
+            t.add_column(col, justify="right" if col == "deals" else "left")
+        for r in f["deals_per_month"]:
+            t.add_row(r["site"], r["month"], str(r["deals"]))
+        con.print(t)
+        t = Table(title="Median price per m² by land use (deals)", title_justify="left")
+        for col in ("land use", "deals", "median yuan/m²"):
+            t.add_column(col, justify="left" if col == "land use" else "right")
+        for r in f["price_m2_by_land_use"]:
+            t.add_row(r["land_use"], str(r["deals"]), f"{r['median_yuan_m2']:,.0f}")
+        con.print(t)
+        con.print("Listings by kind: " + ", ".join(f"{k} {v}" for k, v in f["listings_by_kind"].items()))
 
     if data.get("runs"):
         t = Table(title="Crawl runs", title_justify="left")

@@ -25,6 +25,8 @@ import pyarrow.parquet as pq
 from crawler.items import LINK_SCHEMA
 from crawler.store import (
     ARTICLES,
+    FACT_FILE_SCHEMAS,
+    FACT_KINDS,
     FILE_SCHEMA,
     LINKS,
     QUARANTINE,
@@ -61,6 +63,7 @@ class ValidationReport:
     files_checked: int = 0
     article_rows: int = 0
     link_rows: int = 0
+    fact_rows: dict = field(default_factory=dict)  # parcels/listings -> rows
     problems: list[Problem] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     removed_temp: list[str] = field(default_factory=list)
@@ -102,6 +105,7 @@ class ValidationReport:
             "files_checked": self.files_checked,
             "article_rows": self.article_rows,
             "link_rows": self.link_rows,
+            "fact_rows": dict(self.fact_rows),
             "errors": [p.__dict__ for p in self.errors],
             "warnings": [p.__dict__ for p in self.warnings],
             "bad_files": self.bad_files,
@@ -118,6 +122,8 @@ class ValidationReport:
         """Human-readable summary, one finding per line."""
         out = [f"checked {self.files_checked} files: {self.article_rows} article rows, "
                f"{self.link_rows} link rows in {self.out}"]
+        if self.fact_rows:
+            out[0] += " (" + ", ".join(f"{n} {k} rows" for k, n in sorted(self.fact_rows.items())) + ")"
         for p in self.errors:
             out.append(f"BAD  {p.path}: {p.kind}: {p.detail}")
         for p in self.warnings:
@@ -287,7 +293,9 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
     versions: dict[tuple[str, int, str], list[tuple[str, tuple[Any, Any]]]] = defaultdict(list)
     a_root, l_root = path / ARTICLES, path / LINKS
 
-    for kind, root, declared in ((ARTICLES, a_root, FILE_SCHEMA), (LINKS, l_root, LINK_SCHEMA)):
+    checked = [(ARTICLES, a_root, FILE_SCHEMA), (LINKS, l_root, LINK_SCHEMA)]
+    checked += [(kind, path / kind, FACT_FILE_SCHEMAS[kind]) for kind in FACT_KINDS]  # parcels/, listings/
+    for kind, root, declared in checked:
         for f in dataset_files(path, kind):
             rel = str(f.relative_to(path))
             report.files_checked += 1
@@ -320,6 +328,8 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                     posts = ", ".join(str(pid) for pid, _ in bad[:5])
                     problems.append(Problem(rel, "boilerplate", f"{len(bad)} bodies contain {', '.join(names)} "
                                             f"(posts {posts})", "warning"))
+            elif kind in FACT_KINDS:
+                report.fact_rows[kind] = report.fact_rows.get(kind, 0) + table.num_rows
             else:
                 report.link_rows += table.num_rows
                 site = values.get("site")
@@ -392,7 +402,7 @@ def _temp_files(path: Path) -> list[str]:
         for p in sorted(tmp.rglob("*")):
             if p.is_file() and not _live_reader(p.relative_to(tmp).parts[0]):
                 found.append(str(p.relative_to(path)))
-    for kind in (ARTICLES, LINKS):
+    for kind in (ARTICLES, LINKS, *FACT_KINDS):
         root = path / kind
         if not root.is_dir():
             continue

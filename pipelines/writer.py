@@ -61,6 +61,9 @@ class ParquetWriterPipeline:
             if isinstance(item, ArchiveItem):
                 # feed, date archive, 404 and not-article responses: archived, never rows
                 raise DropItem("archived only", log_level="DEBUG")
+            warnings = item.record.get("fact_warnings")
+            if warnings:  # unreadable parcel/listing tables: the article is kept, its facts are not
+                stats.inc_value(keys.FACT_WARNINGS, len(warnings))
             before = self.writer.flushes
             status = self.writer.add(item.record)
             self._count_flush(before)
@@ -79,6 +82,8 @@ class ParquetWriterPipeline:
         if self.writer.flushes > before:
             self.crawler.stats.inc_value(keys.FLUSHES)
             self.crawler.stats.set_value(keys.ROWS_FLUSHED, self.writer.counts.get("rows_written", 0))
+            self.crawler.stats.set_value(keys.PARCELS_WRITTEN, self.writer.counts.get("parcels_written", 0))
+            self.crawler.stats.set_value(keys.LISTINGS_WRITTEN, self.writer.counts.get("listings_written", 0))
 
     def _fatal(self, exc: OSError) -> None:
         """A write failed (disk full, folder gone): stop the crawl, the summary says why."""

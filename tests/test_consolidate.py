@@ -298,5 +298,7 @@ def test_a_crawl_ends_with_one_file_per_partition_and_its_manifest_names_them(ma
     assert len(links) == 2 == len({f.parent for f in links})
     assert len(store.load(tmp_path)) == 80
     parquet = sorted(f for f in summary["output_files"] if f.endswith(".parquet"))
-    assert parquet == sorted(str(f.relative_to(tmp_path)) for f in mine + links)
+    facts = run_files(tmp_path, run_id, "parcels") + run_files(tmp_path, run_id, "listings")
+    assert len(facts) == len({f.parent for f in facts})  # one fact file per site and kind, merged too
+    assert parquet == sorted(str(f.relative_to(tmp_path)) for f in mine + links + facts)
     assert validate(tmp_path).ok

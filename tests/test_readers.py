@@ -20,18 +20,28 @@ SITES = ("jinshan.021cf.cn", "laian.021cf.cn")
 ROWS = 7  # rows written below (one post has two versions)
 
 
+def _parcel(site: str, post_id: int, name: str) -> dict:
+    """A deal row as crawler.facts gives it (the writer adds extractor_version, run_id, fetched_at)."""
+    return {"site": site, "post_id": post_id, "url": f"http://{site}/index.php/post/{post_id}.html",
+            "doc_type": "land_result", "stage": "result", "parcel_name": name, "parcel_key": name,
+            "area_m2": 20000.0, "land_use": "工业用地", "deal_price_yuan": 1.2e7, "source": "table", "raw": name}
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("readers") / "data"
+    listing = {"site": SITES[1], "post_id": 4, "url": f"http://{SITES[1]}/index.php/post/4.html", "kind": "rent",
+               "property": "厂房", "area_m2": 3200.0, "price_value": 1.2, "price_unit": "元/㎡/天"}
     write(out, [
-        rec(1, site=SITES[0]),
+        rec(1, site=SITES[0], parcels=[_parcel(SITES[0], 1, "旧版地块")]),
         rec(2, site=SITES[0], published=dt.datetime(2023, 11, 2, tzinfo=UTC)),
         rec(3, site=SITES[0], published=None, tags=[], related=[]),
-        rec(4, site=SITES[1]),
+        rec(4, site=SITES[1], listings=[listing]),
         # the last second of 2024 in China (partitions follow the China-time month of published)
         rec(5, site=SITES[1], published=dt.datetime(2024, 12, 31, 15, 59, 59, 123456, tzinfo=UTC)),
     ], run_id="r1", flush_rows=2)
-    write(out, [rec(1, site=SITES[0], text="改版后的正文", fetched_at=FETCHED + dt.timedelta(days=1)),
+    write(out, [rec(1, site=SITES[0], text="改版后的正文", fetched_at=FETCHED + dt.timedelta(days=1),
+                    parcels=[_parcel(SITES[0], 1, "JS-0504单元47-09地块")]),
                 rec(6, site=SITES[1], published=None)], run_id="r2")
     # what a killed run leaves behind: readers must not see it
     (out / ".tmp" / "part-r3-00000.parquet.1234.tmp").write_bytes(b"PAR1 partial")
@@ -150,6 +160,8 @@ def test_the_readme_reading_examples_run(dataset, monkeypatch):
     assert sorted(set(ns["raw"]["year"])) == [0, 2023, 2024]
     assert ns["per_month"].height >= 4
     assert len(ns["edges"]) > 0
+    # facts: the parcel of the current version of post 1 only (the old version's row is hidden)
+    assert list(ns["deals"]["parcel_name"]) == ["JS-0504单元47-09地块"]
 
 
 def test_the_at_scale_duckdb_example_runs(dataset, tmp_path, monkeypatch):

@@ -200,7 +200,8 @@ def test_add_reports_new_changed_unchanged_across_runs(tmp_path):
     assert w.add(rec(1, text="改过的正文", fetched_at=later)) == "changed"
     assert w.add(rec(3, fetched_at=later)) == "new"
     w.close()
-    assert w.counts == {"new": 1, "changed": 1, "unchanged": 1, "rows_written": 2, "links_written": 8}
+    assert w.counts == {"new": 1, "changed": 1, "unchanged": 1, "rows_written": 2, "links_written": 8,
+                        "parcels_written": 0, "listings_written": 0}
     hist = store.load(out, history=True)
     keys = list(zip(hist.site, hist.post_id, hist.content_hash))
     assert len(keys) == len(set(keys)) == 4

@@ -35,7 +35,7 @@ import pyarrow.dataset as ds
 
 from crawler import clock
 from crawler.errors import DatasetError, UsageError
-from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA
+from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, LISTING_SCHEMA, PARCEL_SCHEMA
 from crawler.store.files import _atomic_write_text
 
 #: Version of the on-disk layout, written into the marker file; bump on incompatible changes.
@@ -43,6 +43,10 @@ FORMAT_VERSION = 1
 MARKER = "parkcorpus.json"
 ARTICLES = "articles"
 LINKS = "links"
+#: The derived fact datasets (crawler.facts), hive-partitioned by site like links/.
+PARCELS = "parcels"
+LISTINGS = "listings"
+FACT_KINDS = (PARCELS, LISTINGS)
 RUNS = "runs"
 TMP = ".tmp"
 QUARANTINE = "quarantine"
@@ -61,6 +65,9 @@ DATASET_SCHEMA = pa.schema(
     list(ARTICLE_SCHEMA) + [PARTITION_SCHEMA.field("year"), PARTITION_SCHEMA.field("month")]
 )
 LINKS_DATASET_SCHEMA = pa.schema(list(LINK_SCHEMA) + [pa.field("site", pa.string())])
+#: What a reader sees of parcels/ and listings/ (site from the path), and what one file holds.
+FACT_DATASET_SCHEMAS = {PARCELS: PARCEL_SCHEMA, LISTINGS: LISTING_SCHEMA}
+FACT_FILE_SCHEMAS = {k: v.remove(v.get_field_index("site")) for k, v in FACT_DATASET_SCHEMAS.items()}
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _KEY = ("site", "post_id", "content_hash")
@@ -220,7 +227,7 @@ def files_dataset(out: str | os.PathLike, files: list[Path], kind: str = ARTICLE
         schema = DATASET_SCHEMA
     else:
         part = ds.partitioning(pa.schema([pa.field("site", pa.string())]), flavor="hive")
-        schema = LINKS_DATASET_SCHEMA
+        schema = FACT_DATASET_SCHEMAS.get(kind, LINKS_DATASET_SCHEMA)
     # the explicit file list keeps files renamed in after listing out, and the explicit schema
     # lets files written before a column was added read with nulls for it
     return ds.dataset([str(f) for f in files], schema=schema, format="parquet",

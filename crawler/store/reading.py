@@ -285,3 +285,101 @@ def _pd_int32():
 
     return pd.Int32Dtype()
 
+
+
+# --------------------------------------------------------------------------- facts
+def current_versions(dataset: ds.Dataset, site: Iterable[str] | str | None = None,
+                     history: bool = False) -> pa.Table:
+    """(site, post_id, fetched_at, run_id, published) of the newest version of every post (every version with history)."""
+    light = dataset.to_table(columns=["site", "post_id", "content_hash", "fetched_at", "extracted_at",
+                                      "run_id", "published"], filter=_site_filter(site))
+    light = light.sort_by([("site", "ascending"), ("post_id", "ascending"), ("fetched_at", "descending"),
+                           ("extracted_at", "descending"), ("content_hash", "descending")])
+    if light.num_rows:
+        site_a = light.column("site").to_numpy(zero_copy_only=False)
+        pid_a = light.column("post_id").to_numpy()
+        fetched = light.column("fetched_at").cast(pa.int64()).to_numpy(zero_copy_only=False)
+        first = np.ones(light.num_rows, dtype=bool)
+        same_post = (site_a[1:] == site_a[:-1]) & (pid_a[1:] == pid_a[:-1])
+        # with history: one row per fetched version (a reextract of the same fetch is the same version)
+        first[1:] = ~(same_post & (fetched[1:] == fetched[:-1])) if history else ~same_post
+        light = light.filter(pa.array(first))
+    return light.select(["site", "post_id", "fetched_at", "run_id", "published"]).rename_columns(
+        ["site", "post_id", "fetched_at", "version_run_id", "published"])
+
+
+def _facts_of_versions(facts: pa.Table, versions: pa.Table) -> pa.Table:
+    """Fact rows of the given article versions: matched on (site, post_id, fetched_at); when several
+    runs wrote rows for one version (crawl, reextract, `parkcorpus facts`), the rows of the run that
+    wrote the article version win, else those of the latest run id."""
+    facts = facts.append_column("__row", pa.array(np.arange(facts.num_rows, dtype=np.int64)))
+    # a join does not keep row order: __row restores the page order of a post's parcels
+    joined = facts.join(versions, keys=["site", "post_id", "fetched_at"], join_type="inner").sort_by("__row")
+    joined = joined.drop_columns(["__row"])
+    if joined.num_rows == 0:
+        return joined
+    own = pc.equal(joined.column("run_id"), joined.column("version_run_id"))
+    df = joined.select(["site", "post_id", "fetched_at", "run_id"]).to_pandas()
+    df["own"] = own.to_numpy(zero_copy_only=False)
+    df["row"] = np.arange(len(df))
+    keys = ["site", "post_id", "fetched_at"]
+    has_own = df.groupby(keys)["own"].transform("any")
+    latest = df.groupby(keys)["run_id"].transform("max")
+    keep = np.where(has_own, df["own"], df["run_id"] == latest)
+    return joined.filter(pa.array(np.asarray(keep, dtype=bool)))
+
+
+def load_facts(out: str | os.PathLike, kind: str, site: Any = None, since: Any = None, until: Any = None,
+               columns: Iterable[str] | None = None, history: bool = False):
+    """The parcels or listings rows of the newest version of every post, as a pandas DataFrame.
+
+    With history, the rows of every stored version. since/until select by the parcel's deal_date
+    when stated, else by the post's publication day (China days, as `load`).
+    """
+    table = facts_table(out, kind, site, since, until, columns, history)
+    return table.to_pandas(types_mapper={pa.int32(): _pd_int32()}.get)
+
+
+def facts_table(out: str | os.PathLike, kind: str, site: Any = None, since: Any = None, until: Any = None,
+                columns: Iterable[str] | None = None, history: bool = False) -> pa.Table:
+    """`load_facts` as a pyarrow Table with exactly the schema of the kind's columns."""
+    from crawler.store.layout import FACT_DATASET_SCHEMAS
+
+    if kind not in FACT_DATASET_SCHEMAS:
+        raise UsageError(f"unknown table {kind!r}: use articles, {', '.join(FACT_DATASET_SCHEMAS)}")
+    start, end = date_range(since, until)  # a bad date fails before any file is read
+    ensure_dataset(out, create=False)
+    check_sites(out, site)
+    schema = FACT_DATASET_SCHEMAS[kind]
+    cols = list(columns) if columns else list(schema.names)
+    unknown = [c for c in cols if c not in schema.names]
+    if unknown:
+        raise UsageError(f"unknown {kind} column(s) {', '.join(unknown)}: see docs/schema.md")
+    out_schema = pa.schema([schema.field(c) for c in cols])
+
+    def read(articles) -> pa.Table | None:
+        if articles is None:
+            return None
+        versions = current_versions(articles, site, history=history)
+        facts = read_snapshot(out, lambda d: None if d is None else d.to_table(filter=_site_filter(site)), kind)
+        return None if facts is None else _facts_of_versions(facts, versions)
+
+    table = read_snapshot(out, read)
+    if table is None or table.num_rows == 0:
+        return out_schema.empty_table()
+    if start is not None or end is not None:
+        when = table.column("published").cast(pa.timestamp("us"))
+        if "deal_date" in table.column_names:
+            # a deal date is a China day: its start is 16:00 UTC the day before
+            day = pc.subtract(table.column("deal_date").cast(pa.timestamp("us")),
+                              pa.scalar(dt.timedelta(hours=8), pa.duration("us")))
+            when = pc.if_else(pc.is_null(day), when, day)
+        keep = pa.array(np.ones(table.num_rows, dtype=bool))
+        if start is not None:
+            keep = pc.and_(keep, pc.greater_equal(when, pa.scalar(start.replace(tzinfo=None), pa.timestamp("us"))))
+        if end is not None:
+            keep = pc.and_(keep, pc.less(when, pa.scalar(end.replace(tzinfo=None), pa.timestamp("us"))))
+        table = table.filter(pc.fill_null(keep, False))
+    order = [c for c in ("site", "post_id", "fetched_at") if c in table.column_names]
+    table = table.sort_by([(c, "ascending") for c in order])
+    return table.select(cols).cast(out_schema)

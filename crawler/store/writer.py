@@ -16,12 +16,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.clock import to_utc
-from crawler.items import ARTICLE_SCHEMA, EXTRACTOR_VERSION, LINK_SCHEMA, content_hash, link_rows
+from crawler.items import ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_SCHEMA, content_hash, fact_rows, link_rows
 from crawler.store import files as _files
 from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
 from crawler.store.known import KnownPosts, known_posts
 from crawler.store.layout import (
     ARTICLES,
+    FACT_FILE_SCHEMAS,
+    FACT_KINDS,
     FILE_SCHEMA,
     LINKS,
     TMP,
@@ -60,6 +62,9 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["extractor_version"] = rec["extractor_version"] or EXTRACTOR_VERSION
     if "inline_links" in record:
         rec["inline_links"] = record["inline_links"]
+    for kind in FACT_KEYS:  # the post's parcels/listings rows (crawler.facts), written beside links
+        if kind in record:
+            rec[kind] = record[kind]
     return rec
 
 
@@ -73,8 +78,8 @@ class DatasetWriter:
     month it has left behind often goes out as one file; when rows arrive in no partition order a
     partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
     then (with ``consolidate``, the default) merges the files this writer wrote into one partition
-    (or one site's links folder) into one file, so a run ends with one article file per partition
-    it touched and one links file per site (see ``_consolidate``). ``files`` lists the files of
+    (or one site's links, parcels or listings folder) into one file, so a run ends with one article
+    file per partition it touched and one links (parcels, listings) file per site (see ``_consolidate``). ``files`` lists the files of
     this writer in the dataset (the merged ones after close); ``flushes`` counts the writes.
 
     ``add(record)`` returns ``"new"``, ``"changed"`` (a new version of a stored post) or
@@ -100,7 +105,8 @@ class DatasetWriter:
         self.consolidate = consolidate
         self.flushes = 0
         self.files: list[Path] = []
-        self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0}
+        self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
+                       "parcels_written": 0, "listings_written": 0}
         self.closed = False
 
     def __enter__(self) -> DatasetWriter:
@@ -174,6 +180,7 @@ class DatasetWriter:
             target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
             written.append(_write_parquet(table, tmpdir, target))
             self.counts["links_written"] += len(links)
+        written += self._write_facts(batch, n)
         for (site, year, month), rows in sorted(batch.items()):
             rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
             table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
@@ -181,6 +188,27 @@ class DatasetWriter:
             written.append(_write_parquet(table, tmpdir, target))
             self.counts["rows_written"] += len(rows)
         self.files.extend(written)
+        return written
+
+    def _write_facts(self, batch: dict, n: str) -> list[Path]:
+        """One parcels and one listings file per site of this batch (with the links, before the articles).
+
+        The rows carry the article version's run_id and fetched_at, so a reader keeps the fact rows
+        of the newest version of each post (crawler.store.reading.load_facts).
+        """
+        written = []
+        for kind in FACT_KINDS:
+            by_site: dict[str, list[dict[str, Any]]] = {}
+            for (site, _, _), rows in batch.items():
+                by_site.setdefault(site, []).extend(r for rec in rows for r in fact_rows(rec, kind))
+            for site, facts in sorted(by_site.items()):
+                if not facts:
+                    continue
+                schema = FACT_FILE_SCHEMAS[kind]
+                table = pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in facts], schema=schema)
+                target = self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
+                written.append(_write_parquet(table, self.out / TMP, target))
+                self.counts[f"{kind}_written"] += len(facts)
         return written
 
     def close(self) -> None:
@@ -218,15 +246,14 @@ class DatasetWriter:
             groups.setdefault(f.parent, []).append(f)
         final: list[Path] = []
         failed = False
-        # article partitions first (sorted, so the order is predictable), then the links folders
-        for folder, files in sorted(groups.items(), key=lambda kv: (self.out / LINKS in kv[0].parents, kv[0])):
+        # article partitions first (sorted, so the order is predictable), then links, parcels, listings
+        for folder, files in sorted(groups.items(), key=lambda kv: (self.out / ARTICLES not in kv[0].parents, kv[0])):
             if len(files) < 2 or failed:
                 final.extend(files)
                 continue
-            links = self.out / LINKS in folder.parents
+            schema, order = self._schema_of(folder)
             try:
-                final.extend(_merge_files(self.out, files, LINK_SCHEMA if links else FILE_SCHEMA,
-                                          _LINK_ORDER if links else _ARTICLE_ORDER))
+                final.extend(_merge_files(self.out, files, schema, order))
             except FileNotFoundError:
                 # a concurrent compact swapped this folder's files out: nothing of ours to merge
                 final.extend(f for f in files if f.exists())
@@ -237,6 +264,16 @@ class DatasetWriter:
                                exc.strerror or exc)
                 final.extend(f for f in files if f.exists())
         self.files = final
+
+
+    def _schema_of(self, folder: Path) -> tuple[pa.Schema, list[tuple[str, str]]]:
+        """The file schema and row order of the dataset folder holds files of."""
+        for kind in FACT_KINDS:
+            if self.out / kind in folder.parents:
+                return FACT_FILE_SCHEMAS[kind], _ARTICLE_ORDER
+        if self.out / LINKS in folder.parents:
+            return LINK_SCHEMA, _LINK_ORDER
+        return FILE_SCHEMA, _ARTICLE_ORDER
 
 
 _ARTICLE_ORDER = [("post_id", "ascending"), ("fetched_at", "ascending")]

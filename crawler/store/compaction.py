@@ -41,7 +41,7 @@ from crawler.store.reading import (
     _DAMAGED,
     RELIST_PAUSES,
     _damage,
-    _damaged_message,
+    _warn_once,
     _key_strings,
     _unique_versions,
     read_snapshot,
@@ -111,9 +111,9 @@ def _damaged_partition(out: Path, files: list[Path]) -> None:
     if not bad:
         raise  # noqa: PLE0704 - called while handling the read error: not damage, a real failure
     for f, why in bad:
-        if not any(Path(k[0]) == f for k in _DAMAGED):  # the listing pass warned already
-            logger.warning("skipped %s", _damaged_message(out, f, why))
-            _DAMAGED[(str(f), *_stat(f))] = why
+        ident = (str(f), *_stat(f))
+        _DAMAGED[ident] = why
+        _warn_once(out, f, ident, why)
     return None
 
 

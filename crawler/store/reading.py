@@ -91,16 +91,14 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
     command (damaged="skip"), or stops the read with one DatasetError (damaged="error").
     """
     pauses = list(RELIST_PAUSES)
-    warned: set[Path] = set()
     while True:
         listed = dataset_files(out, kind)
         ids = {f: _identity(f) for f in listed}
         files = [f for f in listed if ids[f] not in _DAMAGED]
-        for bad in (f for f in listed if ids[f] in _DAMAGED and f not in warned):
+        for bad in (f for f in listed if ids[f] in _DAMAGED):
             if damaged == "error":
                 raise DatasetError(_damaged_message(out, bad, _DAMAGED[ids[bad]]))
-            warned.add(bad)  # found by an earlier read in this process: not read again, still told
-            logger.warning("skipped %s", _damaged_message(out, bad, _DAMAGED[ids[bad]]))
+            _warn_once(out, bad, ids[bad], _DAMAGED[ids[bad]])  # found by an earlier read: not read again
         try:
             with pinned(out, files, kind) as (paths, base):
                 return read(files_dataset(out, paths, kind, base))
@@ -117,8 +115,7 @@ def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str 
                     _DAMAGED[ids[f]] = why
                     if damaged == "error":
                         raise DatasetError(_damaged_message(out, f, why)) from None
-                    warned.add(f)
-                    logger.warning("skipped %s", _damaged_message(out, f, why))
+                    _warn_once(out, f, ids[f], why)
             if found:
                 continue  # at once: the damaged files are now left out
             if all(os.path.exists(f) for f in files) or not pauses:
@@ -168,6 +165,17 @@ def pinned(out: str | os.PathLike, files: list[Path], kind: str = ARTICLES):
             yield paths, snap / kind
     finally:
         shutil.rmtree(snap, ignore_errors=True)
+
+
+#: damaged files already warned about in this process (a command reads the dataset several times)
+_WARNED: set[tuple[str, int, int]] = set()
+
+
+def _warn_once(out, path: Path, ident: tuple[str, int, int] | None, why: str) -> None:
+    if ident in _WARNED:
+        return
+    _WARNED.add(ident)
+    logger.warning("skipped %s", _damaged_message(out, path, why))
 
 
 def _damaged_message(out, path: Path, why: str) -> str:

@@ -64,7 +64,7 @@ def handle_errors(fn):
     return wrapper
 
 
-_OUT_HELP = "Dataset folder (default: `out` from the config, i.e. ./data)."
+_OUT_HELP = "Dataset folder or s3://bucket/prefix (default: `out` from the config, i.e. ./data)."
 
 
 def out_option(default: str | None = None, help: str = _OUT_HELP, folder: bool = True):
@@ -419,7 +419,8 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @cluster_group.command("run")
 @click.argument("sites", nargs=-1)
 @_node_option
-@out_option(help="Shared output folder every node writes into (default: config out).", folder=False)
+@out_option(help="Shared output folder or s3://bucket/prefix every node writes into (default: config out).",
+            folder=False)
 @_shard_option
 @_newest_option
 @_proxy_option
@@ -428,11 +429,13 @@ def cluster_plan_cmd(ctx, sites, nodes, shard_size, newest, proxy, as_json) -> N
 @click.option("--per-site", type=click.IntRange(min=1), default=1, show_default=True,
               help="Shards of one subsite running at once (each keeps its own per-host delay).")
 @click.option("--project", default=None, help="Scrapyd project name (default: parkcorpus, or the node's only project).")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Do not lock --out for the run (only when other writers write disjoint files).")
 @json_option("Print the run summary as JSON.")
 @click.pass_context
 @handle_errors
 def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings, retries, per_site, project,
-                    as_json) -> None:
+                    no_lock, as_json) -> None:
     """Crawl SITES as shards on Scrapyd nodes, retry failed shards elsewhere, validate the result.
 
     Exit code 1 when a shard failed on every attempt, no node is reachable, or the
@@ -442,6 +445,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
     Example:
         parkcorpus cluster run jinshan.021cf.cn laian.021cf.cn --node http://10.0.0.5:6800 \\
             --node http://10.0.0.6:6800 --out /shared/data --shard-size 2000
+        parkcorpus cluster run jinshan --node http://10.0.0.5:6800 --out s3://park-lab/corpus
     """
     from crawler import api
 
@@ -455,6 +459,7 @@ def cluster_run_cmd(ctx, sites, nodes, out, shard_size, newest, proxy, settings,
             settings=_cluster_pairs(settings, "NAME=VALUE", "-s"), retries=retries,
             newest=_cluster_pairs(newest, "SITE=ID or SITE=A-B", "--newest", _cluster_newest),
             project=project, per_site=per_site, config_path=ctx.obj.get("config"), on_event=progress,
+            use_lock=not no_lock,
         )
     except errors.ClusterError as exc:
         if as_json and getattr(exc, "summary", None):
@@ -561,12 +566,14 @@ def _verbosity(ctx, verbose: int, quiet: int) -> int:
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Only errors.")
 @click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Append the crawl log (INFO and up) to this file.")
+@click.option("--no-lock", "no_lock", is_flag=True,
+              help="Take no dataset lock (only for jobs that write disjoint files, e.g. cluster shards).")
 @json_option("Print the run summary as JSON (for cron).")
 @click.pass_context
 @handle_errors
 def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, max_pages, refresh, proxy,
               delay, concurrency, autothrottle, max_errors, archive, settings, progress, verbose, quiet,
-              log_file, as_json) -> None:
+              log_file, no_lock, as_json) -> None:
     """Crawl subsites of the network into the Parquet dataset (default: jinshan.021cf.cn).
 
     SITES are host names or short names from `parkcorpus sites`; an unregistered host that runs
@@ -580,6 +587,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         parkcorpus crawl laian.021cf.cn --since 2026-01-01
         parkcorpus crawl jinshan --ids 3000-3900 --json
         parkcorpus crawl --all --out /srv/corpus -q --json --log-file crawl.log
+        parkcorpus crawl --all --out s3://park-lab/corpus     # AWS_* variables: docs/storage.md
     """
     from crawler import api
 
@@ -592,7 +600,7 @@ def crawl_cmd(ctx, sites, all_sites, out, mode, full_flag, ids, since, until, ma
         since=since, until=until, max_pages=max_pages, refresh=refresh, proxy=proxy, delay=delay,
         concurrency=concurrency, autothrottle=autothrottle, max_errors=max_errors, archive=archive,
         settings=list(settings), progress=progress, verbosity=_verbosity(ctx, verbose, quiet),
-        log_file=log_file or ctx.obj.get("log_file"),
+        log_file=log_file or ctx.obj.get("log_file"), use_lock=not no_lock,
         on_warning=lambda msg: _verbosity(ctx, verbose, quiet) >= 0 and click.echo(f"Warning: {msg}", err=True),
     )
     if as_json:
@@ -740,10 +748,14 @@ def compact_cmd(ctx: click.Context, out, keep_history: bool, sites, partition, a
 @click.option("--table", "table", type=click.Choice(["articles", "parcels", "listings"]), default="articles",
               show_default=True, help="The dataset to export: articles, or the land parcels / property listings "
                                       "of the current article versions (--since/--until: deal date, else published).")
+@click.option("--region", "regions", multiple=True, metavar="CODE|NAME",
+              help="Only subsites of this county: a GB/T 2260 code (310116, 310000) or a name (金山区) (repeatable).")
+@click.option("--dedup", is_flag=True, help="One post per syndicated story (the earliest), see duplicates/.")
 @out_option()
 @click.pass_context
 @handle_errors
-def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, out) -> None:
+def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, history: bool, table, regions,
+               dedup: bool, out) -> None:
     """Export articles (or parcels, listings) as JSON Lines, CSV or one Parquet file.
 
     Streams batch by batch, so any corpus size fits in memory. CSV cells of
@@ -754,13 +766,54 @@ def export_cmd(ctx: click.Context, to, fmt, sites, since, until, categories, his
         parkcorpus export --to corpus.jsonl
         parkcorpus export --to jinshan-2024.csv --site jinshan.021cf.cn --since 2024-01-01 --until 2024-12-31
         parkcorpus export --table parcels --to deals.csv
+        parkcorpus export --to shanghai.jsonl --region 310000 --dedup
     """
     from crawler import api
 
     s = api.export(out=out, to=to, fmt=fmt, site=list(sites) or None, since=since, until=until,
                    category=list(categories) or None, history=history, config_path=ctx.obj.get("config"),
-                   table=table)
+                   table=table, region=list(regions) or None, dedup=dedup)
     click.echo(f"Exported {s['rows']} {table} to {s['to']} ({s['format']})", err=(to == "-"))
+
+
+@main.command("search")
+@click.argument("query")
+@out_option()
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only this site (repeatable).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only posts published on or after this day (China time).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only posts published on or before this day (China time).")
+@click.option("--doc-type", "doc_types", multiple=True, metavar="TYPE", help="Only this doc_type (repeatable).")
+@click.option("--limit", default=20, show_default=True, type=int, help="At most this many results.")
+@json_option("Print the results as JSON.")
+@click.pass_context
+@handle_errors
+def search_cmd(ctx: click.Context, query, out, sites, since, until, doc_types, limit: int, as_json: bool) -> None:
+    """Find the posts whose title or text contains QUERY, newest first.
+
+    Matches the phrase exactly after the text's normalisation (Traditional ->
+    Simplified, full-width -> half-width). The index under <out>/index/ is
+    updated by every crawl and built on first use.
+
+    \b
+    Example:
+        parkcorpus search 枫泾镇
+        parkcorpus search "上海中晟环保科技有限公司" --site jinshan.021cf.cn --since 2026-01-01 --json
+    """
+    from crawler import api
+
+    hits = api.search(query, out=out, site=list(sites) or None, since=since, until=until,
+                      doc_type=list(doc_types) or None, limit=limit, config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json([{**h, "published": h["published"].isoformat() if h["published"] else None} for h in hits])
+        return
+    from crawler.clock import SITE_TZ
+
+    for h in hits:
+        day = h["published"].astimezone(SITE_TZ).strftime("%Y-%m-%d") if h["published"] else "undated   "
+        click.echo(f"{day}  {h['site']}/{h['post_id']}  {h['title']}")
+        click.echo(f"    {h['snippet']}")
+        click.echo(f"    {h['url']}")
+    click.echo(f"{len(hits)} result{'s' if len(hits) != 1 else ''} for {query!r}", err=True)
 
 
 @main.command("reextract")

@@ -29,7 +29,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stories", type=int, default=2000)
     ap.add_argument("--crawl-ms", type=float, default=13.0)
+    ap.add_argument("--crawl", type=int, default=0, metavar="POSTS",
+                    help="instead: crawl a replica of 3 subsites x POSTS with 12 %% syndicated copies and "
+                         "compare the dedup work of that crawl (DupIndex.add per post + duplicates/) with its time")
     args = ap.parse_args(argv)
+    if args.crawl:
+        return crawl_share(args.crawl)
     rows, gold = labelled_set(args.stories, siblings=args.stories // 5)
     folder = Path(tempfile.mkdtemp(prefix="bench-dedup-"))
 
@@ -69,6 +74,52 @@ def main(argv=None) -> int:
           f"{per_post / args.crawl_ms:.1%} of a {args.crawl_ms:.0f} ms crawl post (target <= 10 %)")
     print(f"once per run: setup {setup:.2f} s, groups() {end:.2f} s, reopening the index {reopen:.2f} s CPU; "
           f"index size {size / 2**20:.1f} MiB")
+    return 0
+
+
+def crawl_share(posts: int) -> int:
+    """Wall time of a real replica crawl vs the same dedup work replayed on its articles."""
+    import datetime as dt
+    import os
+    import shutil
+    import subprocess
+
+    from conftest import FAST_ARGS
+
+    from crawler import search
+    from crawler.replica import Faults, Network, ReplicaServer
+    from crawler.replica.syndication import Syndication, gold_pairs
+    from crawler.store import load
+
+    net = Network(seed=11, sites=3, posts=posts, now=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc))
+    Syndication(0.12).attach(net)
+    folder = Path(tempfile.mkdtemp(prefix="bench-dedup-crawl-"))
+    out = folder / "data"
+    with ReplicaServer(net, faults=Faults(), log=False) as srv:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cli", "-q", "crawl", *net.hosts, "--out", str(out), "--proxy",
+                        srv.proxy_url, *FAST_ARGS], check=True, cwd=ROOT, env=dict(os.environ))
+        crawl = time.perf_counter() - t
+    got = dedup.pairs(dedup.read_duplicates(out).to_pylist())
+    gold = gold_pairs(net)
+    rows = load(str(out), columns=["site", "post_id", "url", "text", "published", "content_hash"]).to_dict("records")
+    shutil.rmtree(out / "index")
+    t = time.perf_counter()
+    with dedup.DupIndex(out) as idx:  # what the writer pipeline does: add per post, write at close
+        for r in rows:
+            idx.add(r["site"], r["post_id"], r["text"], url=r["url"], published=r["published"],
+                    content_hash=r["content_hash"])
+        dedup.write_duplicates(out, idx, "bench")
+    spent = time.perf_counter() - t
+    t = time.perf_counter()
+    search.build(out)
+    indexed = time.perf_counter() - t
+    tp = len(got & gold)
+    print(f"crawl of {len(rows):,} posts ({len(gold)} gold pairs): {crawl:.1f} s wall, dedup included")
+    print(f"dedup work of that crawl: {spent:.2f} s = {spent / (crawl - spent - indexed):.1%} of the crawl "
+          f"without it (target <= 10 %); search index sync {indexed:.2f} s")
+    print(f"pairwise precision {tp / max(1, len(got)):.4f}, recall {tp / max(1, len(gold)):.4f}")
+    shutil.rmtree(folder)
     return 0
 
 

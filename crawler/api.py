@@ -28,11 +28,12 @@ def extract_files(paths, url=None, fetched_at=None, server_date=None, convert=No
 
 
 def load(out: str = "data", site=None, since=None, until=None, columns=None, history: bool = False,
-         category=None, table: str = "articles"):
+         category=None, table: str = "articles", region=None, dedup: bool = False):
     """The newest version of every stored article (or its parcels/listings rows) as a pandas DataFrame.
 
     table="parcels" or "listings": the fact rows of the current article versions; since/until
     select by deal_date when stated, else by the post's publication day; category is for articles.
+    region: a county's code or name; dedup: one post per syndicated story (the earliest).
     """
     from crawler.store import load as _load
 
@@ -40,11 +41,11 @@ def load(out: str = "data", site=None, since=None, until=None, columns=None, his
         from crawler.errors import UsageError
         from crawler.store import load_facts
 
-        if category is not None:
-            raise UsageError("category filters articles only")
+        if category is not None or region is not None or dedup:
+            raise UsageError("category, region and dedup select articles only")
         return load_facts(out, table, site=site, since=since, until=until, columns=columns, history=history)
     return _load(out, site=site, since=since, until=until, columns=columns, history=history,
-                 category=category)
+                 category=category, region=region, dedup=dedup)
 
 
 def load_config(config_path=None, **overrides: Any):
@@ -107,7 +108,7 @@ def cluster_plan(sites=(), nodes=(), shard_size=None, proxy=None, newest=None, c
 
 
 def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, settings=None, retries=2,
-                newest=None, project=None, per_site=1, config_path=None, on_event=None) -> dict:
+                newest=None, project=None, per_site=1, config_path=None, on_event=None, use_lock=True) -> dict:
     """Plan, run the shards on Scrapyd nodes, retry failures elsewhere, validate out; the summary."""
     from crawler import cluster
 
@@ -116,7 +117,8 @@ def cluster_run(sites=(), nodes=(), out=None, shard_size=None, proxy=None, setti
     shards = cluster.plan(cfg.get("sites"), node_urls, cfg.get("cluster.shard_size"),
                           known_sizes=newest, proxy=cfg.get("proxy") or None)
     return cluster.run(shards, cfg.get("out"), node_urls, project=project, settings=settings,
-                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event)
+                       proxy=cfg.get("proxy") or None, retries=retries, per_site=per_site, on_event=on_event,
+                       use_lock=use_lock)
 
 
 def cluster_status(nodes=(), project=None, config_path=None) -> list[dict]:
@@ -170,7 +172,8 @@ def compact(out=None, keep_history: bool = False, site=None, partition=None, con
 
 
 def export(out=None, to="-", fmt=None, site=None, since=None, until=None, category=None,
-           history: bool = False, config_path=None, table: str = "articles") -> dict:
+           history: bool = False, config_path=None, table: str = "articles", region=None,
+           dedup: bool = False) -> dict:
     """Stream the newest article versions (or parcels/listings rows) to JSON Lines, CSV or Parquet; a summary."""
     from crawler.config import check_day_bounds
     from crawler.export import export as _export
@@ -178,7 +181,7 @@ def export(out=None, to="-", fmt=None, site=None, since=None, until=None, catego
     check_day_bounds(since, "--since")
     check_day_bounds(until, "--until")
     return _export(_out(out, config_path), to, fmt=fmt, site=site, since=since, until=until,
-                   category=category, history=history, table=table)
+                   category=category, history=history, table=table, region=region, dedup=dedup)
 
 
 def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
@@ -189,7 +192,7 @@ def reextract(out=None, to=None, convert=None, config_path=None) -> dict:
     from crawler.safefile import check_output_target
 
     cfg = load_config(config_path, out=out, convert=convert)
-    if to is not None:  # a rebuild nested in its source (or around it) would be read as part of it
+    if to is not None and not str(to).startswith("s3://"):  # a rebuild nested in its source would be read as part of it
         check_output_target(to, cfg.get("out"), folder=True)
     options = ExtractOptions(convert=cfg.get("convert"), swaps=cfg.get("swaps"), mask_phones=cfg.get("mask_phones"))
     return _reextract(cfg.get("out"), options=options, to=to)
@@ -207,3 +210,27 @@ def list_runs(out=None, config_path=None) -> list[dict]:
     from crawler.store import list_runs as _list_runs
 
     return _list_runs(_out(out, config_path))
+
+
+def search(query: str, out=None, site=None, since=None, until=None, doc_type=None, limit: int = 20,
+           config_path=None) -> list[dict]:
+    """Posts whose current title or text contains `query`, newest first: [{url, site, post_id, title,
+    published, doc_type, snippet}] (crawler.search; the index under <out>/index/ is built on first use)."""
+    from crawler import search as _search
+    from crawler.config import check_day_bounds
+    from crawler.dedup import is_local
+    from crawler.errors import DatasetError, UsageError
+    from crawler.items import ARTICLE_SCHEMA
+
+    out = _out(out, config_path)
+    _search.normalize_query(query)  # an empty or punctuation-only query: one Error line, nothing opened
+    check_day_bounds(since, "--since")
+    check_day_bounds(until, "--until")
+    if int(limit) < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
+    if doc_type and "doc_type" not in ARTICLE_SCHEMA.names:
+        raise UsageError("--doc-type needs the articles' doc_type column, which this version does not write")
+    if not is_local(out):
+        raise DatasetError(f"search needs a local dataset: the index lives beside the data, and {out} is "
+                           "remote (copy or export the dataset to a local folder first)")
+    return _search.search(out, query, site=site, since=since, until=until, doc_type=doc_type, limit=int(limit))

@@ -1,7 +1,8 @@
 """The raw archive: every fetched post response in one gzip WARC file per run, and re-extraction.
 
 ``<out>/warc/<run_id>.warc.gz`` is written as ``<run_id>.warc.gz.open`` and renamed when the
-run closes it. Each record is its own gzip member and is flushed as it is written, so a run
+run closes it (on an object store: segments ``<run_id>.seg<NNNNN>.warc.gz``, each uploaded whole
+at a flush). Each record is its own gzip member and is flushed as it is written, so a run
 killed at any moment leaves a file whose complete records all read back; the reader stops at
 the first incomplete one. ``reextract`` rebuilds articles and links from these files alone.
 """
@@ -12,6 +13,7 @@ import datetime as dt
 import http
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -31,10 +33,13 @@ from crawler.store import (
     new_run_id,
     write_run_manifest,
 )
+from crawler.store.files import ObjectPath, is_object
 
 WARC_DIR = "warc"
 SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".warc.gz.open"
+#: On object stores a run's archive is a series of segments <run_id>.seg<NNNNN>.warc.gz.
+SEGMENT = ".seg"
 
 #: Response headers not archived as received: Scrapy hands over the decoded body, so keeping
 #: the original encoding/length headers would make WARC readers decode it a second time.
@@ -69,6 +74,16 @@ class WarcArchive:
 
         self.run_id = check_run_id(run_id)
         folder = ensure_dataset(out, create=True) / WARC_DIR
+        self.records = 0
+        self.closed = False
+        if is_object(folder):
+            # an object appears whole or not at all, and cannot be appended to: records go to a
+            # local segment file, uploaded as its own object at every flush (before the Parquet
+            # rows that refer to it), then a new segment starts
+            self.folder, self.segment, self._fh = folder, 0, None
+            self.path = folder / f"{self.run_id}{SUFFIX}"
+            self._open_segment()
+            return
         folder.mkdir(exist_ok=True)
         name, k = self.run_id, 0
         # a re-used run id must not overwrite or append to another process's archive
@@ -85,8 +100,34 @@ class WarcArchive:
                              "run-id": self.run_id})
         self._writer.write_record(info)
         self._fh.flush()
-        self.records = 0
-        self.closed = False
+
+    def _open_segment(self) -> None:
+        """Object stores: start a local segment file with its own warcinfo record."""
+        from warcio.warcwriter import WARCWriter
+
+        from crawler import __version__
+
+        name = f"{self.run_id}{SEGMENT}{self.segment:05d}{SUFFIX}"
+        self.open_path = Path(self.folder.loc.local_tmp(name))
+        self._fh = open(self.open_path, "xb")
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        self._writer.write_record(self._writer.create_warcinfo_record(
+            name, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1",
+                   "run-id": self.run_id}))
+        self._segment_records = 0
+
+    def _upload_segment(self, reopen: bool) -> None:
+        """Object stores: close the local segment and upload it as one object (never overwriting)."""
+        self._fh.close()
+        if self._segment_records:
+            name = f"{self.run_id}{SEGMENT}{self.segment:05d}{SUFFIX}"
+            loc = self.folder.loc
+            self.path = ObjectPath(loc, loc.put_file((self.folder / name).rel, self.open_path), is_dir=False)
+            self.segment += 1
+        else:
+            self.open_path.unlink(missing_ok=True)
+        if reopen:
+            self._open_segment()
 
     def __enter__(self) -> WarcArchive:
         return self
@@ -127,16 +168,25 @@ class WarcArchive:
         self._writer.write_request_response_pair(req, resp)
         self._fh.flush()  # each record reaches the OS at once: a killed run keeps it
         self.records += 1
+        if is_object(self.path):
+            self._segment_records += 1
         return resp.rec_headers.get_header("WARC-Record-ID")
 
     def flush(self) -> None:
         """Make every record written so far durable (called before Parquet rows refer to them)."""
         if not self.closed:
+            if is_object(self.path):
+                if self._segment_records:
+                    self._upload_segment(reopen=True)
+                return
             self._fh.flush()
             os.fsync(self._fh.fileno())
 
     def close(self) -> Path:
         """Flush, close and rename the file to its final <run_id>.warc.gz name (idempotent)."""
+        if not self.closed and is_object(self.path):
+            self._upload_segment(reopen=False)
+            self.closed = True
         if not self.closed:
             self.flush()
             self._fh.close()
@@ -183,7 +233,8 @@ def read_warc(path: Path, want: Any = None, lost: list | None = None) -> Iterato
     unreadable spot, so a caller can count and report them instead of silently using part of it.
     """
     run_id = path.name.removesuffix(OPEN_SUFFIX).removesuffix(SUFFIX)
-    with open(path, "rb") as fh:
+    run_id = re.sub(rf"{re.escape(SEGMENT)}\d+$", "", run_id)
+    with (path.loc.open_input(path.rel) if is_object(path) else open(path, "rb")) as fh:
         start: int | None = 0
         while start is not None:
             fh.seek(start)
@@ -216,6 +267,14 @@ def _next_member(fh: Any, offset: int) -> int | None:
         tail = buf[-2:]
 
 
+def _size(fh: Any) -> int:
+    """The size of an open local file or pyarrow input file."""
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return fh.size()
+
+
 def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
     """Yield the responses from base on; return None at a clean end, else (offset, reason) of the bad record."""
     from warcio.archiveiterator import ArchiveIterator
@@ -239,7 +298,7 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
         except StopIteration:
             # warcio ends quietly on bytes that do not make a record: a tail cut inside a record
             end = max(base, getattr(records, "offset", 0) or 0)
-            if end < os.fstat(fh.fileno()).st_size:
+            if end < _size(fh):
                 return end, "the file ends inside a record (cut short)"
             return None
         except Exception as exc:  # noqa: BLE001 - truncated gzip member / record: counted by the caller
@@ -263,6 +322,8 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
             warc_file=path,
             server_date=_server_date(headers),
         )
+
+
 
 
 def iter_responses(out: str | os.PathLike, include_open: bool = True, want: Any = None,
@@ -300,6 +361,22 @@ def date_hints(out: str | os.PathLike) -> dict[tuple[str, int], dict[str, Any]]:
                 if pid is not None:
                     hints.setdefault((host, pid), {})["archive_month"] = month
     return hints
+
+
+def _rebuild_derived(out: str | os.PathLike, run_id: str) -> dict[str, Any]:
+    """Texts may have changed everywhere: rebuild the duplicate groups, sync the search index."""
+    from crawler import dedup, search
+
+    done: dict[str, Any] = {}
+    if not dedup.is_local(out):
+        return done
+    try:
+        done["duplicates"] = dedup.rebuild(out, run_id)
+        counts = search.build(out)
+        done["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
+    except Exception as exc:  # noqa: BLE001 - derived data: never fail the reextract
+        logging.getLogger(__name__).warning("duplicates/search index not rebuilt: %s", exc)
+    return done
 
 
 def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os.PathLike | None = None,
@@ -386,6 +463,7 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
     }
     for p, off, why in lost:
         logger.warning("%s: unreadable WARC record at byte %d (%s): skipped", p, off, why)
+    summary.update(_rebuild_derived(dest, run_id))
     write_run_manifest(dest, summary)
     return summary
 

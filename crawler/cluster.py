@@ -391,11 +391,21 @@ def job_outcome(node: Node, finished: Mapping[str, Any], summary_file: str | Non
 def read_summary(path: str) -> dict | None:
     """The JSON run summary a crawl wrote at path, or None when it is absent or unreadable."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        if _on_store(path):
+            from crawler.store import as_path  # noqa: PLC0415 - pyarrow is heavy
+
+            data = json.loads(as_path(path).read_text(encoding="utf-8"))
+        else:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _on_store(path: str) -> bool:
+    """True for an s3:// path: the dataset (and the jobs' summaries) live on an object store."""
+    return str(path)[:5].lower() == "s3://"
 
 
 def summary_ok(summary: Mapping[str, Any]) -> tuple[bool, str]:
@@ -425,7 +435,12 @@ def _keep_manifest(out: str, summary_file: str | None) -> None:
     from crawler.store import write_run_manifest  # noqa: PLC0415 - pyarrow is heavy
 
     write_run_manifest(out, summary)
-    os.remove(summary_file)
+    if _on_store(summary_file):
+        from crawler.store import as_path  # noqa: PLC0415
+
+        as_path(summary_file).unlink(missing_ok=True)
+    else:
+        os.remove(summary_file)
 
 
 def attempt_files(out: str, run_id: str) -> tuple[int, int]:
@@ -435,10 +450,15 @@ def attempt_files(out: str, run_id: str) -> tuple[int, int]:
     (the spider reads the stored posts at start), so a retried shard resumes where it stopped.
     Temporary files under .tmp/ of a dead job can never complete and are deleted.
     """
+    kept = removed = 0
+    if _on_store(out):  # an object store has no temporary files: every object is complete
+        from crawler.store import as_path  # noqa: PLC0415 - pyarrow is heavy
+
+        loc = as_path(out).loc
+        return sum(1 for rel in loc.list_files("articles", ".parquet") if run_id in rel.rsplit("/", 1)[-1]), 0
     import fsspec  # noqa: PLC0415 - only needed when an attempt failed
 
     fs, root = fsspec.core.url_to_fs(out)
-    kept = removed = 0
     paths: list[str] = []
     for sub in ("articles", ".tmp"):
         try:
@@ -461,7 +481,25 @@ def attempt_files(out: str, run_id: str) -> tuple[int, int]:
     return kept, removed
 
 
-def run(
+def run(shards: list[Shard], out: str, nodes: Iterable[str], *, use_lock: bool = True, **kw: Any) -> dict:
+    """Run the shards (see _run) holding the dataset's lock, so no local crawl writes meanwhile.
+
+    The Scrapyd jobs write files named after their own run ids and take no lock; use_lock=False
+    (`--no-lock`) runs without the coordinator's lock too, e.g. two cluster runs on disjoint sites.
+    """
+    if not use_lock or not shards:
+        return _run(shards, out, nodes, **kw)
+    from crawler.lock import dataset_lock  # noqa: PLC0415
+    from crawler.store import ensure_dataset  # noqa: PLC0415 - pyarrow is heavy
+    from crawler.store.layout import location  # noqa: PLC0415
+
+    out_abs = out if "://" in out else os.path.abspath(out)
+    ensure_dataset(out_abs, create=True)  # before the lock: a foreign prefix gets nothing written
+    with dataset_lock(location(out_abs), run_id=kw.get("run_prefix") or "cluster"):
+        return _run(shards, out, nodes, **kw)
+
+
+def _run(
     shards: list[Shard],
     out: str,
     nodes: Iterable[str],
@@ -489,10 +527,11 @@ def run(
     prefix = run_prefix or _run_prefix()
     emit = on_event or (lambda kind, info: None)
     out_abs = out if "://" in out else os.path.abspath(out)
-    if "://" not in out:
+    if "://" not in out or _on_store(out):
         from crawler.store import ensure_dataset  # noqa: PLC0415 - pyarrow is heavy
 
-        # make the dataset (marker included) before any job does, so concurrent jobs find it ready
+        # make the dataset (marker included) before any job does, so concurrent jobs find it ready;
+        # on an object store this also fails fast on a missing bucket, bad credentials or endpoint
         ensure_dataset(out_abs, create=True)
 
     alive: dict[str, Node] = {}
@@ -517,10 +556,12 @@ def run(
     # The stats dump at INFO is how job_outcome tells a finished crawl from a killed one.
     job_settings.setdefault("LOG_LEVEL", "INFO")
     job_settings["PARKCORPUS_OUT"] = out_abs
+    job_settings["PARKCORPUS_DERIVED"] = False  # shards share the dataset: rebuilt once at the end
     # Each job's run summary goes next to the data (a shared folder every node sees); the
     # leading underscore keeps it out of Parquet dataset discovery.
-    summary_dir = None if "://" in out else os.path.join(out_abs, SUMMARY_DIR)
-    if summary_dir:
+    summary_dir = f"{out_abs}/{SUMMARY_DIR}" if _on_store(out) else None if "://" in out \
+        else os.path.join(out_abs, SUMMARY_DIR)
+    if summary_dir and not _on_store(out):
         os.makedirs(summary_dir, exist_ok=True)
 
     tracks = [_Track(s) for s in shards]
@@ -641,7 +682,7 @@ def run(
                 except ClusterError:
                     pass
         raise
-    if summary_dir:
+    if summary_dir and not _on_store(out):
         try:
             os.rmdir(summary_dir)  # only when empty: summaries of unfinished jobs stay for a look
         except OSError:
@@ -662,6 +703,9 @@ def run(
     }
     failed = [t for t in tracks if t.status != "ok"]
     summary["ok"] = not failed
+    from crawler.archive import _rebuild_derived  # noqa: PLC0415 - duplicate groups, search index
+
+    summary.update(_rebuild_derived(out, prefix))
     if validate:
         summary["validation"] = _validate(out)
         summary["ok"] = summary["ok"] and summary["validation"].get("ok", False)

@@ -13,13 +13,16 @@ are written); a second one forces the child to stop.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -67,6 +70,8 @@ def check_out_folder(out: str) -> Path:
     from crawler.store import as_path, ensure_dataset  # file:// URIs too; other URIs are refused
 
     path = as_path(out)
+    if not isinstance(path, Path):  # an object store: probe it, then the marker (crawler.store)
+        return ensure_dataset(path)
     if not path.exists():
         if not path.parent.exists():
             raise errors.DatasetError(
@@ -155,11 +160,13 @@ def crawl(
     env: dict[str, str] | None = None,
     relaxed: bool = False,
     on_warning: Callable[[str], None] | None = None,
+    use_lock: bool = True,
 ) -> dict[str, Any]:
     """Run one crawl in a subprocess and return its summary dict (see build_summary).
 
     Usage errors raise before anything is fetched; a failed run returns a summary whose
-    "status" is not "ok" (the CLI prints it, then exits 1).
+    "status" is not "ok" (the CLI prints it, then exits 1). use_lock=False skips the dataset lock
+    (cluster jobs writing disjoint files).
     """
     env = dict(os.environ if env is None else env)
     overrides = {
@@ -188,12 +195,22 @@ def crawl(
         check_proxy(proxy_url)
     out_path = check_out_folder(out)
 
-    from crawler.lock import FolderLock
+    from crawler.lock import NoLock, path_lock
 
     run_id = new_run_id()
-    state = out_path / STATE_DIR
-    check_state_files(out_path)  # a planted symlink stops the run here, with one Error line
+    local = isinstance(out_path, Path)
+    if not local:  # the crawl process reaches the store with the same AWS_* settings as this one
+        for name, value in os.environ.items():
+            if name.startswith("AWS_"):
+                env.setdefault(name, value)
+    # the summary and progress files are how the crawl process talks to this one: local files,
+    # in the dataset locally, in the system temp folder when the dataset is on an object store
+    if local:
+        check_state_files(out_path)  # a planted symlink stops the run here, with one Error line
+    state = out_path / STATE_DIR if local else Path(tempfile.mkdtemp(prefix="parkcorpus-state-"))
     state.mkdir(exist_ok=True)
+    if not local:  # removed below; at exit too, when the lock or the start fails
+        atexit.register(shutil.rmtree, state, True)
     summary_file = state / f"summary-{run_id}.json"
     progress_file = state / f"progress-{run_id}.json"
     scrapy_settings.update({
@@ -210,13 +227,14 @@ def crawl(
         "verbosity": verbosity,
         "log_file": str(Path(log_file).resolve()) if log_file else None,
     }
-    with FolderLock(out_path, run_id=run_id) as lock:
+    with (path_lock(out_path, run_id=run_id) if use_lock else NoLock()) as lock:
         from crawler.progress import ProgressDisplay
 
         display = ProgressDisplay(enabled=progress, total=_ids_total(args))
         cmd = [sys.executable, "-m", "crawler.runner", json.dumps(job, default=str)]
         proc = subprocess.Popen(
-            cmd, env=env, pass_fds=(lock.fd,), process_group=0,
+            # an object-store lock has no descriptor (fd -1): its heartbeat runs here
+            cmd, env=env, pass_fds=(lock.fd,) if lock.fd >= 0 else (), process_group=0,
             preexec_fn=_pdeathsig if sys.platform == "linux" else None,
         )
         lock.note_child(proc.pid)
@@ -242,6 +260,8 @@ def crawl(
             done.unlink(missing_ok=True)
         except OSError:
             pass
+    if not local:
+        shutil.rmtree(state, ignore_errors=True)
     _write_manifest(str(out_path), summary)
     return summary
 
@@ -314,14 +334,13 @@ def demo(out: str = "data", posts: int = 150, sites: int = 2, seed: int = 2026,
 
 def demo_report(out: str, hosts: list[str], generated: dict[str, int]) -> dict[str, Any]:
     """Rows per site, a sample title and the one-liners to open the dataset."""
-    import pyarrow.dataset as ds
+    from crawler.store import open_dataset
 
     rows: dict[str, int] = {h: 0 for h in hosts}
     sample = None
-    base = Path(out) / "articles"
-    if base.is_dir():
-        table = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(
-            columns=["site", "post_id", "title"])
+    dataset = open_dataset(out)  # a folder or s3://bucket/prefix
+    if dataset is not None:
+        table = dataset.to_table(columns=["site", "post_id", "title"])
         seen = set()
         for site, pid, title in zip(*(table.column(c).to_pylist() for c in ("site", "post_id", "title"))):
             if (site, pid) not in seen:  # one per post, whatever versions earlier runs stored

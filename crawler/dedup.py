@@ -486,3 +486,124 @@ def pairs(groups: list[dict]) -> set[frozenset]:
                 out.add(frozenset((a, b)))
     return out
 
+
+
+# -- the derived <out>/duplicates/ dataset ---------------------------------------------------
+DUPLICATES = "duplicates"
+
+
+def _dup_file_name(run_id: str | None) -> str:
+    """dup-<UTC time to the microsecond>-<run id>.parquet: names sort by write time, whatever the run id."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"dup-{stamp}-{run_id or 'build'}.parquet"
+
+
+def _site_files(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.name.startswith("dup-") and p.suffix == ".parquet")
+    except FileNotFoundError:
+        return []
+
+
+def write_duplicates(out: str | os.PathLike, index: DupIndex, run_id: str | None = None) -> dict:
+    """Rewrite <out>/duplicates/ from the index: one new file per site, then the older files removed.
+
+    Readers (`read_duplicates`) take the newest file of each site folder, so they never see an old
+    and a new grouping of one site together. Returns {"rows", "groups", "files"}.
+    """
+    import pyarrow.compute as pc
+
+    from crawler.store.files import _write_parquet
+    from crawler.store.layout import TMP
+
+    root = Path(str(out).removeprefix("file://"))
+    table = duplicates_table(index, run_id)
+    dup_root = root / DUPLICATES
+    old = [f for d in (dup_root.iterdir() if dup_root.is_dir() else []) if d.is_dir() for f in _site_files(d)]
+    name = _dup_file_name(run_id)
+    written = []
+    sites_col = table.column("site")
+    for site in sorted(set(sites_col.to_pylist())):
+        part = table.filter(pc.equal(sites_col, site)).drop_columns(["site"])  # site is the partition key
+        written.append(_write_parquet(part, root / TMP, dup_root / f"site={site}" / name))
+    for f in old:  # only after every new file is in place
+        if f not in written:
+            f.unlink(missing_ok=True)
+    return {"rows": table.num_rows, "groups": len(set(table.column("dup_group").to_pylist())),
+            "files": len(written)}
+
+
+def read_duplicates(out: str | os.PathLike):
+    """The duplicates dataset as a pyarrow Table of duplicates_schema() (empty when never written)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = Path(str(out).removeprefix("file://")) / DUPLICATES
+    schema = duplicates_schema()
+    tables = []
+    for d in sorted(root.iterdir()) if root.is_dir() else []:
+        files = _site_files(d) if d.is_dir() and d.name.startswith("site=") else []
+        if not files:
+            continue
+        for f in reversed(files):  # the newest complete file of this site
+            try:
+                t = pq.read_table(f, partitioning=None)
+            except FileNotFoundError:  # removed by a newer run between listing and reading
+                continue
+            t = t.append_column("site", pa.array([d.name[5:]] * t.num_rows, pa.string()))
+            tables.append(t.select(schema.names).cast(schema))
+            break
+    return pa.concat_tables(tables) if tables else schema.empty_table()
+
+
+def rebuild(out: str | os.PathLike, run_id: str | None = None) -> dict:
+    """Drop the duplicate index of `out`, rebuild it from the current articles and rewrite duplicates/."""
+    root = Path(str(out).removeprefix("file://"))
+    path = root / "index" / INDEX_FILE
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.with_name(path.stem + "-lsh.pickle").unlink(missing_ok=True)
+    with build(root) as idx:
+        return write_duplicates(root, idx, run_id)
+
+
+def is_local(out: str | os.PathLike) -> bool:
+    """True when `out` is a local folder (path or file://): the indexes live beside local data only."""
+    s = str(out)
+    return "://" not in s or s.startswith("file://")
+
+
+def copy_keys(out: str | os.PathLike, table) -> set[tuple[str, int]]:
+    """(site, post_id) of the rows of `table` (site, post_id, published) whose story an earlier row
+    of the same table already carries: what `dedup=True` leaves out (one post per group, the earliest)."""
+    groups = {(r["site"], r["post_id"]): r["dup_group"] for r in read_duplicates(out)
+              .select(["site", "post_id", "dup_group"]).to_pylist()}
+    if not groups:
+        return set()
+    never = float("inf")
+    rows = [(p.timestamp() if p is not None else never, s, i) for s, i, p in
+            zip(table.column("site").to_pylist(), table.column("post_id").to_pylist(),
+                table.column("published").to_pylist())]
+    seen, drop = set(), set()
+    for _, s, i in sorted(rows):
+        g = groups.get((s, i))
+        if g is None:
+            continue
+        if g in seen:
+            drop.add((s, i))
+        seen.add(g)
+    return drop
+
+
+def drop_copies(out: str | os.PathLike, table):
+    """`table` without the rows copy_keys() names."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    drop = copy_keys(out, table)
+    if not drop:
+        return table
+    keys = pc.binary_join_element_wise(table.column("site"), pc.cast(table.column("post_id"), pa.string()), "\x1f")
+    return table.filter(pc.invert(pc.is_in(keys, value_set=pa.array([f"{s}\x1f{i}" for s, i in drop]))))

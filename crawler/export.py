@@ -40,7 +40,7 @@ from crawler.store import (
     read_snapshot,
 )
 from crawler.store.layout import ARTICLES, dataset_files, files_dataset
-from crawler.store.reading import RELIST_PAUSES, _damage, _damaged_message, pinned
+from crawler.store.reading import RELIST_PAUSES, _damage, _damaged_message, pinned, region_filter
 
 FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -76,10 +76,14 @@ def _csv_cell(value: Any) -> Any:
 def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: str | None = None,
            site: Any = None, since: Any = None, until: Any = None, category: Any = None,
            columns: Iterable[str] | None = None, history: bool = False,
-           batch_rows: int = BATCH_ROWS, table: str = "articles") -> dict[str, Any]:
-    """Write the filtered articles, parcels or listings (newest version per post unless history) to `to`."""
+           batch_rows: int = BATCH_ROWS, table: str = "articles", region: Any = None,
+           dedup: bool = False) -> dict[str, Any]:
+    """Write the filtered articles, parcels or listings (newest version per post unless history) to `to`;
+    region and dedup (articles only) as in crawler.store.load."""
     fmt = format_for(str(to), fmt)
     if table != "articles":
+        if region or dedup:
+            raise UsageError("--region and --dedup select articles only")
         return _export_facts(out, to, fmt, table, site, since, until, category, columns, history, batch_rows)
     cols = list(columns) if columns else list(ARTICLE_SCHEMA.names)
     unknown = [c for c in cols if c not in DATASET_SCHEMA.names]
@@ -88,6 +92,8 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     if str(to) == "-" and fmt == "parquet":
         raise UsageError("Parquet cannot be written to stdout: pass --to FILE.parquet")
     flt = article_filter(site, since, until, category)  # bad dates fail before any file is touched
+    rflt = region_filter(region)
+    flt = rflt if flt is None else flt if rflt is None else flt & rflt
     path = ensure_dataset(out, create=False)
     target = None if str(to) == "-" else check_output_target(to, path)
     check_sites(path, site)
@@ -95,7 +101,11 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
         # damaged="error": a partial export looks complete to whoever reads it later
         read_snapshot(path, lambda d: check_categories(d, site, category), damaged="error")
     schema = pa.schema([DATASET_SCHEMA.field(c) for c in cols])
-    batches = _batches(path, cols, flt, site, history, batch_rows)
+    if dedup:
+        keyed = list(dict.fromkeys(cols + ["site", "post_id"]))
+        batches = _without_copies(path, flt, site, _batches(path, keyed, flt, site, history, batch_rows), cols)
+    else:
+        batches = _batches(path, cols, flt, site, history, batch_rows)
     if str(to) == "-":
         rows = _write_text(batches, fmt, cols, sys.stdout)
         return {"rows": rows, "to": "-", "format": fmt}
@@ -244,6 +254,27 @@ def _filtered(dataset, need, flt, batch_rows, current, seen, cols):
                 keep.append(i)
         if len(keep) < batch.num_rows:
             batch = batch.take(pa.array(keep, pa.int64()))
+        if batch.num_rows:
+            yield pa.RecordBatch.from_arrays([batch.column(c) for c in cols], names=cols)
+
+
+def _without_copies(path, flt, site, batches, cols):
+    """The batches without the later posts of each syndicated story (crawler.dedup.copy_keys)."""
+    from crawler.dedup import copy_keys
+
+    def current_keys(dataset):
+        if dataset is None:
+            return None
+        keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash"], filter=flt)
+        return keyed.filter(pc.is_in(_key_strings(keyed), value_set=newest_keys(dataset, site)))
+
+    keyed = read_snapshot(path, current_keys, damaged="error")
+    drop = copy_keys(path, keyed) if keyed is not None else set()
+    for batch in batches:
+        if drop:
+            keep = [i for i, k in enumerate(zip(batch.column("site").to_pylist(), batch.column("post_id").to_pylist()))
+                    if k not in drop]
+            batch = batch.take(pa.array(keep, pa.int64())) if len(keep) < batch.num_rows else batch
         if batch.num_rows:
             yield pa.RecordBatch.from_arrays([batch.column(c) for c in cols], names=cols)
 

@@ -131,6 +131,12 @@ class CrawlAccounting:
         ledger = Ledger.of(self.crawler)
         summary = build_summary(stats, run_id=ledger.run_id, out=self.out, args=ledger.args,
                                 max_errors=self.max_errors)
+        text = json.dumps(summary, ensure_ascii=False, indent=2, default=str)
+        if self.summary_file[:5].lower() == "s3://":  # a cluster job on an object store: one PUT
+            from crawler.store import as_path
+
+            as_path(self.summary_file).write_text(text)
+            return
         path = Path(self.summary_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")

@@ -61,7 +61,7 @@ def rebuild_facts(out: str | os.PathLike = "data", site: Any = None, jobs: int |
     jobs: worker processes (1: this process; 0/None: every core). Takes the dataset lock and
     writes a run manifest of kind ``facts``.
     """
-    from crawler.lock import FolderLock
+    from crawler.lock import path_lock
     from crawler.store import (
         FACT_FILE_SCHEMAS,
         FACT_KINDS,
@@ -86,7 +86,7 @@ def rebuild_facts(out: str | os.PathLike = "data", site: Any = None, jobs: int |
     counts = {"articles": 0, "parcels": 0, "listings": 0, "warnings": 0, "files_written": 0, "files_removed": 0}
     per_site = []
     jobs = pool_size(jobs)
-    with FolderLock(path, run_id=run_id):
+    with path_lock(path, run_id=run_id):  # a folder or an object store
         articles = open_dataset(path)
         pool = None
         if jobs > 1:

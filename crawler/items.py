@@ -81,6 +81,11 @@ ARTICLE_COLUMNS: list[tuple[str, pa.DataType, bool, str]] = [
     # decoding (crawler.decode): null in rows written before these columns existed
     ("encoding", pa.string(), True, "Python codec the page bytes were decoded with (utf-8, gb18030, cp932 ...)"),
     ("decode_errors", pa.int64(), True, "replacement characters inserted while decoding (0 for a clean page)"),
+    # places (crawler.places, docs/places.md): null region for a subsite sites.toml does not know
+    ("region_code", pa.string(), True, "GB/T 2260 code of the county the subsite covers (sites.toml)"),
+    ("region_name", pa.string(), True, "that county with its parents, e.g. 上海市金山区"),
+    ("places", pa.list_(pa.string()), True, "GB/T 2260 codes of the areas title and text name, most specific"),
+    ("place_names", pa.list_(pa.string()), True, "each of places as first written"),
 ]
 
 ARTICLE_SCHEMA = pa.schema([pa.field(n, t, nullable=null) for n, t, null, _ in ARTICLE_COLUMNS])

@@ -237,13 +237,19 @@ class Ledger:
     def marker(self, kind: str, host: str) -> Path:
         """<out>/.parkcorpus/<kind>/<host>: "crawled" after a complete full crawl of host,
         "incomplete" while a full crawl of host has not finished, "unfetchable" the ids of posts
-        found 404, robots-disallowed or not an article."""
-        return Path(self.out) / STATE_DIR / kind / host
+        found 404, robots-disallowed or not an article. On an object store an object of that name."""
+        from crawler.store.layout import as_path
+
+        return as_path(self.out) / STATE_DIR / kind / host
 
     def read_ids(self, kind: str, host: str) -> set[int]:
         """Post ids listed one per line in a state file (empty when there is none)."""
+        path = self.marker(kind, host)
         try:
-            text = read_state_file(self.marker(kind, host), limit=MARKER_READ_LIMIT).decode("utf-8", "replace")
+            if not isinstance(path, Path):  # an object store
+                text = path.read_text(encoding="utf-8")
+            else:
+                text = read_state_file(path, limit=MARKER_READ_LIMIT).decode("utf-8", "replace")
         except FileNotFoundError:
             return set()
         except (OSError, UnsafePathError) as exc:  # a symlink planted there is never followed
@@ -268,8 +274,10 @@ class Ledger:
         A full run killed midway (kill -9 included) leaves its "incomplete" marker, and an ID-range
         or --since run never makes a site complete, so the next run is full.
         """
-        return (host in self.stored_hosts and _is_file(self.marker("crawled", host))
-                and not os.path.lexists(self.marker("incomplete", host)))
+        crawled, incomplete = self.marker("crawled", host), self.marker("incomplete", host)
+        if not isinstance(crawled, Path):  # an object store
+            return host in self.stored_hosts and crawled.exists() and not incomplete.exists()
+        return host in self.stored_hosts and _is_file(crawled) and not os.path.lexists(incomplete)
 
     def load_unfetchable(self, hosts) -> None:
         """Read what earlier runs found unfetchable on these hosts."""
@@ -287,7 +295,15 @@ class Ledger:
                     (ids.add if bad else ids.discard)(pid)
             if not changed:
                 continue
-            self._write_state("unfetchable", host, "".join(f"{pid}\n" for pid in sorted(ids)))
+            text = "".join(f"{pid}\n" for pid in sorted(ids))
+            path = self.marker("unfetchable", host)
+            if not isinstance(path, Path):  # object store: one PUT replaces it whole
+                try:
+                    path.write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    logger.warning("cannot write %s: %s", path, exc)
+                continue
+            self._write_state("unfetchable", host, text)
 
     def write_marker(self, kind: str, host: str) -> None:
         """Create a marker holding this run's id."""
@@ -298,6 +314,9 @@ class Ledger:
         # (crawl() refuses to start on one, see check_state_files; this covers one planted meanwhile)
         path = self.marker(kind, host)
         try:
+            if not isinstance(path, Path):  # an object store: one PUT, no links there
+                path.write_text(text, encoding="utf-8")
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             write_state_file(path, text, root=self.out)
         except (OSError, UnsafePathError) as exc:
@@ -387,7 +406,9 @@ def error_kind(exc: BaseException) -> str:
 
 def output_files(out: str, run_id: str) -> list[str]:
     """Files this run wrote under out (Parquet parts and WARC), relative to out, sorted."""
-    root = Path(out)
+    from crawler.store.layout import as_path
+
+    root = as_path(out)
     found = []
     for sub in ("articles", "links", "parcels", "listings", "warc"):
         base = root / sub

@@ -38,14 +38,21 @@ def read_holder(out: str | os.PathLike) -> dict | None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process with this PID exists on this machine."""
+    """True when a process with this PID exists on this machine and has not exited (a zombie has)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # a killed crawl process whose parent died too stays a zombie until init reaps it, and a
+    # container's init may never do so: it runs no code and holds nothing, so it holds no lock
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rpartition(")")[2].split()[:1]
+    except OSError:
+        return True
+    return state not in (["Z"], ["X"])
 
 
 class FolderLock:
@@ -382,8 +389,29 @@ class ObjectStoreLock:
         self.release()
 
 
+def path_lock(path, run_id: str = "", **kw):
+    """The lock of a dataset root as crawler.store.as_path gives it: a local Path or an ObjectPath."""
+    loc = getattr(path, "loc", None)
+    return FolderLock(path, run_id=run_id) if loc is None else ObjectStoreLock(loc, run_id=run_id, **kw)
+
+
 def dataset_lock(location, run_id: str = "", **kw):
     """The lock for a crawler.fs.Location: FolderLock for a local folder, ObjectStoreLock otherwise."""
     if location.is_local:
         return FolderLock(location.root, run_id=run_id)
     return ObjectStoreLock(location, run_id=run_id, **kw)
+
+
+class NoLock:
+    """The lock a run takes with --no-lock: none (cluster jobs writing disjoint files)."""
+
+    fd = -1
+
+    def note_child(self, pid: int) -> None:
+        """Nothing to record."""
+
+    def __enter__(self) -> "NoLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None

@@ -108,7 +108,23 @@ def page_to_record(page: Page, site: sites.Site | None = None, *, options: Extra
         record["http_status"] = page.status
     if run_id is not None:
         record["run_id"] = run_id
+    add_places(record, site)
     return record
 
 
-__all__ = ["Page", "page_body", "page_to_record", "site_of"]
+def add_places(record: dict, site: sites.Site | None) -> dict:
+    """Fill region_code/region_name from the site's registry entry and places/place_names from title + text."""
+    from crawler.places import find_places
+
+    if site is None and record.get("site"):
+        site = sites.registered(record["site"])
+    region = site.region_code if site is not None else None
+    record["region_code"] = region
+    record["region_name"] = site.region_name if site is not None else None
+    # the title often names the place the body then only calls 我区/本镇
+    text = "\n".join(t for t in (record.get("title"), record.get("text")) if t)
+    record["places"], record["place_names"] = find_places(text, region)
+    return record
+
+
+__all__ = ["Page", "add_places", "page_body", "page_to_record", "site_of"]

@@ -363,6 +363,19 @@ def render_html(data: dict[str, Any], graph: dict[str, Any], plots: dict[str, tu
             f"<p>{graph['edges']} distinct related links from {graph['sources']} posts "
             f"({graph['out_degree_mean']} per post).</p>"
             + (_table(["most linked post", "site", "post_id", "linked from"], ml, {2, 3}) if ml else ""))
+    if data.get("regions"):
+        parts.append("<h2>Articles per county</h2>")
+        parts.append(_table(["region_code", "county (the subsite's region)", "articles", "sites"],
+                            [[r["region_code"] or "unknown", r["region_name"] or "", r["articles"], ", ".join(r["sites"])]
+                             for r in data["regions"]], {2}))
+    syn = data.get("syndication")
+    if syn and syn["groups"]:
+        parts.append("<h2>Top syndicated stories</h2>")
+        parts.append(f"<p>{syn['groups']} stories were posted more than once ({syn['copies']} copies; "
+                     "<code>duplicates/</code>).</p>")
+        parts.append(_table(["posts", "title", "first posted at", "sites"],
+                            [[r["posts"], r["title"] or "", r["url"] or "", ", ".join(r["sites"])]
+                             for r in syn["top"]], {0}))
     recent = data.get("runs", [])[-MAX_RUNS:]
     run_rows = [[r.get("run_id"), str(r.get("finished") or r.get("started") or "")[:19].replace("T", " "),
                  r.get("mode"), r.get("status"), r.get("new"), r.get("changed"), r.get("unchanged"),
@@ -445,6 +458,7 @@ def build_report(out: str | Path, to: str | Path = "report.html", png_dir: str |
     articles = corpus.read_articles(out, columns)
     data = corpus.compute(articles, corpus.read_runs(out), corpus.boilerplate_patterns())
     data["out"] = str(out)
+    data.update(corpus.regions_and_duplicates(out))
     data["facts"] = corpus.facts_stats(*corpus.read_facts(out))
     graph = link_graph(read_links(out), articles)
     plt = _setup_matplotlib()

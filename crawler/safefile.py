@@ -183,7 +183,7 @@ def check_output_target(to: str | os.PathLike, dataset_root: str | os.PathLike |
             raise UnsafePathError(f"{option} {to} is {kind_of(st.st_mode)}, not a regular file: "
                                   "write to a file, or to - for stdout")
     target = raw.parent.resolve() / raw.name  # the parent as it really is (symlinks resolved)
-    if dataset_root is not None:
+    if dataset_root is not None and not str(dataset_root).startswith("s3://"):  # a local file is never in a bucket
         root = Path(dataset_root).resolve()
         if _inside(target, root) or (folder and _inside(root, target)):
             raise UsageError(f"{option} {to} is inside the dataset {dataset_root}: "

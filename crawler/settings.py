@@ -84,6 +84,8 @@ PARKCORPUS_SETTINGS: dict[str, tuple[object, str]] = {
     "PARKCORPUS_MASK_PHONES": (False, "mask phone numbers left in article text"),
     "PARKCORPUS_FLUSH_ROWS": (500, "rows buffered per partition before a Parquet file is written"),
     "PARKCORPUS_SUMMARY_FILE": ("", "write the run summary JSON here when the spider closes"),
+    # off for cluster shard jobs, which share one dataset: `cluster run` rebuilds both at the end
+    "PARKCORPUS_DERIVED": (True, "update the duplicate groups and the search index at the end of the run"),
     "PARKCORPUS_PROGRESS_FILE": ("", "rewrite this JSON file with live counters while crawling"),
     "PARKCORPUS_PROGRESS_INTERVAL": (0.5, "seconds between progress file updates"),
     "PARKCORPUS_PROXY": ("", "HTTP proxy URL for every request (else http_proxy from the environment)"),

@@ -36,9 +36,11 @@ STAT_COLUMNS = [
 
 def check_dataset(out: str | Path) -> Path:
     """out as a Path when it holds a parkcorpus dataset; DatasetError saying what to do otherwise."""
-    from crawler.store import ARTICLES, is_dataset
+    from crawler.store import ARTICLES, as_path, ensure_dataset, is_dataset
 
-    path = Path(out)
+    path = as_path(out)
+    if not isinstance(path, Path):  # an object store: probe it and read the marker
+        return ensure_dataset(path, create=False)
     if not path.exists():
         raise DatasetError(
             f"output folder {out} does not exist; crawl into it first "
@@ -301,16 +303,47 @@ def corpus_stats(out: str | Path) -> dict[str, Any]:
     result = compute(df, read_runs(out), boilerplate_patterns())
     result["facts"] = facts_stats(*read_facts(out))
     result["out"] = str(out)
+    result.update(regions_and_duplicates(out))
     return result
+
+
+def regions_and_duplicates(out: str | Path, top: int = 10) -> dict[str, Any]:
+    """Articles per county (the subsite's region_code) and the most syndicated stories (duplicates/)."""
+    from crawler.dedup import read_duplicates
+
+    df = read_articles(out, ["site", "post_id", "url", "title", "published", "region_code", "region_name"])
+    regions = []
+    if len(df):
+        keyed = df.assign(region_code=df["region_code"].fillna(""), region_name=df["region_name"].fillna(""))
+        g = keyed.groupby(["region_code", "region_name"]).agg(articles=("post_id", "size"),
+                                                              sites=("site", lambda s: sorted(set(s))))
+        for (code, name), r in g.sort_values("articles", ascending=False).iterrows():
+            regions.append({"region_code": code or None, "region_name": name or None,
+                            "articles": int(r.articles), "sites": r.sites})
+    dups = read_duplicates(out).to_pylist()
+    titles = {(r.site, int(r.post_id)): (r.title, r.url) for r in df.itertuples()} if len(df) else {}
+    groups: dict[str, list] = {}
+    for r in dups:
+        groups.setdefault(r["dup_group"], []).append(r)
+    stories = []
+    for gid, members in groups.items():
+        first = next((m for m in members if m["dup_of"] is None), members[0])
+        title, url = titles.get((first["site"], first["post_id"]), (None, first["url"]))
+        stories.append({"dup_group": gid, "title": title, "url": url, "posts": len(members),
+                        "sites": sorted({m["site"] for m in members})})
+    stories.sort(key=lambda x: (-x["posts"], x["dup_group"]))
+    return {"regions": regions,
+            "syndication": {"groups": len(groups), "posts_in_groups": len(dups),
+                            "copies": len(dups) - len(groups), "top": stories[:top]}}
 
 
 def sites_overview(out: str | Path) -> dict[str, Any]:
     """Registered subsites (and any other stored site) with posts stored, newest post and last crawl."""
     from crawler.sites import load_registry
-    from crawler.store import ARTICLES, is_dataset
+    from crawler.store import ARTICLES, as_path, is_dataset
 
     registry = load_registry()
-    path = Path(out)
+    path = as_path(out)
     stored: dict[str, dict[str, Any]] = {}
     last_run: dict[str, str] = {}
     have_data = path.is_dir() and (is_dataset(path) or (path / ARTICLES).is_dir())
@@ -336,6 +369,8 @@ def sites_overview(out: str | Path) -> dict[str, Any]:
             "name": site.name if site else host.split(".")[0],
             "registered": site is not None,
             "title": site.title if site else "",
+            "region_code": site.region_code if site else None,
+            "region_name": site.region_name if site else None,
             "posts": info.get("posts", 0),
             "newest_post": info.get("newest"),
             "last_crawl": last_run.get(host) or info.get("last_fetched"),
@@ -457,6 +492,23 @@ def render_text(data: dict[str, Any], width: int = 100) -> str:
         )
     con.print("Date precision: " + ", ".join(f"{k} {v}" for k, v in data["date_precision"].items()))
 
+    if data.get("regions"):
+        t = Table(title="Articles per county (the subsite's region)", title_justify="left")
+        for col in ("region_code", "county", "articles", "sites"):
+            t.add_column(col, justify="right" if col == "articles" else "left")
+        for r in data["regions"]:
+            t.add_row(r["region_code"] or "unknown", r["region_name"] or "", str(r["articles"]), ", ".join(r["sites"]))
+        con.print(t)
+    syn = data.get("syndication")
+    if syn and syn["groups"]:
+        t = Table(title=f"Top syndicated stories ({syn['groups']} stories posted more than once, "
+                        f"{syn['copies']} copies)", title_justify="left")
+        for col in ("posts", "title", "sites"):
+            t.add_column(col, justify="right" if col == "posts" else "left")
+        for r in syn["top"]:
+            t.add_row(str(r["posts"]), r["title"] or r["url"] or r["dup_group"], ", ".join(r["sites"]))
+        con.print(t)
+
     h = data["health"]
     t = Table(title="Extraction health", title_justify="left")
     t.add_column("check")
@@ -511,10 +563,11 @@ def render_sites_text(data: dict[str, Any], width: int = 110) -> str:
     con = Console(file=buf, width=width, force_terminal=False, color_system=None)
     t = Table(title=f"Subsites (dataset: {data['out'] if data['dataset'] else 'none at ' + data['out']})",
               title_justify="left")
-    for col in ("host", "name", "posts", "newest post", "last crawl", "registered"):
+    for col in ("host", "name", "region", "posts", "newest post", "last crawl", "registered"):
         t.add_column(col, justify="right" if col == "posts" else "left")
     for r in data["sites"]:
-        t.add_row(r["host"], r["name"], str(r["posts"]), (r["newest_post"] or "")[:10],
+        region = f"{r['region_code']} {r['region_name'] or ''}".strip() if r.get("region_code") else "unknown"
+        t.add_row(r["host"], r["name"], region, str(r["posts"]), (r["newest_post"] or "")[:10],
                   (r["last_crawl"] or "")[:16], "yes" if r["registered"] else "no")
     con.print(t)
     return buf.getvalue()

@@ -40,6 +40,7 @@ from crawler.store import (
     partition_months,
     partition_values,
 )
+from crawler.store.files import is_object, parquet_input, parquet_source
 
 #: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
 QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
@@ -277,10 +278,10 @@ def validate(out: str | os.PathLike = "data", repair: bool = False) -> Validatio
     """Check footers, schemas, partitions, duplicates, temp files and boilerplate; repair if asked."""
     path = ensure_dataset(out, create=False)
     if repair:
-        from crawler.lock import FolderLock
+        from crawler.lock import path_lock
 
         # repair deletes temporary files: never while a crawl on this machine is writing them
-        with FolderLock(path, "validate-repair"):
+        with path_lock(path, "validate-repair"):
             return _validate(path, repair=True)
     return _validate(path, repair=False)
 
@@ -300,7 +301,7 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
             rel = str(f.relative_to(path))
             report.files_checked += 1
             try:
-                pf = pq.ParquetFile(f)
+                pf = pq.ParquetFile(parquet_input(f))
                 schema = pf.schema_arrow
             except Exception as exc:  # noqa: BLE001 - any footer failure makes the file unusable
                 problems.append(Problem(rel, "unreadable", f"footer does not read ({_short(exc)})"))
@@ -373,14 +374,24 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
     for t in temps:
         problems.append(Problem(t, "temp", "temporary file (invisible to readers; left by a killed or "
                                 "running crawl)", "warning"))
-    for w in sorted(Path(path, "warc").glob("*.warc.gz.open")):
+    for w in sorted((path / "warc").glob("*.warc.gz.open")):
         problems.append(Problem(str(w.relative_to(path)), "temp", "unfinished WARC of a killed or running run; "
                                 "its complete records are readable (reextract uses them)", "warning"))
 
+    _check_search_index(path, problems)
     if repair:
         report.repaired = True
         _repair(path, report, temps, dup_parts)
     return report
+
+
+def _check_search_index(path: Path, problems: list) -> None:
+    """The search index against the articles (derived data: a disagreement is a warning)."""
+    from crawler import search
+
+    for msg in search.check(path):
+        problems.append(Problem(str(Path("index") / search.INDEX_FILE), "search_index",
+                                f"{msg}; `parkcorpus search` syncs it (or delete {path / 'index'})", "warning"))
 
 
 def _micros(table: pa.Table, column: str) -> list[Any]:
@@ -404,6 +415,10 @@ def _temp_files(path: Path) -> list[str]:
                 found.append(str(p.relative_to(path)))
     for kind in (ARTICLES, LINKS, *FACT_KINDS):
         root = path / kind
+        if is_object(root):  # no temp files on object stores; other objects readers skip
+            found.extend(f"{kind}/{rel[len(root.rel) + 1:]}" for rel in root.loc.list_files(root.rel)
+                         if rel.rpartition("/")[2].startswith((".", "_")) or not rel.endswith(".parquet"))
+            continue
         if not root.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(root):
@@ -439,7 +454,11 @@ def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: s
         salvaged = _salvage(path, rel, {p.kind for p in report.errors if p.path == rel and p.kind in QUARANTINE_KINDS})
         dest = path / QUARANTINE / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, dest)  # the whole file stays in quarantine/, bad rows included
+        if is_object(src):  # no rename on object stores: copy, then delete
+            dest.write_bytes(src.read_bytes())
+            src.unlink()
+        else:
+            os.replace(src, dest)
         report.quarantined.append(rel)
         if salvaged is not None:
             report.kept[rel] = salvaged[0]
@@ -491,7 +510,8 @@ def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str]
     found_runs: set[str] = set()
     for f in dataset_files(path, LINKS):
         try:
-            t = pq.read_table(f, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
+            source, fs = parquet_source(f)
+            t = pq.read_table(source, filesystem=fs, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
         except Exception:  # noqa: BLE001 - a bad links file was reported above
             continue
         for s, p, r, ds_, dp in zip(*(t.column(c).to_pylist() for c in t.column_names)):

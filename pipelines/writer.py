@@ -25,6 +25,7 @@ class ParquetWriterPipeline:
         self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
         self.archive_on = s.getbool("PARKCORPUS_ARCHIVE", True)
         self.writer = None
+        self.derived = None
         self.archive = None
         self.failed = False
 
@@ -43,6 +44,10 @@ class ParquetWriterPipeline:
             self.archive = WarcArchive(self.out, run_id)
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
                                     known=self.ledger.known_posts())
+        from crawler.derived import DerivedIndexes
+
+        if self.crawler.settings.getbool("PARKCORPUS_DERIVED", True):
+            self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""
@@ -64,6 +69,10 @@ class ParquetWriterPipeline:
             warnings = item.record.get("fact_warnings")
             if warnings:  # unreadable parcel/listing tables: the article is kept, its facts are not
                 stats.inc_value(keys.FACT_WARNINGS, len(warnings))
+            if "places" not in item.record:  # a record extracted outside page_to_record (a worker pool)
+                from crawler.record import add_places
+
+                add_places(item.record, None)
             before = self.writer.flushes
             status = self.writer.add(item.record)
             self._count_flush(before)
@@ -73,6 +82,8 @@ class ParquetWriterPipeline:
         if status == "unchanged":
             self.ledger.settle(item.key, "unchanged")
             return item
+        if self.derived is not None:
+            self.derived.add(item.record)
         stats.inc_value(keys.articles_key(status))
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")
@@ -113,3 +124,5 @@ class ParquetWriterPipeline:
             self._count_flush(before)
         except OSError as exc:
             self._fatal(exc)
+        if self.derived is not None:
+            self.derived.close(written=not self.failed)

@@ -430,11 +430,12 @@ def _rows(out: Path):
 
 
 @pytest.mark.cluster
-def test_two_scrapyd_nodes_survive_a_killed_job_and_match_a_single_crawl(replica, tmp_path):
+def test_two_scrapyd_nodes_survive_a_killed_job_and_match_a_single_crawl(replica, tmp_path, s3_server, s3_bucket):
+    # the nodes share nothing but the S3 store (a real SeaweedFS server): no shared folder
     net, srv = replica
-    nodes = [Scrapyd(tmp_path / "node-a"), Scrapyd(tmp_path / "node-b")]
+    nodes = [Scrapyd(tmp_path / "node-a"), Scrapyd(tmp_path / "node-b")]  # they inherit the AWS_* variables
     try:
-        _run_cluster_and_compare(net, srv, nodes, tmp_path)
+        _run_cluster_and_compare(net, srv, nodes, tmp_path, s3_server, s3_bucket)
     finally:
         for n in nodes:
             n.stop()
@@ -455,9 +456,9 @@ SINGLE_SETTINGS = [
 ]
 
 
-def _run_cluster_and_compare(net, srv, nodes, tmp_path):
+def _run_cluster_and_compare(net, srv, nodes, tmp_path, s3_server, bucket):
     hosts = net.hosts
-    out = tmp_path / "cluster-out"
+    out = f"s3://{bucket}/cluster-out"
     shard_size = 60  # each replica site spans ~100 post IDs: two shards per site, six in all
     planned = cluster.plan(hosts, [n.url for n in nodes], shard_size, proxy=srv.proxy_url)
     assert len(planned) >= 4
@@ -480,7 +481,8 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
     killed = None
     while killed is None and proc.poll() is None:
         running = [j for j in node.listjobs().get("running", []) if j.get("pid")]
-        wrote = [j for j in running if any(out.glob(f"articles/*/*/*/part-{j['id']}-*.parquet"))]
+        keys = s3_server.keys(bucket, "cluster-out/articles/") if running else []
+        wrote = [j for j in running if any(f"/part-{j['id']}-" in k for k in keys)]
         if not wrote:
             time.sleep(0.02)
             continue
@@ -521,7 +523,10 @@ def _run_cluster_and_compare(net, srv, nodes, tmp_path):
 
     runs = set(load(str(out), columns=["run_id"], history=True)["run_id"])
     assert {a["job"] for a in shard["attempts"]} <= runs
-    assert not list(out.glob(".tmp/*")), "temporary files of the killed job were left behind"
+    keys = s3_server.keys(bucket, "cluster-out/")
+    assert all(k.endswith((".parquet", ".json")) or "/.parkcorpus/" in k or "/warc/" in k for k in keys), keys
+    assert "cluster-out/.parkcorpus.lock" not in keys, "the cluster run released its lock"
+    assert any(k.startswith("cluster-out/runs/") for k in keys), "job manifests went to the store"
     assert {(s, p) for s, p, _ in merged} == {(h, p) for h in hosts for p in net.site(h).post_ids()}
 
 

@@ -170,3 +170,26 @@ def test_copy_helper_really_changes_the_text():
     rng = random.Random(1)
     title, text = copy_of(STORY, "金山区枫泾镇一宗工业用地成交", rng)
     assert text != STORY and STORY.split("\n")[0] in text
+
+
+def test_duplicates_dataset_newest_file_per_site_and_old_files_removed(tmp_path):
+    from crawler import dedup
+    from tests.dedup_helpers import labelled_set
+
+    rows, gold = labelled_set(60, seed=5, siblings=0)
+    with dedup.DupIndex(tmp_path) as idx:
+        idx.add_rows(rows[: len(rows) // 2])
+        first = dedup.write_duplicates(tmp_path, idx, "run-a")
+        idx.add_rows(rows[len(rows) // 2:])
+        second = dedup.write_duplicates(tmp_path, idx, "run-b")
+    files = sorted((tmp_path / "duplicates").rglob("*.parquet"))
+    assert len(files) == second["files"] and all("run-b" in f.name for f in files)
+    table = dedup.read_duplicates(tmp_path)
+    assert table.num_rows == second["rows"] >= first["rows"]
+    assert set(table.column("run_id").to_pylist()) == {"run-b"}
+    assert len(dedup.pairs(table.to_pylist()) & gold) >= 0.9 * len(gold)
+    # a reader that finds an older file beside the newest (a run between writing and cleaning up)
+    # still reads only the newest
+    site_dir = files[0].parent
+    (site_dir / "dup-00000000T000000000000Z-old.parquet").write_bytes(files[0].read_bytes())
+    assert dedup.read_duplicates(tmp_path).num_rows == table.num_rows

@@ -481,13 +481,14 @@ def test_docs_schema_documents_every_column():
             assert row.group(1).strip().startswith("list<"), name
 
 
-def test_file_uris_work_and_remote_uris_are_refused(tmp_path):
+def test_file_uris_work_and_other_schemes_are_refused(tmp_path):
     out = tmp_path / "shared"
     write(out.as_uri(), [rec(1)])
     assert store.is_dataset(out) and list(store.load(out.as_uri()).post_id) == [1]
     assert len(store.known_posts(out.as_uri())) == 1
-    with pytest.raises(DatasetError, match=r"cannot write to s3://bucket/data: only local paths and file:// URIs"):
-        store.DatasetWriter("s3://bucket/data", "r1")
+    with pytest.raises(UsageError, match=r"unsupported --out scheme 'gs'"):
+        store.DatasetWriter("gs://bucket/data", "r1")
+    assert not list(tmp_path.glob("gs*"))
 
 
 def test_load_names_an_unknown_site(tmp_path):

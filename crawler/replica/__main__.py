@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free port)")
     p.add_argument("--now", type=_parse_now, default=None,
                    help="fix the server clock (ISO, UTC unless an offset is given); default: real time")
+    p.add_argument("--syndicate", type=float, default=0.0, metavar="RATE",
+                   help="share of posts that are syndicated copies of another subsite's story (e.g. 0.12)")
     p.add_argument("--faults", default="", help="fault spec, e.g. 5xx=7,429=10,slow=20:2.0,gaps,robots")
     p.add_argument("--theme", action="append", default=[], metavar="HOST=THEME",
                    help="render a subsite's posts with another theme: default (Z-BlogPHP's) or news (repeatable)")
@@ -79,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
                              f"charsets {', '.join(CHARSETS)}")
         network = Network(seed=args.seed, sites=args.sites, posts=args.posts, now=args.now,
                           themes=themes, charsets=charsets)
+        if args.syndicate:
+            from crawler.replica.syndication import Syndication
+
+            Syndication(args.syndicate).attach(network)
         server = ReplicaServer(network, port=args.port, faults=faults, log=False).start()
     except (ParkcorpusError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -387,7 +387,9 @@ class SiteModel:
         from crawler.replica import content
 
         m = self.meta(pid)
-        return content.post_facts(self, m)["title"]
+        title = content.post_facts(self, m)["title"]
+        syn = self.network.syndication  # a syndicated copy shows the original's rewritten headline
+        return syn.title(self.network, self.host, pid, title) if syn else title
 
     def post(self, pid: int, at: datetime | None = None, edited: bool = True) -> dict:
         """The full generated post: gold fields plus the body blocks the renderer needs.
@@ -417,6 +419,8 @@ class SiteModel:
             "next_id": next_id,
             "views": self.views(pid),
         })
+        if self.network.syndication:  # crawler.replica.syndication: a copy of another subsite's story
+            post = self.network.syndication.apply(self, post)
         edits = self.network.edits
         if edited and edits:
             post = edits.apply(self, post, at if at is not None else self.network.now())
@@ -567,6 +571,8 @@ class Network:
         self._sites: dict[str, SiteModel] = {}
         # an edit schedule (crawler.replica.edits.Edits.attach): posts as edited at now()
         self.edits = None
+        # syndicated copies across subsites (crawler.replica.syndication.Syndication.attach)
+        self.syndication = None
         for i, spec in enumerate(HOSTS[:sites]):
             n = posts
             if isinstance(posts_per_site, dict):

@@ -62,6 +62,14 @@ def _swap_partition(out: Path, folder: Path, tables: list[pa.Table], old: list[P
     over. Without it: new files are renamed in first, then the old ones removed, so a reader
     may briefly see both (identical rows, which `load` collapses) but never neither.
     """
+    if _files.is_object(folder):
+        # no rename on an object store: the new objects go in first (new names, one PUT each),
+        # then the old ones are deleted; a reader meanwhile sees rows twice, which load collapses
+        new = [_write_parquet(table, out / TMP, folder / f"part-compact-{stamp}-{i:05d}.parquet")
+               for i, table in enumerate(tables)]
+        for p in old:
+            p.unlink(missing_ok=True)
+        return new
     staging = out / TMP / f"compact-{stamp}-{secrets.token_hex(3)}"
     staging.mkdir(parents=True)
     names = []

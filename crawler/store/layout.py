@@ -22,6 +22,7 @@ Every hive-aware reader (pyarrow.dataset, pandas, Polars, DuckDB, Spark) returns
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -33,10 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from crawler import clock
+from crawler import clock, fs
 from crawler.errors import DatasetError, UsageError
 from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, LISTING_SCHEMA, PARCEL_SCHEMA
-from crawler.store.files import _atomic_write_text
+from crawler.store.files import ObjectPath, _atomic_write_text
 
 #: Version of the on-disk layout, written into the marker file; bump on incompatible changes.
 FORMAT_VERSION = 1
@@ -81,21 +82,31 @@ def check_run_id(run_id: str) -> str:
 
 
 def as_path(out: str | os.PathLike) -> Path:
-    """out as a local Path; a file:// URI is accepted, other URIs are a DatasetError.
+    """out as a local Path, or an ObjectPath for s3://bucket/prefix (crawler.fs.resolve).
 
-    The atomic file protocol needs rename and hard links, which object stores lack: mount a
-    shared location (NFS, s3fs ...) and pass its path instead.
+    A file:// URI is a local Path; a malformed URI or another scheme is a UsageError.
     """
+    if isinstance(out, ObjectPath):
+        return out
     text = os.fspath(out)
-    if isinstance(text, str) and "://" in text:
-        from urllib.parse import unquote, urlsplit
-
-        parts = urlsplit(text)
-        if parts.scheme != "file":
-            raise DatasetError(f"cannot write to {text}: only local paths and file:// URIs are supported; "
-                               "mount the location and pass its path")
-        return Path(unquote(parts.path))
+    if isinstance(text, str) and fs.is_uri(text):
+        loc = location(text)  # UsageError for a malformed URI or another scheme
+        return Path(loc.root) if loc.is_local else ObjectPath(loc)
     return Path(text)
+
+
+def location(out: str) -> Any:
+    """The crawler.fs Location of an s3:// (or any) --out, one per URI and AWS environment.
+
+    Cached: a pyarrow S3FileSystem costs a few milliseconds to build and keeps a connection pool.
+    """
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    return _location(os.fspath(out), env)
+
+
+@functools.lru_cache(maxsize=32)
+def _location(out: str, env: tuple) -> Any:
+    return fs.resolve(out, dict(env))
 
 
 def is_dataset(out: str | os.PathLike) -> bool:
@@ -115,6 +126,8 @@ def ensure_dataset(out: str | os.PathLike, create: bool = True) -> Path:
     unwritable, a file, or a non-empty folder that is not a parkcorpus dataset.
     """
     path = as_path(out)
+    if isinstance(path, ObjectPath):
+        return _ensure_object_dataset(path, out, create)
     if path.exists() and not path.is_dir():
         raise DatasetError(f"{out} is a file, not a folder: pass --out a folder")
     marker = path / MARKER
@@ -164,6 +177,33 @@ def ensure_dataset(out: str | os.PathLike, create: bool = True) -> Path:
 
 
 
+def _marker_info() -> dict[str, Any]:
+    return {"format": "parkcorpus-dataset", "version": FORMAT_VERSION,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat()}
+
+
+def _ensure_object_dataset(path: ObjectPath, out: Any, create: bool) -> ObjectPath:
+    """ensure_dataset on an object store: one probe (bucket, credentials, endpoint), then the marker."""
+    loc = path.loc
+    loc.probe()
+    state = loc.root_state(MARKER)
+    if state == "dataset":
+        try:
+            version = int(json.loads(loc.read_bytes(MARKER)).get("version", 0))
+        except (ValueError, AttributeError):
+            raise DatasetError(f"{loc.show(MARKER)} is damaged: restore it or delete it to re-create it") from None
+        if version > FORMAT_VERSION:
+            raise DatasetError(f"{out} was written by a newer parkcorpus (format {version}); upgrade parkcorpus")
+        return path
+    if state == "foreign":
+        raise loc.not_a_dataset(MARKER)
+    if not create:
+        raise DatasetError(f"no parkcorpus dataset at {out}: crawl into it first "
+                           f"(parkcorpus demo --out {out}) or pass --out")
+    loc.put_bytes(MARKER, (json.dumps(_marker_info(), indent=2) + "\n").encode(), replace=True)
+    return path
+
+
 def partition_of(site: str, published: Any) -> tuple[str, int, int]:
     """(site, year, month) of a row: the China-time month of `published`, UNDATED when it is null."""
     month = clock.site_month(published)
@@ -178,6 +218,9 @@ def partition_dir(site: str, year: int, month: int) -> str:
 
 
 def _visible_parquet(folder: Path) -> list[Path]:
+    if isinstance(folder, ObjectPath):
+        return sorted(p for p in folder.iterdir() if not p.is_dir() and p.name.endswith(".parquet")
+                      and not p.name.startswith((".", "_")))
     try:
         names = os.listdir(folder)
     except FileNotFoundError:
@@ -188,6 +231,9 @@ def _visible_parquet(folder: Path) -> list[Path]:
 def dataset_files(out: str | os.PathLike, kind: str = ARTICLES) -> list[Path]:
     """Every visible Parquet file of the articles or links dataset, sorted."""
     root = as_path(out) / kind
+    if isinstance(root, ObjectPath):
+        return [ObjectPath(root.loc, rel, is_dir=False) for rel in root.loc.list_files(root.rel, ".parquet")
+                if not any(part.startswith((".", "_")) for part in rel[len(root.rel):].split("/"))]
     if not root.is_dir():
         return []
     files = []
@@ -230,6 +276,9 @@ def files_dataset(out: str | os.PathLike, files: list[Path], kind: str = ARTICLE
         schema = FACT_DATASET_SCHEMAS.get(kind, LINKS_DATASET_SCHEMA)
     # the explicit file list keeps files renamed in after listing out, and the explicit schema
     # lets files written before a column was added read with nulls for it
+    if isinstance(root, ObjectPath):
+        return ds.dataset([f.fs_path for f in files], schema=schema, format="parquet", filesystem=root.loc.fs,
+                          partitioning=part, partition_base_dir=root.fs_path)
     return ds.dataset([str(f) for f in files], schema=schema, format="parquet",
                       partitioning=part, partition_base_dir=str(root))
 

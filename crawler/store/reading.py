@@ -212,6 +212,28 @@ def article_filter(site: Iterable[str] | str | None = None, since: Any = None, u
     return expr
 
 
+def region_filter(region: str | Iterable[str] | None) -> ds.Expression | None:
+    """Articles of a county: a GB/T 2260 code (a province or prefecture code covers its counties) or a
+    name (上海市, 金山区, 来安县); None when region is None. UsageError for an empty or malformed value."""
+    if region is None:
+        return None
+    expr = None
+    for value in [region] if isinstance(region, str) else list(region):
+        value = str(value).strip()
+        if not value:
+            raise UsageError("empty --region: give a GB/T 2260 code (310116) or a name (金山区)")
+        if value.isdigit():
+            if len(value) not in (2, 4, 6):
+                raise UsageError(f"bad region code {value!r}: GB/T 2260 codes have 6 digits (310116)")
+            # 310000 is 上海市 and 310100 its districts: the code's significant digits are a prefix
+            prefix = value[:2] if value[2:] in ("", "0000") else value[:4] if value[4:] in ("", "00") else value
+            part = pc.starts_with(ds.field("region_code"), pattern=prefix)
+        else:
+            part = pc.match_substring(ds.field("region_name"), pattern=value)
+        expr = part if expr is None else expr | part
+    return expr
+
+
 def _key_strings(table: pa.Table | pa.RecordBatch) -> pa.Array:
     return pc.binary_join_element_wise(
         table.column("site"), pc.cast(table.column("post_id"), pa.string()),
@@ -253,12 +275,14 @@ def _unique_versions(table: pa.Table) -> pa.Table:
 
 
 def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, until: Any = None,
-         columns: Iterable[str] | None = None, history: bool = False, category: Any = None):
+         columns: Iterable[str] | None = None, history: bool = False, category: Any = None,
+         region: Any = None, dedup: bool = False):
     """Stored articles as a pandas DataFrame: the newest version per (site, post_id) unless history.
 
     Filters (site, publication date range, category) are pushed down to pyarrow, and the
     site/year/month partition keys prune whole folders. Dates: 'YYYY-MM-DD' (a China day), date or datetime;
-    a date-only `until` includes that day.
+    a date-only `until` includes that day. `region`: a county's code or name (region_filter);
+    `dedup=True`: one post per syndication group (<out>/duplicates/), the earliest selected.
     """
     ensure_dataset(out, create=False)
     check_sites(out, site)
@@ -267,6 +291,8 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     if unknown:
         raise UsageError(f"unknown column(s) {', '.join(unknown)}: see docs/schema.md")
     flt = article_filter(site, since, until, category)
+    rflt = region_filter(region)
+    flt = rflt if flt is None else flt if rflt is None else flt & rflt
     need = list(dict.fromkeys(cols + list(_KEY) + ["published", "fetched_at"]))
 
     def read(dataset) -> pa.Table | None:
@@ -282,6 +308,10 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     if table is None:
         return pa.schema([DATASET_SCHEMA.field(c) for c in cols]).empty_table().to_pandas()
     table = _unique_versions(table)  # a file present twice (see validate) still gives one row
+    if dedup:
+        from crawler.dedup import drop_copies
+
+        table = drop_copies(out, table)
     table = table.sort_by([("site", "ascending"), ("published", "ascending"),
                            ("post_id", "ascending"), ("fetched_at", "ascending")])
     # nullable int32 (http_status) stays integer instead of turning float when a value is missing

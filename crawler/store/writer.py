@@ -291,6 +291,8 @@ def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tu
     delete the others. Without RENAME_EXCHANGE: rename over files[-1] after checking it exists.
     """
     keep = files[-1]
+    if _files.is_object(keep):
+        return _merge_objects(files, schema, order)
     tmpdir = out / TMP
     tmpdir.mkdir(parents=True, exist_ok=True)
     tmp = tmpdir / f"{keep.name}.merge-{secrets.token_hex(4)}.tmp"
@@ -340,3 +342,27 @@ def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tu
     finally:
         tmp.unlink(missing_ok=True)  # after an exchange it holds keep's old rows
 
+
+
+def _merge_objects(files: list[Any], schema: pa.Schema, order: list[tuple[str, str]]) -> list[Any]:
+    """_merge_files on an object store: there is no rename, so the merged object is uploaded under
+    a new name (files[-1]'s name with a counter: a PUT never overwrites), then the inputs are
+    deleted. In between a reader sees every row twice, identical, which readers collapse.
+    """
+    keep = files[-1]
+    tmp = keep.loc.local_tmp(keep.name)
+    try:
+        table = _read_files(files, schema, threads=False).sort_by(order)
+        pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS,
+                       use_dictionary=True, write_statistics=True)
+        del table
+        if not keep.exists():  # a compaction took this folder's files meanwhile: never re-create
+            logger.info("%s vanished while merging (compacted meanwhile?): merge skipped", keep)
+            return [f for f in files if f.exists()]
+        merged = _files.ObjectPath(keep.loc, keep.loc.put_file(keep.rel, tmp), is_dir=False)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    for f in files:
+        f.unlink(missing_ok=True)
+    return [merged]

@@ -52,6 +52,8 @@ _DAMAGED: dict[tuple[str, int, int], str] = {}
 
 
 def _identity(path: Path) -> tuple[str, int, int] | None:
+    if not isinstance(path, Path):  # an object store: no stat, no links; the key names the version
+        return str(path), -1, -1
     try:
         st = os.stat(path)
     except OSError:
@@ -139,6 +141,9 @@ def pinned(out: str | os.PathLike, files: list[Path], kind: str = ARTICLES):
     when links cannot be made (a read-only dataset). The links are removed on exit.
     """
     root = as_path(out)
+    if not isinstance(root, Path):  # an object store: objects are replaced whole, never linked
+        yield files, None
+        return
     snap = root / TMP / f"read-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         (snap / kind).mkdir(parents=True)

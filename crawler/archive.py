@@ -396,8 +396,9 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     with ExitStack() as locks:
         # the crawl's lock: a running crawl's unfinished WARC is never read (nor its rows written
         # twice); with it held, a .warc.gz.open is a dead run's and its complete records count
-        locks.enter_context(FolderLock(source, run_id=run_id))
-        if to is not None:
+        if isinstance(source, Path):  # TODO object stores: crawler.lock.dataset_lock
+            locks.enter_context(FolderLock(source, run_id=run_id))
+        if to is not None and isinstance(ensure_dataset(dest), Path):
             locks.enter_context(FolderLock(ensure_dataset(dest), run_id=run_id))
         return _reextract(source, dest, options, run_id, flush_rows)
 

@@ -15,13 +15,18 @@ real CLI in a subprocess, as cron would, with a 60 s limit, and is classed as:
 * ``hang``: still running after the limit (killed);
 * ``accepted``: exit code 0 although the input is bad;
 * ``other``: a non-zero exit without exactly one ``Error:`` line.
+* ``one-line warning``: for the trials whose right answer is a partial one (a reader skipping a
+  damaged file): exit 0 and exactly one warning line naming the problem.
 
 Files an attacker could place (a victim file behind symlinks, FIFOs, a device node when run as
 root) are checked after every trial: ``outside writes`` counts trials after which one of them
 changed. Targets: 0 tracebacks, 0 internal errors, 0 hangs, 0 accepted, 0 outside writes.
 
-Trials marked ``(store)`` exercise the dataset readers/writers another change reworks (issue 16
-defects 3-6: damaged files, markers); they are listed so that the figure covers them too.
+Then, unless ``--no-kill``, the crash trials: ``kill -9`` of a crawl (the CLI and its crawl
+process), of a writer during its end-of-run merge and of ``compact``, each followed by a complete
+run; rows lost and duplicate ``(site, post_id, content_hash)`` rows are counted (target 0 and 0).
+And the concurrency trials: readers of every kind (``load``, ``export``, ``stats``, ``sites``,
+``report``) beside a compaction loop and a crawl writing into the same dataset (target 0 failures).
 """
 
 from __future__ import annotations
@@ -56,18 +61,22 @@ class Trial:
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
+    warns: str = ""  # the right answer is exit 0 with one warning line containing this (not an Error)
 
 
 def _cli() -> list[str]:
     return [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())"]
 
 
-def classify(rc: int | None, out: str) -> str:
+def classify(rc: int | None, out: str, warns: str = "") -> str:
     """The class of one trial's outcome (see the module docstring)."""
     if rc is None:
         return "hang"
     if "Traceback (most recent call last)" in out:
         return "traceback"
+    if warns and rc == 0:
+        hits = [ln for ln in out.splitlines() if ("WARNING" in ln or "ERROR" in ln) and warns in ln]
+        return "one-line warning" if len(hits) == 1 else "other"
     if rc == 0:
         return "accepted"
     errors = [ln for ln in out.splitlines() if ln.startswith("Error:")]
@@ -93,7 +102,7 @@ def run_trial(t: Trial, scratch: Path) -> dict:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
     lines = [ln for ln in out.splitlines() if ln.strip()]
     err = [ln for ln in lines if ln.startswith("Error:")]
-    return {"name": t.name, "class": classify(rc, out), "rc": rc, "seconds": round(time.monotonic() - t0, 1),
+    return {"name": t.name, "class": classify(rc, out, t.warns), "rc": rc, "seconds": round(time.monotonic() - t0, 1),
             "line": (err[-1] if err else (lines[-1] if lines else ""))[:160]}
 
 
@@ -117,6 +126,7 @@ class Scratch:
             os.mknod(self.device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
         self.replica = None
         self.proxy = ""
+        self.locks: list = []  # FolderLocks held to play a running crawl
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -135,6 +145,8 @@ class Scratch:
         self.proxy = m.group(1)
 
     def stop(self) -> None:
+        for lock in self.locks:
+            lock.release()
         if self.replica is not None:
             self.replica.terminate()
             self.replica.wait(timeout=10)
@@ -174,12 +186,33 @@ def trials(s: Scratch) -> list[Trial]:
         (out / ".parkcorpus.lock").unlink(missing_ok=True)
         os.mkfifo(out / ".parkcorpus.lock")
 
-    def link_marker(root: Path) -> None:
-        out = _copy_data(s, "d-marker-link")
-        m = out / ".parkcorpus" / "incomplete"
+    def link_marker(kind: str) -> Callable[[Path], None]:
+        def make(root: Path) -> None:
+            out = _copy_data(s, f"d-marker-{kind}")
+            m = out / ".parkcorpus" / kind
+            m.mkdir(parents=True, exist_ok=True)
+            (m / host).unlink(missing_ok=True)
+            (m / host).symlink_to(s.victim)
+        return make
+
+    def fifo_marker(root: Path) -> None:
+        out = _copy_data(s, "d-marker-fifo")
+        m = out / ".parkcorpus" / "unfetchable"
         m.mkdir(parents=True, exist_ok=True)
         (m / host).unlink(missing_ok=True)
-        (m / host).symlink_to(s.victim)
+        os.mkfifo(m / host)
+
+    def held_lock(root: Path) -> None:
+        from crawler.lock import FolderLock
+
+        out = _copy_data(s, "d-held")
+        s.locks.append(FolderLock(out, run_id="bench-crawl").acquire())  # released when the bench ends
+
+    def cut_warc(root: Path) -> None:
+        out = _copy_data(s, "d-cut-warc")
+        w = next(iter(sorted((out / "warc").glob("*.warc.gz"))))
+        raw = w.read_bytes()
+        w.write_bytes(raw[: int(len(raw) * 0.6)])
 
     def toml(text: str) -> Callable[[Path], None]:
         def make(root: Path) -> None:
@@ -251,7 +284,9 @@ def trials(s: Scratch) -> list[Trial]:
         # crawl: the dataset folder as an attacker left it
         Trial("crawl, lock is a symlink to a victim", crawl + ["--out", str(r / "d-lock-link"), "--ids", "1-3"], link_lock),
         Trial("crawl, lock is a FIFO", crawl + ["--out", str(r / "d-lock-fifo"), "--ids", "1-3"], fifo_lock),
-        Trial("(store) crawl --mode full, incomplete marker is a symlink", crawl + ["--out", str(r / "d-marker-link"), "--mode", "full"], link_marker),
+        *[Trial(f"crawl --mode full, {k} marker is a symlink", crawl + ["--out", str(r / f"d-marker-{k}"), "--mode", "full"],
+                link_marker(k)) for k in ("incomplete", "crawled", "unfetchable")],
+        Trial("crawl, unfetchable marker is a FIFO", crawl + ["--out", str(r / "d-marker-fifo"), "--ids", "1-3"], fifo_marker),
         # configuration
         Trial("--config missing file", ["--config", str(r / "missing.toml"), "config"]),
         Trial("--config not TOML", ["--config", str(r / "bad.toml"), "config"], toml("delay = = 3\n")),
@@ -305,8 +340,18 @@ def trials(s: Scratch) -> list[Trial]:
         Trial("reextract --to inside the source", ["reextract", "--out", d, "--to", str(s.data / "rebuilt")]),
         Trial("reextract --to a file", ["reextract", "--out", d, "--to", str(r / "afile")]),
         Trial("reextract --out missing", ["reextract", "--out", str(r / "missing")]),
-        Trial("(store) stats on a damaged Parquet file", ["stats", "--out", str(r / "d-damaged")], damaged),
-        Trial("(store) export from a damaged Parquet file", ["export", "--out", str(r / "d-damaged"), "--to", str(r / "e2.jsonl")], damaged),
+        # one damaged Parquet file: readers answer with what they can read and one warning
+        Trial("stats on a damaged Parquet file", ["stats", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("sites on a damaged Parquet file", ["sites", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("report on a damaged Parquet file", ["report", "--out", str(r / "d-damaged"), "--to", str(r / "r2.html")], damaged,
+              warns="unreadable Parquet"),
+        Trial("compact with a damaged Parquet file", ["compact", "--out", str(r / "d-damaged")], damaged, warns="unreadable Parquet"),
+        Trial("export from a damaged Parquet file", ["export", "--out", str(r / "d-damaged"), "--to", str(r / "e2.jsonl")], damaged),
+        Trial("crawl into a dataset with a damaged Parquet file", [a for a in crawl if a != "-q"] + ["--out", str(r / "d-damaged"), "--ids", "1-3", "--no-progress"], damaged,
+              warns="is damaged: its posts"),
+        Trial("reextract while a crawl holds the lock", ["reextract", "--out", str(r / "d-held")], held_lock),
+        Trial("reextract of a truncated WARC", ["reextract", "--out", str(r / "d-cut-warc"), "--to", str(r / "rebuilt")], cut_warc,
+              warns="unreadable WARC record"),
         # cluster
         Trial("cluster plan, node not a URL", ["cluster", "plan", host, "--node", "not a url", "--proxy", s.proxy]),
         Trial("cluster plan, site unreachable", ["cluster", "plan", host, "--node", "http://127.0.0.1:9", "--proxy", "http://127.0.0.1:9"]),
@@ -318,13 +363,236 @@ def trials(s: Scratch) -> list[Trial]:
     return out
 
 
+# --- kill -9 and concurrency trials ---------------------------------------------------------------
+
+#: A writer that flushes many small files, says "merging" and merges them (DatasetWriter.close):
+#: killed during that merge, it must lose no row and leave no duplicate a reader sees.
+MERGE_WRITER = r"""
+import sys
+from datetime import datetime, timedelta, timezone
+from crawler.items import content_hash, empty_article
+from crawler.store import DatasetWriter, ensure_dataset
+out, run_id, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ensure_dataset(out)
+w = DatasetWriter(out, run_id, flush_rows=5)
+for i in range(1, n + 1):
+    text = f"园区第{i}号公告（{run_id}）。" * 20  # a new version of each post per run
+    w.add(empty_article(url=f"http://jinshan.021cf.cn/index.php/post/{i}.html", site="jinshan.021cf.cn", post_id=i,
+                        title=f"标题{i}", text=text, content_hash=content_hash(text), template="tpure",
+                        published=datetime(2026, 1 + i % 6, 1, tzinfo=timezone.utc), published_precision="day",
+                        fetched_at=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=i),
+                        run_id=run_id, extractor_version="bench"))
+w.flush()
+print("merging", flush=True)
+w.close()
+print("done", flush=True)
+"""
+
+#: A compaction loop beside the readers: identical copies of every file put in place, then compacted away.
+COMPACT_LOOP = r"""
+import os, shutil, sys, time
+from pathlib import Path
+from crawler.store import compact, dataset_files
+out, stop = Path(sys.argv[1]), Path(sys.argv[2])
+n, errors, t0 = 0, [], time.monotonic()
+while not stop.exists() and time.monotonic() - t0 < 600:
+    for f in dataset_files(out) + dataset_files(out, "links"):
+        tmp = out / ".tmp" / f"copy-{n}.parquet"
+        try:
+            shutil.copyfile(f, tmp)
+        except FileNotFoundError:  # merged away by the writer meanwhile
+            continue
+        os.replace(tmp, f.with_name(f"part-copy-{n}-{f.name[-20:]}"))
+    try:
+        compact(out)
+    except Exception as exc:  # a compaction that fails beside a writer is a finding too
+        errors.append(f"{type(exc).__name__}: {exc}"[:160])
+    n += 1
+print(n, len(errors), *errors[:3], sep="\n")
+"""
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid (from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat_line = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _kill9(proc: subprocess.Popen) -> None:
+    """SIGKILL a process and everything below it at once (a cron `timeout -s KILL`, an OOM kill of the group)."""
+    for pid in [proc.pid, *_descendants(proc.pid)]:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _seen(out: Path) -> tuple[set[tuple[str, int]], int]:
+    """(posts a reader sees, duplicate (site, post_id, content_hash) rows a reader sees)."""
+    sys.path.insert(0, str(ROOT))
+    from crawler.store import load
+
+    df = load(out, columns=["site", "post_id", "content_hash"], history=True)
+    keys = list(zip(df["site"], df["post_id"], df["content_hash"]))
+    return {(s, int(p)) for s, p, _ in keys}, len(keys) - len(set(keys))
+
+
+def _raw_duplicates(out: Path) -> int:
+    """Duplicate (site, post_id, content_hash) rows in the files themselves (after validate --repair)."""
+    import pyarrow.parquet as pq
+
+    keys = []
+    for f in sorted((out / "articles").rglob("*.parquet")):
+        if f.name.startswith((".", "_")):
+            continue
+        site = f.relative_to(out / "articles").parts[0].partition("=")[2]
+        t = pq.read_table(f, columns=["post_id", "content_hash"])
+        keys += [(site, p, h) for p, h in zip(t.column(0).to_pylist(), t.column(1).to_pylist())]
+    return len(keys) - len(set(keys))
+
+
+def kill_trials(root: Path, rounds: int, seed: int = 2026) -> list[dict]:
+    """kill -9 during a crawl, an end-of-run merge and compact; then a complete run; losses and duplicates."""
+    import random
+
+    rng = random.Random(seed)
+    env = _env()
+    replica = subprocess.Popen([sys.executable, "-m", "crawler.replica", "--sites", "1", "--posts", "120", "--port", "0"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proxy = re.search(r"proxy: (\S+)", replica.stdout.readline()).group(1)
+    host = "jinshan.021cf.cn"
+    crawl = _cli() + ["crawl", host, "--proxy", proxy, "-q", "--no-progress", "-s", "DOWNLOAD_DELAY=0",
+                      "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS=4", "-s", "PARKCORPUS_FLUSH_ROWS=7"]
+    results = []
+    try:
+        ref = root / "k-reference"
+        subprocess.run(crawl + ["--out", str(ref)], env=env, capture_output=True, timeout=600)
+        want, _ = _seen(ref)
+        for i in range(rounds):  # during a crawl
+            out = root / f"k-crawl-{i}"
+            p = subprocess.Popen(crawl + ["--out", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(1.0, 6.0))
+            _kill9(p)
+            r = subprocess.run(crawl + ["--out", str(out)], env=env, capture_output=True, text=True, timeout=600)
+            got, dups = _seen(out)
+            results.append({"kind": "crawl", "killed_after_s": None, "rerun_rc": r.returncode,
+                            "lost": len(want - got), "duplicates": dups})
+        for i in range(rounds):  # during the end-of-run merge
+            out = root / f"k-merge-{i}"
+            p = subprocess.Popen([sys.executable, "-c", MERGE_WRITER, str(out), f"20261130T000000Z-merge{i}", "200"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            if p.stdout.readline().strip() != "merging":
+                raise SystemExit(f"the merge writer failed before merging (exit {p.wait()})")
+            time.sleep(rng.uniform(0.0, 0.4))
+            _kill9(p)
+            got, dups = _seen(out)
+            subprocess.run(_cli() + ["validate", "--out", str(out), "--repair"], env=env, capture_output=True)
+            results.append({"kind": "merge", "lost": 200 - len(got), "duplicates": dups,
+                            "raw_duplicates_after_repair": _raw_duplicates(out)})
+        for i in range(rounds):  # during compact
+            out = root / f"k-compact-{i}"
+            subprocess.run([sys.executable, "-c", MERGE_WRITER.replace("w.close()", "w.close() if False else None"),
+                            str(out), f"20261130T000000Z-compact{i}", "300"], env=env, capture_output=True)
+            before, _ = _seen(out)
+            p = subprocess.Popen(_cli() + ["compact", "--out", str(out)], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.5, 2.5))
+            _kill9(p)
+            got, dups = _seen(out)
+            r = subprocess.run(_cli() + ["compact", "--out", str(out)], env=env, capture_output=True, text=True)
+            after, dups2 = _seen(out)
+            results.append({"kind": "compact", "lost": len(before - got) + len(before - after),
+                            "duplicates": dups + dups2, "rerun_rc": r.returncode,
+                            "raw_duplicates_after_compact": _raw_duplicates(out)})
+    finally:
+        replica.terminate()
+        replica.wait(timeout=10)
+    return results
+
+
+def concurrency_trials(root: Path, reads: int) -> dict:
+    """Readers of every kind beside a compaction loop and a crawl writing the same dataset: failures."""
+    env = _env()
+    replica = subprocess.Popen([sys.executable, "-m", "crawler.replica", "--sites", "1", "--posts", "120", "--port", "0"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proxy = re.search(r"proxy: (\S+)", replica.stdout.readline()).group(1)
+    out, stop = root / "c-data", root / "c-stop"
+    crawl = _cli() + ["crawl", "jinshan.021cf.cn", "--out", str(out), "--proxy", proxy, "-q", "--no-progress",
+                      "-s", "DOWNLOAD_DELAY=0.05", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "PARKCORPUS_FLUSH_ROWS=5"]
+    subprocess.run(crawl, env=env, capture_output=True, timeout=600)
+    kinds = {
+        "load": [sys.executable, "-c", f"from crawler.store import load; assert len(load({str(out)!r})) > 0"],
+        "export": _cli() + ["export", "--out", str(out), "--to", str(root / "c-e.jsonl")],
+        "stats": _cli() + ["stats", "--out", str(out)],
+        "sites": _cli() + ["sites", "--out", str(out)],
+        "report": _cli() + ["report", "--out", str(out), "--to", str(root / "c-r.html")],
+    }
+    failures: dict[str, list[str]] = {k: [] for k in kinds}
+    loop = subprocess.Popen([sys.executable, "-c", COMPACT_LOOP, str(out), str(stop)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    # the writer: flushes of 5 rows (new versions of the crawled posts) and an end-of-run merge, again and again
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys\nfor i in range(1000):\n    if __import__('os').path.exists({str(stop)!r}): break\n"
+         f"    subprocess.run([sys.executable, '-c', {MERGE_WRITER!r}, {str(out)!r}, f'20261130T0000{{i:02d}}Z-w', '60'])"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    try:
+        for i in range(reads):
+            for kind, cmd in kinds.items():
+                r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+                bad = r.returncode != 0 or "Traceback" in r.stdout + r.stderr
+                if bad:
+                    failures[kind].append((r.stderr.strip().splitlines() or [""])[-1][:160])
+                elif kind == "export":
+                    rows = [json.loads(x) for x in (root / "c-e.jsonl").read_text().splitlines()]
+                    keys = [(x["site"], x["post_id"]) for x in rows]
+                    if len(keys) != len(set(keys)):
+                        failures["export"].append("a post exported twice")
+    finally:
+        stop.write_text("")
+        said = (loop.communicate(timeout=600)[0] or "0\n0").splitlines()
+        rounds, compact_errors = int(said[0]), int(said[1]) if len(said) > 1 else 0
+        if compact_errors:
+            failures.setdefault("compact", []).extend(said[2:] or ["compact failed"] * compact_errors)
+        writer.wait(timeout=600)
+        replica.terminate()
+        replica.wait(timeout=10)
+    return {"reads_per_kind": reads, "compactions": rounds, "writer_rc": writer.returncode,
+            "seconds": round(time.monotonic() - t0, 1),
+            "failures": {k: len(v) for k, v in failures.items()}, "examples": {k: v[:3] for k, v in failures.items() if v}}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the trials; print the table (or JSON) and the totals; exit 1 when a target is missed."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("-k", default="", help="only trials whose name contains this")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument("--no-kill", action="store_true", help="skip the kill -9 and concurrency trials")
+    ap.add_argument("--kill-rounds", type=int, default=5, help="kill -9 trials of each kind (default 5)")
+    ap.add_argument("--reads", type=int, default=20, help="reads of each kind beside the writers (default 20)")
     a = ap.parse_args(argv)
+    kills, concurrent = [], {}
     root = Path(tempfile.mkdtemp(prefix="parkcorpus-reliability-"))
     s = Scratch(root)
     results = []
@@ -344,6 +612,14 @@ def main(argv: list[str] | None = None) -> int:
                 flag = "  OUTSIDE WRITE" if res["outside_write"] else ""
                 print(f"{res['class']:<15} rc={str(res['rc']):<4} {res['seconds']:>5}s  {t.name}{flag}\n"
                       f"{'':>15} {res['line']}", flush=True)
+        if not a.no_kill and not a.k:
+            kills = kill_trials(root, a.kill_rounds)
+            if not a.json:
+                for k in kills:
+                    print("kill -9", k, flush=True)
+            concurrent = concurrency_trials(root, a.reads)
+            if not a.json:
+                print("concurrent", concurrent, flush=True)
     finally:
         s.stop()
         if not a.keep:
@@ -359,19 +635,29 @@ def main(argv: list[str] | None = None) -> int:
         "euid": os.geteuid(),
         "tried": len(results),
         "one_line_errors": classes.get("one-line error", 0),
+        "one_line_warnings": classes.get("one-line warning", 0),
         "tracebacks": classes.get("traceback", 0),
         "internal_errors": classes.get("internal", 0),
         "hangs": classes.get("hang", 0),
         "accepted": classes.get("accepted", 0),
         "other": classes.get("other", 0),
         "outside_writes": sum(r["outside_write"] for r in results),
+        "kill9_trials": {kind: sum(1 for k in kills if k["kind"] == kind) for kind in ("crawl", "merge", "compact")},
+        "kill9_rows_lost": sum(k["lost"] for k in kills),
+        "kill9_duplicates": sum(k["duplicates"] + k.get("raw_duplicates_after_repair", 0)
+                                + k.get("raw_duplicates_after_compact", 0) for k in kills),
+        "concurrent_reads": concurrent.get("reads_per_kind", 0) * 5,
+        "concurrent_compactions": concurrent.get("compactions", 0),
+        "concurrent_failures": sum(concurrent.get("failures", {}).values()),
         "seconds": round(time.time() - started, 1),
     }
     if a.json:
-        print(json.dumps({"totals": totals, "trials": results}, ensure_ascii=False, indent=2))
+        print(json.dumps({"totals": totals, "trials": results, "kill9": kills, "concurrent": concurrent},
+                         ensure_ascii=False, indent=2))
     else:
         print("\n" + ", ".join(f"{k} {v}" for k, v in totals.items()))
-    bad = totals["tracebacks"] + totals["internal_errors"] + totals["hangs"] + totals["accepted"] + totals["outside_writes"]
+    bad = (totals["tracebacks"] + totals["internal_errors"] + totals["hangs"] + totals["accepted"] + totals["outside_writes"]
+           + totals["kill9_rows_lost"] + totals["kill9_duplicates"] + totals["concurrent_failures"])
     return 1 if bad else 0
 
 

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from crawler import clock
 from crawler.errors import NotAnArticle
+
+logger = logging.getLogger(__name__)
 from crawler.store import (
     DatasetWriter,
     as_path,
@@ -222,56 +224,113 @@ def _server_date(headers: list[tuple[str, str]]) -> dt.datetime | None:
     return clock.parse_http_date(next((v for k, v in headers if k.lower() == "date"), None))
 
 
-def read_warc(path: Path, want: Any = None) -> Iterator[ArchivedResponse]:
-    """The complete response records of one WARC file; stops quietly at a truncated tail.
+def read_warc(path: Path, want: Any = None, lost: list | None = None) -> Iterator[ArchivedResponse]:
+    """The complete response records of one WARC file.
 
-    want(url) -> bool, when given, skips other records without reading their bodies.
+    want(url) -> bool, when given, skips other records without reading their bodies. A record
+    that cannot be read (a tail cut by a killed run, a damaged gzip member) is skipped: reading
+    goes on at the next gzip member, and lost (when given) gets one (path, offset, reason) per
+    unreadable spot, so a caller can count and report them instead of silently using part of it.
     """
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.timeutils import iso_date_to_datetime
-
     run_id = path.name.removesuffix(OPEN_SUFFIX).removesuffix(SUFFIX)
     run_id = re.sub(rf"{re.escape(SEGMENT)}\d+$", "", run_id)
     with (path.loc.open_input(path.rel) if is_object(path) else open(path, "rb")) as fh:
-        records = ArchiveIterator(fh)
-        while True:
-            try:
-                record = next(records)
-                if record.rec_type != "response":
-                    continue
-                if want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or ""):
-                    continue
-                body = record.content_stream().read()
-                record.raw_stream.read()
-            except StopIteration:
+        start: int | None = 0
+        while start is not None:
+            fh.seek(start)
+            failed = yield from _read_members(fh, start, path, run_id, want)
+            if failed is None:
                 return
-            except Exception:  # noqa: BLE001 - truncated gzip member / record: the rest is lost
-                return
-            # a record cut by a killed run parses as a shorter one: its WARC block (or even its
-            # WARC headers) ends before the declared Content-Length
-            if not record.rec_headers.get_header("Content-Length") or getattr(record.raw_stream, "limit", 0) != 0:
-                return
-            headers = list(record.http_headers.headers) if record.http_headers else []
-            declared = record.http_headers.get_header("Content-Length") if record.http_headers else None
-            if declared is not None and declared.isdigit() and int(declared) != len(body):
-                return
-            yield ArchivedResponse(
-                url=record.rec_headers.get_header("WARC-Target-URI"),
-                status=int(record.http_headers.get_statuscode() or 0) if record.http_headers else 0,
-                headers=headers,
-                body=body,
-                fetched_at=iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"), tz_aware=True),
-                record_id=record.rec_headers.get_header("WARC-Record-ID"),
-                run_id=run_id,
-                warc_file=path,
-                server_date=_server_date(headers),
-            )
+            offset, reason = failed
+            if lost is not None:
+                lost.append((path, offset, reason))
+            start = _next_member(fh, offset + 1)
 
 
-def iter_responses(out: str | os.PathLike, include_open: bool = True, want: Any = None) -> Iterator[ArchivedResponse]:
-    """Every complete archived response of a dataset, file by file in run-id order."""
+#: the first bytes of a gzip member (each WARC record is one): where reading resumes after damage
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _next_member(fh: Any, offset: int) -> int | None:
+    """The offset of the next gzip member at or after offset; None at the end of the file."""
+    fh.seek(offset)
+    tail = b""
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return None
+        buf = tail + chunk
+        at = buf.find(_GZIP_MAGIC)
+        if at >= 0:
+            return offset - len(tail) + at
+        offset += len(chunk)
+        tail = buf[-2:]
+
+
+def _size(fh: Any) -> int:
+    """The size of an open local file or pyarrow input file."""
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return fh.size()
+
+
+def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
+    """Yield the responses from base on; return None at a clean end, else (offset, reason) of the bad record."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.timeutils import iso_date_to_datetime
+
+    records = ArchiveIterator(fh)
+    while True:
+        try:
+            record = next(records)
+            if record.rec_type != "response" or (
+                    want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or "")):
+                # drained, not kept: the iterator decompresses it anyway to reach the next record, and
+                # a cut tail is found here too (a skipped record would hide a truncated file)
+                while record.raw_stream.read(1 << 16):
+                    pass
+                if getattr(record.raw_stream, "limit", 0) != 0:
+                    return max(base, getattr(records, "offset", 0) or 0), "record shorter than its Content-Length"
+                continue
+            body = record.content_stream().read()
+            record.raw_stream.read()
+        except StopIteration:
+            # warcio ends quietly on bytes that do not make a record: a tail cut inside a record
+            end = max(base, getattr(records, "offset", 0) or 0)
+            if end < _size(fh):
+                return end, "the file ends inside a record (cut short)"
+            return None
+        except Exception as exc:  # noqa: BLE001 - truncated gzip member / record: counted by the caller
+            return max(base, getattr(records, "offset", 0) or 0), f"{type(exc).__name__}: {exc}"[:200]
+        # a record cut by a killed run parses as a shorter one: its WARC block (or even its
+        # WARC headers) ends before the declared Content-Length
+        if not record.rec_headers.get_header("Content-Length") or getattr(record.raw_stream, "limit", 0) != 0:
+            return max(base, getattr(records, "offset", 0) or 0), "record shorter than its Content-Length"
+        headers = list(record.http_headers.headers) if record.http_headers else []
+        declared = record.http_headers.get_header("Content-Length") if record.http_headers else None
+        if declared is not None and declared.isdigit() and int(declared) != len(body):
+            return max(base, getattr(records, "offset", 0) or 0), "HTTP body shorter than its Content-Length"
+        yield ArchivedResponse(
+            url=record.rec_headers.get_header("WARC-Target-URI"),
+            status=int(record.http_headers.get_statuscode() or 0) if record.http_headers else 0,
+            headers=headers,
+            body=body,
+            fetched_at=iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"), tz_aware=True),
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            run_id=run_id,
+            warc_file=path,
+            server_date=_server_date(headers),
+        )
+
+
+
+
+def iter_responses(out: str | os.PathLike, include_open: bool = True, want: Any = None,
+                   lost: list | None = None) -> Iterator[ArchivedResponse]:
+    """Every complete archived response of a dataset, file by file in run-id order (lost: see read_warc)."""
     for path in warc_files(out, include_open):
-        yield from read_warc(path, want)
+        yield from read_warc(path, want, lost)
 
 
 def date_hints(out: str | os.PathLike) -> dict[tuple[str, int], dict[str, Any]]:
@@ -337,13 +396,29 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     jobs: extraction processes (1: this process; 0/None: one per core); rows are the same either way.
     Returns a summary dict, also written as the run manifest.
     """
-    from crawler import sites
-    from crawler.record import Page, record_task
-    from crawler.workers import map_calls
+    from contextlib import ExitStack
+
+    from crawler.lock import FolderLock
 
     source = ensure_dataset(out, create=False)
     dest = to if to is not None else source
     run_id = check_run_id(run_id or f"reextract-{new_run_id()}")
+    with ExitStack() as locks:
+        # the crawl's lock: a running crawl's unfinished WARC is never read (nor its rows written
+        # twice); with it held, a .warc.gz.open is a dead run's and its complete records count
+        if isinstance(source, Path):  # TODO object stores: crawler.lock.dataset_lock
+            locks.enter_context(FolderLock(source, run_id=run_id))
+        if to is not None and isinstance(ensure_dataset(dest), Path):
+            locks.enter_context(FolderLock(ensure_dataset(dest), run_id=run_id))
+        return _reextract(source, dest, options, run_id, flush_rows, jobs)
+
+
+def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: int,
+               jobs: int | None = 1) -> dict[str, Any]:
+    from crawler import sites
+    from crawler.record import Page, record_task
+    from crawler.workers import map_calls
+
     started = dt.datetime.now(dt.timezone.utc)
     counts = {"responses": 0, "new": 0, "changed": 0, "unchanged": 0, "not_article": 0, "not_ok": 0,
               "fact_warnings": 0}
@@ -355,8 +430,10 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     def is_post(url: str) -> bool:
         return sites.classify(url) == "post"
 
+    lost: list[tuple[Path, int, str]] = []
+
     def calls():
-        for resp in iter_responses(source, want=is_post):
+        for resp in iter_responses(source, want=is_post, lost=lost):
             counts["responses"] += 1
             if resp.status != 200:
                 counts["not_ok"] += 1
@@ -402,7 +479,13 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
         "files_written": len(writer.files),
         "facts": {"parcels": writer.counts["parcels_written"], "listings": writer.counts["listings_written"],
                   "warnings": counts["fact_warnings"]},
+        # records of damaged or truncated WARC files that could not be read: their pages are not
+        # in this rebuild (the rows an earlier crawl stored from them stay)
+        "unreadable_records": len(lost),
+        "unreadable": [f"{p}@{off}: {why}" for p, off, why in lost[:50]],
     }
+    for p, off, why in lost:
+        logger.warning("%s: unreadable WARC record at byte %d (%s): skipped", p, off, why)
     summary.update(_rebuild_derived(dest, run_id))
     write_run_manifest(dest, summary)
     return summary

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from crawler import errors
 from crawler.clock import new_run_id
 from crawler.health import parse_max_failed
-from crawler.ledger import STATE_DIR, build_summary
+from crawler.ledger import STATE_DIR, build_summary, check_state_files
 from crawler.spider_args import CrawlArgs, parse_spider_args
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,8 @@ def crawl(
                 env.setdefault(name, value)
     # the summary and progress files are how the crawl process talks to this one: local files,
     # in the dataset locally, in the system temp folder when the dataset is on an object store
+    if local:
+        check_state_files(out_path)  # a planted symlink stops the run here, with one Error line
     state = out_path / STATE_DIR if local else Path(tempfile.mkdtemp(prefix="parkcorpus-state-"))
     state.mkdir(exist_ok=True)
     if not local:  # removed below; at exit too, when the lock or the start fails

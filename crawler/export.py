@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from crawler.errors import InputError, UsageError
+from crawler.errors import DatasetError, InputError, UsageError
 from crawler.items import ARTICLE_SCHEMA
 from crawler.safefile import check_output_target, open_state_file
 from crawler.store import (
@@ -36,9 +37,10 @@ from crawler.store import (
     check_sites,
     ensure_dataset,
     newest_keys,
-    open_dataset,
+    read_snapshot,
 )
-from crawler.store.reading import region_filter
+from crawler.store.layout import ARTICLES, dataset_files, files_dataset
+from crawler.store.reading import RELIST_PAUSES, _damage, _damaged_message, pinned, region_filter
 
 FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -95,15 +97,15 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     path = ensure_dataset(out, create=False)
     target = None if str(to) == "-" else check_output_target(to, path)
     check_sites(path, site)
-    dataset = open_dataset(path)
     if category:
-        check_categories(dataset, site, category)
+        # damaged="error": a partial export looks complete to whoever reads it later
+        read_snapshot(path, lambda d: check_categories(d, site, category), damaged="error")
     schema = pa.schema([DATASET_SCHEMA.field(c) for c in cols])
-    if dedup and dataset is not None:
+    if dedup:
         keyed = list(dict.fromkeys(cols + ["site", "post_id"]))
-        batches = _without_copies(path, dataset, flt, site, _batches(dataset, keyed, flt, site, history, batch_rows), cols)
+        batches = _without_copies(path, flt, site, _batches(path, keyed, flt, site, history, batch_rows), cols)
     else:
-        batches = _batches(dataset, cols, flt, site, history, batch_rows)
+        batches = _batches(path, cols, flt, site, history, batch_rows)
     if str(to) == "-":
         rows = _write_text(batches, fmt, cols, sys.stdout)
         return {"rows": rows, "to": "-", "format": fmt}
@@ -198,13 +200,45 @@ def check_categories(dataset, site: Any, category: Any) -> None:
     raise InputError(f"no category matches {', '.join(wanted)}; categories{where}: {named}{more}")
 
 
-def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows: int):
-    """Record batches of `cols` holding only current versions (each once), in dataset order."""
-    if dataset is None:
-        return
+def _batches(path, cols: list[str], flt, site: Any, history: bool, batch_rows: int):
+    """Record batches of `cols` holding only current versions (each once), in dataset order.
+
+    A file compact replaced while we stream makes the scan start again on a new listing
+    (crawler.store.read_snapshot); the keys already sent are skipped, so no row goes out twice.
+    """
     need = list(dict.fromkeys(cols + ["site", "post_id", "content_hash", "record_hash"]))
-    current = None if history else newest_keys(dataset, site)
     seen: set[str] = set()  # keys emitted so far: a duplicated row (see validate) goes out once
+    current = None
+    if not history:
+        current = read_snapshot(path, lambda d: None if d is None else newest_keys(d, site), damaged="error")
+    yield from _stream(path, need, flt, batch_rows, current, seen, cols)
+
+
+def _stream(path, need, flt, batch_rows, current, seen, cols):
+    """The current-version batches of the dataset, restarting on a new listing when a file vanished."""
+    for pause in (*RELIST_PAUSES, None):
+        listed = dataset_files(path)
+        try:
+            with pinned(path, listed) as (paths, base):  # the listed files stay readable while we stream
+                dataset = files_dataset(path, paths, ARTICLES, base)
+                if dataset is None:
+                    return
+                for batch in _filtered(dataset, need, flt, batch_rows, current, seen, cols):
+                    yield batch
+                return
+        except FileNotFoundError:
+            if pause is None:
+                raise DatasetError(f"files of {path} kept vanishing while exporting: run it again") from None
+            time.sleep(pause)  # compact swapped a partition: list again, skip what went out already
+        except (pa.ArrowException, OSError):
+            for f in listed:  # a file damaged in a column the first pass did not read
+                why = _damage(f)
+                if why:
+                    raise DatasetError(_damaged_message(path, f, why)) from None
+            raise
+
+
+def _filtered(dataset, need, flt, batch_rows, current, seen, cols):
     scanner = dataset.scanner(columns=need, filter=flt, batch_size=batch_rows)
     for batch in scanner.to_batches():
         if batch.num_rows == 0:
@@ -224,14 +258,18 @@ def _batches(dataset, cols: list[str], flt, site: Any, history: bool, batch_rows
             yield pa.RecordBatch.from_arrays([batch.column(c) for c in cols], names=cols)
 
 
-def _without_copies(path, dataset, flt, site, batches, cols):
+def _without_copies(path, flt, site, batches, cols):
     """The batches without the later posts of each syndicated story (crawler.dedup.copy_keys)."""
     from crawler.dedup import copy_keys
 
-    current = newest_keys(dataset, site)
-    keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash", "record_hash"], filter=flt)
-    keyed = keyed.filter(pc.is_in(_key_strings(keyed), value_set=current))
-    drop = copy_keys(path, keyed)
+    def current_keys(dataset):
+        if dataset is None:
+            return None
+        keyed = dataset.to_table(columns=["site", "post_id", "published", "content_hash", "record_hash"], filter=flt)
+        return keyed.filter(pc.is_in(_key_strings(keyed), value_set=newest_keys(dataset, site)))
+
+    keyed = read_snapshot(path, current_keys, damaged="error")
+    drop = copy_keys(path, keyed) if keyed is not None else set()
     for batch in batches:
         if drop:
             keep = [i for i, k in enumerate(zip(batch.column("site").to_pylist(), batch.column("post_id").to_pylist()))

@@ -12,13 +12,17 @@ The ``parkcorpus/...`` stats keys are defined here and nowhere else.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from crawler import clock
+from crawler.errors import UnsafePathError
+from crawler.safefile import kind_of, read_state_file, write_state_file
 
 logger = logging.getLogger(__name__)
 
@@ -312,9 +316,16 @@ class Ledger:
 
     def read_ids(self, kind: str, host: str) -> set[int]:
         """Post ids listed one per line in a state file (empty when there is none)."""
+        path = self.marker(kind, host)
         try:
-            text = self.marker(kind, host).read_text(encoding="utf-8")
-        except OSError:
+            if not isinstance(path, Path):  # an object store
+                text = path.read_text(encoding="utf-8")
+            else:
+                text = read_state_file(path, limit=MARKER_READ_LIMIT).decode("utf-8", "replace")
+        except FileNotFoundError:
+            return set()
+        except (OSError, UnsafePathError) as exc:  # a symlink planted there is never followed
+            logger.warning("cannot read %s: %s", self.marker(kind, host), exc)
             return set()
         return {int(x) for x in text.split() if x.isdigit()}
 
@@ -323,6 +334,11 @@ class Ledger:
         self.known = known
         self.stored_hosts = set(known.sites()) if hasattr(known, "sites") else {h for h, _ in known}
         self.load_unfetchable(hosts)
+        from crawler.store.reading import damaged_files
+
+        for f in damaged_files(self.out):  # an error line: a crawl logs only errors by default (cron)
+            logger.error("%s is damaged: its posts count as not stored and are fetched again; "
+                         "run `parkcorpus validate --repair --out %s`", f, self.out)
 
     def is_complete(self, host: str) -> bool:
         """Whether a complete full crawl of host went into this dataset (auto mode goes incremental).
@@ -330,7 +346,10 @@ class Ledger:
         A full run killed midway (kill -9 included) leaves its "incomplete" marker, and an ID-range
         or --since run never makes a site complete, so the next run is full.
         """
-        return host in self.stored_hosts and self.marker("crawled", host).exists() and not self.marker("incomplete", host).exists()
+        crawled, incomplete = self.marker("crawled", host), self.marker("incomplete", host)
+        if not isinstance(crawled, Path):  # an object store
+            return host in self.stored_hosts and crawled.exists() and not incomplete.exists()
+        return host in self.stored_hosts and _is_file(crawled) and not os.path.lexists(incomplete)
 
     def load_unfetchable(self, hosts) -> None:
         """Read what earlier runs found unfetchable on these hosts."""
@@ -348,27 +367,70 @@ class Ledger:
                     (ids.add if bad else ids.discard)(pid)
             if not changed:
                 continue
+            text = "".join(f"{pid}\n" for pid in sorted(ids))
             path = self.marker("unfetchable", host)
-            try:
-                text = "".join(f"{pid}\n" for pid in sorted(ids))
-                if not isinstance(path, Path):  # object store: one PUT replaces it whole
+            if not isinstance(path, Path):  # object store: one PUT replaces it whole
+                try:
                     path.write_text(text, encoding="utf-8")
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(text, encoding="utf-8")
-                tmp.replace(path)
-            except OSError as exc:
-                logger.warning("cannot write %s: %s", path, exc)
+                except OSError as exc:
+                    logger.warning("cannot write %s: %s", path, exc)
+                continue
+            self._write_state("unfetchable", host, text)
 
     def write_marker(self, kind: str, host: str) -> None:
         """Create a marker holding this run's id."""
+        self._write_state(kind, host, self.run_id)
+
+    def _write_state(self, kind: str, host: str, text: str) -> None:
+        # crawler.safefile: a symlink or FIFO planted at the marker is refused, never written through
+        # (crawl() refuses to start on one, see check_state_files; this covers one planted meanwhile)
         path = self.marker(kind, host)
         try:
+            if not isinstance(path, Path):  # an object store: one PUT, no links there
+                path.write_text(text, encoding="utf-8")
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.run_id, encoding="utf-8")
-        except OSError as exc:
-            logger.warning("cannot write %s: %s", path, exc)
+            write_state_file(path, text, root=self.out)
+        except (OSError, UnsafePathError) as exc:
+            logger.error("cannot write %s: %s", path, exc)
+
+
+#: an unfetchable list of a few hundred thousand ids still fits
+MARKER_READ_LIMIT = 64 << 20
+
+#: the folders under <out>/.parkcorpus/ holding one state file per host
+STATE_KINDS = ("crawled", "incomplete", "unfetchable", "failed")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def check_state_files(out: str | os.PathLike) -> None:
+    """UnsafePathError when <out>/.parkcorpus or a marker in it is a symlink or special file.
+
+    A crawl calls it before it starts, so a link planted in a shared dataset folder stops the run
+    with one Error line instead of being written through (or silently ignored) later.
+    """
+    state = Path(out) / STATE_DIR
+    for folder in (state, *(state / k for k in STATE_KINDS)):
+        try:
+            st = os.lstat(folder)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePathError(f"{folder} is {kind_of(st.st_mode)}, not a folder: parkcorpus will not "
+                                  "write through it; remove it and run again")
+        if folder == state:
+            continue
+        for entry in os.scandir(folder):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if not stat.S_ISREG(mode):
+                raise UnsafePathError(f"{entry.path} is {kind_of(mode)}, not a regular file: parkcorpus "
+                                      "will not read or write it; remove it and run again")
 
 
 # --- errors and the summary ---------------------------------------------------------------------------

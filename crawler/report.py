@@ -77,12 +77,12 @@ def read_links(out: str | Path):
     """Link rows (related/prev/next/inline) of the links dataset under <out>/links/ as a DataFrame."""
     import pandas as pd
 
-    from crawler.store import LINKS, open_dataset
+    from crawler.store import LINKS, read_snapshot
 
-    dataset = open_dataset(out, LINKS)
-    if dataset is None:
+    table = read_snapshot(out, lambda d: None if d is None else d.to_table(columns=LINK_COLUMNS), LINKS)
+    if table is None:
         return pd.DataFrame(columns=LINK_COLUMNS)
-    return dataset.to_table(columns=LINK_COLUMNS).to_pandas()
+    return table.to_pandas()
 
 
 def link_graph(links, articles) -> dict[str, Any]:

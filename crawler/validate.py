@@ -72,6 +72,7 @@ class ValidationReport:
     refetch: list[tuple[str, int]] = field(default_factory=list)
     refetch_unknown: list[str] = field(default_factory=list)
     repaired: bool = False
+    kept: dict[str, int] = field(default_factory=dict)  # quarantined file -> good rows rewritten in place
 
     @property
     def errors(self) -> list[Problem]:
@@ -115,6 +116,7 @@ class ValidationReport:
             "compacted": self.compacted,
             "refetch": [{"site": s, "post_id": p} for s, p in self.refetch],
             "refetch_unknown": self.refetch_unknown,
+            "kept_rows": self.kept,
         }
 
     def lines(self) -> list[str]:
@@ -128,7 +130,8 @@ class ValidationReport:
         for p in self.warnings:
             out.append(f"warn {p.path}: {p.kind}: {p.detail}")
         for q in self.quarantined:
-            out.append(f"quarantined {q} -> {QUARANTINE}/{q}")
+            out.append(f"quarantined {q} -> {QUARANTINE}/{q}"
+                       + (f" (its {self.kept[q]} good rows kept in a new file)" if self.kept.get(q) else ""))
         for c in self.compacted:
             out.append(f"compacted {c} (duplicates removed)")
         for t in self.removed_temp:
@@ -192,11 +195,25 @@ def _check_article_partition(table: pa.Table, values: dict[str, str], rel: str,
     except ValueError:
         problems.append(Problem(rel, "partition", "path lacks year=<YYYY>/month=<MM>"))
         return
-    urls = table.column("url").to_pylist()
-    wrong_site = [u for u in urls if _host(u) != site]
+    other_site, outside, old_rule_rows = _row_masks(table, site, year, month)
+    wrong_site = [u for u, bad in zip(table.column("url").to_pylist(), other_site.to_pylist()) if bad]
     if wrong_site:
         problems.append(Problem(rel, "partition", f"{len(wrong_site)} rows of another site than {site}, "
                                 f"e.g. {wrong_site[0]}"))
+    misplaced = pc.sum(old_rule_rows).as_py() or 0
+    wrong_month = pc.sum(outside).as_py() or 0
+    if wrong_month:
+        problems.append(Problem(rel, "partition", f"{wrong_month} rows published outside "
+                                f"year={year:04d}/month={month:02d}"))
+    if misplaced:
+        problems.append(Problem(rel, "misplaced", f"{misplaced} rows belong in another month (partitions follow "
+                                "the China-time month of published); `--repair` (or compact) moves them",
+                                "warning"))
+
+
+def _row_masks(table: pa.Table, site: str | None, year: int, month: int) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(rows of another site, rows published outside the partition's month, rows placed by the old UTC rule)."""
+    other_site = pa.array([_host(u) != site for u in table.column("url").to_pylist()], pa.bool_())
     # the partition is the China-time month of `published` (crawler.store.layout); a row where
     # the UTC month would put it was written before that rule: compact moves it, nothing is lost
     published = table.column("published")
@@ -205,15 +222,48 @@ def _check_article_partition(table: pa.Table, values: dict[str, str], rel: str,
     utc = pc.cast(published, pa.timestamp("us", tz="UTC"))
     old_rule = pc.and_(pc.equal(pc.fill_null(pc.year(utc), UNDATED[0]), year),
                        pc.equal(pc.fill_null(pc.month(utc), UNDATED[1]), month))
-    misplaced = pc.sum(pc.and_(pc.invert(here), old_rule)).as_py() or 0
-    wrong_month = pc.sum(pc.invert(pc.or_(here, old_rule))).as_py() or 0
-    if wrong_month:
-        problems.append(Problem(rel, "partition", f"{wrong_month} rows published outside "
-                                f"year={year:04d}/month={month:02d}"))
-    if misplaced:
-        problems.append(Problem(rel, "misplaced", f"{misplaced} rows belong in another month (partitions follow "
-                                "the China-time month of published); `--repair` (or compact) moves them",
-                                "warning"))
+    return other_site, pc.invert(pc.or_(here, old_rule)), pc.and_(pc.invert(here), old_rule)
+
+
+def _salvage(path: Path, rel: str, kinds: set[str]) -> tuple[int, list[tuple[str, int]]] | None:
+    """Rewrite the good rows of an article file with bad rows (or damaged row groups) as a new file.
+
+    Returns (rows kept, (site, post_id) of the rows left out), or None when nothing can be told
+    apart (an unreadable footer, a wrong schema, a path without year/month): the caller then
+    quarantines the whole file. The new file is linked in before the caller moves the old one
+    away, so a reader sees a row twice for a moment (collapsed), never not at all.
+    """
+    if not rel.startswith(ARTICLES + "/") or not kinds <= {"partition", "corrupt"}:
+        return None
+    src = path / rel
+    values = partition_values(src, path / ARTICLES)
+    site = values.get("site")
+    try:
+        year, month = int(values.get("year", "")), int(values.get("month", ""))
+        pf = pq.ParquetFile(src)
+    except Exception:  # noqa: BLE001 - nothing to salvage from
+        return None
+    good, lost = [], []
+    for i in range(pf.num_row_groups):
+        try:
+            part = pf.read_row_group(i)
+        except Exception:  # noqa: BLE001 - a damaged row group: its posts are fetched again if known
+            try:
+                lost += [(site, pid) for pid in pf.read_row_group(i, columns=["post_id"]).column(0).to_pylist()]
+            except Exception:  # noqa: BLE001
+                return None  # which posts it held is unknown: the whole-file path finds them by run
+            continue
+        other_site, outside, _ = _row_masks(part, site, year, month)
+        bad = pc.or_(other_site, outside)
+        # the partition names the post a row stands for: that post is what readers now miss
+        lost += [(site, pid) for pid in part.filter(bad).column("post_id").to_pylist()]
+        good.append(part.filter(pc.invert(bad)))
+    kept = sum(t.num_rows for t in good)
+    if kept:
+        from crawler.store.files import _write_parquet
+
+        _write_parquet(pa.concat_tables(good), path / TMP, src)  # a bumped name beside the old file
+    return kept, lost
 
 
 def _run_of(name: str) -> str | None:
@@ -363,7 +413,7 @@ def _temp_files(path: Path) -> list[str]:
     tmp = path / TMP
     if tmp.is_dir():
         for p in sorted(tmp.rglob("*")):
-            if p.is_file():
+            if p.is_file() and not _live_reader(p.relative_to(tmp).parts[0]):
                 found.append(str(p.relative_to(path)))
     for kind in (ARTICLES, LINKS, *FACT_KINDS):
         root = path / kind
@@ -380,14 +430,30 @@ def _temp_files(path: Path) -> list[str]:
     return found
 
 
+def _live_reader(name: str) -> bool:
+    """Whether .tmp/<name> is the snapshot of a running reader (read-<pid>-<hex>, crawler.store.reading.pinned)."""
+    parts = name.split("-")
+    if len(parts) != 3 or parts[0] != "read" or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: set[str]) -> None:
     bad = sorted({p.path for p in report.errors if p.kind in QUARANTINE_KINDS})
     lost_runs: dict[str, set[str]] = defaultdict(set)  # run id -> sites, for the refetch list
     lost_sites_any: set[str] = set()
+    known_lost: set[tuple[str, int]] = set()
     for rel in bad:
         src = path / rel
         root = path / rel.split("/", 1)[0]
         values = partition_values(src, root)
+        salvaged = _salvage(path, rel, {p.kind for p in report.errors if p.path == rel and p.kind in QUARANTINE_KINDS})
         dest = path / QUARANTINE / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         if is_object(src):  # no rename on object stores: copy, then delete
@@ -396,7 +462,10 @@ def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: s
         else:
             os.replace(src, dest)
         report.quarantined.append(rel)
-        if rel.startswith(ARTICLES + "/"):
+        if salvaged is not None:
+            report.kept[rel] = salvaged[0]
+            known_lost.update(salvaged[1])
+        elif rel.startswith(ARTICLES + "/"):
             run = _run_of(src.name)
             if run:
                 lost_runs[run].add(values.get("site", ""))
@@ -414,6 +483,23 @@ def _repair(path: Path, report: ValidationReport, temps: list[str], dup_parts: s
         report.compacted.append(f"{ARTICLES}/{part}")
     if lost_runs or lost_sites_any:
         report.refetch = _lost_posts(path, lost_runs, lost_sites_any, report)
+    if known_lost:
+        known = known_posts(path, sites={s for s, _ in known_lost})
+        report.refetch = sorted(set(report.refetch) | {k for k in known_lost if k not in known})
+    _record_refetch(path, report.refetch)
+
+
+def _record_refetch(path: Path, posts: list[tuple[str, int]]) -> None:
+    """Put the quarantined posts in the failed-post debt (crawler.debt), which every run retries first."""
+    if not posts:
+        return
+    from crawler.debt import FailedPosts
+    from crawler.ledger import STATE_DIR
+
+    debt = FailedPosts(path / STATE_DIR / "failed")
+    for site, pid in posts:
+        debt.add_failed(site, pid, run_id="validate-repair", reason="quarantined")
+    debt.save()
 
 
 def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str],

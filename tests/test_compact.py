@@ -210,17 +210,16 @@ def test_load_retries_when_compact_swapped_a_file_away(tmp_path, monkeypatch):
     out = tmp_path / "data"
     three_runs(out)
     expected = frame(store.load(out))
-    real_open = store.open_dataset
+    real_open = store.reading.files_dataset
     calls = []
 
-    def open_then_compact(o, kind="articles"):
-        d = real_open(o, kind)
+    def open_then_compact(o, files, kind="articles", base=None):
         if not calls:  # the first listing goes stale: compact runs between listing and reading
             calls.append(1)
-            monkeypatch.setattr(store.reading, "open_dataset", real_open)
+            monkeypatch.setattr(store.reading, "files_dataset", real_open)
             store.compact(out)
-        return d
+        return real_open(o, files, kind, base)
 
-    monkeypatch.setattr(store.reading, "open_dataset", open_then_compact)
+    monkeypatch.setattr(store.reading, "files_dataset", open_then_compact)
     pd.testing.assert_frame_equal(frame(store.load(out)), expected)
     assert calls == [1]

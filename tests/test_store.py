@@ -147,9 +147,9 @@ def test_crash_between_write_and_rename_leaves_no_visible_file(tmp_path, monkeyp
     def crash(*a, **k):
         raise KeyboardInterrupt("killed between write and rename")
 
-    monkeypatch.setattr(store.files.os, "link", crash)
-    w = store.DatasetWriter(out, "crashing")
+    w = store.DatasetWriter(out, "crashing")  # before the patch: readers link files too (a snapshot)
     w.add(rec(2))
+    monkeypatch.setattr(store.files.os, "link", crash)
     with pytest.raises(KeyboardInterrupt):
         w.flush()
     monkeypatch.undo()

@@ -89,6 +89,7 @@ from crawler.store.reading import (
     load_facts,
     newest_keys,
     parse_day,
+    read_snapshot,
     version_keys,
 )
 from crawler.store.runs import (

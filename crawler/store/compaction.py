@@ -8,7 +8,9 @@ folder with the partition folder), so a reader sees the old file set or the new 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import time
 import secrets
 import shutil
 from pathlib import Path
@@ -31,12 +33,22 @@ from crawler.store.layout import (
     check_sites,
     dataset_files,
     ensure_dataset,
-    open_dataset,
     partition_dir,
     partition_months,
     partition_values,
 )
-from crawler.store.reading import _key_strings, _unique_versions, version_keys
+from crawler.store.reading import (
+    _DAMAGED,
+    RELIST_PAUSES,
+    _damage,
+    _warn_once,
+    _key_strings,
+    _unique_versions,
+    read_snapshot,
+    version_keys,
+)
+
+logger = logging.getLogger(__name__)
 
 #: A compacted partition is split into files of at most this many rows.
 COMPACT_FILE_ROWS = 500_000
@@ -82,6 +94,42 @@ def _swap_partition(out: Path, folder: Path, tables: list[pa.Table], old: list[P
     return [folder / n for n in names]
 
 
+def _read_partition(out: Path, folder: Path, schema: pa.Schema) -> tuple[list[Path], pa.Table | None]:
+    """(files, their rows) of a partition folder; rows None (partition left as it is, one warning
+    per damaged file) when a file cannot be read: rewriting it without that file would lose its
+    rows for good. A file merged away by a crawl meanwhile makes it list the folder again."""
+    for pause in (*RELIST_PAUSES, None):
+        files = _visible_parquet(folder)
+        try:
+            return files, _read_files(files, schema)
+        except FileNotFoundError:
+            if pause is None:
+                logger.warning("%s changed while compacting it, again and again: left as it is", folder)
+                return files, None
+            time.sleep(pause)
+        except (pa.ArrowException, OSError):
+            return files, _damaged_partition(out, files)
+    return [], None
+
+
+def _damaged_partition(out: Path, files: list[Path]) -> None:
+    """Warn once about each damaged file of a partition (the partition is then skipped); re-raise
+    the read error when no file is damaged."""
+    bad = [(f, why) for f in files if (why := _damage(f))]
+    if not bad:
+        raise  # noqa: PLE0704 - called while handling the read error: not damage, a real failure
+    for f, why in bad:
+        ident = (str(f), *_stat(f))
+        _DAMAGED[ident] = why
+        _warn_once(out, f, ident, why)
+    return None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
 def _partition_folders(root: Path, depth: int, site: Any, partition: str | None) -> list[Path]:
     folders = sorted({f.parent for f in dataset_files(root.parent, root.name)})
     if site is not None:
@@ -113,21 +161,23 @@ def compact(out: str | os.PathLike = "data", keep_history: bool = False, site: A
     summary = {"partitions": 0, "files_before": 0, "files_after": 0, "rows_before": 0,
                "rows_after": 0, "versions_folded": 0, "duplicates_removed": 0,
                "link_files_before": 0, "link_files_after": 0, "link_rows_removed": 0,
-               "rows_moved": 0}
-    dataset = open_dataset(path)
-    if dataset is None:
-        return summary
+               "rows_moved": 0, "partitions_skipped": 0}
     # versions of one post can sit in different month partitions (a re-resolved date), so the
     # current version is decided over the whole site, not inside each partition
-    stored, newest = version_keys(dataset, site)
+    keys = read_snapshot(path, lambda d: None if d is None else version_keys(d, site))
+    if keys is None:
+        return summary
+    stored, newest = keys
     current = None if keep_history else newest
     if partition and not partition.startswith("site="):
         raise UsageError(f"bad partition {partition!r}: use site=<host>/year=<YYYY>/month=<MM>")
     a_root = path / ARTICLES
     for folder in _partition_folders(a_root, 3, site, partition):
-        files = _visible_parquet(folder)
         values = partition_values(folder, a_root)
-        table = _read_files(files, FILE_SCHEMA)
+        files, table = _read_partition(path, folder, FILE_SCHEMA)
+        if table is None:
+            summary["partitions_skipped"] += 1
+            continue
         n0 = table.num_rows
         full = table.append_column("site", pa.array([values["site"]] * n0, pa.string()))
         deduped = _unique_versions(full)
@@ -197,8 +247,9 @@ def _compact_links(path: Path, site: Any, partition: str | None, stored: pa.Arra
         site = partition.strip("/").split("/")[0].partition("=")[2]
     before = after = removed = 0
     for folder in _partition_folders(l_root, 1, site, None):
-        files = _visible_parquet(folder)
-        table = _read_files(files, LINK_SCHEMA)
+        files, table = _read_partition(path, folder, LINK_SCHEMA)
+        if table is None:
+            continue
         n0 = table.num_rows
         # a flush repeated after a crash writes the same links again: keep one of each
         ident = pc.binary_join_element_wise(

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crawler.clock import to_utc
-from crawler.store.layout import _retry_listing, _site_filter, as_path, open_dataset
+from crawler.store.layout import _site_filter, as_path
+from crawler.store.reading import read_snapshot
 
 
 def _hash_bytes(h: str) -> bytes | None:
@@ -229,9 +230,8 @@ def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None
                 by: str = "record_hash") -> KnownPosts:
     """The crawl state: (site, post_id) -> stored version hashes (record_hash, else content_hash)."""
 
-    def read() -> KnownPosts:
+    def read(dataset) -> KnownPosts:
         known = KnownPosts()
-        dataset = open_dataset(out) if as_path(out).is_dir() else None
         if dataset is None:
             return known
         scanner = dataset.scanner(columns=["site", "post_id", "content_hash", "record_hash", "fetched_at"],
@@ -248,7 +248,8 @@ def known_posts(out: str | os.PathLike, sites: Iterable[str] | str | None = None
                         ident.to_pylist(), fetched.to_pylist())
         return known
 
-    return _retry_listing(read)
+    # a damaged file is skipped with a warning: its posts count as not stored and are fetched again
+    return read_snapshot(out, read) if as_path(out).is_dir() else KnownPosts()
 
 
 def newest_hash(out: str | os.PathLike, sites: Iterable[str] | str | None = None) -> NewestHashes:

@@ -257,8 +257,15 @@ def partition_values(path: Path, root: Path) -> dict[str, str]:
 
 def open_dataset(out: str | os.PathLike, kind: str = ARTICLES) -> ds.Dataset | None:
     """The articles (or links) dataset as a pyarrow Dataset with typed hive keys; None when empty."""
-    root = as_path(out) / kind
-    files = dataset_files(out, kind)
+    return files_dataset(out, dataset_files(out, kind), kind)
+
+
+def files_dataset(out: str | os.PathLike, files: list[Path], kind: str = ARTICLES,
+                  base: Path | None = None) -> ds.Dataset | None:
+    """The dataset made of these files of out's articles (or links) only; None when there are none.
+
+    base: the folder the files' hive paths start from (default <out>/<kind>; a reader's snapshot)."""
+    root = base or as_path(out) / kind
     if not files:
         return None
     if kind == ARTICLES:

@@ -7,8 +7,15 @@ Dates are China days (crawler.clock): ``since``/``until`` select the same posts 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import logging
 import os
-from collections.abc import Iterable
+import secrets
+import shutil
+import time
+from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,17 +25,167 @@ import pyarrow.dataset as ds
 
 from crawler import clock
 from crawler.clock import date_range, parse_day  # noqa: F401  (crawler.store.parse_day/date_range are public)
-from crawler.errors import UsageError
+from crawler.errors import DatasetError, UsageError
 from crawler.items import ARTICLE_SCHEMA
 from crawler.store.layout import (
+    ARTICLES,
     DATASET_SCHEMA,
+    TMP,
     _KEY,
-    _retry_listing,
     _site_filter,
+    as_path,
     check_sites,
+    dataset_files,
     ensure_dataset,
-    open_dataset,
+    files_dataset,
+    open_dataset,  # noqa: F401  (crawler.store.reading.open_dataset stays importable)
 )
+
+logger = logging.getLogger(__name__)
+
+#: Pauses (seconds) before listing the dataset again when a listed file vanished before it was
+#: read: compact or the end-of-run merge replaced it. About 6 s in all, several compactions.
+RELIST_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+
+#: Files found unreadable in this process, by (path, size, mtime): skipped, warned about once.
+_DAMAGED: dict[tuple[str, int, int], str] = {}
+
+
+def _identity(path: Path) -> tuple[str, int, int] | None:
+    if not isinstance(path, Path):  # an object store: no stat, no links; the key names the version
+        return str(path), -1, -1
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return str(path), st.st_size, st.st_mtime_ns
+
+
+def _damage(path: Path) -> str | None:
+    """Why path cannot be read as Parquet; None when it reads (or is gone: not damage)."""
+    import pyarrow.parquet as pq
+
+    try:
+        with pq.ParquetFile(path) as pf:
+            pf.read(use_threads=False)
+    except FileNotFoundError:
+        return None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return str(exc).splitlines()[0][:200] or type(exc).__name__
+    return None
+
+
+def damaged_files(out: str | os.PathLike) -> list[Path]:
+    """The files readers of out skipped as unreadable in this process (run `validate --repair`)."""
+    root = str(as_path(out))
+    return sorted(Path(k[0]) for k in _DAMAGED if k[0].startswith(root))
+
+
+def read_snapshot(out: str | os.PathLike, read: Callable[[Any], Any], kind: str = ARTICLES,
+                  damaged: str = "skip") -> Any:
+    """read(dataset) over one listing of out's files (dataset None when there is none).
+
+    Every reader goes through here. compact and the end-of-run merge replace files while we
+    read: when a listed file vanished before it was read, the dataset is listed again after a
+    short pause (RELIST_PAUSES) and read() runs again on the new listing; the callers collapse
+    identical copies of a row (a merge renames the new file in before it removes the old ones).
+    A file that cannot be read (damaged) is left out with one warning naming it and the repair
+    command (damaged="skip"), or stops the read with one DatasetError (damaged="error").
+    """
+    pauses = list(RELIST_PAUSES)
+    while True:
+        listed = dataset_files(out, kind)
+        ids = {f: _identity(f) for f in listed}
+        files = [f for f in listed if ids[f] not in _DAMAGED]
+        for bad in (f for f in listed if ids[f] in _DAMAGED):
+            if damaged == "error":
+                raise DatasetError(_damaged_message(out, bad, _DAMAGED[ids[bad]]))
+            _warn_once(out, bad, ids[bad], _DAMAGED[ids[bad]])  # found by an earlier read: not read again
+        try:
+            with pinned(out, files, kind) as (paths, base):
+                return read(files_dataset(out, paths, kind, base))
+        except FileNotFoundError:
+            if not pauses:
+                raise DatasetError(f"files of {out} kept vanishing while reading (a compaction loop?): "
+                                   "run the command again") from None
+        except (pa.ArrowException, OSError) as exc:
+            found = False
+            for f in files:
+                why = _damage(f)
+                if why is not None and ids[f] is not None:
+                    found = True
+                    _DAMAGED[ids[f]] = why
+                    if damaged == "error":
+                        raise DatasetError(_damaged_message(out, f, why)) from None
+                    _warn_once(out, f, ids[f], why)
+            if found:
+                continue  # at once: the damaged files are now left out
+            if all(os.path.exists(f) for f in files) or not pauses:
+                raise
+        time.sleep(pauses.pop(0))
+
+
+#: errnos of a dataset readers cannot hard-link in (read-only, another file system, no links):
+#: they read the files in place, re-listing when one vanishes
+_NO_LINKS = (errno.EPERM, errno.EACCES, errno.EROFS, errno.EXDEV, errno.EMLINK, errno.ENOTSUP,
+             errno.EOPNOTSUPP, errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def pinned(out: str | os.PathLike, files: list[Path], kind: str = ARTICLES):
+    """(paths, base) of a reader's own hard links to files, under <out>/.tmp/read-<pid>-<hex>/.
+
+    compact and the end-of-run merge remove or replace files; a link keeps the listed version
+    readable until the reader is done, so one listing is read whole, however long it takes.
+    FileNotFoundError when a listed file is already gone (list again); the files themselves
+    when links cannot be made (a read-only dataset). The links are removed on exit.
+    """
+    root = as_path(out)
+    if not isinstance(root, Path):  # an object store: objects are replaced whole, never linked
+        yield files, None
+        return
+    snap = root / TMP / f"read-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        (snap / kind).mkdir(parents=True)
+    except OSError:
+        yield files, None
+        return
+    try:
+        paths = []
+        try:
+            for f in files:
+                dst = snap / kind / f.relative_to(root / kind)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.link(f, dst)
+                paths.append(dst)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_LINKS:
+                raise
+            paths = None
+        if paths is None:
+            yield files, None
+        else:
+            yield paths, snap / kind
+    finally:
+        shutil.rmtree(snap, ignore_errors=True)
+
+
+#: damaged files already warned about in this process (a command reads the dataset several times)
+_WARNED: set[tuple[str, int, int]] = set()
+
+
+def _warn_once(out, path: Path, ident: tuple[str, int, int] | None, why: str) -> None:
+    if ident in _WARNED:
+        return
+    _WARNED.add(ident)
+    logger.warning("skipped %s", _damaged_message(out, path, why))
+
+
+def _damaged_message(out, path: Path, why: str) -> str:
+    return (f"{path}: unreadable Parquet file ({why}); run `parkcorpus validate --repair --out {out}` "
+            "to quarantine it and fetch its posts again")
 
 
 def _month_index(year: ds.Expression, month: ds.Expression) -> ds.Expression:
@@ -146,8 +303,7 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
     flt = rflt if flt is None else flt if rflt is None else flt & rflt
     need = list(dict.fromkeys(cols + list(_KEY) + ["published", "fetched_at"]))
 
-    def read() -> pa.Table | None:
-        dataset = open_dataset(out)
+    def read(dataset) -> pa.Table | None:
         if dataset is None:
             return None
         table = dataset.to_table(columns=need, filter=flt)
@@ -156,7 +312,7 @@ def load(out: str | os.PathLike = "data", site: Any = None, since: Any = None, u
             table = table.filter(pc.is_in(_key_strings(table), value_set=current))
         return table
 
-    table = _retry_listing(read)
+    table = read_snapshot(out, read)
     if table is None:
         return pa.schema([DATASET_SCHEMA.field(c) for c in cols]).empty_table().to_pandas()
     table = _unique_versions(table)  # a file present twice (see validate) still gives one row
@@ -247,14 +403,14 @@ def facts_table(out: str | os.PathLike, kind: str, site: Any = None, since: Any 
         raise UsageError(f"unknown {kind} column(s) {', '.join(unknown)}: see docs/schema.md")
     out_schema = pa.schema([schema.field(c) for c in cols])
 
-    def read() -> pa.Table | None:
-        facts_ds, articles = open_dataset(out, kind), open_dataset(out)
-        if facts_ds is None or articles is None:
+    def read(articles) -> pa.Table | None:
+        if articles is None:
             return None
-        facts = facts_ds.to_table(filter=_site_filter(site))
-        return _facts_of_versions(facts, current_versions(articles, site, history=history))
+        versions = current_versions(articles, site, history=history)
+        facts = read_snapshot(out, lambda d: None if d is None else d.to_table(filter=_site_filter(site)), kind)
+        return None if facts is None else _facts_of_versions(facts, versions)
 
-    table = _retry_listing(read)
+    table = read_snapshot(out, read)
     if table is None or table.num_rows == 0:
         return out_schema.empty_table()
     if start is not None or end is not None:

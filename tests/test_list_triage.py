@@ -62,3 +62,45 @@ def test_may_follow_traps_stopped_listings_and_max_pages():
     stopped = {discover.sites.listing_key(cat2)}
     assert not discover.may_follow(cat2, stopped=stopped)
     assert discover.may_follow(f"http://{HOST}/index.php/category-3_2.html", stopped=stopped)
+
+
+class _Stats:
+    def __init__(self):
+        self.values = {}
+
+    def set_value(self, key, value):
+        self.values[key] = value
+
+
+class _Crawler:
+    def __init__(self):
+        self.stats = _Stats()
+
+
+class _Downloader:
+    def __init__(self):
+        self.per_slot_settings = {}
+
+
+def test_ledger_start_sites_modes_markers_delay_and_ids_total(tmp_path):
+    from dataclasses import replace
+
+    from crawler.ledger import Ledger, site_key
+    from crawler.spider_args import parse_spider_args
+
+    args = parse_spider_args({"sites": "jinshan,laian"})
+    a, b = args.sites
+    args.sites = [replace(a, delay=2.5), b]
+    ledger = Ledger(_Crawler(), out=str(tmp_path), run_id="r1")
+    ledger.load_state({(a.host, 1)}, [a.host, b.host])
+    ledger.write_marker("crawled", a.host)  # a complete crawl of a is stored; b never crawled
+    down = _Downloader()
+    modes = ledger.start_sites(args, args.sites, down)
+    assert modes == {a.host: "incremental", b.host: "full"}
+    assert down.per_slot_settings == {a.host: {"delay": 2.5}}
+    assert ledger.marker("incomplete", b.host).exists() and not ledger.marker("incomplete", a.host).exists()
+    assert ledger.stats.values[site_key(b.host, "mode")] == "full"
+    assert ledger.total_posts is None
+    ids = parse_spider_args({"sites": "jinshan", "mode": "ids", "ids": "1-4"})
+    assert ledger.start_sites(ids, ids.sites) == {a.host: "ids"}
+    assert ledger.total_posts == 3  # post 1 is stored

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.etree
 import lxml.html
 
-from crawler import clock, dates, rules, sites
+from crawler import clock, dates, revisit, rules, sites
 from crawler.clock import parse_http_date  # noqa: F401  (discover.parse_http_date is public)
 
 # tpure list item: <div class="post item"><h2><a href=post>; the same block on home, category,
@@ -201,3 +201,57 @@ def feed_fingerprints(body: bytes) -> dict[str, str]:
         parts += [(el.text or "").strip() for el in item if isinstance(el.tag, str) and el.tag.endswith("}encoded")]
         out[link] = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     return out
+
+
+@dataclass
+class ListItems:
+    """What a list page's items call for: the posts to request (url, inside the revisit window) and counts."""
+
+    wanted: list[tuple[str, bool]] = field(default_factory=list)
+    unknown: int = 0  # items neither stored nor known unfetchable
+    recent: int = 0  # stored items inside the revisit window
+    oldest_fresh: bool = False  # the page's oldest dated item is still inside the revisit window
+    all_older: bool = False  # every item is dated before --since
+
+    @property
+    def more(self) -> bool:
+        """Incremental mode: whether the next page may hold new posts, or stored ones inside the window."""
+        return bool(self.unknown or (self.recent and self.oldest_fresh))
+
+
+def triage_list_items(host: str, items, item_dates, known, unfetchable, now: datetime, revisit_days: int,
+                      since_floor: datetime | None = None, until_ceiling: datetime | None = None) -> ListItems:
+    """Sort a list page's items (newest first) into posts to request, by stored state and list date."""
+    out = ListItems()
+    older = 0
+    for url, date_text in zip(items, item_dates):
+        key = (host, sites.post_id_of(url))
+        if key not in known and key not in unfetchable:
+            out.unknown += 1
+        approx = approx_list_date(date_text, now)
+        # list dates are approximate ("3天前"): a day of margin keeps the window's edge posts
+        fresh = approx is not None and revisit.is_recent(approx, revisit_days, now, margin_days=1)
+        out.recent += fresh and key in known
+        if approx is not None:
+            out.oldest_fresh = fresh  # lists run newest first: the last dated item decides
+        if approx is not None and since_floor is not None and approx < since_floor:
+            older += 1
+            continue
+        if approx is not None and until_ceiling is not None and approx > until_ceiling:
+            continue
+        out.wanted.append((url, fresh))
+    out.all_older = bool(items) and older == len(items)
+    return out
+
+
+def may_follow(url: str, *, follow_traps: bool = False, stopped=(), max_pages: int | None = None) -> bool:
+    """Whether a list URL is followed: no traps (unless followed), within max_pages, listing not stopped."""
+    kind = sites.classify(url)
+    if kind == "trap":
+        if not follow_traps:
+            return False
+    elif kind not in ("home", "category", "date"):
+        return False
+    if sites.listing_key(url) in stopped:
+        return False
+    return not (max_pages and sites.list_page_number(url) > max_pages)

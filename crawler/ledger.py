@@ -377,6 +377,27 @@ class Ledger:
                 continue
             self._write_state("unfetchable", host, text)
 
+    def start_sites(self, args: Any, site_list, downloader: Any = None) -> dict[str, str]:
+        """Per-site setup of a run: the ids total, per-site delays, each site's mode (auto decided), markers."""
+        if args.mode == "ids":
+            lo, hi = args.ids
+            # known up front, so the progress display can show an ETA from the first request
+            self.total_posts = sum(1 for s in site_list for pid in range(lo, hi + 1)
+                                   if args.refresh or (s.host, pid) not in self.known)
+        modes: dict[str, str] = {}
+        for site in site_list:
+            if site.delay is not None and downloader is not None:
+                # per-site delay from sites.toml (robots.txt Crawl-delay still raises it)
+                downloader.per_slot_settings.setdefault(site.host, {})["delay"] = float(site.delay)
+            mode = args.mode
+            if mode == "auto":  # incremental when a complete crawl of the site is stored
+                mode = "incremental" if self.is_complete(site.host) and not args.refresh else "full"
+            modes[site.host] = mode
+            if mode in ("full", "sitemap"):
+                self.write_marker("incomplete", site.host)
+            self.stats.set_value(site_key(site.host, "mode"), mode)
+        return modes
+
     def write_marker(self, kind: str, host: str) -> None:
         """Create a marker holding this run's id."""
         self._write_state(kind, host, self.run_id)

@@ -18,6 +18,7 @@ from scrapy.exceptions import DontCloseSpider
 
 from crawler import clock, discover, ledger, revisit, sites
 from crawler.clock import new_run_id
+from crawler.errors import MalformedPage, NotAnArticle
 from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem
 from crawler.spider_args import CrawlArgs, load_known_posts, parse_spider_args
 from crawler.workers import CrawlExtractor, ExtractCall
@@ -79,41 +80,24 @@ class ZblogSpider(scrapy.Spider):
     # --- start -------------------------------------------------------------------------------
     async def start(self):
         """First requests per site, by mode (auto: incremental when the dataset holds the site)."""
-        self.ledger.load_state(load_known_posts(self.out, [s.host for s in self.sites]), [s.host for s in self.sites])
-        if self.args.mode == "ids":
-            lo, hi = self.args.ids
-            # known up front, so the progress display can show an ETA from the first request
-            self.ledger.total_posts = sum(
-                1 for s in self.sites for pid in range(lo, hi + 1)
-                if self.args.refresh or (s.host, pid) not in self.ledger.known
-            )
+        hosts = [s.host for s in self.sites]
+        self.ledger.load_state(load_known_posts(self.out, hosts), hosts)
         downloader = self.crawler.engine.downloader if self.crawler.engine else None
+        self.site_mode.update(self.ledger.start_sites(self.args, self.sites, downloader))
         for site in self.sites:
-            if site.delay is not None and downloader is not None:
-                # per-site delay from sites.toml (robots.txt Crawl-delay still raises it)
-                downloader.per_slot_settings.setdefault(site.host, {})["delay"] = float(site.delay)
-            mode = self.args.mode
-            if mode == "auto":
-                mode = "incremental" if self.ledger.is_complete(site.host) and not self.args.refresh else "full"
-            self.site_mode[site.host] = mode
-            if mode in ("full", "sitemap"):
-                self.ledger.write_marker("incomplete", site.host)
-            self.crawler.stats.set_value(ledger.site_key(site.host, "mode"), mode)
-            # posts earlier runs left failed come first, whatever the mode (crawler.debt)
-            for pid in self.ledger.due_posts(site.host):
-                req = self.post_request(site.host, pid, force=True)
-                if req is not None:
-                    self.crawler.stats.inc_value(ledger.POSTS_RETRIED)
-                    yield req
-            for pid in revisit.oldest_checked(self.ledger, site.host, self.revisit_sample):
-                req = self.post_request(site.host, pid, force=True)
-                if req is not None:
-                    self.crawler.stats.inc_value(ledger.POSTS_REVISITED)
+            mode = self.site_mode[site.host]
+            # posts earlier runs left failed come first, whatever the mode (crawler.debt), then the
+            # stored posts checked longest ago (--revisit-sample)
+            forced = [(pid, ledger.POSTS_RETRIED) for pid in self.ledger.due_posts(site.host)]
+            forced += [(pid, ledger.POSTS_REVISITED)
+                       for pid in revisit.oldest_checked(self.ledger, site.host, self.revisit_sample)]
+            for pid, counter in forced:
+                if (req := self.post_request(site.host, pid, force=True)) is not None:
+                    self.crawler.stats.inc_value(counter)
                     yield req
             if mode == "ids":
-                for pid in range(lo, hi + 1):
-                    req = self.post_request(site.host, pid)
-                    if req is not None:
+                for pid in range(self.args.ids[0], self.args.ids[1] + 1):
+                    if (req := self.post_request(site.host, pid)) is not None:
                         yield req
             elif mode == "sitemap":
                 for path in sites.SITEMAP_PATHS:
@@ -209,44 +193,25 @@ class ZblogSpider(scrapy.Spider):
         hint = {"archive_month": tuple(archive)} if archive else None
         if archive:
             yield ArchiveItem(Exchange.of(response))  # the month hint, for reextract
-        unknown = 0
-        older = 0
-        recent = 0
-        oldest_fresh = False  # the page's oldest dated post is still inside the revisit window
-        for url, date_text in zip(page.items, page.item_dates):
-            pid = sites.post_id_of(url)
-            if (host, pid) not in self.ledger.known and (host, pid) not in self.ledger.unfetchable:
-                unknown += 1
-            approx = discover.approx_list_date(date_text, now)
-            # list dates are approximate ("3天前"): a day of margin keeps the window's edge posts
-            fresh = approx is not None and revisit.is_recent(approx, self.revisit_days, now, margin_days=1)
-            recent += fresh and (host, pid) in self.ledger.known
-            if approx is not None:
-                oldest_fresh = fresh  # lists run newest first: the last dated item decides
-            if approx is not None and self.args.since and approx < self.args.since_floor():
-                older += 1
-                continue
-            if approx is not None and self.args.until and approx > self.args.until_ceiling():
-                continue
-            req = self.post_request_for(url, hint, revisit=fresh)
-            if req is not None:
+        items = discover.triage_list_items(
+            host, page.items, page.item_dates, self.ledger.known, self.ledger.unfetchable, now, self.revisit_days,
+            self.args.since and self.args.since_floor(), self.args.until and self.args.until_ceiling())
+        for url, fresh in items.wanted:
+            if (req := self.post_request_for(url, hint, revisit=fresh)) is not None:
                 yield req
-        all_older = bool(page.items) and older == len(page.items)
-        listing = sites.listing_key(response.url)
         if mode == "incremental":
             # stop at the first page whose posts are all stored: everything older is stored too
             # (or, with --revisit-days, at the first page older than the window)
-            if (unknown or (recent and oldest_fresh)) and page.next_url and self.may_follow(page.next_url):
+            if items.more and page.next_url and self.may_follow(page.next_url):
                 yield self.list_request(page.next_url, host, archive)
             return
         for url in page.other_posts:
             if self.args.since or self.args.until:
                 break  # sidebar posts carry no date here; the lists reach every post in range
-            req = self.post_request_for(url)
-            if req is not None:
+            if (req := self.post_request_for(url)) is not None:
                 yield req
-        if all_older:
-            self.stopped_listings.add(listing)
+        if items.all_older:
+            self.stopped_listings.add(sites.listing_key(response.url))
         elif self.args.since:
             # newest first: walk one page at a time so the walk stops at the first page before --since
             if page.next_url and self.may_follow(page.next_url):
@@ -256,11 +221,8 @@ class ZblogSpider(scrapy.Spider):
                 if self.may_follow(url):
                     yield self.list_request(url, host, archive)
         for url in page.lists:
-            kind = sites.classify(url)
-            month = sites.archive_month(url)
-            if kind == "date" and month and not self.args.month_in_range(month):
-                continue
-            if self.may_follow(url):
+            month = sites.archive_month(url) if sites.classify(url) == "date" else None
+            if (not month or self.args.month_in_range(month)) and self.may_follow(url):
                 yield self.list_request(url, host)
 
     def parse_sitemap(self, response):
@@ -280,8 +242,7 @@ class ZblogSpider(scrapy.Spider):
                     meta={"site": host, "child": True, "handle_httpstatus_list": [404, 410]},
                 )
         for url in pages:
-            req = self.post_request_for(url)
-            if req is not None:
+            if (req := self.post_request_for(url)) is not None:
                 yield req
 
     def fall_back_to_lists(self, host: str) -> None:
@@ -304,7 +265,6 @@ class ZblogSpider(scrapy.Spider):
 
     def post_steps(self, response):
         """parse_post's steps: yields items, and an ExtractCall whose record (or error) comes back."""
-        from crawler.errors import MalformedPage, NotAnArticle
         from crawler.extract import ExtractOptions
         from crawler.record import Page
 
@@ -381,15 +341,5 @@ class ZblogSpider(scrapy.Spider):
 
     def may_follow(self, url: str) -> bool:
         """Whether a list URL is followed: no traps, within --max-pages, listing not stopped."""
-        kind = sites.classify(url)
-        if kind == "trap" and not self.follow_traps:
-            return False
-        if kind not in ("home", "category", "date") and not (kind == "trap" and self.follow_traps):
-            return False
-        if sites.listing_key(url) in self.stopped_listings:
-            return False
-        if self.args.max_pages and sites.list_page_number(url) > self.args.max_pages:
-            return False
-        return True
-
-
+        return discover.may_follow(url, follow_traps=self.follow_traps, stopped=self.stopped_listings,
+                                   max_pages=self.args.max_pages)

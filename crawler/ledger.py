@@ -204,7 +204,9 @@ class Ledger:
         if self.debt is None:
             from crawler.debt import FailedPosts
 
-            self.debt = FailedPosts(Path(self.out) / STATE_DIR / "failed")
+            from crawler.store.layout import state_dir
+
+            self.debt = FailedPosts(state_dir(self.out) / "failed")
         return self.debt
 
     def due_posts(self, host: str) -> list[int]:
@@ -294,6 +296,12 @@ class Ledger:
             self.settle(key, "failed", detail=f"no response before the run closed ({reason})")
         self.save_debt()
         self.save_checked()
+        from crawler.store.layout import push_state
+
+        try:
+            push_state(self.out)
+        except Exception as exc:  # noqa: BLE001 - the data is written; say so loudly
+            logger.error("cannot upload the run state to %s: %s", self.out, exc)
         if reason != "finished":
             return
         for host, mode in site_mode.items():
@@ -333,6 +341,12 @@ class Ledger:
         """Take the crawl state (what the dataset stores) and what earlier runs found unfetchable."""
         self.known = known
         self.stored_hosts = set(known.sites()) if hasattr(known, "sites") else {h for h, _ in known}
+        from crawler.store.layout import pull_state
+
+        try:  # an object-store dataset: its debt, sweep and feed state come to a local mirror
+            pull_state(self.out)
+        except Exception as exc:  # noqa: BLE001 - without it the run only retries less
+            logger.warning("cannot read the run state under %s: %s", self.out, exc)
         self.load_unfetchable(hosts)
         from crawler.store.reading import damaged_files
 

@@ -38,11 +38,11 @@ def is_recent(when: dt.datetime | None, days: int, now: dt.datetime | None = Non
 
 
 def _path(out: str | os.PathLike, host: str, kind: str = CHECKED_DIR) -> Path:
-    from crawler.ledger import STATE_DIR
+    from crawler.store.layout import state_dir  # <out>/.parkcorpus, or its local mirror (object stores)
 
     if "/" in host or host.startswith("."):
         raise ValueError(f"not a host name: {host!r}")
-    return Path(out) / STATE_DIR / kind / f"{host}.json"
+    return state_dir(out) / kind / f"{host}.json"
 
 
 def read_checked(out: str | os.PathLike, host: str) -> dict[int, dt.datetime]:
@@ -73,7 +73,7 @@ def save_checked(out: str | os.PathLike, host: str, post_ids: Iterable[int], whe
     path = _path(out, host)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_state_file(path, text, root=Path(out))
+        write_state_file(path, text, root=path.parent.parent)
     except Exception as exc:  # noqa: BLE001 - the data is written; the sweep only gets less even
         logger.warning("cannot write %s: %s", path, exc)
 
@@ -100,7 +100,7 @@ def feed_changes(out: str | os.PathLike, host: str, fingerprints: dict[str, str]
     if fingerprints and fingerprints != before:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_state_file(path, json.dumps(fingerprints, sort_keys=True), root=Path(out))
+            write_state_file(path, json.dumps(fingerprints, sort_keys=True), root=path.parent.parent)
         except Exception as exc:  # noqa: BLE001
             logger.warning("cannot write %s: %s", path, exc)
     return changed

@@ -314,9 +314,13 @@ def crawl_health_of(out: str | Path, runs: list[dict[str, Any]], sites: list[str
     from crawler.clock import now
     from crawler.debt import FailedPosts
     from crawler.health import crawl_health
-    from crawler.ledger import STATE_DIR
+    from crawler.store.layout import pull_state, state_dir
 
-    debt = FailedPosts(Path(str(out)) / STATE_DIR / "failed")
+    try:
+        pull_state(out)
+    except Exception as exc:  # noqa: BLE001 - an unreadable ledger must not hide the rest
+        logger.warning("cannot read the run state under %s: %s", out, exc)
+    debt = FailedPosts(state_dir(out) / "failed")
     try:
         counts = debt.counts()
         abandoned = [e.get("url") or f"{host} post {pid}" for host in debt.sites()

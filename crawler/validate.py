@@ -494,12 +494,15 @@ def _record_refetch(path: Path, posts: list[tuple[str, int]]) -> None:
     if not posts:
         return
     from crawler.debt import FailedPosts
-    from crawler.ledger import STATE_DIR
 
-    debt = FailedPosts(path / STATE_DIR / "failed")
+    from crawler.store.layout import pull_state, push_state, state_dir
+
+    pull_state(path)
+    debt = FailedPosts(state_dir(path) / "failed")
     for site, pid in posts:
         debt.add_failed(site, pid, run_id="validate-repair", reason="quarantined")
     debt.save()
+    push_state(path)
 
 
 def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str],

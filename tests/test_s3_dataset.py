@@ -48,8 +48,10 @@ def crawl_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
 
 
-def test_crawl_to_s3_every_post_once_and_every_reader_reads_it(replica, s3_server, s3_bucket, tmp_path):
+def test_crawl_to_s3_every_post_once_and_every_reader_reads_it(replica, s3_server, s3_bucket, tmp_path,
+                                                                monkeypatch):
     uri = f"s3://{s3_bucket}/corpus"
+    monkeypatch.chdir(tmp_path)  # nothing may land in the working folder (an "s3:" folder once did)
     s = crawl(replica.network.hosts, out=uri, proxy=replica.proxy_url, settings=SETTINGS,
               env=crawl_env(), progress=False)
     assert s["status"] == "ok", s["error"]
@@ -64,6 +66,9 @@ def test_crawl_to_s3_every_post_once_and_every_reader_reads_it(replica, s3_serve
     assert any(k.startswith("corpus/.parkcorpus/crawled/") for k in keys)
     assert any(k.startswith("corpus/warc/") and k.endswith(".warc.gz") for k in keys)
     assert "corpus/.parkcorpus.lock" not in keys, "the lock is released"
+    # the feed fingerprints (edits seen in the feed) are run state too: uploaded, not left locally
+    assert any(k.startswith("corpus/.parkcorpus/feed/") for k in keys), keys
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.iterdir())
     # the end-of-run merge left one article file per partition
     parts = Counter(k.rpartition("/")[0] for k in keys if k.startswith("corpus/articles/"))
     assert max(parts.values()) == 1, parts

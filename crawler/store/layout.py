@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import hashlib
 import os
 import re
 from collections.abc import Iterable
@@ -202,6 +203,52 @@ def _ensure_object_dataset(path: ObjectPath, out: Any, create: bool) -> ObjectPa
                            f"(parkcorpus demo --out {out}) or pass --out")
     loc.put_bytes(MARKER, (json.dumps(_marker_info(), indent=2) + "\n").encode(), replace=True)
     return path
+
+
+#: Run-state folders under <out>/.parkcorpus/ that need local file semantics (flock, O_NOFOLLOW,
+#: rename): the failed-post debt (crawler.debt), the revisit sweep and the feed fingerprints
+#: (crawler.revisit). On an object store they live in a local mirror that pull_state/push_state sync.
+MIRRORED_STATE = ("failed", "checked", "feed")
+
+
+def state_dir(out: str | os.PathLike) -> Path:
+    """The local folder of <out>/.parkcorpus/: the dataset's own, or a per-URI mirror for an object store."""
+    from crawler.ledger import STATE_DIR
+
+    path = as_path(out)
+    if isinstance(path, Path):
+        return path / STATE_DIR
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "parkcorpus" / "state" / hashlib.sha256(str(path).encode()).hexdigest()[:20]
+
+
+def pull_state(out: str | os.PathLike) -> None:
+    """Copy the mirrored state files of an object-store dataset into state_dir(out) (no-op locally)."""
+    from crawler.ledger import STATE_DIR
+    from crawler.safefile import write_state_file
+
+    path = as_path(out)
+    if isinstance(path, Path):
+        return
+    local = state_dir(out)
+    for kind in MIRRORED_STATE:
+        for obj in (path / STATE_DIR / kind).iterdir():
+            if obj.name.endswith(".json"):
+                (local / kind).mkdir(parents=True, exist_ok=True)
+                write_state_file(local / kind / obj.name, obj.read_bytes(), root=local)
+
+
+def push_state(out: str | os.PathLike) -> None:
+    """Upload the mirrored state files of state_dir(out) under the object-store prefix (no-op locally)."""
+    from crawler.ledger import STATE_DIR
+
+    path = as_path(out)
+    if isinstance(path, Path):
+        return
+    local = state_dir(out)
+    for kind in MIRRORED_STATE:
+        for f in sorted((local / kind).glob("*.json")) if (local / kind).is_dir() else []:
+            (path / STATE_DIR / kind / f.name).write_bytes(f.read_bytes())
 
 
 def partition_of(site: str, published: Any) -> tuple[str, int, int]:

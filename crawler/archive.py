@@ -398,7 +398,7 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     """
     from contextlib import ExitStack
 
-    from crawler.lock import FolderLock
+    from crawler.lock import path_lock
 
     source = ensure_dataset(out, create=False)
     dest = to if to is not None else source
@@ -406,10 +406,9 @@ def reextract(out: str | os.PathLike = "data", options: Any = None, to: str | os
     with ExitStack() as locks:
         # the crawl's lock: a running crawl's unfinished WARC is never read (nor its rows written
         # twice); with it held, a .warc.gz.open is a dead run's and its complete records count
-        if isinstance(source, Path):  # TODO object stores: crawler.lock.dataset_lock
-            locks.enter_context(FolderLock(source, run_id=run_id))
-        if to is not None and isinstance(ensure_dataset(dest), Path):
-            locks.enter_context(FolderLock(ensure_dataset(dest), run_id=run_id))
+        locks.enter_context(path_lock(source, run_id=run_id))  # a folder or an object store
+        if to is not None:
+            locks.enter_context(path_lock(ensure_dataset(dest), run_id=run_id))
         return _reextract(source, dest, options, run_id, flush_rows, jobs)
 
 

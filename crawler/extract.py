@@ -47,9 +47,15 @@ def _text(el) -> str:
     return " ".join(el.text_content().split()) if el is not None else ""
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(xpath: str) -> etree.XPath:
+    # the selectors are a few constants from crawler.rules: compile each once, not per page
+    return etree.XPath(xpath)
+
+
 def _first(tree, xpath: str):
     """First match of an XPath, or None."""
-    found = tree.xpath(xpath)
+    found = _compiled(xpath)(tree)
     return found[0] if found else None
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.errors import DISK_FULL_ERRNOS, is_disk_full  # noqa: F401  (re-exported by crawler.store)
+from crawler.fs import _fsync_dir  # noqa: F401  (one definition; the store modules import it from here)
 
 #: Rows per Parquet row group: a month of one subsite (a few hundred posts of ~3 KB) fits in one,
 #: compacted partitions stay readable without loading more than ~50 MB of text per group.
@@ -26,17 +27,6 @@ ROW_GROUP_ROWS = 16_384
 COMPRESSION = "zstd"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse directory fsync; the rename is still atomic
-    finally:
-        os.close(fd)
 
 
 def _atomic_write_text(target: Path, text: str, tmpdir: Path) -> None:

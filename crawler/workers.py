@@ -303,22 +303,7 @@ class ExtractionPool:
                 return
             done.set_result(out)
 
-        def settle(f: Future) -> None:
-            try:
-                results = f.result()
-            except BrokenProcessPool:
-                self._restart(executor)
-                threading.Thread(target=retry_all, daemon=True).start()
-                return
-            except BaseException as exc:  # noqa: BLE001
-                done.set_exception(exc)
-                return
-            with self._lock:
-                self.stats.pages += sum(1 for ok, _ in results if ok)
-            done.set_result(results)
-
-        first.add_done_callback(settle)
-        return done
+        return self._settle_batch(first, executor, done, retry_all)
 
     def _retry_call(self, fn: Callable[..., Any], args: tuple, url: str) -> Any:
         with self._retry_lock:
@@ -360,13 +345,19 @@ class ExtractionPool:
         executor = self._current()
         first = executor.submit(batch_task, self.task, items, self.options)
         done: Future = Future()
+        return self._settle_batch(first, executor, done, lambda: self._retry_many_into(done, items))
+
+    def _settle_batch(self, first: Future, executor: ProcessPoolExecutor, done: Future,
+                      retry: Callable[[], None]) -> Future:
+        """done gets first's batch results; after a worker crash the pool restarts and retry() (which
+        settles done itself) runs each call alone on a helper thread, not the executor's own."""
 
         def settle(f: Future) -> None:
             try:
                 results = f.result()
             except BrokenProcessPool:
                 self._restart(executor)
-                threading.Thread(target=self._retry_many_into, args=(done, items), daemon=True).start()
+                threading.Thread(target=retry, daemon=True).start()
                 return
             except BaseException as exc:  # noqa: BLE001
                 done.set_exception(exc)

@@ -254,6 +254,29 @@ def _trafilatura_config():
     return config
 
 
+@functools.lru_cache(maxsize=2)
+def _body_extractor(precision: bool):
+    """trafilatura's options for a post body, built once per process (bare_extraction's ``options``).
+
+    The output format is "xml": the body tree is all this module reads, so trafilatura's own
+    text rendering of it is skipped. Metadata is off (the page model or `fallback_body` has it).
+    """
+    from trafilatura.settings import Extractor
+
+    return Extractor(
+        config=_trafilatura_config(),
+        output_format="xml",
+        fast=not precision,
+        precision=precision,
+        recall=not precision,
+        comments=False,
+        tables=True,
+        images=True,
+        links=False,
+        with_metadata=False,
+    )
+
+
 def _trafilatura_body(fragment, *, precision: bool):
     """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing.
 
@@ -263,18 +286,7 @@ def _trafilatura_body(fragment, *, precision: bool):
     """
     import trafilatura
 
-    doc = trafilatura.bare_extraction(
-        fragment,
-        config=_trafilatura_config(),
-        fast=not precision,
-        favor_precision=precision,
-        favor_recall=not precision,
-        include_comments=False,
-        include_tables=True,
-        include_images=True,
-        include_links=False,
-        with_metadata=False,
-    )
+    doc = trafilatura.bare_extraction(fragment, options=_body_extractor(precision))
     return None if doc is None else doc.body
 
 

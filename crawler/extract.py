@@ -22,10 +22,11 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, clock, dates, decode, errors, items, normalize, rules, sites
+from crawler import clean, clock, dates, decode, errors, items, normalize, pagemodel, rules, sites
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
+from crawler.pagemodel import abs_url as _abs, first as _first, text_of as _text
 from crawler.settings import DOWNLOAD_MAXSIZE
 
 #: Largest saved page `parkcorpus extract` reads: the crawl's own limit for one response
@@ -40,33 +41,6 @@ _END_OF_PAGE = re.compile(r"</html\s*>", re.I)
 def post_id_from_url(url: str | None) -> int | None:
     """The post number of ``/index.php/post/<id>.html`` or ``index.php?id=<id>``; None otherwise."""
     return sites.post_id_of(url) if url else None
-
-
-def _text(el) -> str:
-    """Whitespace-normalised text content of an element."""
-    return " ".join(el.text_content().split()) if el is not None else ""
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(xpath: str) -> etree.XPath:
-    # the selectors are a few constants from crawler.rules: compile each once, not per page
-    return etree.XPath(xpath)
-
-
-def _first(tree, xpath: str):
-    """First match of an XPath, or None."""
-    found = _compiled(xpath)(tree)
-    return found[0] if found else None
-
-
-def _abs(base: str, href: str | None) -> str | None:
-    """Absolute URL of a link, None for empty/javascript/fragment links."""
-    if not href:
-        return None
-    href = href.strip()
-    if not href or href.startswith(("javascript:", "#", "mailto:")):
-        return None
-    return urljoin(base, href)
 
 
 # ------------------------------------------------------------------------------------------
@@ -312,51 +286,6 @@ def body_blocks(single) -> list[Block]:
 # ------------------------------------------------------------------------------------------
 # Page model
 # ------------------------------------------------------------------------------------------
-
-
-def _is_tpure(tree) -> bool:
-    """A page rendered by the tpure theme (theme meta, theme assets or tpure's post markup)."""
-    theme = " ".join(tree.xpath(rules.XP_THEME))
-    if "拓源" in theme or "toyean" in theme.lower():
-        return True
-    for href in tree.xpath("//link/@href | //script/@src"):
-        if "/theme/tpure/" in href:
-            return True
-    return False
-
-
-def _category(tree, base: str) -> tuple[str | None, str | None]:
-    """Category name and URL from the info line, else the breadcrumb, else data-cateurl."""
-    a = _first(tree, f"{rules.XP_INFO}/{rules.XP_INFO_CATEGORY[2:]}")
-    if a is not None and _text(a):
-        return _text(a), _abs(base, a.get("href"))
-    for link in reversed(tree.xpath(rules.XP_BREADCRUMB_LINKS)):
-        href = link.get("href") or ""
-        if sites.CATEGORY_LINK_RE.search(href):
-            return _text(link), _abs(base, href)
-    cateurl = _first(tree, rules.XP_CATEURL)
-    return None, _abs(base, cateurl) if cateurl else None
-
-
-def _related(tree, base: str) -> list[dict]:
-    """Related posts in page order, one entry per post (the markup shows each twice)."""
-    out, seen = [], set()
-    for rel in tree.xpath(rules.XP_RELATED):
-        a = _first(rel, rules.XP_RELATED_H3)
-        if a is None:
-            a = _first(rel, rules.XP_RELATED_ANY)
-        if a is None:
-            continue
-        url = _abs(base, a.get("href"))
-        if not url or url in seen:
-            continue
-        seen.add(url)
-        title = _text(a) or (a.get("title") or "").strip()
-        if not title:
-            img = _first(rel, ".//img[@alt]")
-            title = (img.get("alt") or "").strip() if img is not None else ""
-        out.append({"url": url, "title": title, "post_id": post_id_from_url(url)})
-    return out
 
 
 def _inline_links(single, base: str) -> list[dict]:
@@ -691,9 +620,11 @@ def extract_html(
     canonical = _first(tree, rules.XP_CANONICAL)
     url = url or (canonical.strip() if canonical else None)
     base = url or ""
-    single = _first(tree, rules.XP_SINGLE)
+    page = pagemodel.TpurePage(tree, base)
+    single = page.first(rules.SINGLE)
+    h1 = page.first(rules.TITLE)
     # tpure by its theme assets, or a page saved without them that still has tpure's post markup.
-    tpure = _is_tpure(tree) or (single is not None and _first(tree, rules.XP_TITLE) is not None)
+    tpure = pagemodel.is_tpure(tree) or (single is not None and h1 is not None)
     single = single if tpure else None
     if tpure and single is None:
         classes = set(" ".join(tree.xpath(rules.XP_BODY_CLASS)).split())
@@ -707,23 +638,20 @@ def extract_html(
         raise errors.NotAnArticle(f"not a post page ({kind})" + (f": {url}" if url else ""))
 
     if single is not None:
-        h1 = _first(tree, rules.XP_TITLE)
         title = _text(h1)
         if not title:
             raise errors.MalformedPage("post page without a title" + (f": {url}" if url else ""))
         if not _END_OF_PAGE.search(text):
             # lxml silently closes a cut-off document; a tpure page always ends with </html>.
             raise errors.MalformedPage("truncated post page (no </html>)" + (f": {url}" if url else ""))
-        info = _first(tree, rules.XP_INFO)
+        info = page.info()
         author = _text(_first(info, rules.XP_AUTHOR)) if info is not None else ""
         date_el = _first(info, rules.XP_DATE) if info is not None else None
         date_raw = _text(date_el) or None
-        category, category_url = _category(tree, base)
-        tags = [t for t in (_text(a) for a in tree.xpath(rules.XP_TAGS)) if t]
-        related = _related(tree, base)
-        prev_a, next_a = _first(tree, rules.XP_PREV), _first(tree, rules.XP_NEXT)
-        prev_url = _abs(base, prev_a.get("href")) if prev_a is not None else None
-        next_url = _abs(base, next_a.get("href")) if next_a is not None else None
+        category, category_url = page.category(info)
+        tags = page.tags()
+        related = page.related()
+        prev_url, next_url = page.link(rules.PREV), page.link(rules.NEXT)
         blocks = body_blocks(single)
         inline_links = _inline_links(single, base)
         template = "tpure"

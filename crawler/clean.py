@@ -55,12 +55,23 @@ def _scripts(text: str) -> tuple[str, ...]:
     return (text,) if simplified == text else (text, simplified)
 
 
+def _union(patterns: list[tuple[str, re.Pattern[str]]]) -> re.Pattern[str]:
+    """One regex matching where any of the named patterns does: one pass rules a line out."""
+    return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in patterns))
+
+
+# Most lines are article text and match no rule: the union says so in one regex call; a line it
+# matches is then named by the first rule (in list order) that matches it on its own.
+_ANY_KEEP = _union(rules.KEEP_LINE_PATTERNS)
+_ANY_CONTACT = _union(rules.CONTACT_LINE_PATTERNS)
+
+
+@functools.lru_cache(maxsize=4096)
 def keep_rule(text: str) -> str | None:
     """Name of the keep rule (byline, source, caption, date line) the line matches, if any."""
     for line in _scripts(text) if text else ():
-        for name, pattern in rules.KEEP_LINE_PATTERNS:
-            if pattern.search(line):
-                return name
+        if _ANY_KEEP.search(line):
+            return next(name for name, pattern in rules.KEEP_LINE_PATTERNS if pattern.search(line))
     return None
 
 
@@ -72,14 +83,16 @@ def _is_phone_run(text: str) -> bool:
     return digits >= rules.PHONE_RUN_MIN_DIGITS
 
 
+@functools.lru_cache(maxsize=4096)
 def boilerplate_rule(text: str) -> str | None:
     """Name of the contact/notice rule matching the whole line, or None (article text)."""
     if not text or keep_rule(text):
         return None
     lines = _scripts(text)
-    for name, pattern in rules.CONTACT_LINE_PATTERNS:
-        if any(pattern.fullmatch(line) for line in lines):
-            return name
+    if any(_ANY_CONTACT.fullmatch(line) for line in lines):
+        for name, pattern in rules.CONTACT_LINE_PATTERNS:
+            if any(pattern.fullmatch(line) for line in lines):
+                return name
     if any(_is_phone_run(line) for line in lines):
         return "phone-run"
     return None

@@ -51,6 +51,10 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "center", "blockquote", "h1", "
                "h5", "h6", "ul", "ol", "table", "figure", "dl", "pre", "hr"}
 
 
+#: A paragraph holding one of these holds more than one line.
+_NESTED_TAGS = tuple(_BLOCK_TAGS | {"br"})
+
+
 def _img_alt(el) -> str:
     """Alt, title and source of the images inside an element, joined (for QR recognition)."""
     imgs = [el] if el.tag == "img" else el.iter("img")
@@ -76,7 +80,7 @@ def _dom_block(el) -> Block:
     if has_img and not text:
         return Block("image", "", True, _img_alt(el))
     if tag in ("p", "div", "center", "section", "span", "a", "strong", "b", "font"):
-        nested = any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS | {"br"} for c in el.iter() if c is not el)
+        nested = next(el.iterdescendants(*_NESTED_TAGS), None) is not None
         if not nested:
             return Block("p", text, has_img, _img_alt(el) if has_img else "", _aligned(el) or tag == "center")
     return Block("other", text, has_img)
@@ -273,7 +277,7 @@ def _dom_fallback_blocks(single) -> list[Block]:
 def body_blocks(single) -> list[Block]:
     """The cleaned article blocks of a tpure ``.single`` element (pruned in place)."""
     prune_single(single)
-    html = lxml.html.Element("html")
+    html = _html_parser().makeelement("html")  # a document of its own, with the page's element classes
     body = etree.SubElement(html, "body")
     body.append(single)
     tbody = _trafilatura_body(html, precision=False)
@@ -339,6 +343,21 @@ def parse_page(html: bytes | str, content_type: str | None = None):
     return tree, text
 
 
+#: Every element an HtmlElement, chosen in C: lxml.html's own lookup is a Python call per element
+#: proxy (to give form fields classes of their own, which extraction never uses).
+_ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity,
+)
+
+
+def _html_parser() -> lxml.html.HTMLParser:
+    """A new HTML parser (one per page: its error log is the page's) with those element classes."""
+    parser = lxml.html.HTMLParser()
+    parser.set_element_class_lookup(_ELEMENT_CLASSES)
+    return parser
+
+
 def _parse(html: bytes | str, content_type: str | None = None, charset: str | None = None):
     """(tree, text, codec, decode_errors) of a page; str input counts as already decoded."""
     if isinstance(html, bytes):
@@ -348,7 +367,7 @@ def _parse(html: bytes | str, content_type: str | None = None, charset: str | No
     text = _RE_XML_DECL.sub("", text, count=1)
     if not text.strip():
         raise errors.NotAnArticle("empty page")
-    parser = lxml.html.HTMLParser()
+    parser = _html_parser()
     try:
         tree = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
@@ -700,7 +719,7 @@ def extract_html(
         author=author or None,
         source=_source(lines),
         reporter=_reporter(lines),
-        char_count=sum(1 for ch in body_text if not ch.isspace()),
+        char_count=len("".join(body_text.split())),  # non-space characters (split() knows isspace)
         paragraph_count=len(lines),
         normalizations=applied,
         masked_chars=masked,

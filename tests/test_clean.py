@@ -113,3 +113,43 @@ def test_contact_block_and_qr_images_are_removed():
         "请说明您的需求、用途、税收、公司、联系人、手机号，以便快速帮您对接资源。", "长按/扫一扫加葛毅明的微信号", "扫一扫关注公众号")]
     blocks = _p(*ARTICLE) + _p(*TEASERS) + contact
     assert [b.text for b in clean_blocks(blocks)] == ARTICLE
+
+
+def _sample_lines() -> list[str]:
+    """Every text line of the real site samples (post pages and feed bodies), as written."""
+    from pathlib import Path
+
+    import lxml.html
+
+    lines = []
+    for path in sorted((Path(__file__).parent / "samples").glob("*.*ml")):
+        root = lxml.html.fromstring(path.read_bytes())
+        for el in root.iter():
+            for piece in (el.text, el.tail):
+                lines.extend(clean_line(t) for t in (piece or "").splitlines() if t.strip())
+    return lines
+
+
+def test_union_of_rules_names_the_same_rule_as_each_rule_alone():
+    # clean.py rules most lines out with one regex per rule list; it must say exactly what the
+    # rules say one by one, on real lines (the samples' boilerplate included) and traditional twins
+    from crawler import clean
+
+    def one_by_one(text):
+        if not text:
+            return None
+        lines = clean._scripts(text)
+        for line in lines:
+            for name, pattern in rules.KEEP_LINE_PATTERNS:
+                if pattern.search(line):
+                    return None
+        for name, pattern in rules.CONTACT_LINE_PATTERNS:
+            if any(pattern.fullmatch(line) for line in lines):
+                return name
+        return "phone-run" if any(clean._is_phone_run(line) for line in lines) else None
+
+    lines = _sample_lines()
+    assert len(lines) > 200
+    named = [boilerplate_rule(line) for line in lines]
+    assert named == [one_by_one(line) for line in lines]
+    assert len({n for n in named if n}) >= 5  # the samples do carry several kinds of boilerplate

@@ -61,7 +61,8 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
     if spans:
         # each rule runs once over the body; its matches are counted per sentence by position
         starts = [st for st, _ in spans]
-        votes = [dict.fromkeys(fr.DOC_TYPES[:-1], 0.0) for _ in spans]
+        # only sentences some rule matches have votes (a sentence with none votes for nothing)
+        votes: dict[int, dict[str, float]] = {}
         for doc_type, pattern, weight, *_ in fr.DOC_TYPE_RULES:
             hits: dict[int, int] = {}
             for m in pattern.finditer(body):
@@ -69,9 +70,11 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
                 if i >= 0 and m.end() <= spans[i][1]:
                     hits[i] = hits.get(i, 0) + 1
             for i, n in hits.items():
+                if i not in votes:
+                    votes[i] = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
                 votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
         tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
-        for i, v in enumerate(votes):
+        for i, v in votes.items():
             # every rule takes part, so a sentence about a deal or a plan votes for no news type
             best = max(v, key=v.get)
             if best in tally and v[best] > 0:

@@ -660,7 +660,8 @@ def extract_html(
         title = _text(h1)
         if not title:
             raise errors.MalformedPage("post page without a title" + (f": {url}" if url else ""))
-        if not _END_OF_PAGE.search(text):
+        # the end tag is at the end: look there first, the whole page only if it is not
+        if not (_END_OF_PAGE.search(text, max(0, len(text) - 2048)) or _END_OF_PAGE.search(text)):
             # lxml silently closes a cut-off document; a tpure page always ends with </html>.
             raise errors.MalformedPage("truncated post page (no </html>)" + (f": {url}" if url else ""))
         info = page.info()

@@ -232,39 +232,44 @@ def _trafilatura_config():
     return config
 
 
-@functools.lru_cache(maxsize=2)
-def _body_extractor(precision: bool):
-    """trafilatura's options for a post body, built once per process (bare_extraction's ``options``).
+def _extractor(*, precision: bool, fast: bool, rescue: bool, metadata: bool):
+    """trafilatura's options as this module runs it (bare_extraction's ``options``).
 
-    The output format is "xml": the body tree is all this module reads, so trafilatura's own
-    text rendering of it is skipped. Metadata is off (the page model or `fallback_body` has it).
+    The output format is "xml": the body tree (and the metadata) is all this module reads, so
+    trafilatura's own text rendering is skipped. rescue=False turns off the "too short" rescue
+    (see `_trafilatura_config`).
     """
-    from trafilatura.settings import Extractor
+    from trafilatura.settings import DEFAULT_CONFIG, Extractor
 
     return Extractor(
-        config=_trafilatura_config(),
+        config=DEFAULT_CONFIG if rescue else _trafilatura_config(),
         output_format="xml",
-        fast=not precision,
+        fast=fast,
         precision=precision,
         recall=not precision,
         comments=False,
         tables=True,
         images=True,
         links=False,
-        with_metadata=False,
+        with_metadata=metadata,
     )
 
 
-def _trafilatura_body(fragment, *, precision: bool):
-    """Run trafilatura on an lxml tree; its XML body element, or None when it finds nothing.
+@functools.lru_cache(maxsize=1)
+def _body_extractor():
+    """The options for a pruned tpure body, built once per process: recall mode, fast, no metadata.
 
-    On the pruned tpure body (precision=False) it runs in recall mode: the site's boilerplate is
-    already gone, and the balanced mode drops the body's lists and ``<div>``/``<br>`` blocks.
-    On a whole non-tpure page it runs with favor_precision.
+    Recall mode because the site's boilerplate is already gone, and the balanced mode drops the
+    body's lists and ``<div>``/``<br>`` blocks.
     """
+    return _extractor(precision=False, fast=True, rescue=False, metadata=False)
+
+
+def _trafilatura_body(fragment):
+    """trafilatura's XML body element of a pruned tpure body, or None when it finds nothing."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(fragment, options=_body_extractor(precision))
+    doc = trafilatura.bare_extraction(fragment, options=_body_extractor())
     return None if doc is None else doc.body
 
 
@@ -280,7 +285,7 @@ def body_blocks(single) -> list[Block]:
     html = _html_parser().makeelement("html")  # a document of its own, with the page's element classes
     body = etree.SubElement(html, "body")
     body.append(single)
-    tbody = _trafilatura_body(html, precision=False)
+    tbody = _trafilatura_body(html)
     blocks = trafilatura_blocks(tbody) if tbody is not None else []
     if not any(b.text.strip() for b in blocks):
         blocks = _dom_fallback_blocks(single)
@@ -405,18 +410,9 @@ def _whole_page(tree, *, precision: bool, rescue: bool = True):
     """
     import trafilatura
 
-    kwargs = {} if rescue else {"config": _trafilatura_config()}
-    return trafilatura.bare_extraction(
-        copy.deepcopy(tree),
-        **kwargs,
-        favor_precision=precision,
-        favor_recall=not precision,
-        include_comments=False,
-        include_tables=True,
-        include_images=True,
-        include_links=False,
-        with_metadata=True,
-    )
+    # bare_extraction works on a copy of the tree it is given; options are built per call: their
+    # date bounds (for the metadata) are today's
+    return trafilatura.bare_extraction(tree, options=_extractor(precision=precision, fast=False, rescue=rescue, metadata=True))
 
 
 def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:

@@ -193,3 +193,34 @@ def test_duplicates_dataset_newest_file_per_site_and_old_files_removed(tmp_path)
     site_dir = files[0].parent
     (site_dir / "dup-00000000T000000000000Z-old.parquet").write_bytes(files[0].read_bytes())
     assert dedup.read_duplicates(tmp_path).num_rows == table.num_rows
+
+
+def test_rebuild_replaces_the_index_only_when_complete(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "articles" / "site=jinshan.021cf.cn" / "year=2026" / "month=11"
+    folder.mkdir(parents=True)
+    rows = [{"post_id": 1, "url": "u1", "text": STORY, "published": dt.datetime(2026, 11, 1, tzinfo=UTC),
+             "content_hash": "a"},
+            {"post_id": 2, "url": "u2", "text": "来源：上观新闻\n" + STORY,
+             "published": dt.datetime(2026, 11, 2, tzinfo=UTC), "content_hash": "b"}]
+    pq.write_table(pa.Table.from_pylist(rows), folder / "part-r-0.parquet")
+    with dedup.DupIndex(tmp_path) as idx:  # the index a crawl kept: one post more than the articles
+        _add(idx, "kunshan.021cf.cn", 5, FACTORY)
+    path = tmp_path / "index" / dedup.INDEX_FILE
+
+    def stop(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedup, "write_duplicates", stop)
+    with pytest.raises(KeyboardInterrupt):
+        dedup.rebuild(tmp_path, "run-x")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["dedup-lsh.pickle", "dedup.sqlite"]
+    with dedup.DupIndex(tmp_path) as idx:
+        assert idx.rebuilt is None and idx.count() == 1  # the old index, whole
+    monkeypatch.undo()
+    assert dedup.rebuild(tmp_path, "run-y")["rows"] == 2
+    with dedup.DupIndex(tmp_path) as idx:
+        assert idx.count() == 2 and [g["post_id"] for g in idx.groups()] == [1, 2]
+    assert not any(".tmp" in p.name for p in path.parent.iterdir())

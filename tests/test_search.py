@@ -314,3 +314,35 @@ def test_an_index_of_the_old_version_is_upgraded_and_not_left_stale(tmp_path, ca
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM docs WHERE record_hash IS NULL").fetchone()[0] == 0
     db.close()
+
+
+def test_a_crawled_title_only_edit_is_found_by_its_new_title(tmp_path, no_proxy_env):
+    """Crawl, the replica's editor changes only a title, re-crawl: the crawl's index sync makes
+    `search` find the new title and not the old one."""
+    from crawler.crawl import crawl
+    from crawler.replica.edits import Edit, Edits
+    from crawler.replica.model import Network
+    from crawler.replica.server import ReplicaServer
+
+    t0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    net = Network(seed=7, sites=1, posts=20, now=t0)
+    host = net.hosts[0]
+    pid = net.site(host).post_ids()[-1]
+    old_title = net.site(host).post(pid, edited=False)["title"]
+    new_title = "金山区枫泾镇标准厂房招租公告（更正版）"
+    Edits([Edit(host, pid, "title", t0 + dt.timedelta(hours=1), value=new_title)]).attach(net)
+    fast = {"DOWNLOAD_DELAY": 0, "DOWNLOAD_DELAY_JITTER": 0, "AUTOTHROTTLE_ENABLED": False,
+            "PARKCORPUS_RETRY_BACKOFF": 0}
+    with ReplicaServer(net) as srv:
+        def run(**kw):
+            return crawl([host], out=str(tmp_path), proxy=srv.proxy_url, settings=fast, env={},
+                         progress=False, **kw)
+
+        run()
+        assert [h["post_id"] for h in search.search(tmp_path, old_title, site=host)] == [pid]
+        net.set_now(t0 + dt.timedelta(days=1))
+        second = run(refresh=True)
+    assert second["articles"]["changed"] == 1
+    assert [h["post_id"] for h in search.search(tmp_path, new_title, site=host)] == [pid]
+    assert pid not in {h["post_id"] for h in search.search(tmp_path, old_title, site=host, limit=1000)}
+    assert search.check(tmp_path) == []

@@ -132,9 +132,9 @@ def _tables(db: sqlite3.Connection) -> set[str]:
 
 def _upgrade(db: sqlite3.Connection, schema: Schema, found: str) -> None:
     """Run the upgrade steps from `found` to schema.version in one transaction (all or nothing)."""
-    db.execute("BEGIN")
+    db.execute("BEGIN IMMEDIATE")  # the write lock first: another process may be upgrading too
     try:
-        v, seen = found, set()
+        v, seen = version(db), set()  # re-read under the lock: that other process may have finished
         while v != schema.version:
             if v in seen or v not in schema.upgrades:
                 raise sqlite3.DatabaseError(f"no upgrade path from version {found} to {schema.version}")
@@ -151,13 +151,23 @@ def _check(db: sqlite3.Connection, schema: Schema, log: logging.Logger, path: Pa
     """None when the open file is (now) usable as `schema`, else why it must be rebuilt."""
     tables = _tables(db)
     if not tables:
-        create(db, schema)
-        return None
+        try:
+            create(db, schema)
+            return None
+        except sqlite3.OperationalError:  # "already exists": another process created it first
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            tables = _tables(db)
+            if not tables:
+                raise
     found = version(db)
     if found != schema.version:
         if found not in schema.upgrades:
             return f"stale (index version {found}, this parkcorpus writes {schema.version})"
-        _upgrade(db, schema, found)  # a failed step raises DatabaseError: the file is rebuilt
+        try:
+            _upgrade(db, schema, found)
+        except sqlite3.Error as exc:  # rolled back: the file is rebuilt instead
+            return f"stale (index version {found}; its upgrade failed: {exc})"
         log.warning("%s %s: upgraded from version %s to %s", schema.what, path, found, schema.version)
         tables = _tables(db)
     if not schema.tables <= tables:

@@ -56,35 +56,41 @@ def test_another_version_without_an_upgrade_is_replaced_by_an_empty_file(tmp_pat
     db.close()
 
 
-def test_an_upgrade_step_keeps_the_rows(tmp_path, caplog):
+def _upgraded(tmp_path, then_sql):
+    """Open a version-1 file as version 2 with a step that adds column y, then runs `then_sql`."""
     path = tmp_path / "a.sqlite"
     _fill(path, _schema("1"))
 
     def one_to_two(db):
         db.execute("ALTER TABLE t ADD COLUMN y TEXT")
-        db.execute("UPDATE t SET y = 'v' || x")
+        db.execute(then_sql)
         return "2"
 
+    return sqlitedb.open_db(path, _schema("2", {"1": one_to_two}), log)
+
+
+def test_an_upgrade_step_keeps_the_rows(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="test.sqlitedb"):
-        db, why = sqlitedb.open_db(path, _schema("2", {"1": one_to_two}), log)
+        db, why = _upgraded(tmp_path, "UPDATE t SET y = 'v' || x")
     assert why is None and "upgraded from version 1 to 2" in caplog.text
     assert sqlitedb.version(db) == "2"
     assert db.execute("SELECT group_concat(y) FROM t").fetchone()[0] == "v1,v2,v3"
     db.close()
 
 
-def test_a_failing_upgrade_rolls_back_and_rebuilds(tmp_path):
+def test_a_failing_upgrade_rebuilds(tmp_path):
+    db, why = _upgraded(tmp_path, "SELECT * FROM no_such_table")
+    assert why.startswith("stale") and "upgrade failed" in why and "no_such_table" in why
+    assert sqlitedb.version(db) == "2" and db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    db.close()
+
+
+def test_an_upgrade_to_an_unknown_version_rebuilds(tmp_path):
     path = tmp_path / "a.sqlite"
     _fill(path, _schema("1"))
-
-    def broken(db):
-        db.execute("ALTER TABLE t ADD COLUMN y TEXT")
-        db.execute("SELECT * FROM no_such_table")
-        return "2"
-
-    db, why = sqlitedb.open_db(path, _schema("2", {"1": broken}), log)
-    assert why.startswith("corrupt") and "no_such_table" in why
-    assert sqlitedb.version(db) == "2" and db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    db, why = sqlitedb.open_db(path, _schema("3", {"1": lambda db: "2"}), log)
+    assert why.startswith("stale") and "no upgrade path" in why
+    assert sqlitedb.version(db) == "3" and db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     db.close()
 
 
@@ -127,3 +133,31 @@ def test_rebuilding_replaces_only_on_success(tmp_path):
     db = sqlitedb.connect(path)
     assert [r[0] for r in db.execute("SELECT x FROM t")] == [9]
     db.close()
+
+
+_RACER = """
+import logging, sys, time
+from crawler import sqlitedb
+
+def step(db):
+    db.execute("ALTER TABLE t ADD COLUMN y TEXT")
+    time.sleep(0.3)  # hold the write lock while the other processes wait for it
+    return "2"
+
+schema = sqlitedb.Schema(version="2", sql="CREATE TABLE t(x INTEGER);", tables=frozenset({"t"}),
+                         what="test index", upgrades={"1": step})
+db, why = sqlitedb.open_db(sys.argv[1], schema, logging.getLogger("racer"))
+print(why, db.execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def test_processes_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.sqlite"
+    _fill(path, _schema("1"))
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=60)[0].split() for p in procs]
+    assert outs == [["None", "3"]] * 3  # nobody found a half-upgraded file and threw the rows away

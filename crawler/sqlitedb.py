@@ -114,7 +114,7 @@ def rebuilding(path: str | os.PathLike, companions: tuple[str, ...] = ()) -> Ite
 
 def create(db: sqlite3.Connection, schema: Schema) -> None:
     """Create the meta table (with the schema version) and the owner's tables in an empty file."""
-    db.executescript("BEGIN;\nCREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);\n"
+    db.executescript("BEGIN IMMEDIATE;\nCREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);\n"
                      f"INSERT INTO meta VALUES('schema', '{schema.version}');\n{schema.sql}\nCOMMIT;")
 
 

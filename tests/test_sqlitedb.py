@@ -151,13 +151,20 @@ print(why, db.execute("SELECT count(*) FROM t").fetchone()[0])
 """
 
 
-def test_processes_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
+def _race(path, n=4):
     import subprocess
     import sys
 
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(n)]
+    return [p.communicate(timeout=60)[0].split() for p in procs]
+
+
+def test_processes_opening_an_old_file_at_once_upgrade_it_once(tmp_path):
     path = tmp_path / "a.sqlite"
     _fill(path, _schema("1"))
-    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(path)], stdout=subprocess.PIPE, text=True)
-             for _ in range(3)]
-    outs = [p.communicate(timeout=60)[0].split() for p in procs]
-    assert outs == [["None", "3"]] * 3  # nobody found a half-upgraded file and threw the rows away
+    assert _race(path) == [["None", "3"]] * 4  # nobody found a half-upgraded file and threw the rows away
+
+
+def test_processes_creating_a_new_file_at_once_all_use_it(tmp_path):
+    assert _race(tmp_path / "index" / "a.sqlite") == [["None", "0"]] * 4

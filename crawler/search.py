@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 INDEX_DIR = "index"
 INDEX_FILE = "search.sqlite"
 #: bump when the tables or the normalisation change: an index of another version is rebuilt, or
-#: upgraded when _UPGRADES has a step from it (3: versions keyed on record_hash, not content_hash)
+#: upgraded when _schema() has a step from it (3: versions keyed on record_hash, not content_hash)
 SCHEMA_VERSION = "3"
 #: queries shorter than this (after normalisation) cannot use trigrams and are answered by a scan
 TRIGRAM = 3

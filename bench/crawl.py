@@ -246,12 +246,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int, replica_pid: int,
-            queue: str = "default") -> dict:
+            queue: str = "default", profile: Path | None = None) -> dict:
     """One crawl in a fresh process; its numbers (and the replica's CPU spent serving it)."""
     result = out.parent / f"{out.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
            "--hosts", ",".join(hosts), "--out", str(out), "--concurrency", str(concurrency),
            "--result", str(result), "--queue", queue]
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        cmd += ["--profile", str(profile / f"{out.name}.prof")]
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t0, server0 = time.perf_counter(), cpu_seconds(replica_pid)
@@ -282,6 +285,9 @@ def main(argv=None) -> int:
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof "
+                        "(read with python -m pstats); the profiler's own cost inflates the CPU figures")
     # internal: one crawl
     p.add_argument("--child", choices=("full", "full-1", "fetch-only"), help=argparse.SUPPRESS)
     p.add_argument("--proxy", help=argparse.SUPPRESS)
@@ -291,6 +297,14 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.child:
         args.variant = args.child
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            try:
+                return prof.runcall(child, args)
+            finally:
+                prof.dump_stats(args.profile)
         return child(args)
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -309,7 +323,8 @@ def main(argv=None) -> int:
                 for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
                     out = work / f"{size}-{variant}"
                     shutil.rmtree(out, ignore_errors=True)
-                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue)
+                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
+                                Path(args.profile) if args.profile else None)
                     r["size"] = size
                     pair[variant] = r
                     rows.append(r)

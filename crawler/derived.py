@@ -30,13 +30,13 @@ class DerivedIndexes:
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index not opened: %s", exc)
 
-    def add(self, record: dict) -> None:
-        """Feed one written (new or changed) article to the duplicate index."""
+    def add(self, record: dict, sig=None) -> None:
+        """Feed one written (new or changed) article to the duplicate index (sig: its dedup.Signature, if made ahead)."""
         if self.dups is None:
             return
         try:
             self.dups.add(record["site"], record["post_id"], record.get("text"), url=record.get("url"),
-                          published=record.get("published"), content_hash=record.get("content_hash"))
+                          published=record.get("published"), content_hash=record.get("content_hash"), sig=sig)
         except Exception as exc:  # noqa: BLE001
             log.warning("duplicate index: %s; groups are rebuilt by the next reextract", exc)
             self._drop()

@@ -34,7 +34,8 @@ from crawler.errors import ParkcorpusError
 #: Start method of worker processes (see the module docstring).
 START_METHOD = "forkserver"
 #: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
-PRELOAD = ["crawler.extract", "crawler.record"]
+PRELOAD = ["crawler.extract", "crawler.record", "crawler.archive", "warcio.warcwriter", "crawler.dedup",
+           "datasketch"]
 
 
 class PageFailed(ParkcorpusError):
@@ -589,14 +590,15 @@ class CrawlExtractor:
     def drive(self, steps: Any) -> Any:
         """Run a callback's steps (a generator yielding items and ExtractCall): async with a pool, plain without.
 
-        The record of each ExtractCall is sent back into the generator (its error thrown in), so
-        the callback reads like straight code; without a pool the result stays a plain generator
-        (unit tests iterate it with list()).
+        Each ExtractCall runs crawler.record.post_task, and its Extracted (record, WARC records,
+        dedup signature) is sent back into the generator (its error thrown in), so the callback
+        reads like straight code; without a pool the result stays a plain generator (unit tests
+        iterate it with list()).
         """
         return self._drive_async(steps) if self.pool is not None else self._drive_sync(steps)
 
     def _drive_sync(self, steps: Any) -> Iterator[Any]:
-        from crawler.record import page_to_record
+        from crawler.record import post_task
 
         value: Any = None
         error: BaseException | None = None
@@ -608,14 +610,14 @@ class CrawlExtractor:
             value = error = None
             if isinstance(out, ExtractCall):
                 try:
-                    value = page_to_record(out.page, out.site, **out.kwargs)
+                    value = post_task(out.page, out.site, out.kwargs, out.archive, out.dedup)
                 except Exception as exc:  # noqa: BLE001 - handed to the callback, which decides
                     error = exc
             else:
                 yield out
 
     async def _drive_async(self, steps: Any) -> Any:
-        from crawler.record import record_task
+        from crawler.record import post_task
 
         value: Any = None
         error: BaseException | None = None
@@ -627,8 +629,8 @@ class CrawlExtractor:
             value = error = None
             if isinstance(out, ExtractCall):
                 try:
-                    value = await self.pool.call(self.task or record_task, out.page, out.site, out.kwargs,
-                                                 url=out.page.url or "")
+                    value = await self.pool.call(post_task, out.page, out.site, out.kwargs, out.archive, out.dedup,
+                                                 self.task, url=out.page.url or "")
                 except Exception as exc:  # noqa: BLE001
                     error = exc
             else:
@@ -637,8 +639,14 @@ class CrawlExtractor:
 
 @dataclass(frozen=True)
 class ExtractCall:
-    """What a callback yields to have a page extracted: page_to_record(page, site, **kwargs)."""
+    """What a callback yields to have a page extracted: post_task(page, site, kwargs, archive, dedup).
+
+    archive: {"url": the response URL, "request_headers": pairs} to have the exchange's WARC records
+    built too; dedup: also the text's duplicate-index signature. The callback gets an Extracted back.
+    """
 
     page: Any
     site: Any = None
     kwargs: dict = field(default_factory=dict)
+    archive: dict | None = None
+    dedup: bool = False

@@ -59,8 +59,11 @@ class ParquetWriterPipeline:
         try:
             ex = item.exchange
             if self.archive is not None and ex is not None:
-                record_id = self.archive.write_response(ex.url, ex.status, ex.headers, ex.body,
-                                                        ex.request_headers, fetched_at=ex.fetched_at)
+                if ex.warc is not None:  # built by the extraction worker: only appended here
+                    record_id = self.archive.append(*ex.warc)
+                else:
+                    record_id = self.archive.write_response(ex.url, ex.status, ex.headers, ex.body,
+                                                            ex.request_headers, fetched_at=ex.fetched_at)
                 if isinstance(item, PostItem):
                     item.record["warc_record_id"] = record_id
             if isinstance(item, ArchiveItem):
@@ -83,7 +86,7 @@ class ParquetWriterPipeline:
             self.ledger.settle(item.key, "unchanged")
             return item
         if self.derived is not None:
-            self.derived.add(item.record)
+            self.derived.add(item.record, item.signature)
         stats.inc_value(keys.articles_key(status))
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")

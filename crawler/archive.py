@@ -467,7 +467,9 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
             tag = _Resp(resp.url, resp.record_id, resp.fetched_at)  # the body stays out of the results
             yield tag, (page, None, {"options": options, "hint": hint, "run_id": run_id}), resp.url
 
-    with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
+    from crawler.store.writer import buffer_rows
+
+    with DatasetWriter(dest, run_id, flush_rows=flush_rows, max_buffer_rows=buffer_rows(flush_rows)) as writer:
         for resp, ok, rec in map_calls(record_task, calls(), jobs=jobs):
             if not ok:
                 if not isinstance(rec, NotAnArticle):  # a page that killed its worker twice (PageFailed)

@@ -15,7 +15,8 @@ logger = logging.getLogger(__name__)
 
 
 class ParquetWriterPipeline:
-    """Buffers rows in a DatasetWriter (flush every PARKCORPUS_FLUSH_ROWS, on close and on SIGTERM)."""
+    """Buffers rows in a DatasetWriter (a partition at PARKCORPUS_FLUSH_ROWS rows, the least recently used
+    ones above PARKCORPUS_BUFFER_ROWS in all, everything on close and on SIGTERM)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -23,6 +24,7 @@ class ParquetWriterPipeline:
         s = crawler.settings
         self.out = s.get("PARKCORPUS_OUT") or "data"
         self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
+        self.buffer_rows = s.getint("PARKCORPUS_BUFFER_ROWS", 0)
         self.archive_on = s.getbool("PARKCORPUS_ARCHIVE", True)
         self.writer = None
         self.derived = None
@@ -38,12 +40,14 @@ class ParquetWriterPipeline:
         """Open the dataset writer (and the run's WARC file) on the spider's run id and state."""
         from crawler.archive import WarcArchive
         from crawler.store import DatasetWriter
+        from crawler.store.writer import buffer_rows
 
         run_id = self.ledger.run_id
         if self.archive_on:
             self.archive = WarcArchive(self.out, run_id)
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
-                                    known=self.ledger.known_posts())
+                                    known=self.ledger.known_posts(),
+                                    max_buffer_rows=buffer_rows(self.flush_rows, self.buffer_rows))
         from crawler.derived import DerivedIndexes
 
         if self.crawler.settings.getbool("PARKCORPUS_DERIVED", True):

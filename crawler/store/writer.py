@@ -36,6 +36,19 @@ from crawler.store.layout import (
 
 logger = logging.getLogger(__name__)
 
+#: A crawl's (and reextract's) writer buffers up to this many times flush_rows rows over all
+#: partitions (PARKCORPUS_BUFFER_ROWS=0): posts arrive in no partition order, and a smaller
+#: bound writes every partition several times (a 1,000-post run over ~200 partitions wrote ~300
+#: small files, each fsynced, then merged them); at 4 x 500 such a run writes one file per
+#: partition. A buffered row holds ~15 KB (measured on replica posts of ~520 characters).
+BUFFER_FACTOR = 4
+
+
+def buffer_rows(flush_rows: int, setting: int | None = 0) -> int:
+    """The rows a crawl's writer buffers over all partitions: setting, or BUFFER_FACTOR x flush_rows when 0/None."""
+    flush_rows = max(1, int(flush_rows))
+    return max(flush_rows, int(setting or 0) or BUFFER_FACTOR * flush_rows)
+
 
 def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec = {name: record.get(name) for name in ARTICLE_SCHEMA.names}
@@ -75,8 +88,9 @@ class DatasetWriter:
 
     A partition's rows are written as one file when it holds ``flush_rows`` rows; when all
     buffers together hold more than ``max_buffer_rows`` (default flush_rows, so a file appears
-    after at most that many rows, as a crawl's progress and kill tests expect), the partitions
-    least recently added to are written, until half the buffer is free. A crawl walks the site roughly by date, so a
+    after at most that many rows; a crawl and reextract pass ``buffer_rows(flush_rows)``, 4 x
+    flush_rows, PARKCORPUS_BUFFER_ROWS), the partitions least recently added to are written,
+    until half the buffer is free; memory stays bounded by max_buffer_rows rows. A crawl walks the site roughly by date, so a
     month it has left behind often goes out as one file; when rows arrive in no partition order a
     partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
     then (with ``consolidate``, the default) merges the files this writer wrote into one partition

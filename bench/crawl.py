@@ -118,6 +118,7 @@ def child(args) -> int:
     page_size = os.sysconf("SC_PAGE_SIZE")
 
     workers_cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen (pids of the pool and fork server)
+    threads_cpu: dict[str, float] = {}  # thread name -> CPU seconds, last seen (this process's threads)
     total_rss_peak = [0.0]
 
     def sample(*_a, **_kw):
@@ -136,6 +137,17 @@ def child(args) -> int:
             except OSError:  # exited between the listing and the read
                 pass
         total_rss_peak[0] = max(total_rss_peak[0], total)
+        import threading
+
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                name = names.get(int(tid), "other")
+                name = "main" if int(tid) == os.getpid() else name.split("-")[0].split("_")[0]
+                cpu = cpu_seconds(int(tid), f"/proc/self/task/{tid}/stat")
+                threads_cpu[f"{name}:{tid}"] = max(threads_cpu.get(f"{name}:{tid}", 0.0), cpu)
+            except OSError:
+                pass
 
     from scrapy.utils.asyncio import create_looping_call
 
@@ -164,12 +176,22 @@ def child(args) -> int:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "workers_cpu_s": sum(workers_cpu.values()),
         "workers": len(workers_cpu),
+        "threads_cpu_s": _by_name(threads_cpu),
         "total_rss_peak_mb": max(total_rss_peak[0], usage.ru_maxrss / 1024),
         "queue_peak": queue_peak[0],
         "rss_half_mb": _rss_at(rss_trace, 0.5),
     }
     Path(args.result).write_text(json.dumps(result, default=str))
     return 0
+
+
+def _by_name(cpu: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per thread name (threads of one kind summed)."""
+    out: dict[str, float] = {}
+    for key, seconds in cpu.items():
+        name = key.rsplit(":", 1)[0]
+        out[name] = round(out.get(name, 0.0) + seconds, 3)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _rss_at(trace: list[tuple[int, float]], fraction: float) -> float:
@@ -238,9 +260,9 @@ def rss_mb(pid: int) -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (from /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid: int, stat: str | None = None) -> float:
+    """User + system CPU seconds a process (or the thread whose stat file is given) has used so far."""
+    with open(stat or f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -287,7 +309,7 @@ def main(argv=None) -> int:
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof "
-                        "(read with python -m pstats); the profiler's own cost inflates the CPU figures")
+                        "(main-thread CPU time; read with python -m pstats); the profiler's own cost inflates the CPU figures")
     # internal: one crawl
     p.add_argument("--child", choices=("full", "full-1", "fetch-only"), help=argparse.SUPPRESS)
     p.add_argument("--proxy", help=argparse.SUPPRESS)
@@ -300,7 +322,8 @@ def main(argv=None) -> int:
         if args.profile:
             import cProfile
 
-            prof = cProfile.Profile()
+            # the main thread's CPU time, not wall time: waits for the GIL or a pipe count nothing
+            prof = cProfile.Profile(time.thread_time)
             try:
                 return prof.runcall(child, args)
             finally:
@@ -366,6 +389,11 @@ def main(argv=None) -> int:
               f"{r['server_cpu_s'] / max(r['pages'], 1) * 1000:.1f} | {r['rss_half_mb']:.0f} | "
               f"{r['peak_rss_mb']:.0f} | {r['total_rss_peak_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | "
               f"{r['partitions']:,} |")
+    print()
+    for r in rows:
+        threads = ", ".join(f"{name} {sec / max(r['pages'], 1) * 1000:.2f}"
+                            for name, sec in r.get("threads_cpu_s", {}).items() if sec >= 0.01)
+        print(f"{r['size']:,} {r['variant']}: crawl-process CPU ms/page by thread (at spider close): {threads}")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

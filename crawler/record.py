@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler import clock, sites
 from crawler.extract import ExtractOptions, extract_html
-from crawler.items import record_hash
+from crawler.items import LINK_ROWS, record_hash
 
 
 def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -151,12 +151,17 @@ def post_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, A
               archive: Mapping[str, Any] | None = None, dedup: bool = False, task: Any = None) -> Extracted:
     """A crawl's per-page work, pure, as an extraction worker runs it (in-process with one worker).
 
-    The record (task: record_task unless a test passes another), then, so the crawl process only
-    appends and looks up: archive={"url", "request_headers"} -> the page's WARC records
+    The record (task: record_task unless a test passes another) with its links rows (the non-schema
+    key LINK_ROWS), then, so the crawl process only appends and looks up: archive={"url", "request_headers"} -> the page's WARC records
     (archive.exchange_records of the response as fetched); dedup -> the text's dedup.Signature.
     NotAnArticle etc. propagate as from page_to_record (the crawl archives those pages itself).
     """
+    from crawler.items import link_rows
+
     record = (task or record_task)(page, site, kwargs)
+    # the links rows the writer stores with the record, made here (DatasetWriter uses them when
+    # they still match the record's run_id, fetched_at and content_hash)
+    record[LINK_ROWS] = link_rows(record)
     out = Extracted(record)
     if archive is not None:
         from crawler.archive import exchange_records

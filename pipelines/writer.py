@@ -7,6 +7,7 @@ import logging
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
+from crawler import dedup
 from crawler import ledger as keys
 from crawler.errors import DISK_FULL_ERRNOS
 from crawler.ledger import ArchiveItem, Ledger, PostItem
@@ -48,10 +49,14 @@ class ParquetWriterPipeline:
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
                                     known=self.ledger.known_posts(),
                                     max_buffer_rows=buffer_rows(self.flush_rows, self.buffer_rows))
-        from crawler.derived import DerivedIndexes
+        from crawler.derived import DerivedIndexes, DerivedProcess
+        from crawler.workers import CrawlExtractor
 
         if self.crawler.settings.getbool("PARKCORPUS_DERIVED", True):
-            self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
+            # duplicate groups and search index: beside the crawl when extraction has its own
+            # processes too (PARKCORPUS_WORKERS > 1), else here
+            pooled = CrawlExtractor.of(self.crawler).workers > 1 and dedup.is_local(self.out)
+            self.derived = (DerivedProcess if pooled else DerivedIndexes)(self.out, run_id)
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""

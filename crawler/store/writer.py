@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.clock import to_utc
-from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_SCHEMA, content_hash, fact_rows,
-                           link_rows, record_hash)
+from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_ROWS, LINK_SCHEMA, content_hash,
+                           fact_rows, link_rows, record_hash)
 from crawler.store import files as _files
 from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
 from crawler.store.known import KnownPosts, known_posts
@@ -77,10 +77,23 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["extractor_version"] = rec["extractor_version"] or EXTRACTOR_VERSION
     if "inline_links" in record:
         rec["inline_links"] = record["inline_links"]
+    if record.get(LINK_ROWS) is not None:
+        rec[LINK_ROWS] = record[LINK_ROWS]
     for kind in FACT_KEYS:  # the post's parcels/listings rows (crawler.facts), written beside links
         if kind in record:
             rec[kind] = record[kind]
     return rec
+
+
+def _link_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The links rows of a normalised record: the ones made ahead (LINK_ROWS) when they still match it."""
+    made = rec.get(LINK_ROWS)
+    if made is not None and all(
+            r["run_id"] == rec["run_id"] and r["content_hash"] == rec["content_hash"]
+            and to_utc(r["fetched_at"]) == rec["fetched_at"] and r["src_post_id"] == rec["post_id"]
+            for r in made[:1]):
+        return made
+    return link_rows(rec)
 
 
 class DatasetWriter:
@@ -189,7 +202,7 @@ class DatasetWriter:
         # fetched again, and compact folds the repeated link rows; the other order would lose links
         by_site: dict[str, list[dict[str, Any]]] = {}
         for (site, _, _), rows in batch.items():
-            by_site.setdefault(site, []).extend(link for rec in rows for link in link_rows(rec))
+            by_site.setdefault(site, []).extend(link for rec in rows for link in _link_rows(rec))
         for site, links in sorted(by_site.items()):
             if not links:
                 continue

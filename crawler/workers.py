@@ -543,6 +543,28 @@ def map_calls(fn: Callable[..., Any], items: Iterable[tuple[Any, tuple, str]], j
         yield from settled()
 
 
+def run_split(pool: ExtractionPool | None, fn: Callable[[list], list], jobs: list) -> list:
+    """fn(jobs) with jobs split over the pool's workers (contiguous parts, results in order); here without a pool.
+
+    fn takes a list and returns one result per item (it may stop early, as at a write error: the
+    results then end there). A part whose worker died twice is run here instead.
+    """
+    if pool is None or not jobs:
+        return fn(jobs)
+    size = -(-len(jobs) // max(1, min(pool.workers, len(jobs))))
+    parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    futures = [pool.submit_calls(fn, [(part,)], [f"{getattr(fn, '__name__', 'call')} ({len(part)} items)"])
+               for part in parts]
+    out: list = []
+    for part, future in zip(parts, futures):
+        ok, value = future.result()[0]
+        results = value if ok else fn(part)
+        out.extend(results)
+        if len(results) < len(part):  # fn stopped early (an error): what came after is not done
+            break
+    return out
+
+
 class CrawlExtractor:
     """The crawl's extraction: page_to_record in the pool (PARKCORPUS_WORKERS > 1 or 0) or here (1).
 

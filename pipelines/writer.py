@@ -48,7 +48,8 @@ class ParquetWriterPipeline:
             self.archive = WarcArchive(self.out, run_id)
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
                                     known=self.ledger.known_posts(),
-                                    max_buffer_rows=buffer_rows(self.flush_rows, self.buffer_rows))
+                                    max_buffer_rows=buffer_rows(self.flush_rows, self.buffer_rows),
+                                    offload=self._offload if dedup.is_local(self.out) else None)
         from crawler.derived import DerivedIndexes, DerivedProcess
         from crawler.workers import CrawlExtractor
 
@@ -100,6 +101,12 @@ class ParquetWriterPipeline:
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")
         return item
+
+    def _offload(self, fn, jobs: list) -> list:
+        """Write a batch of Parquet files in the extraction workers (split over them), else here."""
+        from crawler.workers import CrawlExtractor, run_split
+
+        return run_split(CrawlExtractor.of(self.crawler).pool, fn, jobs)
 
     def _count_flush(self, before: int) -> None:
         if self.writer.flushes > before:

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,23 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     return rec
 
 
+def write_files(jobs: list[tuple[pa.Table, Path, Path]]) -> list[tuple[Path | None, OSError | None]]:
+    """_write_parquet(table, tmpdir, target) for each job, in order, stopping at the first OSError.
+
+    [(final path, None) ..., (None, the OSError)]: what DatasetWriter runs, here or in a worker
+    process (offload); the protocol (complete under .tmp/, fsync, hard link, fsync the folder) is
+    the same wherever it runs.
+    """
+    out: list[tuple[Path | None, OSError | None]] = []
+    for table, tmpdir, target in jobs:
+        try:
+            out.append((_write_parquet(table, tmpdir, target), None))
+        except OSError as exc:
+            out.append((None, exc))
+            break
+    return out
+
+
 def _link_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
     """The links rows of a normalised record: the ones made ahead (LINK_ROWS) when they still match it."""
     made = rec.get(LINK_ROWS)
@@ -121,7 +138,8 @@ class DatasetWriter:
 
     def __init__(self, out: str | os.PathLike, run_id: str, flush_rows: int = 500,
                  archive: Any = None, known: KnownPosts | None = None,
-                 max_buffer_rows: int | None = None, consolidate: bool = True):
+                 max_buffer_rows: int | None = None, consolidate: bool = True,
+                 offload: Callable[..., list] | None = None):
         self.out = ensure_dataset(out, create=True)
         self.run_id = check_run_id(run_id)
         self.flush_rows = max(1, int(flush_rows))
@@ -133,6 +151,9 @@ class DatasetWriter:
         self._pending = 0
         self._seq = 0
         self.consolidate = consolidate
+        # offload(write_files, jobs) -> write_files(jobs)'s results, computed elsewhere (a crawl's
+        # extraction workers: Parquet encoding and zstd cost ~3 ms per file); None: here
+        self.offload = offload
         self.flushes = 0
         self.files: list[Path] = []
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
@@ -196,10 +217,11 @@ class DatasetWriter:
         n = f"{self._seq:05d}"
         self._seq += 1
         self.flushes += 1
-        written: list[Path] = []
         tmpdir = self.out / TMP
         # links first: if the process dies between the two, the posts are not yet stored, get
         # fetched again, and compact folds the repeated link rows; the other order would lose links
+        first: list[tuple[pa.Table, Path, Path]] = []
+        counted: list[tuple[str, int]] = []
         by_site: dict[str, list[dict[str, Any]]] = {}
         for (site, _, _), rows in batch.items():
             by_site.setdefault(site, []).extend(link for rec in rows for link in _link_rows(rec))
@@ -207,38 +229,48 @@ class DatasetWriter:
             if not links:
                 continue
             table = pa.Table.from_pylist(links, schema=LINK_SCHEMA)
-            target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
-            written.append(_write_parquet(table, tmpdir, target))
-            self.counts["links_written"] += len(links)
-        written += self._write_facts(batch, n)
-        for (site, year, month), rows in sorted(batch.items()):
-            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
-            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
-            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
-            written.append(_write_parquet(table, tmpdir, target))
-            self.counts["rows_written"] += len(rows)
-        self.files.extend(written)
-        return written
-
-    def _write_facts(self, batch: dict, n: str) -> list[Path]:
-        """One parcels and one listings file per site of this batch (with the links, before the articles).
-
-        The rows carry the article version's run_id and fetched_at, so a reader keeps the fact rows
-        of the newest version of each post (crawler.store.reading.load_facts).
-        """
-        written = []
+            first.append((table, tmpdir, self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"))
+            counted.append(("links_written", len(links)))
         for kind in FACT_KINDS:
-            by_site: dict[str, list[dict[str, Any]]] = {}
+            by_site = {}
             for (site, _, _), rows in batch.items():
                 by_site.setdefault(site, []).extend(r for rec in rows for r in fact_rows(rec, kind))
             for site, facts in sorted(by_site.items()):
                 if not facts:
                     continue
+                # the rows carry the article version's run_id and fetched_at, so a reader keeps the
+                # fact rows of the newest version of each post (crawler.store.reading.load_facts)
                 schema = FACT_FILE_SCHEMAS[kind]
                 table = pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in facts], schema=schema)
-                target = self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
-                written.append(_write_parquet(table, self.out / TMP, target))
-                self.counts[f"{kind}_written"] += len(facts)
+                first.append((table, tmpdir, self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"))
+                counted.append((f"{kind}_written", len(facts)))
+        written = self._write_jobs(first, counted)
+        articles: list[tuple[pa.Table, Path, Path]] = []
+        counted = []
+        for (site, year, month), rows in sorted(batch.items()):
+            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
+            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
+            articles.append((table, tmpdir, target))
+            counted.append(("rows_written", len(rows)))
+        return written + self._write_jobs(articles, counted)
+
+    def _write_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], counted: list[tuple[str, int]]) -> list[Path]:
+        """Write (table, tmpdir, target) files, here or through offload; count and list the ones written.
+
+        Raises the first OSError (disk full ...) after listing the files written before it.
+        """
+        if not jobs:
+            return []
+        results = self.offload(write_files, jobs) if self.offload is not None else write_files(jobs)
+        written: list[Path] = []
+        for (path, exc), (key, rows) in zip(results, counted):
+            if exc is not None:
+                self.files.extend(written)
+                raise exc
+            written.append(path)
+            self.counts[key] += rows
+        self.files.extend(written)
         return written
 
     def close(self) -> None:

@@ -15,12 +15,17 @@ it twice in a fresh process each, with politeness off and the same concurrency:
 * **full**: the same with the extraction pool (``PARKCORPUS_WORKERS=0``: one worker per core).
 
 Printed side by side: pages/s, seconds per 1,000 posts, the full/fetch-only throughput ratio,
-CPU ms per page of the crawl process and of its extraction workers (read from /proc every
-0.25 s and when the spider closes), peak RSS of the crawl process (``ru_maxrss``) and of the
+CPU ms per page of the crawl process and of its worker processes (extraction workers, the fork
+server and, with the pool, the process keeping the duplicate and search indexes; read from /proc
+every 0.25 s and when the spider closes), the crawl process's CPU per thread (main = Scrapy's
+reactor; the pool's queue feeder and result threads), peak RSS of the crawl process (``ru_maxrss``) and of the
 crawl process plus its workers (the fork server included), files written, and the RSS growth
 from the second-largest to the largest size. Targets: full >= 0.75x fetch-only with crawl-process
 CPU per page <= 1.2x fetch-only's; peak RSS at 100k <= 1.5x that at 10k; files bounded by
 partitions, not by posts. Dated results: bench/README.md.
+
+    python bench/crawl.py --sizes 1000 --variants fetch-only,full --profile /tmp/prof
+    python -m pstats /tmp/prof/1000-full.prof   # where the crawl process's main thread spends its CPU
 """
 
 from __future__ import annotations

@@ -82,11 +82,11 @@ class DerivedProcess:
     def __init__(self, out: str | os.PathLike, run_id: str | None):
         import multiprocessing
 
-        from crawler.workers import PRELOAD, START_METHOD
+        from crawler.workers import CRAWL_PRELOAD, START_METHOD
 
         ctx = multiprocessing.get_context(START_METHOD)
-        if START_METHOD == "forkserver":  # the server may start here, before the pool: warm it alike
-            ctx.set_forkserver_preload(PRELOAD)
+        if START_METHOD == "forkserver":  # the server may start here, before the crawl's pool: warm it alike
+            ctx.set_forkserver_preload(CRAWL_PRELOAD)
         self.queue = ctx.Queue()
         self._result, child_end = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_serve, args=(str(out), run_id, self.queue, child_end, os.getpid()),

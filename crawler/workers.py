@@ -34,8 +34,10 @@ from crawler.errors import ParkcorpusError
 #: Start method of worker processes (see the module docstring).
 START_METHOD = "forkserver"
 #: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
-PRELOAD = ["crawler.extract", "crawler.record", "crawler.archive", "warcio.warcwriter", "crawler.dedup",
-           "datasketch"]
+PRELOAD = ["crawler.extract", "crawler.record"]
+#: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
+#: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
+CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]
 
 
 class PageFailed(ParkcorpusError):
@@ -154,14 +156,16 @@ class ExtractionPool:
     """
 
     def __init__(self, workers: int | None = None, options: Any = None,
-                 task: Callable[..., dict] = extract_task, start_method: str = START_METHOD):
+                 task: Callable[..., dict] = extract_task, start_method: str = START_METHOD,
+                 preload: list[str] | None = None):
         self.workers = pool_size(workers)
         self.options = options
         self.task = task
         self.stats = PoolStats()
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            self._context.set_forkserver_preload(PRELOAD)
+            # (the fork server is one per process: the first pool or process started sets it)
+            self._context.set_forkserver_preload(preload or PRELOAD)
         self._executor: ProcessPoolExecutor | None = None
         self._quarantine: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # guards the executors (restarts come from any thread)
@@ -594,7 +598,7 @@ class CrawlExtractor:
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start the worker processes (nothing to start with one worker: pages are extracted here)."""
         if self.workers > 1 and self.pool is None:
-            self.pool = ExtractionPool(self.workers).start()
+            self.pool = ExtractionPool(self.workers, preload=CRAWL_PRELOAD).start()
 
     def close(self, *args: Any, **kwargs: Any) -> None:
         """Stop the workers (after the pages in flight)."""

@@ -100,6 +100,12 @@ class DerivedProcess:
         """Queue one written (new or changed) article for the duplicate index (sig: its dedup.Signature)."""
         if self.closed:
             return
+        if not self.proc.is_alive():  # died (killed, out of memory): stop feeding it, once
+            log.warning("duplicate index process is gone; `parkcorpus reextract` or `search` rebuild "
+                        "what is missing")
+            self.closed = True
+            self.queue.cancel_join_thread()  # what is still queued has nowhere to go
+            return
         # what DupIndex.add reads; the text only when no signature was made ahead
         item = {k: record.get(k) for k in ("site", "post_id", "url", "published", "content_hash")}
         if sig is None:
@@ -112,6 +118,7 @@ class DerivedProcess:
     def close(self, written: bool = True) -> dict:
         """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
         if self.closed:
+            self.proc.join()
             return self.summary
         self.closed = True
         try:

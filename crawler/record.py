@@ -151,8 +151,9 @@ def post_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, A
               archive: Mapping[str, Any] | None = None, dedup: bool = False, task: Any = None) -> Extracted:
     """A crawl's per-page work, pure, as an extraction worker runs it (in-process with one worker).
 
-    The record (task: record_task unless a test passes another) with its links rows (the non-schema
-    key LINK_ROWS), then, so the crawl process only appends and looks up: archive={"url", "request_headers"} -> the page's WARC records
+    The record (task: record_task unless a test passes another) with its links rows (the
+    non-schema key LINK_ROWS); then, so that the crawl process only appends and looks up:
+    archive={"url", "request_headers"} -> the exchange's finished WARC records
     (archive.exchange_records of the response as fetched); dedup -> the text's dedup.Signature.
     NotAnArticle etc. propagate as from page_to_record (the crawl archives those pages itself).
     """
@@ -166,7 +167,7 @@ def post_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, A
     if archive is not None:
         from crawler.archive import exchange_records
 
-        out.warc = exchange_records(archive["url"], page.status or 200, page.headers, page.body,
+        out.warc = exchange_records(archive["url"], page.status, page.headers, page.body,
                                     archive.get("request_headers"), page.fetched_at)
     if dedup:
         from crawler.dedup import signature

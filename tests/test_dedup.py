@@ -224,3 +224,21 @@ def test_a_signature_of_another_text_is_not_used(tmp_path):
             idx.add(r["site"], r["post_id"], r["text"], url=r["url"], published=r["published"],
                     content_hash=r["content_hash"], sig=dedup.signature(rows[0]["text"], rows[0]["content_hash"]))
         assert idx.groups() == plain
+
+
+def test_a_dead_index_process_never_stops_the_crawl(tmp_path, caplog):
+    import os
+    import signal
+
+    from crawler.derived import DerivedProcess
+
+    rows, _ = labelled_set(n_stories=6, seed=5)
+    derived = DerivedProcess(tmp_path, "run")
+    derived.add(rows[0])
+    os.kill(derived.proc.pid, signal.SIGKILL)
+    derived.proc.join()
+    with caplog.at_level(logging.WARNING):
+        for r in rows[1:]:
+            derived.add(r)  # neither raises nor blocks
+        assert derived.close() == {}
+    assert "duplicate index process is gone" in caplog.text

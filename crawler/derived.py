@@ -95,6 +95,10 @@ class DerivedProcess:
         child_end.close()  # the child holds the only write end: its death reads as EOF here
         self.summary: dict = {}
         self.closed = False
+        self._batch: list = []
+
+    #: articles sent to the process per message: one pickle and pipe write per batch, not per post
+    BATCH = 32
 
     def add(self, record: dict, sig=None) -> None:
         """Queue one written (new or changed) article for the duplicate index (sig: its dedup.Signature)."""
@@ -110,8 +114,16 @@ class DerivedProcess:
         item = {k: record.get(k) for k in ("site", "post_id", "url", "published", "content_hash")}
         if sig is None:
             item["text"] = record.get("text")
+        self._batch.append((item, sig))
+        if len(self._batch) >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
         try:
-            self.queue.put(("add", item, sig))
+            self.queue.put(("add", batch))
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index process: %s", exc)
 
@@ -122,6 +134,7 @@ class DerivedProcess:
             return self.summary
         self.closed = True
         try:
+            self._send()
             self.queue.put(("close", written))
             self.queue.close()
             self.queue.join_thread()  # everything queued has reached the pipe
@@ -147,5 +160,5 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             result.send(derived.close(written=msg[1]))
             result.close()
             return
-        _, item, sig = msg
-        derived.add(item, sig)
+        for item, sig in msg[1]:
+            derived.add(item, sig)

@@ -15,12 +15,17 @@ it twice in a fresh process each, with politeness off and the same concurrency:
 * **full**: the same with the extraction pool (``PARKCORPUS_WORKERS=0``: one worker per core).
 
 Printed side by side: pages/s, seconds per 1,000 posts, the full/fetch-only throughput ratio,
-CPU ms per page of the crawl process and of its extraction workers (read from /proc every
-0.25 s and when the spider closes), peak RSS of the crawl process (``ru_maxrss``) and of the
+CPU ms per page of the crawl process and of its worker processes (extraction workers, the fork
+server and, with the pool, the process keeping the duplicate and search indexes; read from /proc
+every 0.25 s and when the spider closes), the crawl process's CPU per thread (main = Scrapy's
+reactor; the pool's queue feeder and result threads), peak RSS of the crawl process (``ru_maxrss``) and of the
 crawl process plus its workers (the fork server included), files written, and the RSS growth
 from the second-largest to the largest size. Targets: full >= 0.75x fetch-only with crawl-process
 CPU per page <= 1.2x fetch-only's; peak RSS at 100k <= 1.5x that at 10k; files bounded by
 partitions, not by posts. Dated results: bench/README.md.
+
+    python bench/crawl.py --sizes 1000 --variants fetch-only,full --profile /tmp/prof
+    python -m pstats /tmp/prof/1000-full.prof   # where the crawl process's main thread spends its CPU
 """
 
 from __future__ import annotations
@@ -118,6 +123,7 @@ def child(args) -> int:
     page_size = os.sysconf("SC_PAGE_SIZE")
 
     workers_cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen (pids of the pool and fork server)
+    threads_cpu: dict[str, float] = {}  # thread name -> CPU seconds, last seen (this process's threads)
     total_rss_peak = [0.0]
 
     def sample(*_a, **_kw):
@@ -136,6 +142,17 @@ def child(args) -> int:
             except OSError:  # exited between the listing and the read
                 pass
         total_rss_peak[0] = max(total_rss_peak[0], total)
+        import threading
+
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                name = names.get(int(tid), "other")
+                name = "main" if int(tid) == os.getpid() else name.split("-")[0].split("_")[0]
+                cpu = cpu_seconds(int(tid), f"/proc/self/task/{tid}/stat")
+                threads_cpu[f"{name}:{tid}"] = max(threads_cpu.get(f"{name}:{tid}", 0.0), cpu)
+            except OSError:
+                pass
 
     from scrapy.utils.asyncio import create_looping_call
 
@@ -164,12 +181,22 @@ def child(args) -> int:
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "workers_cpu_s": sum(workers_cpu.values()),
         "workers": len(workers_cpu),
+        "threads_cpu_s": _by_name(threads_cpu),
         "total_rss_peak_mb": max(total_rss_peak[0], usage.ru_maxrss / 1024),
         "queue_peak": queue_peak[0],
         "rss_half_mb": _rss_at(rss_trace, 0.5),
     }
     Path(args.result).write_text(json.dumps(result, default=str))
     return 0
+
+
+def _by_name(cpu: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per thread name (threads of one kind summed)."""
+    out: dict[str, float] = {}
+    for key, seconds in cpu.items():
+        name = key.rsplit(":", 1)[0]
+        out[name] = round(out.get(name, 0.0) + seconds, 3)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _rss_at(trace: list[tuple[int, float]], fraction: float) -> float:
@@ -238,20 +265,23 @@ def rss_mb(pid: int) -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (from /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid: int, stat: str | None = None) -> float:
+    """User + system CPU seconds a process (or the thread whose stat file is given) has used so far."""
+    with open(stat or f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int, replica_pid: int,
-            queue: str = "default") -> dict:
+            queue: str = "default", profile: Path | None = None) -> dict:
     """One crawl in a fresh process; its numbers (and the replica's CPU spent serving it)."""
     result = out.parent / f"{out.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
            "--hosts", ",".join(hosts), "--out", str(out), "--concurrency", str(concurrency),
            "--result", str(result), "--queue", queue]
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        cmd += ["--profile", str(profile / f"{out.name}.prof")]
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t0, server0 = time.perf_counter(), cpu_seconds(replica_pid)
@@ -282,6 +312,9 @@ def main(argv=None) -> int:
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof "
+                        "(main-thread CPU time; read with python -m pstats); the profiler's own cost inflates the CPU figures")
     # internal: one crawl
     p.add_argument("--child", choices=("full", "full-1", "fetch-only"), help=argparse.SUPPRESS)
     p.add_argument("--proxy", help=argparse.SUPPRESS)
@@ -291,6 +324,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.child:
         args.variant = args.child
+        if args.profile:
+            import cProfile
+
+            # the main thread's CPU time, not wall time: waits for the GIL or a pipe count nothing
+            prof = cProfile.Profile(time.thread_time)
+            try:
+                return prof.runcall(child, args)
+            finally:
+                prof.dump_stats(args.profile)
         return child(args)
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -309,7 +351,8 @@ def main(argv=None) -> int:
                 for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
                     out = work / f"{size}-{variant}"
                     shutil.rmtree(out, ignore_errors=True)
-                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue)
+                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
+                                Path(args.profile) if args.profile else None)
                     r["size"] = size
                     pair[variant] = r
                     rows.append(r)
@@ -351,6 +394,11 @@ def main(argv=None) -> int:
               f"{r['server_cpu_s'] / max(r['pages'], 1) * 1000:.1f} | {r['rss_half_mb']:.0f} | "
               f"{r['peak_rss_mb']:.0f} | {r['total_rss_peak_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | "
               f"{r['partitions']:,} |")
+    print()
+    for r in rows:
+        threads = ", ".join(f"{name} {sec / max(r['pages'], 1) * 1000:.2f}"
+                            for name, sec in r.get("threads_cpu_s", {}).items() if sec >= 0.01)
+        print(f"{r['size']:,} {r['variant']}: crawl-process CPU ms/page by thread (at spider close): {threads}")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

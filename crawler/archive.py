@@ -64,6 +64,46 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
     return clock.to_utc(value) or clock.now()
 
 
+def exchange_records(url: str, status: int, headers: Any, body: bytes, request_headers: Any = None,
+                     fetched_at: dt.datetime | None = None, method: str = "GET") -> tuple[str, bytes]:
+    """One exchange as finished WARC records: (the response's WARC-Record-ID, response + request bytes).
+
+    Pure (no file, no state): a crawl's extraction workers build the records of the pages they
+    extract and the crawl process only appends the bytes (WarcArchive.append). Each record is
+    its own gzip member (warcio's WARCWriter, gzip level 9), exactly what write_response wrote
+    before, so warcio readers and read_warc's damaged-member recovery read either alike.
+    """
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.timeutils import datetime_to_iso_date
+    from warcio.warcwriter import WARCWriter
+
+    body = body or b""
+    buf = BytesIO()
+    writer = WARCWriter(buf, gzip=True, warc_version="1.1")  # WARC/1.1 dates keep microseconds
+    when = datetime_to_iso_date(_utc(fetched_at).replace(tzinfo=None), use_micros=True)
+    try:
+        reason = http.HTTPStatus(int(status)).phrase
+    except ValueError:
+        reason = "Unknown"
+    resp_headers = [(k, v) for k, v in _header_list(headers) if k.lower() not in _DROP_HEADERS]
+    resp_headers.append(("Content-Length", str(len(body))))
+    resp = writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body),
+        http_headers=StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1"),
+        warc_headers_dict={"WARC-Date": when})
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    req_headers = _header_list(request_headers)
+    if not any(k.lower() == "host" for k, _ in req_headers):
+        req_headers.insert(0, ("Host", parts.netloc))
+    req = writer.create_warc_record(
+        url, "request",
+        http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True),
+        warc_headers_dict={"WARC-Date": when})
+    writer.write_request_response_pair(req, resp)
+    return resp.rec_headers.get_header("WARC-Record-ID"), buf.getvalue()
+
+
 class WarcArchive:
     """One gzip WARC file per run: request + response records of every fetched post."""
 
@@ -139,38 +179,23 @@ class WarcArchive:
                        request_headers: Any = None, fetched_at: dt.datetime | None = None,
                        method: str = "GET") -> str:
         """Archive one exchange (request + response records); returns the response's WARC-Record-ID."""
-        from warcio.statusandheaders import StatusAndHeaders
-        from warcio.timeutils import datetime_to_iso_date
-
         if self.closed:
             raise RuntimeError("WarcArchive is closed")
-        body = body or b""
-        when = datetime_to_iso_date(_utc(fetched_at).replace(tzinfo=None), use_micros=True)
-        try:
-            reason = http.HTTPStatus(int(status)).phrase
-        except ValueError:
-            reason = "Unknown"
-        resp_headers = [(k, v) for k, v in _header_list(headers) if k.lower() not in _DROP_HEADERS]
-        resp_headers.append(("Content-Length", str(len(body))))
-        resp = self._writer.create_warc_record(
-            url, "response", payload=BytesIO(body), length=len(body),
-            http_headers=StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1"),
-            warc_headers_dict={"WARC-Date": when})
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        req_headers = _header_list(request_headers)
-        if not any(k.lower() == "host" for k, _ in req_headers):
-            req_headers.insert(0, ("Host", parts.netloc))
-        req = self._writer.create_warc_record(
-            url, "request",
-            http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True),
-            warc_headers_dict={"WARC-Date": when})
-        self._writer.write_request_response_pair(req, resp)
+        return self.append(*exchange_records(url, status, headers, body, request_headers, fetched_at, method))
+
+    def append(self, record_id: str, data: bytes) -> str:
+        """Append finished records (exchange_records' output, built here or in a worker); returns record_id.
+
+        data is whole gzip members (one per record), so the file stays a plain sequence of them.
+        """
+        if self.closed:
+            raise RuntimeError("WarcArchive is closed")
+        self._fh.write(data)
         self._fh.flush()  # each record reaches the OS at once: a killed run keeps it
         self.records += 1
         if is_object(self.path):
             self._segment_records += 1
-        return resp.rec_headers.get_header("WARC-Record-ID")
+        return record_id
 
     def flush(self) -> None:
         """Make every record written so far durable (called before Parquet rows refer to them)."""
@@ -442,7 +467,9 @@ def _reextract(source: Path, dest: Any, options: Any, run_id: str, flush_rows: i
             tag = _Resp(resp.url, resp.record_id, resp.fetched_at)  # the body stays out of the results
             yield tag, (page, None, {"options": options, "hint": hint, "run_id": run_id}), resp.url
 
-    with DatasetWriter(dest, run_id, flush_rows=flush_rows) as writer:
+    from crawler.store.writer import buffer_rows
+
+    with DatasetWriter(dest, run_id, flush_rows=flush_rows, max_buffer_rows=buffer_rows(flush_rows)) as writer:
         for resp, ok, rec in map_calls(record_task, calls(), jobs=jobs):
             if not ok:
                 if not isinstance(rec, NotAnArticle):  # a page that killed its worker twice (PageFailed)
@@ -499,5 +526,5 @@ def options_from(convert: str | None = None, **kw: Any) -> Any:
     return ExtractOptions(**({"convert": convert} if convert else {}), **kw)
 
 
-__all__ = ["WarcArchive", "ArchivedResponse", "iter_responses", "read_warc", "reextract",
+__all__ = ["WarcArchive", "ArchivedResponse", "exchange_records", "iter_responses", "read_warc", "reextract",
            "warc_files", "options_from"]

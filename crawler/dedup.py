@@ -28,6 +28,7 @@ import os
 import pickle
 import re
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -169,6 +170,34 @@ def _schema():
                            what="duplicate index", companions=(LSH_FILE,))
 
 
+def _text_features(raw: str) -> tuple[np.ndarray, dict]:
+    """Shingle hashes and number slots of a text normalised by normalize_for_dedup."""
+    return shingle_hashes(raw.replace(".", "")).astype(np.uint32), numbers_by_slot(raw)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What DupIndex.add derives from a post's text alone, made ahead (in an extraction worker).
+
+    content_hash names the text it was made from: DupIndex uses it only for a post with that hash.
+    """
+
+    content_hash: str | None
+    hashes: np.ndarray            # sorted unique shingle hashes (uint32)
+    slots: dict                   # numbers_by_slot of the normalised text
+    hashvalues: np.ndarray | None  # the MinHash values; None for a text under MIN_SHINGLES shingles
+    body: bytes                   # the normalised text, zlib level 1, as the index stores it
+
+
+def signature(text: str | None, content_hash: str | None = None) -> Signature:
+    """The Signature of a text (pure; a crawl's workers run it so the crawl process does not)."""
+    raw = normalize_for_dedup(text)
+    hashes, slots = _text_features(raw)
+    m = minhash(hashes) if len(hashes) >= MIN_SHINGLES else None
+    return Signature(content_hash, hashes, slots, None if m is None else np.asarray(m.hashvalues),
+                     zlib.compress(raw.encode(), 1))
+
+
 def _us(value) -> int | None:
     from crawler.search import _us as us
 
@@ -244,7 +273,7 @@ class DupIndex:
 
     def _features(self, rid: int | None, raw: str) -> tuple[np.ndarray, dict]:
         """Shingle hashes and number slots of a normalised text, kept for the CACHE latest posts."""
-        feats = (shingle_hashes(raw.replace(".", "")).astype(np.uint32), numbers_by_slot(raw))
+        feats = _text_features(raw)
         if rid is not None:
             self._cache[rid] = feats
             if len(self._cache) > CACHE:
@@ -259,12 +288,16 @@ class DupIndex:
 
     # -- adding posts ------------------------------------------------------------------------
     def add(self, site: str, post_id: int, text: str | None, *, url: str | None = None,
-            published=None, content_hash: str | None = None) -> list[tuple[str, int, float]]:
-        """Add (or update) one post; returns the posts it was confirmed to copy: [(site, post_id, jaccard)]."""
+            published=None, content_hash: str | None = None,
+            sig: Signature | None = None) -> list[tuple[str, int, float]]:
+        """Add (or update) one post; returns the posts it was confirmed to copy: [(site, post_id, jaccard)].
+
+        sig: the text's Signature made ahead (used when its content_hash is this post's), else made here.
+        """
         cur = self.db.cursor()
         cur.execute("BEGIN")
         try:
-            found = self._add(cur, site, post_id, text, url, published, content_hash)
+            found = self._add(cur, site, post_id, text, url, published, content_hash, sig)
             cur.execute("COMMIT")
         except BaseException:
             self._rollback(cur)
@@ -278,17 +311,18 @@ class DupIndex:
         self._dirty = False
         self._cache.clear()
 
-    def _add(self, cur, site, post_id, text, url, published, content_hash) -> list[tuple[str, int, float]]:
+    def _add(self, cur, site, post_id, text, url, published, content_hash,
+             sig: Signature | None = None) -> list[tuple[str, int, float]]:
         lsh = self._index()
         old = cur.execute("SELECT id, content_hash FROM posts WHERE site=? AND post_id=?",
                           (site, int(post_id))).fetchone()
         if old is not None and content_hash is not None and old[1] == content_hash:
             return []
         self._touch(cur)
-        raw = normalize_for_dedup(text)
-        hashes, slots = self._features(None, raw)
-        m = minhash(hashes) if len(hashes) >= MIN_SHINGLES else None
-        body = zlib.compress(raw.encode(), 1)
+        if sig is None or content_hash is None or sig.content_hash != content_hash:
+            sig = signature(text, content_hash)
+        hashes, slots, body = sig.hashes, sig.slots, sig.body
+        m = None if sig.hashvalues is None else _minhash(hashvalues=sig.hashvalues)
         if old is not None:  # a changed article: its old pairs no longer hold
             rid = old[0]
             cur.execute("DELETE FROM edges WHERE a=? OR b=?", (rid, rid))

@@ -172,6 +172,11 @@ def _post_id(url: str) -> int | None:
     return post_id_of(url or "")
 
 
+#: Non-schema record key: the record's link_rows made ahead (by an extraction worker); the writer
+#: uses them instead of making them again when run_id, fetched_at and content_hash still match.
+LINK_ROWS = "link_rows"
+
+
 def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The LINK_SCHEMA rows of one article record: related, prev, next and inline links, in page order."""
     from urllib.parse import urljoin, urlsplit

@@ -94,13 +94,16 @@ class Exchange:
     body: bytes
     request_headers: Any = None
     fetched_at: datetime | None = None
+    #: (WARC-Record-ID, finished gzip records) when a worker built them (WarcArchive.append)
+    warc: tuple[str, bytes] | None = None
 
     @classmethod
-    def of(cls, response: Any, fetched_at: datetime | None = None) -> Exchange:
+    def of(cls, response: Any, fetched_at: datetime | None = None,
+           warc: tuple[str, bytes] | None = None) -> Exchange:
         """The exchange of a Scrapy response."""
         return cls(response.url, response.status, response.headers, response.body,
                    response.request.headers if response.request is not None else None,
-                   fetched_at or clock.now())
+                   fetched_at or clock.now(), warc)
 
 
 @dataclass
@@ -110,6 +113,7 @@ class PostItem:
     record: dict
     key: tuple[str, int]
     exchange: Exchange | None = None
+    signature: Any = None  # the text's crawler.dedup.Signature, made in the extraction worker
 
 
 @dataclass

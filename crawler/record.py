@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from crawler import clock, sites
 from crawler.extract import ExtractOptions, extract_html
-from crawler.items import record_hash
+from crawler.items import LINK_ROWS, record_hash
 
 
 def _header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
@@ -134,4 +134,47 @@ def record_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str,
     return page_to_record(page, site, **(kwargs or {}))
 
 
-__all__ = ["Page", "add_places", "page_body", "page_to_record", "record_task", "site_of"]
+@dataclass
+class Extracted:
+    """What post_task hands back: the record, and what else the crawl process would otherwise compute per page.
+
+    warc: (WARC-Record-ID, the exchange's finished gzip WARC records) for WarcArchive.append;
+    signature: the text's crawler.dedup.Signature for the duplicate index.
+    """
+
+    record: dict
+    warc: tuple[str, bytes] | None = None
+    signature: Any = None
+
+
+def post_task(page: Page, site: sites.Site | None = None, kwargs: Mapping[str, Any] | None = None,
+              archive: Mapping[str, Any] | None = None, dedup: bool = False, task: Any = None) -> Extracted:
+    """A crawl's per-page work, pure, as an extraction worker runs it (in-process with one worker).
+
+    The record (task: record_task unless a test passes another) with its links rows (the
+    non-schema key LINK_ROWS); then, so that the crawl process only appends and looks up:
+    archive={"url", "request_headers"} -> the exchange's finished WARC records
+    (archive.exchange_records of the response as fetched); dedup -> the text's dedup.Signature.
+    NotAnArticle etc. propagate as from page_to_record (the crawl archives those pages itself).
+    """
+    from crawler.items import link_rows
+
+    record = (task or record_task)(page, site, kwargs)
+    # the links rows the writer stores with the record, made here (DatasetWriter uses them when
+    # they still match the record's run_id, fetched_at and content_hash)
+    record[LINK_ROWS] = link_rows(record)
+    out = Extracted(record)
+    if archive is not None:
+        from crawler.archive import exchange_records
+
+        out.warc = exchange_records(archive["url"], page.status, page.headers, page.body,
+                                    archive.get("request_headers"), page.fetched_at)
+    if dedup:
+        from crawler.dedup import signature
+
+        out.signature = signature(record.get("text"), record.get("content_hash"))
+    return out
+
+
+__all__ = ["Extracted", "Page", "add_places", "page_body", "page_to_record", "post_task", "record_task",
+           "site_of"]

@@ -87,6 +87,8 @@ PARKCORPUS_SETTINGS: dict[str, tuple[object, str]] = {
     "PARKCORPUS_SWAPS": (True, "undo the ad-law character swaps (蕞→最 ...)"),
     "PARKCORPUS_MASK_PHONES": (False, "mask phone numbers left in article text"),
     "PARKCORPUS_FLUSH_ROWS": (500, "rows buffered per partition before a Parquet file is written"),
+    "PARKCORPUS_BUFFER_ROWS": (0, "rows buffered over all partitions before the least recently used are written "
+                                  "(0: 4 x PARKCORPUS_FLUSH_ROWS, 2,000 rows, ~30 MB)"),
     "PARKCORPUS_SUMMARY_FILE": ("", "write the run summary JSON here when the spider closes"),
     # off for cluster shard jobs, which share one dataset: `cluster run` rebuilds both at the end
     "PARKCORPUS_DERIVED": (True, "update the duplicate groups and the search index at the end of the run"),

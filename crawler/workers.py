@@ -35,6 +35,9 @@ from crawler.errors import ParkcorpusError
 START_METHOD = "forkserver"
 #: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
 PRELOAD = ["crawler.extract", "crawler.record"]
+#: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
+#: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
+CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]
 
 
 class PageFailed(ParkcorpusError):
@@ -153,14 +156,16 @@ class ExtractionPool:
     """
 
     def __init__(self, workers: int | None = None, options: Any = None,
-                 task: Callable[..., dict] = extract_task, start_method: str = START_METHOD):
+                 task: Callable[..., dict] = extract_task, start_method: str = START_METHOD,
+                 preload: list[str] | None = None):
         self.workers = pool_size(workers)
         self.options = options
         self.task = task
         self.stats = PoolStats()
         self._context = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
-            self._context.set_forkserver_preload(PRELOAD)
+            # (the fork server is one per process: the first pool or process started sets it)
+            self._context.set_forkserver_preload(preload or PRELOAD)
         self._executor: ProcessPoolExecutor | None = None
         self._quarantine: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # guards the executors (restarts come from any thread)
@@ -542,6 +547,28 @@ def map_calls(fn: Callable[..., Any], items: Iterable[tuple[Any, tuple, str]], j
         yield from settled()
 
 
+def run_split(pool: ExtractionPool | None, fn: Callable[[list], list], jobs: list) -> list:
+    """fn(jobs) with jobs split over the pool's workers (contiguous parts, results in order); here without a pool.
+
+    fn takes a list and returns one result per item (it may stop early, as at a write error: the
+    results then end there). A part whose worker died twice is run here instead.
+    """
+    if pool is None or not jobs:
+        return fn(jobs)
+    size = -(-len(jobs) // max(1, min(pool.workers, len(jobs))))
+    parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    futures = [pool.submit_calls(fn, [(part,)], [f"{getattr(fn, '__name__', 'call')} ({len(part)} items)"])
+               for part in parts]
+    out: list = []
+    for part, future in zip(parts, futures):
+        ok, value = future.result()[0]
+        results = value if ok else fn(part)
+        out.extend(results)
+        if len(results) < len(part):  # fn stopped early (an error): what came after is not done
+            break
+    return out
+
+
 class CrawlExtractor:
     """The crawl's extraction: page_to_record in the pool (PARKCORPUS_WORKERS > 1 or 0) or here (1).
 
@@ -571,7 +598,7 @@ class CrawlExtractor:
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start the worker processes (nothing to start with one worker: pages are extracted here)."""
         if self.workers > 1 and self.pool is None:
-            self.pool = ExtractionPool(self.workers).start()
+            self.pool = ExtractionPool(self.workers, preload=CRAWL_PRELOAD).start()
 
     def close(self, *args: Any, **kwargs: Any) -> None:
         """Stop the workers (after the pages in flight)."""
@@ -589,14 +616,15 @@ class CrawlExtractor:
     def drive(self, steps: Any) -> Any:
         """Run a callback's steps (a generator yielding items and ExtractCall): async with a pool, plain without.
 
-        The record of each ExtractCall is sent back into the generator (its error thrown in), so
-        the callback reads like straight code; without a pool the result stays a plain generator
-        (unit tests iterate it with list()).
+        Each ExtractCall runs crawler.record.post_task, and its Extracted (record, WARC records,
+        dedup signature) is sent back into the generator (its error thrown in), so the callback
+        reads like straight code; without a pool the result stays a plain generator (unit tests
+        iterate it with list()).
         """
         return self._drive_async(steps) if self.pool is not None else self._drive_sync(steps)
 
     def _drive_sync(self, steps: Any) -> Iterator[Any]:
-        from crawler.record import page_to_record
+        from crawler.record import post_task
 
         value: Any = None
         error: BaseException | None = None
@@ -608,14 +636,14 @@ class CrawlExtractor:
             value = error = None
             if isinstance(out, ExtractCall):
                 try:
-                    value = page_to_record(out.page, out.site, **out.kwargs)
+                    value = post_task(out.page, out.site, out.kwargs, out.archive, out.dedup)
                 except Exception as exc:  # noqa: BLE001 - handed to the callback, which decides
                     error = exc
             else:
                 yield out
 
     async def _drive_async(self, steps: Any) -> Any:
-        from crawler.record import record_task
+        from crawler.record import post_task
 
         value: Any = None
         error: BaseException | None = None
@@ -627,8 +655,8 @@ class CrawlExtractor:
             value = error = None
             if isinstance(out, ExtractCall):
                 try:
-                    value = await self.pool.call(self.task or record_task, out.page, out.site, out.kwargs,
-                                                 url=out.page.url or "")
+                    value = await self.pool.call(post_task, out.page, out.site, out.kwargs, out.archive, out.dedup,
+                                                 self.task, url=out.page.url or "")
                 except Exception as exc:  # noqa: BLE001
                     error = exc
             else:
@@ -637,8 +665,14 @@ class CrawlExtractor:
 
 @dataclass(frozen=True)
 class ExtractCall:
-    """What a callback yields to have a page extracted: page_to_record(page, site, **kwargs)."""
+    """What a callback yields to have a page extracted: post_task(page, site, kwargs, archive, dedup).
+
+    archive: {"url": the response URL, "request_headers": pairs} to have the exchange's WARC records
+    built too; dedup: also the text's duplicate-index signature. The callback gets an Extracted back.
+    """
 
     page: Any
     site: Any = None
     kwargs: dict = field(default_factory=dict)
+    archive: dict | None = None
+    dedup: bool = False

@@ -7,6 +7,7 @@ import logging
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
+from crawler import dedup
 from crawler import ledger as keys
 from crawler.errors import DISK_FULL_ERRNOS
 from crawler.ledger import ArchiveItem, Ledger, PostItem
@@ -15,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class ParquetWriterPipeline:
-    """Buffers rows in a DatasetWriter (flush every PARKCORPUS_FLUSH_ROWS, on close and on SIGTERM)."""
+    """Buffers rows in a DatasetWriter (a partition at PARKCORPUS_FLUSH_ROWS rows, the least recently used
+    ones above PARKCORPUS_BUFFER_ROWS in all, everything on close and on SIGTERM)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -23,6 +25,7 @@ class ParquetWriterPipeline:
         s = crawler.settings
         self.out = s.get("PARKCORPUS_OUT") or "data"
         self.flush_rows = s.getint("PARKCORPUS_FLUSH_ROWS", 500)
+        self.buffer_rows = s.getint("PARKCORPUS_BUFFER_ROWS", 0)
         self.archive_on = s.getbool("PARKCORPUS_ARCHIVE", True)
         self.writer = None
         self.derived = None
@@ -38,16 +41,23 @@ class ParquetWriterPipeline:
         """Open the dataset writer (and the run's WARC file) on the spider's run id and state."""
         from crawler.archive import WarcArchive
         from crawler.store import DatasetWriter
+        from crawler.store.writer import buffer_rows
 
         run_id = self.ledger.run_id
         if self.archive_on:
             self.archive = WarcArchive(self.out, run_id)
         self.writer = DatasetWriter(self.out, run_id, flush_rows=self.flush_rows, archive=self.archive,
-                                    known=self.ledger.known_posts())
-        from crawler.derived import DerivedIndexes
+                                    known=self.ledger.known_posts(),
+                                    max_buffer_rows=buffer_rows(self.flush_rows, self.buffer_rows),
+                                    offload=self._offload if dedup.is_local(self.out) else None)
+        from crawler.derived import DerivedIndexes, DerivedProcess
+        from crawler.workers import CrawlExtractor
 
         if self.crawler.settings.getbool("PARKCORPUS_DERIVED", True):
-            self.derived = DerivedIndexes(self.out, run_id)  # duplicate groups and search index
+            # duplicate groups and search index: beside the crawl when extraction has its own
+            # processes too (PARKCORPUS_WORKERS > 1), else here
+            pooled = CrawlExtractor.of(self.crawler).workers > 1 and dedup.is_local(self.out)
+            self.derived = (DerivedProcess if pooled else DerivedIndexes)(self.out, run_id)
 
     def process_item(self, item):
         """Archive the raw response, add the row; settle the post as written."""
@@ -59,8 +69,11 @@ class ParquetWriterPipeline:
         try:
             ex = item.exchange
             if self.archive is not None and ex is not None:
-                record_id = self.archive.write_response(ex.url, ex.status, ex.headers, ex.body,
-                                                        ex.request_headers, fetched_at=ex.fetched_at)
+                if ex.warc is not None:  # built by the extraction worker: only appended here
+                    record_id = self.archive.append(*ex.warc)
+                else:
+                    record_id = self.archive.write_response(ex.url, ex.status, ex.headers, ex.body,
+                                                            ex.request_headers, fetched_at=ex.fetched_at)
                 if isinstance(item, PostItem):
                     item.record["warc_record_id"] = record_id
             if isinstance(item, ArchiveItem):
@@ -83,11 +96,17 @@ class ParquetWriterPipeline:
             self.ledger.settle(item.key, "unchanged")
             return item
         if self.derived is not None:
-            self.derived.add(item.record)
+            self.derived.add(item.record, item.signature)
         stats.inc_value(keys.articles_key(status))
         stats.inc_value(keys.articles_key(status, item.record["site"]))
         self.ledger.settle(item.key, "written")
         return item
+
+    def _offload(self, fn, jobs: list) -> list:
+        """Write a batch of Parquet files in the extraction workers (split over them), else here."""
+        from crawler.workers import CrawlExtractor, run_split
+
+        return run_split(CrawlExtractor.of(self.crawler).pool, fn, jobs)
 
     def _count_flush(self, before: int) -> None:
         if self.writer.flushes > before:

@@ -16,7 +16,7 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
-from crawler import clock, discover, ledger, revisit, sites
+from crawler import clock, dedup, discover, ledger, revisit, sites
 from crawler.clock import new_run_id
 from crawler.errors import MalformedPage, NotAnArticle
 from crawler.ledger import ArchiveItem, Exchange, Ledger, PostItem
@@ -72,6 +72,10 @@ class ZblogSpider(scrapy.Spider):
         spider.follow_traps = s.getbool("PARKCORPUS_FOLLOW_TRAPS", False)
         # page_to_record runs in worker processes (PARKCORPUS_WORKERS; 1: in this process)
         spider.extractor = CrawlExtractor.of(crawler)
+        # per-page work the pipelines would otherwise do in this process, done by the worker too:
+        # the WARC records (the writer only appends them) and the duplicate-index signature
+        spider.archive_in_worker = s.getbool("PARKCORPUS_ARCHIVE", True)
+        spider.dedup_in_worker = s.getbool("PARKCORPUS_DERIVED", True) and dedup.is_local(spider.out)
         spider.revisit_days = max(0, s.getint("PARKCORPUS_REVISIT_DAYS", 7))
         spider.revisit_sample = max(0, s.getint("PARKCORPUS_REVISIT_SAMPLE", 0))
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
@@ -278,9 +282,14 @@ class ZblogSpider(scrapy.Spider):
         hint = self.hints.pop(key, {})
         url = sites.post_url(host, pid)
         page = Page.from_response(response, url=url, fetched_at=fetched_at)
+        archive = None
+        if self.archive_in_worker:
+            req = response.request
+            archive = {"url": response.url, "request_headers": list(req.headers.items()) if req is not None else None}
         try:
-            record = yield ExtractCall(page, self.site_by_host.get(host), dict(
-                hint=hint, run_id=self.ledger.run_id, options=ExtractOptions(**self.extract_options)))
+            done = yield ExtractCall(page, self.site_by_host.get(host), dict(
+                hint=hint, run_id=self.ledger.run_id, options=ExtractOptions(**self.extract_options)),
+                archive=archive, dedup=self.dedup_in_worker)
         except MalformedPage as exc:
             self.ledger.settle(key, "not_article", detail=f"malformed: {exc}", malformed=True)
             yield ArchiveItem(Exchange.of(response, fetched_at))
@@ -294,11 +303,12 @@ class ZblogSpider(scrapy.Spider):
             self.ledger.count_error(host, "extract_error", url)
             self.ledger.settle(key, "failed", detail=repr(exc))
             return
+        record = done.record
         # related posts and prev/next reach posts a list page may have missed (taken from the
         # record, so the page is not parsed twice)
         links = [r.get("url") for r in record.get("related") or []]
         links += [record.get("prev_url"), record.get("next_url")]
-        yield PostItem(record, key, Exchange.of(response, fetched_at))
+        yield PostItem(record, key, Exchange.of(response, fetched_at, warc=done.warc), signature=done.signature)
         self.defer_links(host, links)
 
     def defer_links(self, host: str, links) -> None:

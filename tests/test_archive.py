@@ -217,3 +217,68 @@ def test_reextract_with_other_rules_adds_versions_that_become_current(archived, 
     assert "發展" in "".join(df.text) and "发展" not in "".join(df.text)
     assert len(store.load(archived, history=True)) == 4
     assert set(store.load(archived, history=True).run_id) == {first["run_id"], second["run_id"]}
+
+
+def _members(data: bytes) -> list[bytes]:
+    """The decompressed gzip members of a file, in order."""
+    import zlib
+
+    out = []
+    while data:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out.append(d.decompress(data))
+        data = d.unused_data
+    return out
+
+
+def test_records_built_in_another_process_read_back_like_written_ones(tmp_path):
+    # a crawl's workers build the records (exchange_records); the archive only appends the bytes
+    from concurrent.futures import ProcessPoolExecutor
+
+    from crawler.archive import exchange_records
+
+    fetched = dt.datetime(2024, 5, 1, 12, 0, 0, 654321, tzinfo=UTC)
+    exchanges = [(f"http://jinshan.021cf.cn/index.php/post/{i}.html", 200 if i % 3 else 404,
+                  [("Content-Type", "text/html; charset=utf-8"), ("Date", "Wed, 01 May 2024 12:00:00 GMT"),
+                   ("Content-Encoding", "gzip")],
+                  f"<p>园区 {i}</p>".encode() * (50 + i), [(b"User-Agent", [b"parkcorpus-test"])], fetched)
+                 for i in range(6)]
+    with WarcArchive(tmp_path / "here", "r1") as arc:
+        for ex in exchanges:
+            arc.write_response(*ex)
+    with ProcessPoolExecutor(1) as pool:
+        built = list(pool.map(exchange_records, *zip(*exchanges)))
+    with WarcArchive(tmp_path / "there", "r1") as arc:
+        ids = [arc.append(rid, data) for rid, data in built]
+    assert ids == [rid for rid, _ in built] and len(set(ids)) == 6
+
+    def read(out):
+        return [(r.url, r.status, r.headers, r.body, r.fetched_at) for r in iter_responses(out)]
+
+    assert read(tmp_path / "there") == read(tmp_path / "here") and len(read(tmp_path / "here")) == 6
+    assert [r.record_id for r in iter_responses(tmp_path / "there")] == ids
+    # the same file layout: a warcinfo member, then one gzip member per record (response, request)
+    here = _members((tmp_path / "here" / "warc" / "r1.warc.gz").read_bytes())
+    there = _members((tmp_path / "there" / "warc" / "r1.warc.gz").read_bytes())
+    assert len(there) == len(here) == 1 + 2 * 6
+    assert [m.split(b"\r\n", 2)[:2] for m in there] == [m.split(b"\r\n", 2)[:2] for m in here]  # version, type
+
+
+def test_a_damaged_member_of_appended_records_costs_that_record_only(tmp_path):
+    from crawler.archive import exchange_records
+
+    out = tmp_path / "data"
+    urls = [f"http://a.cn/index.php/post/{i}.html" for i in range(5)]
+    with WarcArchive(out, "r1") as arc:
+        for i, u in enumerate(urls):
+            arc.append(*exchange_records(u, 200, {"Content-Type": "text/html"}, f"<p>{i}</p>".encode() * 300))
+    path = out / "warc" / "r1.warc.gz"
+    data = bytearray(path.read_bytes())
+    # the third exchange's response member: find the gzip members' offsets, break its deflate data
+    starts = [i for i in range(len(data)) if data[i:i + 3] == b"\x1f\x8b\x08"]
+    target = starts[1 + 2 * 2]  # warcinfo, then (response, request) per exchange
+    data[target + 40:target + 60] = b"\x00" * 20
+    path.write_bytes(bytes(data))
+    lost: list = []
+    got = [r.url for r in read_warc(path, lost=lost)]
+    assert got == urls[:2] + urls[3:] and len(lost) == 1

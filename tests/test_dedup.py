@@ -220,3 +220,52 @@ def test_rebuild_replaces_the_index_only_when_complete(tmp_path, monkeypatch):
     with dedup.DupIndex(tmp_path) as idx:
         assert idx.count() == 2 and [g["post_id"] for g in idx.groups()] == [1, 2]
     assert not any(".tmp" in p.name for p in path.parent.iterdir())
+
+
+def _groups_of(path, rows, signed: bool, process: bool = False):
+    from crawler.derived import DerivedIndexes, DerivedProcess
+
+    cls = DerivedProcess if process else DerivedIndexes
+    derived = cls(path, "run")
+    for r in rows:
+        derived.add(r, dedup.signature(r["text"], r["content_hash"]) if signed else None)
+    derived.close(written=False)
+    with dedup.DupIndex(path) as idx:
+        return idx.groups()
+
+
+def test_signatures_made_ahead_give_the_same_groups_here_and_in_the_index_process(tmp_path):
+    # the crawl makes each text's signature in its extraction worker and feeds a DerivedProcess
+    rows, gold = labelled_set(n_stories=60, seed=7)
+    plain = _groups_of(tmp_path / "plain", rows, signed=False)
+    assert plain and len({g["dup_group"] for g in plain}) >= 5
+    assert _groups_of(tmp_path / "signed", rows, signed=True) == plain
+    assert _groups_of(tmp_path / "process", rows, signed=True, process=True) == plain
+
+
+def test_a_signature_of_another_text_is_not_used(tmp_path):
+    rows, _ = labelled_set(n_stories=30, seed=3)
+    plain = _groups_of(tmp_path / "plain", rows, signed=False)
+    with dedup.DupIndex(tmp_path / "wrong") as idx:
+        for r in rows:  # every signature made from another post's text: content_hash tells
+            idx.add(r["site"], r["post_id"], r["text"], url=r["url"], published=r["published"],
+                    content_hash=r["content_hash"], sig=dedup.signature(rows[0]["text"], rows[0]["content_hash"]))
+        assert idx.groups() == plain
+
+
+def test_a_dead_index_process_never_stops_the_crawl(tmp_path, caplog):
+    import os
+    import signal
+
+    from crawler.derived import DerivedProcess
+
+    rows, _ = labelled_set(n_stories=6, seed=5)
+    derived = DerivedProcess(tmp_path, "run")
+    derived.add(rows[0])
+    os.kill(derived.proc.pid, signal.SIGKILL)
+    derived.proc.join()
+    with caplog.at_level(logging.WARNING):
+        for r in rows[1:]:
+            derived.add(r)  # neither raises nor blocks
+        assert derived.close() == {}
+    assert "duplicate index process is gone" in caplog.text

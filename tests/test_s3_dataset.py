@@ -25,6 +25,8 @@ SETTINGS = {
     "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS": 4,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 2, "PARKCORPUS_RETRY_BACKOFF": 0,
     "PARKCORPUS_FLUSH_ROWS": 10, "PARKCORPUS_PROGRESS_INTERVAL": 0.05,
+    # files during the run, not only at its end: the mid-run kill must find some (default: 4 x 10)
+    "PARKCORPUS_BUFFER_ROWS": 10,
 }
 
 

@@ -527,3 +527,75 @@ def test_a_file_appears_after_at_most_flush_rows_rows(tmp_path):
         w.add(rec(i, published=dt.datetime(2024, 1 + i, 1, tzinfo=UTC)))
     assert store.dataset_files(out) and w.pending <= 4
     w.close()
+
+
+def _spread(n: int) -> list[dict]:
+    """n posts over 24 partitions (12 months of each of two sites), in no partition order."""
+    return [rec(i, site=("jinshan.021cf.cn", "laian.021cf.cn")[i % 2],
+                published=dt.datetime(2023 + (i * 7 % 24) // 12, 1 + (i * 7 % 24) % 12, 3, tzinfo=UTC))
+            for i in range(1, n + 1)]
+
+
+def test_a_crawls_writer_buffer_is_bounded_and_writes_one_file_per_partition_when_it_fits(tmp_path):
+    from crawler.store.writer import BUFFER_FACTOR, buffer_rows
+
+    assert buffer_rows(500) == BUFFER_FACTOR * 500 and buffer_rows(500, 300) == 500 and buffer_rows(10, 120) == 120
+    rows = _spread(180)
+    # bounded: a small bound is never exceeded after an add, and files appear during the run
+    w = store.DatasetWriter(tmp_path / "small", "run", flush_rows=5, max_buffer_rows=buffer_rows(5), consolidate=False)
+    for r in rows:
+        w.add(r)
+        assert w.pending <= buffer_rows(5) == 20
+    assert w.flushes > 1
+    w.close()
+    # a bound the run fits in: one file per partition, nothing to merge
+    w = store.DatasetWriter(tmp_path / "big", "run", flush_rows=100, max_buffer_rows=buffer_rows(100), consolidate=False)
+    for r in rows:
+        w.add(r)
+    assert w.flushes == 0 and w.pending == 180
+    w.close()
+    files = store.dataset_files(tmp_path / "big")
+    assert len(files) == len({f.parent for f in files}) == 24  # 12 months of each site
+    assert sorted(store.load(tmp_path / "big")["post_id"]) == sorted(store.load(tmp_path / "small")["post_id"])
+
+
+def test_files_written_through_the_worker_pool_equal_files_written_here(tmp_path):
+    from crawler.workers import ExtractionPool, run_split
+
+    rows = _spread(60)
+    with ExtractionPool(2) as pool:
+        offload = lambda fn, jobs: run_split(pool, fn, jobs)  # noqa: E731 - what the crawl pipeline passes
+        for name, hook in (("here", None), ("pool", offload)):
+            w = store.DatasetWriter(tmp_path / name, "run", flush_rows=4, offload=hook)
+            for r in rows:
+                w.add(r)
+            w.close()
+            assert w.counts["rows_written"] == 60 and w.counts["links_written"] == 60 * 4
+    names = {p: sorted(f.relative_to(tmp_path / p) for f in (tmp_path / p).rglob("*.parquet")) for p in ("here", "pool")}
+    assert names["here"] == names["pool"] and len(names["here"]) > 24
+    def table(path):  # extracted_at: when each writer stamped the row
+        t = pq.read_table(path)
+        return t.drop_columns(["extracted_at"]) if "extracted_at" in t.column_names else t
+
+    for rel in names["here"]:
+        assert table(tmp_path / "pool" / rel).equals(table(tmp_path / "here" / rel))
+    assert not list((tmp_path / "pool" / ".tmp").glob("*"))
+
+
+def test_a_write_error_in_a_worker_reaches_the_writer_after_the_files_before_it(tmp_path):
+    from crawler.store.writer import write_files
+    from crawler.workers import ExtractionPool, run_split
+
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "run", flush_rows=100)
+    for r in _spread(6):
+        w.add(r)
+    (out / "articles").mkdir(exist_ok=True)
+    (out / "articles" / "site=laian.021cf.cn").write_text("not a folder")  # the laian files cannot be made
+    with ExtractionPool(2) as pool:
+        w.offload = lambda fn, jobs: run_split(pool, fn, jobs)
+        with pytest.raises(OSError):
+            w.flush()
+    # what was written before the error is listed, complete, and readable
+    assert w.files and all(f.exists() and pq.read_table(f).num_rows for f in w.files)
+    assert write_files([]) == []

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crawler.clock import to_utc
-from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_SCHEMA, content_hash, fact_rows,
-                           link_rows, record_hash)
+from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_ROWS, LINK_SCHEMA, content_hash,
+                           fact_rows, link_rows, record_hash)
 from crawler.store import files as _files
 from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
 from crawler.store.known import KnownPosts, known_posts
@@ -35,6 +35,19 @@ from crawler.store.layout import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: A crawl's (and reextract's) writer buffers up to this many times flush_rows rows over all
+#: partitions (PARKCORPUS_BUFFER_ROWS=0): posts arrive in no partition order, and a smaller
+#: bound writes every partition several times (a 1,000-post run over ~200 partitions wrote ~300
+#: small files, each fsynced, then merged them); at 4 x 500 such a run writes one file per
+#: partition. A buffered row holds ~15 KB (measured on replica posts of ~520 characters).
+BUFFER_FACTOR = 4
+
+
+def buffer_rows(flush_rows: int, setting: int | None = 0) -> int:
+    """The rows a crawl's writer buffers over all partitions: setting, or BUFFER_FACTOR x flush_rows when 0/None."""
+    flush_rows = max(1, int(flush_rows))
+    return max(flush_rows, int(setting or 0) or BUFFER_FACTOR * flush_rows)
 
 
 def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
@@ -64,10 +77,40 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec["extractor_version"] = rec["extractor_version"] or EXTRACTOR_VERSION
     if "inline_links" in record:
         rec["inline_links"] = record["inline_links"]
+    if record.get(LINK_ROWS) is not None:
+        rec[LINK_ROWS] = record[LINK_ROWS]
     for kind in FACT_KEYS:  # the post's parcels/listings rows (crawler.facts), written beside links
         if kind in record:
             rec[kind] = record[kind]
     return rec
+
+
+def write_files(jobs: list[tuple[pa.Table, Path, Path]]) -> list[tuple[Path | None, OSError | None]]:
+    """_write_parquet(table, tmpdir, target) for each job, in order, stopping at the first OSError.
+
+    [(final path, None) ..., (None, the OSError)]: what DatasetWriter runs, here or in a worker
+    process (offload); the protocol (complete under .tmp/, fsync, hard link, fsync the folder) is
+    the same wherever it runs.
+    """
+    out: list[tuple[Path | None, OSError | None]] = []
+    for table, tmpdir, target in jobs:
+        try:
+            out.append((_write_parquet(table, tmpdir, target), None))
+        except OSError as exc:
+            out.append((None, exc))
+            break
+    return out
+
+
+def _link_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The links rows of a normalised record: the ones made ahead (LINK_ROWS) when they still match it."""
+    made = rec.get(LINK_ROWS)
+    if made is not None and all(
+            r["run_id"] == rec["run_id"] and r["content_hash"] == rec["content_hash"]
+            and to_utc(r["fetched_at"]) == rec["fetched_at"] and r["src_post_id"] == rec["post_id"]
+            for r in made[:1]):
+        return made
+    return link_rows(rec)
 
 
 class DatasetWriter:
@@ -75,8 +118,9 @@ class DatasetWriter:
 
     A partition's rows are written as one file when it holds ``flush_rows`` rows; when all
     buffers together hold more than ``max_buffer_rows`` (default flush_rows, so a file appears
-    after at most that many rows, as a crawl's progress and kill tests expect), the partitions
-    least recently added to are written, until half the buffer is free. A crawl walks the site roughly by date, so a
+    after at most that many rows; a crawl and reextract pass ``buffer_rows(flush_rows)``, 4 x
+    flush_rows, PARKCORPUS_BUFFER_ROWS), the partitions least recently added to are written,
+    until half the buffer is free; memory stays bounded by max_buffer_rows rows. A crawl walks the site roughly by date, so a
     month it has left behind often goes out as one file; when rows arrive in no partition order a
     partition is written several times. ``flush()`` writes everything buffered; ``close()`` does,
     then (with ``consolidate``, the default) merges the files this writer wrote into one partition
@@ -94,7 +138,8 @@ class DatasetWriter:
 
     def __init__(self, out: str | os.PathLike, run_id: str, flush_rows: int = 500,
                  archive: Any = None, known: KnownPosts | None = None,
-                 max_buffer_rows: int | None = None, consolidate: bool = True):
+                 max_buffer_rows: int | None = None, consolidate: bool = True,
+                 offload: Callable[..., list] | None = None):
         self.out = ensure_dataset(out, create=True)
         self.run_id = check_run_id(run_id)
         self.flush_rows = max(1, int(flush_rows))
@@ -106,6 +151,9 @@ class DatasetWriter:
         self._pending = 0
         self._seq = 0
         self.consolidate = consolidate
+        # offload(write_files, jobs) -> write_files(jobs)'s results, computed elsewhere (a crawl's
+        # extraction workers: Parquet encoding and zstd cost ~3 ms per file); None: here
+        self.offload = offload
         self.flushes = 0
         self.files: list[Path] = []
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
@@ -169,49 +217,60 @@ class DatasetWriter:
         n = f"{self._seq:05d}"
         self._seq += 1
         self.flushes += 1
-        written: list[Path] = []
         tmpdir = self.out / TMP
         # links first: if the process dies between the two, the posts are not yet stored, get
         # fetched again, and compact folds the repeated link rows; the other order would lose links
+        first: list[tuple[pa.Table, Path, Path]] = []
+        counted: list[tuple[str, int]] = []
         by_site: dict[str, list[dict[str, Any]]] = {}
         for (site, _, _), rows in batch.items():
-            by_site.setdefault(site, []).extend(link for rec in rows for link in link_rows(rec))
+            by_site.setdefault(site, []).extend(link for rec in rows for link in _link_rows(rec))
         for site, links in sorted(by_site.items()):
             if not links:
                 continue
             table = pa.Table.from_pylist(links, schema=LINK_SCHEMA)
-            target = self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
-            written.append(_write_parquet(table, tmpdir, target))
-            self.counts["links_written"] += len(links)
-        written += self._write_facts(batch, n)
-        for (site, year, month), rows in sorted(batch.items()):
-            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
-            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
-            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
-            written.append(_write_parquet(table, tmpdir, target))
-            self.counts["rows_written"] += len(rows)
-        self.files.extend(written)
-        return written
-
-    def _write_facts(self, batch: dict, n: str) -> list[Path]:
-        """One parcels and one listings file per site of this batch (with the links, before the articles).
-
-        The rows carry the article version's run_id and fetched_at, so a reader keeps the fact rows
-        of the newest version of each post (crawler.store.reading.load_facts).
-        """
-        written = []
+            first.append((table, tmpdir, self.out / LINKS / f"site={site}" / f"part-{self.run_id}-{n}.parquet"))
+            counted.append(("links_written", len(links)))
         for kind in FACT_KINDS:
-            by_site: dict[str, list[dict[str, Any]]] = {}
+            by_site = {}
             for (site, _, _), rows in batch.items():
                 by_site.setdefault(site, []).extend(r for rec in rows for r in fact_rows(rec, kind))
             for site, facts in sorted(by_site.items()):
                 if not facts:
                     continue
+                # the rows carry the article version's run_id and fetched_at, so a reader keeps the
+                # fact rows of the newest version of each post (crawler.store.reading.load_facts)
                 schema = FACT_FILE_SCHEMAS[kind]
                 table = pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in facts], schema=schema)
-                target = self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"
-                written.append(_write_parquet(table, self.out / TMP, target))
-                self.counts[f"{kind}_written"] += len(facts)
+                first.append((table, tmpdir, self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"))
+                counted.append((f"{kind}_written", len(facts)))
+        written = self._write_jobs(first, counted)
+        articles: list[tuple[pa.Table, Path, Path]] = []
+        counted = []
+        for (site, year, month), rows in sorted(batch.items()):
+            rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
+            table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+            target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
+            articles.append((table, tmpdir, target))
+            counted.append(("rows_written", len(rows)))
+        return written + self._write_jobs(articles, counted)
+
+    def _write_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], counted: list[tuple[str, int]]) -> list[Path]:
+        """Write (table, tmpdir, target) files, here or through offload; count and list the ones written.
+
+        Raises the first OSError (disk full ...) after listing the files written before it.
+        """
+        if not jobs:
+            return []
+        results = self.offload(write_files, jobs) if self.offload is not None else write_files(jobs)
+        written: list[Path] = []
+        for (path, exc), (key, rows) in zip(results, counted):
+            if exc is not None:
+                self.files.extend(written)
+                raise exc
+            written.append(path)
+            self.counts[key] += rows
+        self.files.extend(written)
         return written
 
     def close(self) -> None:

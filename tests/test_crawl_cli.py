@@ -100,7 +100,9 @@ def test_max_errors_exit_1(make_replica, run_cli, tmp_path, fast_args, no_proxy_
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_stops_gracefully_writing_buffered_rows(sig, make_replica, tmp_path, fast_args):
-    srv = make_replica(sites=1, posts=60, faults="slow=1:0.1")
+    # enough posts that fetching (0.1 s a page, 2 at a time) cannot finish before the first rows
+    # come back from the extraction workers, however slowly a loaded machine starts them
+    srv = make_replica(sites=1, posts=240, faults="slow=1:0.1")
     host = srv.network.hosts[0]
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
     proc = subprocess.Popen(

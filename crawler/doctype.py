@@ -92,9 +92,14 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
 
 def _table_votes(table: dict, out: dict[str, float]) -> None:
     """A parcel table votes for a result (a buyer or deal price column with values) or a notice."""
-    from crawler.facts import _buyer_cell, header_fields  # one header vocabulary, kept in crawler.facts
+    from crawler.facts import _buyer_cell, header_fields, parcel_view  # one header vocabulary, in crawler.facts
 
     fields = header_fields(table.get("header") or [])
+    if not fields and len(table.get("header") or table.get("rows", [[]])[0] or []) >= 2:
+        # a label column or label|value grid: read it as the parcel table it is
+        view = parcel_view(table)
+        if view is not None:
+            table, fields = view
     names = set(fields.values())
 
     def filled(field: str) -> bool:

@@ -79,16 +79,23 @@ _NUMC = rf"(?:[0-9０-９]{{1,3}}(?:[,，][0-9０-９]{{3}})+(?:[.．][0-9０-�
 _AREA_UNIT = "|".join(sorted(map(re.escape, AREA_UNITS), key=len, reverse=True))
 #: A figure with an area unit ("23,456.7平方米", "35.2亩", "2.5公顷").
 RE_AREA = re.compile(rf"({_NUMC})\s*({_AREA_UNIT})")
-#: A money figure ("1,500万元", "2.3亿元", "860元").
-RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点]+)\s*(亿元|万元|元|亿|万(?![平㎡亩m]))")
+#: Capital numerals (大写) as deal confirmations and result notices write amounts: "人民币壹仟贰佰陆拾万元整".
+CAPITAL_DIGITS = "零壹贰叁肆伍陆柒捌玖拾佰仟"
+#: A money figure ("1,500万元", "2.3亿元", "860元", "壹仟贰佰陆拾万元整").
+RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点"
+                      + CAPITAL_DIGITS + r"]+)\s*(亿元|万元|元|亿|万(?![平㎡亩m]))")
 
 # --------------------------------------------------------------------------------------
 # Plot ratio wordings (容积率), each an interval; a single value fills both ends
 # --------------------------------------------------------------------------------------
 _F = r"([0-9０-９]+(?:[.．][0-9０-９]+)?)"
 PLOT_RATIO_FORMS: list[tuple[str, re.Pattern[str]]] = [
-    # "1.0≤容积率≤2.0", "1.0<容积率≤2.0"
-    ("both", re.compile(rf"{_F}\s*[≤<＜≦]=?\s*(?:容积率|FAR)?\s*[≤<＜≦]=?\s*{_F}")),
+    # the national 供地结果 form "约定容积率 下限：1.2 上限：2.0" (both labels present, so no other
+    # figure of the cell can be taken for an end)
+    ("both", re.compile(rf"下限\s*[:：]?\s*{_F}.{{0,8}}?上限\s*[:：]?\s*{_F}")),
+    # "1.0≤容积率≤2.0", "1.0<容积率≤2.0"; notices in Jiangsu and Anhui write the ratio as R
+    # ("1.5≤R≤3.0", "1.0＜R≤2.2"): a lone letter between two comparisons
+    ("both", re.compile(rf"{_F}\s*[≤<＜≦]=?\s*(?:容积率|FAR|R|r)?\s*[≤<＜≦]=?\s*{_F}")),
     # "大于1.0且不大于2.0", "不小于1.0不大于2.0", "大于等于1.2小于等于2.0"
     ("both", re.compile(rf"(?:不小于|不低于|大于等于|大于|≥|>=|>|＞|≧)\s*{_F}\s*[,，、且并]?\s*(?:且|并且)?\s*"
                         rf"(?:不大于|不超过|不高于|小于等于|小于|≤|<=|<|＜|≦)\s*{_F}")),
@@ -112,7 +119,8 @@ METHODS = ("挂牌", "拍卖", "招标", "协议")
 #: A parcel name in prose: a code or a place name ending in 地块/宗地 (山阳镇JS-0504单元47-09地块).
 RE_PARCEL_NAME = re.compile(
     r"((?:[\u4e00-\u9fa5]{1,12}?(?:镇|街道|区|县|市|乡|园区|开发区|工业区|新城))?"
-    r"[A-Za-z0-9\u4e00-\u9fa5\-－—()（）#＃号、]{1,40}?(?:地块|宗地))"
+    # 〔〕 and [] hold the year of a reserve code ("来自然资储〔2025〕28号地块")
+    r"[A-Za-z0-9\u4e00-\u9fa5\-－—()（）#＃号、〔〕\[\]［］]{1,40}?(?:地块|宗地))"
 )
 #: Words that stop a parcel-name match from the left (the name starts after them).
 #: Greedy: the name starts after the LAST of them ("本次出让的宗地位于山阳镇的JS-0504…地块").
@@ -127,11 +135,12 @@ RE_BUYER = [
 ]
 #: The deal price in prose: "以1500万元竞得", "成交价1500万元", "成交价格为2.3亿元".
 RE_DEAL_PRICE = re.compile(
-    r"(?:以|成交价(?:格|款)?(?:为|是|：|:)?|成交总价(?:为|：|:)?|总价|斩获价)\s*(?:人民币)?\s*"
+    # "以底价3.1亿元竞得", "以起始价1860万元成交": the reserve word sits between 以 and the figure
+    r"(?:以(?:底价|起始价|起拍价|挂牌起始价)?|成交价(?:格|款)?(?:为|是|：|:)?|成交总价(?:为|：|:)?|总价|斩获价)\s*(?:人民币)?\s*"
     r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?)\s*(亿元|万元|元)(?!/)"
 )
 #: "底价竞得"/"底价成交": the deal price is the start price.
-RE_AT_RESERVE = re.compile(r"底价(?:竞得|成交|摘得|出让)|以起始价(?:竞得|成交)")
+RE_AT_RESERVE = re.compile(r"底价(?:竞得|成交|摘得|出让)|以起始价(?:竞得|成交)|以底价[0-9０-９.．,，]+\s*(?:亿元|万元|元)(?:竞得|成交|摘得)")
 RE_START_PRICE = re.compile(
     r"(?:起始价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?)\s*(亿元|万元|元)(?!/)"
 )
@@ -143,6 +152,15 @@ RE_LAND_USE = re.compile(r"(?:土地用途|规划用途|用途|用地性质)(?:�
 RE_PLOT_RATIO = re.compile(r"容积率(?:为|：|:)?\s*([^，。；;,]{1,24})")
 RE_TERM = re.compile(r"(?:出让年限|使用年限|出让年期|使用年期|年限)(?:为|：|:)?\s*([0-9０-９一二三四五六七八九十]+)\s*年")
 RE_BOUNDARY = re.compile(r"(东至[^。；;]{1,40}?[，,]\s*(?:南至|西至|北至)[^。；;]{1,120})[。；;]")
+#: Where a parcel lies in prose: "该地块位于姚庄镇银河路南侧，…". Only after 地块/宗地, so a company
+#: or project "位于" sentence is never taken; stops at the first comma (the next clause is a figure).
+RE_SITED = re.compile(r"(?:地块|宗地)(?:位于|坐落于|地处)([^，,。；;]{4,40})")
+#: How a notice says the parcels are sold: "以挂牌方式出让", "以网上挂牌方式", "通过公开拍卖",
+#: "经…公开挂牌", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules of any sale).
+RE_DOC_METHOD = re.compile(
+    r"(?:以|通过|采取|采用)(?:公开|网上|线上|现场|公开网上)?(挂牌|拍卖|招标|协议)(?:方式|出让)"
+    r"|(挂牌|拍卖|招标|协议)出让(?!文件)|(?:公开|网上)(挂牌|拍卖|招标)(?:出让|交易|，|,)"
+)
 RE_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 # --------------------------------------------------------------------------------------
@@ -159,7 +177,10 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
     ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
-    ("land_result", re.compile(r"成交(?:结果)?公示|出让结果|成交结果|结果公告|花落|斩获|摘得|拍得|竞得"), 2),
+    # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
+    # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.
+    # 供地结果 is the national land-supply result form (landchina) the sites repost.
+    ("land_result", re.compile(r"成交(?:结果)?公示|出让结果|成交结果|结果公告|供地结果|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
     # --- land_notice: parcels offered, the rules of the sale
     ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:挂牌|拍卖|招标)方式"), 5),
@@ -213,6 +234,11 @@ MAX_RULE_HITS = 3
 # --------------------------------------------------------------------------------------
 #: What is offered: the first of these in the title/body names the property.
 PROPERTIES = ("厂房", "仓库", "办公", "写字楼", "车间", "土地", "商铺", "宿舍", "库房")
+#: One building of a multi-building ad, as its line starts: "1号厂房：", "2#楼：", "A栋：", "3号楼，".
+RE_UNIT_LINE = re.compile(
+    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)?\s*"
+    r"(?:厂房|仓库|楼|栋|幢|车间|库)[：:，,]"
+)
 RE_LISTING_KIND = re.compile(r"出租出售|租售|出租或出售|可租可售|出租|招租|出售|转让")
 #: Labelled spec lines: "层高：8米", "承重：3吨/平方米", "电力：630KVA".
 #: "层高：8米", "层高一层8米" (the first figure after the label: the ground floor's).
@@ -224,12 +250,14 @@ RE_POWER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:KVA|kva|kVA|Kva|�
 RE_LISTING_AREA = re.compile(
     rf"({_NUMC})\s*(?:(?:万平方米|平方米|平米|㎡|m2|m²)?\s*(?:-|－|—|~|～|至|到)\s*({_NUMC}))?\s*(万平方米|平方米|平米|㎡|m2|m²|亩)"
 )
+#: Square metres as the ads write them in a price: 平方米, 平米, 平方 ("0.75元/平方/天"), ㎡, m2, 平.
+SQM = r"(?:平方米|平米|平方|㎡|m2|m²|平)"
 #: Price forms: per m² per day/month, per m² (sale), 万元 total, 面议.
 RE_PRICE = re.compile(
     r"([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*(?:-|~|～|至)?\s*(?:[0-9]+(?:\.[0-9]+)?)?\s*"
-    r"(元\s*/\s*(?:平方米|平米|㎡|m2|m²|平)\s*/\s*(?:天|日)|元\s*/\s*(?:平方米|平米|㎡|m2|m²|平)\s*/\s*月|"
-    r"元\s*/\s*(?:平方米|平米|㎡|m2|m²|平)(?:\s*[·.]\s*(?:天|日))?|元\s*/\s*(?:天|日)\s*/\s*(?:平方米|平米|㎡|m2)|"
-    r"元\s*/\s*月\s*/\s*(?:平方米|平米|㎡|m2)|万元|万)"
+    rf"(元\s*/\s*{SQM}\s*/\s*(?:天|日)|元\s*/\s*{SQM}\s*/\s*月|"
+    rf"元\s*/\s*{SQM}(?:\s*[·.]\s*(?:天|日|月))?|元\s*/\s*(?:天|日)\s*/\s*{SQM}|"
+    rf"元\s*/\s*月\s*/\s*{SQM}|万元|万)"
 )
 #: The price in words: "每平方米每天1.2元", "1.2元每平方米每天".
 RE_PRICE_WORDS = re.compile(

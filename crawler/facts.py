@@ -49,7 +49,8 @@ def parse_number(s: str | None) -> float | None:
         return float(t)
     except ValueError:
         pass
-    if not re.fullmatch(r"[零〇一二两三四五六七八九十百千万亿点0-9.]+", t):
+    if not re.fullmatch(r"[零〇一二两三四五六七八九十百千万亿点0-9.]+", t) and not re.fullmatch(
+            f"[{fr.CAPITAL_DIGITS}万亿]+", t):
         return None
     import cn2an  # a maintained parser for 一千二百五十 / 三点五 (loaded only when needed)
 
@@ -232,6 +233,61 @@ def _transpose_if_vertical(table: dict) -> dict | None:
     return {"caption": table.get("caption"), "header": labels, "rows": parcels}
 
 
+def _kv_grid(table: dict) -> dict | None:
+    """A label|value|label|value grid (the national 供地结果 form, one-parcel notices laid out in
+    four columns) as a normal table with one row per parcel; a field named again starts the next
+    parcel. None unless the third column holds labels of other fields than the first's on the
+    same rows (a vertical table of several parcels repeats one field across a row)."""
+    rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
+    width = len(rows[0]) if rows else 0
+    if width < 4 or width % 2 or len(rows) < 2:
+        return None
+    second = 0
+    for r in rows:
+        f0, f2 = header_field(r[0] or ""), (header_field(r[2] or "") if r[2] != r[1] else None)
+        if f0 is not None and f0 == f2:
+            return None
+        second += f2 is not None
+    if second < 2:
+        return None
+    parcels: list[dict[str, tuple[str, str]]] = [{}]
+    for r in rows:
+        for i in range(0, width, 2):
+            label, value = r[i], r[i + 1]
+            if not label or label == value or len(label) > fr.MAX_LABEL_CHARS:
+                continue  # a colspan value repeated into a label position
+            f = header_field(label)
+            if f is None or not value:
+                continue
+            if f in parcels[-1]:
+                parcels.append({})
+            parcels[-1][f] = (label, value)
+    parcels = [p for p in parcels if p]
+    header: list[str] = []
+    order: list[str] = []
+    for p in parcels:
+        for f, (label, _) in p.items():
+            if f not in order:
+                order.append(f)
+                header.append(label)
+    if not _is_parcel_table(dict(enumerate(order))):
+        return None
+    return {"caption": table.get("caption"), "header": header,
+            "rows": [[p.get(f, ("", ""))[1] for f in order] for p in parcels]}
+
+
+def parcel_view(table: dict) -> tuple[dict, dict[int, str]] | None:
+    """(table with one parcel per row, {column: field}) of a parcel table in any of its layouts:
+    a header row, a label|value|label|value grid, or a label column; None for other tables."""
+    fields = header_fields(table.get("header") or [])
+    if _is_parcel_table(fields):
+        return table, fields
+    for view in (_kv_grid(table), _transpose_if_vertical(table)):
+        if view is not None:
+            return view, header_fields(view["header"])
+    return None
+
+
 def _header_unit(label: str, units: dict[str, float]) -> str | None:
     return _unit_in(label, units)
 
@@ -278,12 +334,10 @@ def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method:
 def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> list[dict]:
     out: list[dict] = []
     for ti, table in enumerate(tables or []):
-        fields = header_fields(table.get("header") or [])
-        if not _is_parcel_table(fields):
-            vertical = _transpose_if_vertical(table)
-            if vertical is None:
-                continue
-            table, fields = vertical, header_fields(vertical["header"])
+        view = parcel_view(table)
+        if view is None:
+            continue
+        table, fields = view
         header = table["header"]
         labels = {f: header[i] for i, f in fields.items()}
         rows, bad, tried = [], 0, 0
@@ -392,9 +446,9 @@ def _parcel_names(sentence: str) -> list[str]:
 
 
 def _doc_method(text: str) -> str | None:
-    # "以挂牌方式出让", "通过公开挂牌出让", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules)
-    m = re.search(r"(?:以|通过|采取|采用)(?:公开)?(挂牌|拍卖|招标|协议)(?:方式|出让)|(挂牌|拍卖|招标|协议)出让(?!文件)", text or "")
-    return (m.group(1) or m.group(2)) if m else None
+    """The sale method the post states for all its parcels (fact_rules.RE_DOC_METHOD)."""
+    m = fr.RE_DOC_METHOD.search(text or "")
+    return next((g for g in m.groups() if g), None) if m else None
 
 
 def _prose_values(s: str) -> dict:
@@ -419,6 +473,10 @@ def _prose_values(s: str) -> dict:
     m = fr.RE_BOUNDARY.search(s + "。")
     if m:
         v["location"] = m.group(1).rstrip("，,")
+    else:
+        m = fr.RE_SITED.search(s)
+        if m:
+            v["location"] = m.group(1).strip()
     m = fr.RE_START_PRICE.search(s)
     if m:
         v["start_price_yuan"] = parse_money(m.group(1) + m.group(2))
@@ -553,9 +611,9 @@ def parcels(record: dict, tables: list[dict], text: str | None = None, *, doc_ty
 # Listings
 # ------------------------------------------------------------------------------------------
 _PRICE_UNITS = [
-    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)/(?:天|日)|元/(?:天|日)/(?:平方米|平米|㎡|m2)|元/(?:平方米|平米|㎡|m2|m²|平)[·.](?:天|日)"), "元/㎡/天"),
-    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)/月|元/月/(?:平方米|平米|㎡|m2)"), "元/㎡/月"),
-    (re.compile(r"元/(?:平方米|平米|㎡|m2|m²|平)"), "元/㎡"),
+    (re.compile(rf"元/{fr.SQM}/(?:天|日)|元/(?:天|日)/{fr.SQM}|元/{fr.SQM}[·.](?:天|日)"), "元/㎡/天"),
+    (re.compile(rf"元/{fr.SQM}/月|元/月/{fr.SQM}|元/{fr.SQM}[·.]月"), "元/㎡/月"),
+    (re.compile(rf"元/{fr.SQM}"), "元/㎡"),
     (re.compile(r"万元|万"), "万元"),
 ]
 

@@ -172,7 +172,7 @@ def score(results: list[tuple[dict, tuple]], listing_key=None) -> dict:
     misses: list[str] = []
     for page, (rec, tables, doc_type, parcels, listings, warnings) in results:
         gold = page["gold"]
-        name = page.get("name") or page["url"]
+        name = page.get("name") or page.get("url") or "?"
         n += 1
         if doc_type == gold["doc_type"]:
             ok += 1

@@ -401,6 +401,41 @@ def _labelled_parcels(text: str, doc_method: str | None) -> list[dict]:
     return out
 
 
+_BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div")
+
+
+def body_lines(element, options=None) -> str:
+    """Text of the body's blocks outside tables, one line each (``br`` breaks too), normalised
+    like the body, repeated lines kept."""
+    from crawler.normalize import DEFAULT_OPTIONS, normalize_field
+
+    out = []
+    for el in element.iter(*_BLOCKS):
+        if el.tag == "div" and any(True for _ in el.iter("p", "div", "li", "table") if _ is not el):
+            continue  # a wrapper: its blocks are read on their own
+        if any(a.tag in ("table", "li", "p") for a in el.iterancestors()):
+            continue
+        parts = []
+        for node in el.iter():
+            if not isinstance(node.tag, str):  # a comment or processing instruction: no text
+                if node.tail:
+                    parts.append(node.tail)
+                continue
+            if node.tag == "br":
+                parts.append("\n")
+            elif node.tag == "table":
+                break
+            if node.text and node.tag != "br":
+                parts.append(node.text)
+            if node.tail and node is not el:
+                parts.append(node.tail)
+        for ln in "".join(parts).split("\n"):
+            ln = " ".join(ln.split())
+            if ln:
+                out.append(normalize_field(ln, options or DEFAULT_OPTIONS) or "")
+    return "\n".join(out)
+
+
 def _buyer_cell(v: str | None) -> str | None:
     if not v or re.fullmatch(r"[/／—\-－无\s]*|流拍|终止|中止|暂无", v):
         return None
@@ -551,8 +586,12 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 def parcels(record: dict, tables: list[dict], text: str | None = None, *, doc_type: str | None = None,
-            warnings: list | None = None) -> list[dict]:
-    """Parcel rows (PARCEL_FIELDS) of a post: table rows first, prose merged in (the table wins)."""
+            warnings: list | None = None, lines: str | None = None) -> list[dict]:
+    """Parcel rows (PARCEL_FIELDS) of a post: table rows first, prose merged in (the table wins).
+
+    `lines` is the body's text line by line as the markup has it (`body_lines`): extraction drops
+    a paragraph repeated word for word, and a notice listing parcels as labelled lines repeats
+    "出让年限：50年" for each of them."""
     warn = _Warn(warnings)
     text = text if text is not None else record.get("text") or ""
     doc_type = doc_type or record.get("doc_type")
@@ -560,7 +599,7 @@ def parcels(record: dict, tables: list[dict], text: str | None = None, *, doc_ty
         return []
     method = _doc_method(text)
     rows = _table_parcels(tables, method, warn)
-    for lp in _labelled_parcels(text, method):
+    for lp in _labelled_parcels(lines or text, method):
         key = parcel_key(lp["parcel_name"])
         match = next((r for r in rows if _same(parcel_key(r["parcel_name"]), key)), None)
         if match is not None:
@@ -741,11 +780,54 @@ def _listing_row(values: dict, lines_text: str, kind: str | None, prop: str | No
     return row
 
 
+_BARE_FIGURE = re.compile(r"\s*[0-9０-９]+(?:[.．][0-9０-９]+)?\s*")
+_HEADER_UNIT = re.compile(r"[（(]([^（）()]{1,8})[）)]\s*$")
+
+
+def _with_unit(cell: str, label: str) -> str:
+    """A bare figure of a listing table with the unit its column label states ("层高（米）" over
+    "10" -> "10米", "承重（吨/㎡）" over "5" -> "5吨/㎡"); any other cell as it is."""
+    if not cell or not _BARE_FIGURE.fullmatch(cell):
+        return cell
+    m = _HEADER_UNIT.search(label or "")
+    return cell.strip() + m.group(1) if m else cell
+
+
 def _price_sentence(text: str) -> str:
     for s in _sentences(text):
         if re.search(r"租金|售价|价格|元/|面议|万元", s) and not re.search(r"注册资本|总投资|产值", s):
             return s
     return ""
+
+
+_UNIT_AREA_TOTAL = re.compile(r"(?:共计?|合计|总)\s*(?:建筑面积)?\s*[约为：:]?\s*" + fr.RE_LISTING_AREA.pattern)
+_UNIT_AREA_LABEL = re.compile(r"面积\s*[约为：:]*\s*" + fr.RE_LISTING_AREA.pattern)
+
+
+def _unit_lines(text: str, kind: str | None, prop: str | None) -> list[dict]:
+    """One listing per building when an ad gives each its own line ("1号厂房：…，2600平方米，…；"
+    "2号厂房：…"); the line's total (共5400平方米) or labelled area wins over a per-floor figure.
+    Needs two such lines with an area each: a single "1号楼：" line is just the ad."""
+    if "：" not in text and ":" not in text:
+        return []
+    units = []
+    for ln in text.splitlines():
+        ln = ln.strip()
+        if not fr.RE_UNIT_LINE.match(ln):
+            continue
+        m = _UNIT_AREA_TOTAL.search(ln) or _UNIT_AREA_LABEL.search(ln) or fr.RE_LISTING_AREA.search(ln)
+        if m:
+            units.append((ln, m.group(0)))
+    if len(units) < 2:
+        return []
+    out = []
+    for ln, area in units:
+        label = re.split(r"[：:，,]", ln, maxsplit=1)[0]
+        row = _listing_row({"area": area}, ln, kind, _property(label) or _property(ln) or prop)
+        if row["area_m2"] is not None:
+            row["raw"] = ln
+            out.append(row)
+    return out
 
 
 def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_type: str | None = None,
@@ -775,7 +857,9 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
         if "area" in cols and len(cols) >= 2 and len(header) > 2 and data:
             unit = _unit_in(header[cols["area"]], fr.AREA_UNITS)
             for r in data:
-                vals = {f: (r[i] if i < len(r) else "") for f, i in cols.items()}
+                # the area keeps its cell as written (area_raw); its unit comes from the header below
+                vals = {f: (r[i] if f == "area" else _with_unit(r[i], header[i])) if i < len(r) else ""
+                        for f, i in cols.items()}
                 raw = " | ".join(c for c in r if c)
                 row = _listing_row(vals, raw, kind or _kind(raw), prop or _property(raw), unit)
                 if row["area_m2"] is None:
@@ -784,6 +868,8 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
                 rows.append(row)
             if not rows:
                 warn(f"table {ti + 1}: listing table without readable areas")
+    if not rows:
+        rows = _unit_lines(text, kind, prop)
     if not rows:
         lines = _lines_of(text, tables)
         values = _labelled(lines)
@@ -829,7 +915,10 @@ def derive(record: dict, body_element=None, *, options=None, tables: list[dict] 
     dt = doctype.classify(record.get("title"), text, tables, record.get("category"))
     rec = dict(record, doc_type=dt)
     try:
-        p = parcels(rec, tables, text, doc_type=dt, warnings=warnings)
+        lines = None
+        if dt in PARCEL_DOC_TYPES and body_element is not None and "：" in text:
+            lines = body_lines(body_element, options)  # labelled parcels, repeated lines kept
+        p = parcels(rec, tables, text, doc_type=dt, warnings=warnings, lines=lines)
     except Exception as exc:  # noqa: BLE001
         warnings.append(f"parcels: {type(exc).__name__}: {exc}")
         p = []

@@ -56,7 +56,8 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),
     ("method", re.compile(r"出让方式|供地方式|交易方式")),
-    ("location", re.compile(r"位置|坐落|四至|地址|地点|所在")),
+    # 座落 is the older spelling of 坐落, still in many county notices ("土地座落")
+    ("location", re.compile(r"位置|坐落|座落|四至|地址|地点|所在")),
     ("area", re.compile(r"面积")),
     ("parcel_name", re.compile(r"地块|宗地|名称|编号|地号|项目")),
 ]
@@ -88,7 +89,9 @@ RE_MONEY = re.compile(r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[
 # --------------------------------------------------------------------------------------
 # Plot ratio wordings (容积率), each an interval; a single value fills both ends
 # --------------------------------------------------------------------------------------
-_F = r"([0-9０-９]+(?:[.．][0-9０-９]+)?)"
+#: A plot-ratio figure: digits, or a decimal in Chinese numerals as prose notices write it
+#: ("容积率不低于一点二"); whole Chinese numerals are left out, so "一类工业" never reads as 1.
+_F = r"([0-9０-９]+(?:[.．][0-9０-９]+)?|[零〇一二三四五六七八九]点[零〇一二三四五六七八九]+)"
 PLOT_RATIO_FORMS: list[tuple[str, re.Pattern[str]]] = [
     # the national 供地结果 form "约定容积率 下限：1.2 上限：2.0" (both labels present, so no other
     # figure of the cell can be taken for an end)
@@ -122,27 +125,33 @@ RE_PARCEL_NAME = re.compile(
     # 〔〕 and [] hold the year of a reserve code ("来自然资储〔2025〕28号地块")
     r"[A-Za-z0-9\u4e00-\u9fa5\-－—()（）#＃号、〔〕\[\]［］]{1,40}?(?:地块|宗地))"
 )
+#: A parcel named by its code in prose without 地块 after it: "该宗地编号为明自然资挂〔2025〕19号，位于…".
+RE_PARCEL_CODE = re.compile(r"(?:宗地|地块)编号(?:为|是|：|:)\s*([A-Za-z0-9\u4e00-\u9fa5\-－〔〕\[\]［］()（）#]{3,30}?号?)(?=[，,。；;\s]|$)")
 #: Words that stop a parcel-name match from the left (the name starts after them).
 #: Greedy: the name starts after the LAST of them ("本次出让的宗地位于山阳镇的JS-0504…地块").
-PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|，|、|：|:)")
+#: "该宗地为奉贤区…地块": 为 introduces the name.
+PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|为|，|、|：|:)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"
                r"(?:以|通过|竞得|摘得|斩获|拍得|获得|成功)"),
-    re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
+    # 竞得方/受让方 are the wording of 中指 and exchange news ("竞得方为上海奉祥精密机械有限公司")
+    re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者|竞得方|受让方|竞得企业)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
     re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,20}?(?:竞得|摘得|斩获|拍得|拿下|获得)"),
     re.compile(r"(?:花落|落户)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))"),
 ]
 #: The deal price in prose: "以1500万元竞得", "成交价1500万元", "成交价格为2.3亿元".
+#: A money figure in prose: digits, or Chinese numerals ("起始价为五百四十万元"), capitals included.
+_MONEY_FIG = r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?|[零〇一二两三四五六七八九十百千点" + CAPITAL_DIGITS + r"]+)"
 RE_DEAL_PRICE = re.compile(
     # "以底价3.1亿元竞得", "以起始价1860万元成交": the reserve word sits between 以 and the figure
     r"(?:以(?:底价|起始价|起拍价|挂牌起始价)?|成交价(?:格|款)?(?:为|是|：|:)?|成交总价(?:为|：|:)?|总价|斩获价)\s*(?:人民币)?\s*"
-    r"([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?)\s*(亿元|万元|元)(?!/)"
+    + _MONEY_FIG + r"\s*(亿元|万元|元)(?!/)"
 )
 #: "底价竞得"/"底价成交": the deal price is the start price.
 RE_AT_RESERVE = re.compile(r"底价(?:竞得|成交|摘得|出让)|以起始价(?:竞得|成交)|以底价[0-9０-９.．,，]+\s*(?:亿元|万元|元)(?:竞得|成交|摘得)")
 RE_START_PRICE = re.compile(
-    r"(?:起始价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9０-９]+)?)\s*(亿元|万元|元)(?!/)"
+    r"(?:起始价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*(?:人民币)?\s*" + _MONEY_FIG + r"\s*(亿元|万元|元)(?!/)"
 )
 RE_UNIT_PRICE = re.compile(r"(?:成交)?(?:单价|地面价|地面地价)(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?)\s*元\s*/\s*(?:平方米|㎡|m2|m²)")
 RE_FLOOR_PRICE = re.compile(r"楼面(?:地)?价(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?)\s*元\s*/\s*(?:平方米|㎡|m2|m²)")
@@ -154,7 +163,8 @@ RE_TERM = re.compile(r"(?:出让年限|使用年限|出让年期|使用年期|�
 RE_BOUNDARY = re.compile(r"(东至[^。；;]{1,40}?[，,]\s*(?:南至|西至|北至)[^。；;]{1,120})[。；;]")
 #: Where a parcel lies in prose: "该地块位于姚庄镇银河路南侧，…". Only after 地块/宗地, so a company
 #: or project "位于" sentence is never taken; stops at the first comma (the next clause is a figure).
-RE_SITED = re.compile(r"(?:地块|宗地)(?:位于|坐落于|地处)([^，,。；;]{4,40})")
+#: One clause may stand between ("该宗地编号为…号，位于…").
+RE_SITED = re.compile(r"(?:地块|宗地)(?:[^，,。；;]{0,30}[，,])?(?:位于|坐落于|地处)([^，,。；;]{4,40})")
 #: How a notice says the parcels are sold: "以挂牌方式出让", "以网上挂牌方式", "通过公开拍卖",
 #: "经…公开挂牌", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules of any sale).
 RE_DOC_METHOD = re.compile(
@@ -175,12 +185,12 @@ DOC_TYPES = ("land_notice", "land_result", "listing", "planning", "project", "po
 DOC_TYPE_RULES: list[tuple] = [
     # --- land_result: a winner or a deal price is stated (not "确定竞得人", a notice's rule)
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
-    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
+    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.
     # 供地结果 is the national land-supply result form (landchina) the sites repost.
-    ("land_result", re.compile(r"成交(?:结果)?公示|出让结果|成交结果|结果公告|供地结果|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
+    ("land_result", re.compile(r"成交(?:结果)?公示|出让结果|成交结果|结果公告|供地结果|使用权(?:出让)?结果公示|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
     # --- land_notice: parcels offered, the rules of the sale
     ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:挂牌|拍卖|招标)方式"), 5),

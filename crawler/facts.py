@@ -477,6 +477,8 @@ def _parcel_names(sentence: str) -> list[str]:
         if len(core) < 2 or re.fullmatch(r"[0-9一二三四五六七八九十两几多]+宗?|本宗|该宗|此宗|上述|以上|工业用地|出让|部分", core):
             continue
         names.append(name)
+    if not names:
+        names = [m.group(1) for m in fr.RE_PARCEL_CODE.finditer(sentence)]
     return names
 
 
@@ -718,7 +720,8 @@ def _labelled(lines: list[str]) -> dict[str, str]:
             if field == "area" and "area" in out and plot_area and not re.search(r"占地|土地", label):
                 out["area"], plot_area = value, False
             elif field not in out:
-                out[field] = value
+                # "月租金：60元/平方米": the label names the period the figure is for
+                out[field] = f"{label}：{value}" if field == "price" else value
                 if field == "area":
                     plot_area = bool(re.search(r"占地|土地", label))
             break

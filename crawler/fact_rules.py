@@ -29,6 +29,15 @@ RE_HEADER_WORD = re.compile(
     r"荷载|电力|租金|售价|地址|类型|单位|万元|平方米|公顷|亩"
 )
 
+#: A cell that is only a unit, as some notices put the units in a row of their own under the
+#: labels ("（平方米）", "万元", "年", "%", "元/平方米").
+RE_UNIT_CELL = re.compile(
+    r"\s*[（(]?\s*(?:单位[:：]?)?\s*(?:平方米|㎡|m2|m²|亩|公顷|万平方米|万元|亿元|元|年|%|％|米|元/(?:平方米|㎡|亩))\s*[）)]?\s*"
+)
+#: Units stated once for a whole table in a note row over it ("面积单位：平方米　金额单位：万元"):
+#: they apply to bare figures in columns whose label names no unit.
+RE_CAPTION_AREA_UNIT = re.compile(r"面积(?:单位)?[:：]\s*(平方米|㎡|亩|公顷|万平方米)|单位[:：]\s*(平方米|㎡|亩|公顷)")
+RE_CAPTION_MONEY_UNIT = re.compile(r"(?:金额|价格|价款|出让金)(?:单位)?[:：]\s*(万元|亿元|元)|单位[:：][^。]{0,12}?(万元|亿元)")
 #: Cells that are data even when they hold a label word: a figure of 3+ digits, a parcel name
 #: ("枫泾镇新农路北侧地块"), an address ("兴工路88号"), a company.
 RE_DATA_CELL = re.compile(r"[0-9０-９]{3,}|[0-9０-９]+号$|.{3,}(?:地块|宗地|路|公司|集团)$")
@@ -99,17 +108,17 @@ PLOT_RATIO_FORMS: list[tuple[str, re.Pattern[str]]] = [
     # "1.0≤容积率≤2.0", "1.0<容积率≤2.0"; notices in Jiangsu and Anhui write the ratio as R
     # ("1.5≤R≤3.0", "1.0＜R≤2.2"): a lone letter between two comparisons
     ("both", re.compile(rf"{_F}\s*[≤<＜≦]=?\s*(?:容积率|FAR|R|r)?\s*[≤<＜≦]=?\s*{_F}")),
-    # "大于1.0且不大于2.0", "不小于1.0不大于2.0", "大于等于1.2小于等于2.0"
-    ("both", re.compile(rf"(?:不小于|不低于|大于等于|大于|≥|>=|>|＞|≧)\s*{_F}\s*[,，、且并]?\s*(?:且|并且)?\s*"
-                        rf"(?:不大于|不超过|不高于|小于等于|小于|≤|<=|<|＜|≦)\s*{_F}")),
+    # "大于1.0且不大于2.0", "不小于1.0不大于2.0", "大于等于1.2小于等于2.0", "大于1.0且小于或等于2.5"
+    ("both", re.compile(rf"(?:不小于|不低于|大于或等于|大于等于|大于|≥|>=|>|＞|≧)\s*{_F}\s*[,，、且并]?\s*(?:且|并且)?\s*"
+                        rf"(?:不大于|不超过|不高于|小于或等于|小于等于|小于|≤|<=|<|＜|≦)\s*{_F}")),
     # "1.0-2.0", "1.0～2.0", "1.0至2.0"
     ("both", re.compile(rf"{_F}\s*(?:-|－|—|~|～|〜|至|到)\s*{_F}")),
     # "2.0以下", "2.0及以下"
     ("max", re.compile(rf"{_F}\s*(?:及|或)?以下")),
     # "≤2.0", "不大于2.0", "不超过2.0"
-    ("max", re.compile(rf"(?:≤|<=|<|＜|≦|不大于|不超过|不高于|小于等于|(?<!不)小于)\s*{_F}")),
+    ("max", re.compile(rf"(?:≤|<=|<|＜|≦|不大于|不超过|不高于|小于或等于|小于等于|(?<!不)小于)\s*{_F}")),
     # "≥1.0", "不小于1.0"
-    ("min", re.compile(rf"(?:≥|>=|>|＞|≧|不小于|不低于|大于等于|(?<!不)大于)\s*{_F}")),
+    ("min", re.compile(rf"(?:≥|>=|>|＞|≧|不小于|不低于|大于或等于|大于等于|(?<!不)大于)\s*{_F}")),
     ("one", re.compile(_F)),
 ]
 
@@ -257,8 +266,11 @@ RE_HEIGHT_PROSE = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*米(?:层高|�
 RE_LOAD = re.compile(r"(?:承重|荷载|楼面荷载|地坪承重)[^0-9０-９。；;\n]{0,6}?([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)")
 RE_LOAD_AFTER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)\s*/\s*(?:平方米|平米|㎡|m2)")
 RE_POWER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:KVA|kva|kVA|Kva|千伏安)")
+#: Brokers write areas as "2000平" and "1200平方" too: 平 counts only when no CJK word follows
+#: (not 平湖, 平台), or 起/左右 (a minimum or an estimate figure).
+_LISTING_SQM = r"万平方米|平方米|平米|平方(?![\u4e00-\u9fa5])|平(?![\u4e00-\u9fa5])|平(?=起|左右)|㎡|m2|m²"
 RE_LISTING_AREA = re.compile(
-    rf"({_NUMC})\s*(?:(?:万平方米|平方米|平米|㎡|m2|m²)?\s*(?:-|－|—|~|～|至|到)\s*({_NUMC}))?\s*(万平方米|平方米|平米|㎡|m2|m²|亩)"
+    rf"({_NUMC})\s*(?:(?:{_LISTING_SQM})?\s*(?:-|－|—|~|～|至|到)\s*({_NUMC}))?\s*({_LISTING_SQM}|亩)"
 )
 #: Square metres as the ads write them in a price: 平方米, 平米, 平方 ("0.75元/平方/天"), ㎡, m2, 平.
 SQM = r"(?:平方米|平米|平方|㎡|m2|m²|平)"

@@ -79,11 +79,15 @@ def parse_area(text: str | None, default_unit: str | None = None) -> float | Non
         unit = m.group(2)
         factor = fr.AREA_UNITS.get(unit) or fr.AREA_UNITS.get(_unit_in(unit, fr.AREA_UNITS) or "", None)
         return None if n is None or factor is None else round(n * factor, 2)
-    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", t)
+    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _SPACED_THOUSANDS.sub("", t))
     if m and default_unit:
         n = parse_number(m.group(1))
         return None if n is None else round(n * fr.AREA_UNITS[default_unit], 2)
     return None
+
+
+#: "31 008.6": Word tables separate thousands with a (non-breaking) space.
+_SPACED_THOUSANDS = re.compile(r"(?<=\d)\s(?=\d{3}(?!\d))")
 
 
 def parse_money(text: str | None, default_unit: str | None = None) -> float | None:
@@ -95,7 +99,7 @@ def parse_money(text: str | None, default_unit: str | None = None) -> float | No
     if m and not re.match(r"\s*/", t[m.end():]):
         n = parse_number(m.group(1))
         return None if n is None else n * fr.MONEY_UNITS[m.group(2)]
-    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", t)
+    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _SPACED_THOUSANDS.sub("", t))
     if m and default_unit:
         n = parse_number(m.group(1))
         return None if n is None else n * fr.MONEY_UNITS[default_unit]
@@ -288,6 +292,17 @@ def parcel_view(table: dict) -> tuple[dict, dict[int, str]] | None:
     return None
 
 
+def _caption_units(caption: str | None) -> tuple[str | None, str | None]:
+    """(area unit, money unit) a table's note row states for all its figures, or Nones."""
+    if not caption or "单位" not in caption and "：" not in caption:
+        return None, None
+    a = fr.RE_CAPTION_AREA_UNIT.search(caption)
+    m = fr.RE_CAPTION_MONEY_UNIT.search(caption)
+    area = next((g for g in a.groups() if g), None) if a else None
+    money = next((g for g in m.groups() if g), None) if m else None
+    return area, money
+
+
 def _header_unit(label: str, units: dict[str, float]) -> str | None:
     return _unit_in(label, units)
 
@@ -300,11 +315,13 @@ class _Warn:
         self.sink.append(msg)
 
 
-def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method: str | None) -> tuple[dict, int, int]:
+def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method: str | None,
+                       units: tuple[str | None, str | None] = (None, None)) -> tuple[dict, int, int]:
     """A parcel from {field: cell text} with {field: label} (units in labels apply to bare
-    figures); returns (parcel, figures tried, figures unreadable)."""
-    area_unit = _header_unit(labels.get("area", ""), fr.AREA_UNITS)
-    money_units = {f: _header_unit(labels.get(f, ""), fr.MONEY_UNITS) for f in ("start_price", "deal_price")}
+    figures, else the table's `units` (area, money) from its note row); returns (parcel, figures
+    tried, figures unreadable)."""
+    area_unit = _header_unit(labels.get("area", ""), fr.AREA_UNITS) or units[0]
+    money_units = {f: _header_unit(labels.get(f, ""), fr.MONEY_UNITS) or units[1] for f in ("start_price", "deal_price")}
     p = _empty_parcel()
     p["parcel_name"] = cell.get("parcel_name") or None
     p["location"] = cell.get("location") or None
@@ -339,13 +356,14 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
             continue
         table, fields = view
         header = table["header"]
+        units = _caption_units(table.get("caption"))
         labels = {f: header[i] for i, f in fields.items()}
         rows, bad, tried = [], 0, 0
         for row in table.get("rows") or []:
             if not any(row) or _TOTAL_ROW.match(row[0] or "") or [c for c in row] == list(header):
                 continue
             cell = {f: (row[i].strip() if i < len(row) else "") for i, f in fields.items()}
-            p, t, b = _parcel_from_cells(cell, labels, doc_method)
+            p, t, b = _parcel_from_cells(cell, labels, doc_method, units)
             tried, bad = tried + t, bad + b
             p["source"] = "table"
             p["raw"] = " | ".join(f"{h}：{c}" if h else c for h, c in zip(header, row) if c)

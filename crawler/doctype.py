@@ -128,6 +128,8 @@ def classify(title: str | None, text: str | None, tables: list[dict] | None = No
         topic = topic_of_name(category)
         if topic in s:
             s[topic] += 1.0
+    if s["listing"] and not (fr.RE_LISTING_OFFER.search(text or "") or fr.RE_LISTING_OFFER.search(title or "")):
+        s["listing"] = 0.0  # nothing is offered: price words of a survey or a report
     best = max(s, key=lambda t: (s[t], -_PRIORITY[t]))
     if s[best] < fr.DOC_TYPE_MIN_SCORE:
         return "other"

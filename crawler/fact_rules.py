@@ -52,8 +52,9 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"^序号$|^No\.?$")),
     # deposits and increments are prices of something else
     (None, re.compile(r"保证金|增价幅度|加价幅度|竞价阶梯")),
-    # floor area and building height are planning indicators, not the parcel's area
-    (None, re.compile(r"建筑面积|建筑限高|建筑高度|建筑密度|绿地率")),
+    # floor area and building height are planning indicators, not the parcel's area; land taken
+    # for roads or green belts beside the parcel (代征道路面积, 代征绿地面积) is not transferred
+    (None, re.compile(r"建筑面积|建筑限高|建筑高度|建筑密度|绿地率|代征|代建")),
     ("floor_price", re.compile(r"楼面(地)?价|楼面单价")),
     ("unit_price", re.compile(r"(成交|出让)?单价|地面(地)?价|亩均(价|单价)|元/(平方米|㎡|m2|亩)")),
     ("start_price", re.compile(r"起始价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
@@ -73,6 +74,9 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
 
 # --------------------------------------------------------------------------------------
 # Units
+# --------------------------------------------------------------------------------------
+#: The transferred area: a table that also states a total (总用地面积) or gross area takes this one.
+RE_TRANSFER_AREA = re.compile(r"出让(?:土地|宗地)?面积|出让用地面积")
 # --------------------------------------------------------------------------------------
 #: Area units -> square metres. 亩 is 10000/15 m² (the issue's 666.67).
 AREA_UNITS: dict[str, float] = {
@@ -139,7 +143,8 @@ RE_PARCEL_CODE = re.compile(r"(?:宗地|地块)编号(?:为|是|：|:)\s*([A-Za-
 #: Words that stop a parcel-name match from the left (the name starts after them).
 #: Greedy: the name starts after the LAST of them ("本次出让的宗地位于山阳镇的JS-0504…地块").
 #: "该宗地为奉贤区…地块": 为 introduces the name.
-PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|为|，|、|：|:)")
+#: "XX公司以总价2,316万元摘得平湖…地块": the verb of a deal (and an ASCII comma) ends what went before.
+PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|为|摘得|竞得|拍得|斩获|拿下|，|,|、|：|:)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"
@@ -162,7 +167,10 @@ RE_AT_RESERVE = re.compile(r"底价(?:竞得|成交|摘得|出让)|以起始价(
 RE_START_PRICE = re.compile(
     r"(?:起始价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*(?:人民币)?\s*" + _MONEY_FIG + r"\s*(亿元|万元|元)(?!/)"
 )
-RE_UNIT_PRICE = re.compile(r"(?:成交)?(?:单价|地面价|地面地价)(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?)\s*元\s*/\s*(?:平方米|㎡|m2|m²)")
+#: The land unit price with its unit ("成交单价37.8万元/亩", "地面价1080元/平方米"); per 亩 is converted.
+RE_UNIT_PRICE = re.compile(
+    r"(?:成交)?(?:单价|地面价|地面地价)(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?\s*(?:万元|元)\s*/\s*(?:平方米|㎡|m2|m²|亩))"
+)
 RE_FLOOR_PRICE = re.compile(r"楼面(?:地)?价(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?)\s*元\s*/\s*(?:平方米|㎡|m2|m²)")
 #: The parcel's area in prose; never 建筑面积 (floor area, 1-3× the land for a factory).
 RE_AREA_LABEL = re.compile(r"(?:出让面积|土地面积|用地面积|宗地面积|出让土地面积|占地面积|(?<!建筑)面积)(?:为|约|：|:|共)*\s*")
@@ -226,9 +234,14 @@ DOC_TYPE_RULES: list[tuple] = [
     # --- statistics: economic figures as the main subject
     ("statistics", re.compile(r"统计局|统计数据|数据显示|规上工业(?:增加值|总产值|企业)|同比(?:增长|下降)|增速|百分点"), 2),
     ("statistics", re.compile(r"增加值|产值|营收|税收|增长[0-9０-９.]+%|位列第|位居|排名"), 1),
+    # market surveys: averages, vacancy, month-on-month changes
+    ("statistics", re.compile(r"平均(?:租金|售价|价格|地价)|空置率|环比(?:增长|下降|上涨|持平)"), 1.5),
     # figures are what a statistics story is made of: each percentage or 亿元 amount counts
     ("statistics", re.compile(r"[0-9０-９.]+\s*(?:%|％|亿元|个百分点)"), 0.5),
 ]
+#: An ad offers something: a post that never says 出租/出售/招租/转让/租售 (a rent survey
+#: quoting 元/平方米/天 figures) is not a listing, whatever its price words score.
+RE_LISTING_OFFER = re.compile(r"出租|出售|招租|租售|转让|可租|可售")
 #: Below this best score a post is ``other`` (an image post, a notice of a holiday).
 DOC_TYPE_MIN_SCORE = 3.0
 #: A title counts for this share of its rules' weight: titles on these sites do not always
@@ -261,7 +274,8 @@ RE_UNIT_LINE = re.compile(
 RE_LISTING_KIND = re.compile(r"出租出售|租售|出租或出售|可租可售|出租|招租|出售|转让")
 #: Labelled spec lines: "层高：8米", "承重：3吨/平方米", "电力：630KVA".
 #: "层高：8米", "层高一层8米" (the first figure after the label: the ground floor's).
-RE_HEIGHT = re.compile(r"(?:层高|檐高|净高|高度)[^0-9０-９。；;\n]{0,6}?([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:米|m|M)")
+#: 滴水 (滴水高度) and 檐口 are the brokers' words for the eaves height of a single-storey shed.
+RE_HEIGHT = re.compile(r"(?:层高|檐高|净高|高度|滴水|檐口)[^0-9０-９。；;\n]{0,6}?([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:米|m|M)")
 RE_HEIGHT_PROSE = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*米(?:层高|高)")
 RE_LOAD = re.compile(r"(?:承重|荷载|楼面荷载|地坪承重)[^0-9０-９。；;\n]{0,6}?([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)")
 RE_LOAD_AFTER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)\s*/\s*(?:平方米|平米|㎡|m2)")
@@ -290,7 +304,7 @@ RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.
 LISTING_LABELS: dict[str, re.Pattern[str]] = {
     "area": re.compile(r"面积"),
-    "height": re.compile(r"层高|檐高|净高|高度"),
+    "height": re.compile(r"层高|檐高|净高|高度|滴水|檐口"),
     "load": re.compile(r"承重|荷载|地坪"),
     "power": re.compile(r"电力|电量|变压器|用电|配电"),
     "price": re.compile(r"价格|租金|售价|租价|单价"),

@@ -207,7 +207,11 @@ def header_fields(header: list[str]) -> dict[int, str]:
     seen: set[str] = set()
     for i, label in enumerate(header):
         f = header_field(label or "")
-        if f and f not in seen:
+        if f == "area" and "area" in seen and fr.RE_TRANSFER_AREA.search(label or ""):
+            # 总用地面积 | 出让面积: the transferred area is the parcel's
+            out = {k: v for k, v in out.items() if v != "area"}
+            out[i] = f
+        elif f and f not in seen:
             out[i] = f
             seen.add(f)
     return out
@@ -547,7 +551,7 @@ def _prose_values(s: str) -> dict:
         v["at_reserve"] = True
     m = fr.RE_UNIT_PRICE.search(s)
     if m:
-        v["unit_price_yuan_m2"] = parse_number(m.group(1))
+        v["unit_price_yuan_m2"] = parse_unit_price(m.group(1))
     m = fr.RE_FLOOR_PRICE.search(s)
     if m:
         v["floor_price_yuan_m2"] = parse_number(m.group(1))
@@ -844,7 +848,8 @@ def _unit_lines(text: str, kind: str | None, prop: str | None) -> list[dict]:
     out = []
     for ln, area in units:
         label = re.split(r"[：:，,]", ln, maxsplit=1)[0]
-        row = _listing_row({"area": area}, ln, kind, _property(label) or _property(ln) or prop)
+        # "A栋：…出售价格…；B栋：…出租价格…": each building says how it is offered
+        row = _listing_row({"area": area}, ln, _kind(ln) or kind, _property(label) or _property(ln) or prop)
         if row["area_m2"] is not None:
             row["raw"] = ln
             out.append(row)

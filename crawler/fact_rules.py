@@ -52,6 +52,8 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"^序号$|^No\.?$")),
     # deposits and increments are prices of something else
     (None, re.compile(r"保证金|增价幅度|加价幅度|竞价阶梯")),
+    # the notice's own number (上海 "地块公告号") and the national supervision code name no parcel
+    (None, re.compile(r"公告号|公告编号|监管号")),
     # floor area and building height are planning indicators, not the parcel's area; land taken
     # for roads or green belts beside the parcel (代征道路面积, 代征绿地面积) is not transferred
     (None, re.compile(r"建筑面积|建筑限高|建筑高度|建筑密度|绿地率|代征|代建")),
@@ -216,7 +218,8 @@ DOC_TYPE_RULES: list[tuple] = [
     # --- listing: a property offered for rent or sale
     # the offer itself counts in the opening (and title) only: a park report saying spare
     # factory space "可供出租" somewhere in the middle is not an ad
-    ("listing", re.compile(r"(?:厂房|仓库|车间|办公楼|写字楼|土地|库房|园区)[^。]{0,12}(?:出租|出售|租售|转让)"), 3, "lead"),
+    # "工业用地转让" is how brokers offer a plot (a notice's 用地 is 出让, never 转让/出售)
+    ("listing", re.compile(r"(?:厂房|仓库|车间|办公楼|写字楼|土地|用地|库房|园区)[^。]{0,12}(?:出租|出售|租售|转让)"), 3, "lead"),
     ("listing", re.compile(r"元\s*/\s*(?:平方米|平米|㎡|m2)\s*/\s*(?:天|日|月)|租金|售价|面议"), 2.5),
     ("listing", re.compile(r"层高|承重|荷载|行车|变压器|KVA|kva|kVA|可分租|产证齐全|独门独院|可分割|环评"), 1.5),
     # --- planning: planning, zoning or EIA notices for public comment
@@ -265,7 +268,7 @@ MAX_RULE_HITS = 3
 # Listings
 # --------------------------------------------------------------------------------------
 #: What is offered: the first of these in the title/body names the property.
-PROPERTIES = ("厂房", "仓库", "办公", "写字楼", "车间", "土地", "商铺", "宿舍", "库房")
+PROPERTIES = ("厂房", "仓库", "办公", "写字楼", "车间", "土地", "商铺", "宿舍", "库房", "用地")
 #: One building of a multi-building ad, as its line starts: "1号厂房：", "2#楼：", "A栋：", "3号楼，".
 RE_UNIT_LINE = re.compile(
     r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)?\s*"
@@ -300,6 +303,8 @@ RE_PRICE_WORDS = re.compile(
     r"每(?:平方米|平米|㎡|平)每(天|日|月)\s*([0-9]+(?:\.[0-9]+)?)\s*元|"
     r"([0-9]+(?:\.[0-9]+)?)\s*元\s*每(?:平方米|平米|㎡|平)(?:每)?(天|日|月)"
 )
+#: Land offered per 亩 ("价格：35万/亩", "28万元/亩"): a price per m² once converted, not a total.
+RE_PRICE_PER_MU = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)\s*/\s*亩")
 RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.
 LISTING_LABELS: dict[str, re.Pattern[str]] = {

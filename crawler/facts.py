@@ -79,11 +79,24 @@ def parse_area(text: str | None, default_unit: str | None = None) -> float | Non
         unit = m.group(2)
         factor = fr.AREA_UNITS.get(unit) or fr.AREA_UNITS.get(_unit_in(unit, fr.AREA_UNITS) or "", None)
         return None if n is None or factor is None else round(n * factor, 2)
-    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _SPACED_THOUSANDS.sub("", t))
+    m = _BARE.fullmatch(_bare_text(t))
     if m and default_unit:
         n = parse_number(m.group(1))
         return None if n is None else round(n * fr.AREA_UNITS[default_unit], 2)
     return None
+
+
+#: A bare figure of a cell ("12,345.6"), its unit in the column label.
+_BARE = re.compile(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*")
+#: What a figure cell may carry besides its figure: a note in brackets ("801（底价成交）",
+#: "26678.00（合40.02亩）") and, under a two-unit label, the second figure ("40013.6/60.02").
+_CELL_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$|\s*/\s*[0-9][0-9,.]*\s*$")
+
+
+def _bare_text(t: str) -> str:
+    """t without thousands spaces and without a trailing note or second figure."""
+    t = _SPACED_THOUSANDS.sub("", t)
+    return _CELL_NOTE.sub("", t) if not _BARE.fullmatch(t) else t
 
 
 #: "31 008.6": Word tables separate thousands with a (non-breaking) space.
@@ -99,7 +112,7 @@ def parse_money(text: str | None, default_unit: str | None = None) -> float | No
     if m and not re.match(r"\s*/", t[m.end():]):
         n = parse_number(m.group(1))
         return None if n is None else n * fr.MONEY_UNITS[m.group(2)]
-    m = re.fullmatch(r"\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*", _SPACED_THOUSANDS.sub("", t))
+    m = _BARE.fullmatch(_bare_text(t))
     if m and default_unit:
         n = parse_number(m.group(1))
         return None if n is None else n * fr.MONEY_UNITS[default_unit]
@@ -308,7 +321,15 @@ def _caption_units(caption: str | None) -> tuple[str | None, str | None]:
 
 
 def _header_unit(label: str, units: dict[str, float]) -> str | None:
-    return _unit_in(label, units)
+    """The unit a column label names; with two ("土地面积（平方米/亩）") the first, as the cells
+    write their figures in that order ("40013.6/60.02")."""
+    t = _nfkc(label).replace(" ", "")
+    best = None
+    for u in units:
+        i = t.find(_nfkc(u))
+        if i >= 0 and (best is None or i < best[0] or i == best[0] and len(u) > len(best[1])):
+            best = (i, u)
+    return best[1] if best else None
 
 
 class _Warn:
@@ -354,9 +375,11 @@ def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method:
 
 def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> list[dict]:
     out: list[dict] = []
+    side: list[dict] = []
     for ti, table in enumerate(tables or []):
         view = parcel_view(table)
         if view is None:
+            side.append(table)
             continue
         table, fields = view
         header = table["header"]
@@ -379,7 +402,30 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
         if not rows and table.get("rows"):
             warn(f"table {ti + 1}: parcel header without parcel rows")
         out.extend(rows)
+    for table in side if out else []:
+        _join_side_table(table, out, doc_method)
     return out
+
+
+def _join_side_table(table: dict, parcels: list[dict], doc_method: str | None) -> None:
+    """Fill parcels from a table keyed by their names that is no parcel table on its own (the
+    "出让地块规划指标要求" table after the parcel table: 地块编号 | 容积率 | 建筑密度 …)."""
+    fields = header_fields(table.get("header") or [])
+    names = [i for i, f in fields.items() if f == "parcel_name"]
+    if not names or len(fields) < 2:
+        return
+    header = table["header"]
+    labels = {f: header[i] for i, f in fields.items()}
+    by_key = {parcel_key(p["parcel_name"]): p for p in parcels if p.get("parcel_name")}
+    for row in table.get("rows") or []:
+        key = parcel_key(row[names[0]]) if names[0] < len(row) else None
+        target = by_key.get(key)
+        if target is None:
+            continue
+        cell = {f: (row[i].strip() if i < len(row) else "") for i, f in fields.items() if f != "parcel_name"}
+        vals, _, _ = _parcel_from_cells(cell, labels, None)
+        _fill(target, vals)
+        target["raw"] = f"{target['raw']} | " + " | ".join(f"{h}：{c}" for h, c in zip(header, row) if c)
 
 
 #: "label：value" pieces of prose; a piece starts after a line break or punctuation, before a label.
@@ -686,6 +732,10 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
     if not text:
         return None, None
     t = _nfkc(text).replace(" ", "")
+    m = fr.RE_PRICE_PER_MU.search(t)
+    if m:
+        n = parse_number(m.group(1))
+        return (None if n is None else round(n * fr.MONEY_UNITS[m.group(2)] / fr.AREA_UNITS["亩"], 2)), "元/㎡"
     m = fr.RE_PRICE.search(t)
     if m:
         unit_text = m.group(2).replace(" ", "")
@@ -763,7 +813,7 @@ def _kind(s: str) -> str | None:
 def _property(s: str) -> str | None:
     for p in fr.PROPERTIES:
         if p in (s or ""):
-            return {"写字楼": "办公", "车间": "厂房", "库房": "仓库"}.get(p, p)
+            return {"写字楼": "办公", "车间": "厂房", "库房": "仓库", "用地": "土地"}.get(p, p)
     return None
 
 

@@ -167,7 +167,7 @@ RE_DEAL_PRICE = re.compile(
 #: "底价竞得"/"底价成交": the deal price is the start price.
 RE_AT_RESERVE = re.compile(r"底价(?:竞得|成交|摘得|出让)|以起始价(?:竞得|成交)|以底价[0-9０-９.．,，]+\s*(?:亿元|万元|元)(?:竞得|成交|摘得)")
 RE_START_PRICE = re.compile(
-    r"(?:起始价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*(?:人民币)?\s*" + _MONEY_FIG + r"\s*(亿元|万元|元)(?!/)"
+    r"(?:起始价|起始总价|起拍价|起价|挂牌起始价|出让起始价)(?:为|是|：|:)?\s*(?:人民币)?\s*" + _MONEY_FIG + r"\s*(亿元|万元|元)(?!/)"
 )
 #: The land unit price with its unit ("成交单价37.8万元/亩", "地面价1080元/平方米"); per 亩 is converted.
 RE_UNIT_PRICE = re.compile(
@@ -183,7 +183,7 @@ RE_BOUNDARY = re.compile(r"(东至[^。；;]{1,40}?[，,]\s*(?:南至|西至|北
 #: Where a parcel lies in prose: "该地块位于姚庄镇银河路南侧，…". Only after 地块/宗地, so a company
 #: or project "位于" sentence is never taken; stops at the first comma (the next clause is a figure).
 #: One clause may stand between ("该宗地编号为…号，位于…").
-RE_SITED = re.compile(r"(?:地块|宗地)(?:[^，,。；;]{0,30}[，,])?(?:位于|坐落于|地处)([^，,。；;]{4,40})")
+RE_SITED = re.compile(r"(?:地块|宗地)[：:]?(?:[^，,。；;]{0,30}[，,])?(?:位于|坐落于|地处)([^，,。；;]{4,40})")
 #: How a notice says the parcels are sold: "以挂牌方式出让", "以网上挂牌方式", "通过公开拍卖",
 #: "经…公开挂牌", "挂牌出让公告"; not "挂牌出让文件" (a link to the rules of any sale).
 RE_DOC_METHOD = re.compile(
@@ -213,7 +213,10 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
     # --- land_notice: parcels offered, the rules of the sale
     ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:挂牌|拍卖|招标)方式"), 5),
-    ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始价|起拍价|申请人可以单独申请|价高者得"), 2),
+    ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
+    # a parcel's sale facts ("出让面积48,006平方米"): a sentence stating them is about a parcel, not
+    # a statistic, even under a "数据显示" opener (中指 deal briefs); results outvote it (classify)
+    ("land_notice", re.compile(r"出让(?:土地)?面积(?:为|约|：|:)?\s*[0-9０-９]"), 1),
     ("land_notice", re.compile(r"现将有关事项公告如下|出让文件|报名时间"), 1.5),
     # --- listing: a property offered for rent or sale
     # the offer itself counts in the opening (and title) only: a park report saying spare
@@ -223,14 +226,17 @@ DOC_TYPE_RULES: list[tuple] = [
     ("listing", re.compile(r"元\s*/\s*(?:平方米|平米|㎡|m2)\s*/\s*(?:天|日|月)|租金|售价|面议"), 2.5),
     ("listing", re.compile(r"层高|承重|荷载|行车|变压器|KVA|kva|kVA|可分租|产证齐全|独门独院|可分割|环评"), 1.5),
     # --- planning: planning, zoning or EIA notices for public comment
-    ("planning", re.compile(r"控制性详细规划|控规|规划(?:局部)?调整|规划方案|详细规划|规划许可|选址意见"), 3),
+    # 规划(资源)验收 / 规划核实: the completion check of a building against its permit (批后公示)
+    ("planning", re.compile(r"控制性详细规划|控规|规划(?:局部)?调整|规划方案|详细规划|规划许可|选址意见|规划(?:资源)?验收|规划核实|批前公示|批后公示"), 3),
     ("planning", re.compile(r"环境影响(?:评价|报告)|环评(?:公示|报告|信息公开)|公众参与|征求(?:广大)?公众意见|公示时间|公示期"), 2.5),
     # --- project: signings, groundbreakings, completions, production starts, visits
     ("project", re.compile(r"开工|签约|奠基|竣工|投产|封顶|落地|落户|入驻|开业|揭牌"), 1.5),
     ("project", re.compile(r"项目(?:总投资|建成|开工|签约|落地|现场|推进|建设)|总投资(?:约|超|达)?[0-9０-９.]+亿元|考察|调研|观摩"), 1.5),
     ("project", re.compile(r"招商(?:引资|推介)|重点项目"), 1),
     # --- policy: policy documents and their interpretation
-    ("policy", re.compile(r"实施意见|实施方案|管理办法|暂行办法|若干措施|若干政策|政策解读|印发|《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
+    # a title cited as the basis of a notice ("根据《上海市城乡规划条例》有关规定") is not the post's subject
+    ("policy", re.compile(r"实施意见|实施方案|管理办法|暂行办法|若干措施|若干政策|政策解读|印发|"
+                          r"(?<!根据|依据|按照|依照)《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
     ("policy", re.compile(r"提出|强调|部署|要坚持|着力|推动|深化|改革|营商环境|标准地|承诺制|新质生产力|高质量发展|体系"), 1),
     # plans in the future tense ("X将深化…", "下一步，X将…") are what policy news is made of
     ("policy", re.compile(r"将(?:深化|推进|加快|围绕|聚焦|持续|积极|进一步|着力|大力)|下一步|力争|到20[0-9]{2}年"), 1),

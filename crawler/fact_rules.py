@@ -54,6 +54,10 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"保证金|增价幅度|加价幅度|竞价阶梯")),
     # the notice's own number (上海 "地块公告号") and the national supervision code name no parcel
     (None, re.compile(r"公告号|公告编号|监管号")),
+    # 标准地 conditions in 万元/亩 (投资强度, 亩均税收, 亩均产值) are no price of the land
+    (None, re.compile(r"投资强度|亩均|税收|产值|能耗")),
+    # one column for both ("地块名称及位置"): its cell names the parcel
+    ("parcel_name", re.compile(r"(?:名称|编号)(?:及|和|与|/)(?:位置|坐落|四至)")),
     # floor area and building height are planning indicators, not the parcel's area; land taken
     # for roads or green belts beside the parcel (代征道路面积, 代征绿地面积) is not transferred
     (None, re.compile(r"建筑面积|建筑限高|建筑高度|建筑密度|绿地率|代征|代建")),
@@ -189,6 +193,8 @@ RE_SITED = re.compile(r"(?:地块|宗地)[：:]?(?:[^，,。；;]{0,30}[，,])?(
 RE_DOC_METHOD = re.compile(
     r"(?:以|通过|采取|采用)(?:公开|网上|线上|现场|公开网上)?(挂牌|拍卖|招标|协议)(?:方式|出让)"
     r"|(挂牌|拍卖|招标|协议)出让(?!文件)|(?:公开|网上)(挂牌|拍卖|招标)(?:出让|交易|，|,)"
+    # "举行国有建设用地使用权拍卖会": an auction is held
+    r"|使用权(拍卖)会"
 )
 RE_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
@@ -204,7 +210,9 @@ DOC_TYPES = ("land_notice", "land_result", "listing", "planning", "project", "po
 DOC_TYPE_RULES: list[tuple] = [
     # --- land_result: a winner or a deal price is stated (not "确定竞得人", a notice's rule)
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
-    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
+    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
+    # "最终以1.68亿元成交": a price the parcel was sold at
+    ("land_result", re.compile(r"以[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
     ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.

@@ -763,6 +763,10 @@ def _lines_of(text: str, tables: list[dict]) -> list[str]:
         rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
         if rows and all(len(r) == 2 for r in rows):
             lines.extend(f"{k}：{v}" for k, v in rows if k and v)
+        elif rows and all(len(r) == 4 for r in rows) and all(
+                len(r[0]) <= 8 and len(r[2]) <= 8 and r[2] != r[1] for r in rows):
+            # a label|value|label|value spec grid ("仓库面积 | 5000㎡ | 净高 | 9米")
+            lines.extend(f"{r[i]}：{r[i + 1]}" for r in rows for i in (0, 2) if r[i] and r[i + 1])
     return lines
 
 

@@ -57,6 +57,9 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
             out[doc_type] += weight * fr.TITLE_WEIGHT
     news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
     body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
+    # table rows are in the text as lines of cells: they count as part of the post but vote for
+    # nothing (a result table's 溢价率 cells are data, not a statistics story)
+    cells = {" ".join(c for c in row if c) for t in tables for row in t.get("rows") or ()} if tables else ()
     spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
     if spans:
         # each rule runs once over the body; its matches are counted per sentence by position
@@ -75,6 +78,8 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
                 votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
         tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
         for i, v in votes.items():
+            if cells and body[spans[i][0]:spans[i][1]].strip() in cells:
+                continue
             # every rule takes part, so a sentence about a deal or a plan votes for no news type
             best = max(v, key=v.get)
             if best in tally and v[best] > 0:

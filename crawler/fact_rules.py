@@ -212,15 +212,17 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
     ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     # "最终以1.68亿元成交": a price the parcel was sold at
-    ("land_result", re.compile(r"以[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
+    ("land_result", re.compile(r"以(?:总价|总额)?[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
     ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.
     # 供地结果 is the national land-supply result form (landchina) the sites repost.
-    ("land_result", re.compile(r"成交(?:结果)?公示|出让结果|成交结果|结果公告|供地结果|使用权(?:出让)?结果公示|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
+    ("land_result", re.compile(r"成交(?:结果|确认)?公示|成交确认书|出让结果|成交结果|结果公告|供地结果|使用权(?:出让)?结果公示|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
+    # the lead of a result post: "具体成交情况如下", "结果公示如下", "3宗地块全部成交"
+    ("land_result", re.compile(r"成交(?:情况|结果)如下|结果(?:公示|公告|公布)如下|(?:全部|均已|现已|均)成交"), 2),
     # --- land_notice: parcels offered, the rules of the sale
-    ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:挂牌|拍卖|招标)方式"), 5),
+    ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
     # a parcel's sale facts ("出让面积48,006平方米"): a sentence stating them is about a parcel, not
     # a statistic, even under a "数据显示" opener (中指 deal briefs); results outvote it (classify)

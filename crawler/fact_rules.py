@@ -67,7 +67,8 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("deal_date", re.compile(r"成交(时间|日期)|签约(时间|日期)|合同签订")),
     ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人|"
                          r"成交(单位|人|企业|方)|中标人|中标单位")),
-    ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|成交")),
+    # 中标价 is the deal price of a tender (招标出让)
+    ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|中标价|中标金额|成交")),
     ("plot_ratio", re.compile(r"容积率")),
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),
@@ -180,7 +181,8 @@ RE_UNIT_PRICE = re.compile(
 RE_FLOOR_PRICE = re.compile(r"楼面(?:地)?价(?:为|：|:)?\s*([0-9０-９][0-9０-９,，]*(?:[.．][0-9]+)?)\s*元\s*/\s*(?:平方米|㎡|m2|m²)")
 #: The parcel's area in prose; never 建筑面积 (floor area, 1-3× the land for a factory).
 RE_AREA_LABEL = re.compile(r"(?:出让面积|土地面积|用地面积|宗地面积|出让土地面积|占地面积|(?<!建筑)面积)(?:为|约|：|:|共)*\s*")
-RE_LAND_USE = re.compile(r"(?:土地用途|规划用途|用途|用地性质)(?:为|是|：|:)\s*([\u4e00-\u9fa5（）()]{2,14}?用地)")
+#: Also a clause of its own "…，为工业用地" (the parcel's sentence says what it is).
+RE_LAND_USE = re.compile(r"(?:(?:土地用途|规划用途|用途|用地性质)(?:为|是|：|:)|(?:^|[，,])\s*(?:为|属))\s*([\u4e00-\u9fa5（）()]{2,14}?用地)")
 RE_PLOT_RATIO = re.compile(r"容积率(?:为|：|:)?\s*([^，。；;,]{1,24})")
 RE_TERM = re.compile(r"(?:出让年限|使用年限|出让年期|使用年期|年限)(?:为|：|:)?\s*([0-9０-９一二三四五六七八九十]+)\s*年")
 RE_BOUNDARY = re.compile(r"(东至[^。；;]{1,40}?[，,]\s*(?:南至|西至|北至)[^。；;]{1,120})[。；;]")
@@ -320,6 +322,8 @@ RE_PRICE_WORDS = re.compile(
     r"([0-9]+(?:\.[0-9]+)?)\s*元\s*每(?:平方米|平米|㎡|平)(?:每)?(天|日|月)"
 )
 #: Land offered per 亩 ("价格：35万/亩", "28万元/亩"): a price per m² once converted, not a total.
+#: A rent per 亩 per year ("年租金：2万元/亩") fits none of the price units: it gives no price.
+RE_RENT_PER_MU = re.compile(r"年租|每年|/年|租金[^，。；]{0,6}?[0-9.]+\s*(?:万元|万|元)\s*/\s*亩")
 RE_PRICE_PER_MU = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)\s*/\s*亩")
 RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.

@@ -733,6 +733,8 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
         return None, None
     t = _nfkc(text).replace(" ", "")
     m = fr.RE_PRICE_PER_MU.search(t)
+    if m and fr.RE_RENT_PER_MU.search(t):
+        return None, None  # a yearly land rent per 亩: no unit of the schema fits
     if m:
         n = parse_number(m.group(1))
         return (None if n is None else round(n * fr.MONEY_UNITS[m.group(2)] / fr.AREA_UNITS["亩"], 2)), "元/㎡"
@@ -815,10 +817,12 @@ def _kind(s: str) -> str | None:
 
 
 def _property(s: str) -> str | None:
-    for p in fr.PROPERTIES:
-        if p in (s or ""):
-            return {"写字楼": "办公", "车间": "厂房", "库房": "仓库", "用地": "土地"}.get(p, p)
-    return None
+    """The property the text names first ("工业土地出租…可建钢结构厂房" offers 土地)."""
+    found = [(i, p) for p in fr.PROPERTIES if (i := (s or "").find(p)) >= 0]
+    if not found:
+        return None
+    p = min(found)[1]
+    return {"写字楼": "办公", "车间": "厂房", "库房": "仓库", "用地": "土地"}.get(p, p)
 
 
 def _area(value: str | None, default_unit: str | None = None) -> tuple[float | None, str | None]:

@@ -18,10 +18,11 @@ _spec = importlib.util.spec_from_file_location("bench_facts", Path(__file__).par
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-#: What the set reaches (see the commit that set them); the task's minimum is 0.9 for doc_type
-#: accuracy and parcel/listing precision and recall.
-FLOORS = {"doc_type_accuracy": 0.97, "parcel_precision": 0.97, "parcel_recall": 0.97, "parcel_fields": 0.97,
-          "listing_precision": 0.95, "listing_recall": 0.95, "listing_fields": 0.95}
+#: The set scores 1.0 on every metric (99 posts, 95 parcels, 36 listings; the first runs of unseen
+#: batches were lower: tests/facts_real/README.md). A floor just under it leaves room for one miss
+#: per metric; the task's minimum is 0.9 for doc_type accuracy and parcel/listing P/R.
+FLOORS = {"doc_type_accuracy": 0.98, "parcel_precision": 0.98, "parcel_recall": 0.98, "parcel_fields": 0.98,
+          "listing_precision": 0.97, "listing_recall": 0.97, "listing_fields": 0.97}
 MINIMUM = {"doc_type_accuracy": 0.9, "parcel_precision": 0.9, "parcel_recall": 0.9,
            "listing_precision": 0.9, "listing_recall": 0.9}
 
@@ -42,12 +43,12 @@ def test_floors_are_at_least_the_minimum():
 
 
 def test_the_set_covers_every_kind_of_post(pages):
-    assert len(pages) >= 30
+    assert len(pages) >= 90
     types = [p["gold"]["doc_type"] for p in pages]
     for t in ("land_notice", "land_result", "listing", "planning", "project"):
         assert types.count(t) >= 2 or t == "project" and types.count(t) >= 1, t
-    assert sum(len(p["gold"]["parcels"]) for p in pages) >= 40
-    assert sum(len(p["gold"]["listings"]) for p in pages) >= 12
+    assert sum(len(p["gold"]["parcels"]) for p in pages) >= 80
+    assert sum(len(p["gold"]["listings"]) for p in pages) >= 30
     # posts of other types state no facts in their gold
     for p in pages:
         if p["gold"]["doc_type"] not in ("land_notice", "land_result"):

@@ -106,6 +106,8 @@ def _table_votes(table: dict, out: dict[str, float]) -> None:
         if view is not None:
             table, fields = view
     names = set(fields.values())
+    if not {"parcel_name", "location"} & names:
+        return  # totals by district or by year (成交面积, 成交金额) are statistics, not parcels
 
     def filled(field: str) -> bool:
         # a column with values, not an empty form or 流拍 / "—" everywhere

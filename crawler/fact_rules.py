@@ -64,7 +64,7 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("floor_price", re.compile(r"楼面(地)?价|楼面单价")),
     ("unit_price", re.compile(r"(成交|出让)?单价|地面(地)?价|亩均(价|单价)|元/(平方米|㎡|m2|亩)")),
     ("start_price", re.compile(r"起始价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
-    ("deal_date", re.compile(r"成交(时间|日期)|签约(时间|日期)|合同签订")),
+    ("deal_date", re.compile(r"成交(时间|日期)|竞得(时间|日期)|签约(时间|日期)|合同签订")),
     ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人|"
                          r"成交(单位|人|企业|方)|中标人|中标单位")),
     # 中标价 is the deal price of a tender (招标出让)
@@ -215,14 +215,15 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     # "最终以1.68亿元成交": a price the parcel was sold at
     ("land_result", re.compile(r"以(?:总价|总额)?[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
-    ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
+    ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|(?<!平均)成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.
     # 供地结果 is the national land-supply result form (landchina) the sites repost.
     ("land_result", re.compile(r"成交(?:结果|确认)?公示|成交确认书|出让结果|成交结果|结果公告|供地结果|使用权(?:出让)?结果公示|花落|斩获|摘得|拍得|竞得(?!人|者|单位|企业)"), 2),
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
-    # the lead of a result post: "具体成交情况如下", "结果公示如下", "3宗地块全部成交"
-    ("land_result", re.compile(r"成交(?:情况|结果)如下|结果(?:公示|公告|公布)如下|(?:全部|均已|现已|均)成交"), 2),
+    # the lead of a result post: "具体成交情况如下", "结果公示如下", "3宗地块全部成交" (not a survey's
+    # "各区成交情况如下" or "平均成交价格")
+    ("land_result", re.compile(r"(?:具体|地块)成交情况如下|成交结果如下|结果(?:公示|公告|公布)如下|(?:全部|均已|现已)成交"), 2),
     # --- land_notice: parcels offered, the rules of the sale
     ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
@@ -239,8 +240,10 @@ DOC_TYPE_RULES: list[tuple] = [
     ("listing", re.compile(r"层高|承重|荷载|行车|变压器|KVA|kva|kVA|可分租|产证齐全|独门独院|可分割|环评"), 1.5),
     # --- planning: planning, zoning or EIA notices for public comment
     # 规划(资源)验收 / 规划核实: the completion check of a building against its permit (批后公示)
-    ("planning", re.compile(r"控制性详细规划|控规|规划(?:局部)?调整|规划方案|详细规划|规划许可|选址意见|规划(?:资源)?验收|规划核实|批前公示|批后公示"), 3),
-    ("planning", re.compile(r"环境影响(?:评价|报告)|环评(?:公示|报告|信息公开)|公众参与|征求(?:广大)?公众意见|公示时间|公示期"), 2.5),
+    # land acquisition plans and notices (成片开发方案, 征收土地预公告) are public notices of land planning
+    ("planning", re.compile(r"控制性详细规划|控规|规划(?:局部)?调整|规划方案|详细规划|规划许可|选址意见|规划(?:资源)?验收|规划核实|批前公示|批后公示|"
+                            r"成片开发方案|征收土地(?:预)?公告|征地补偿安置方案"), 3),
+    ("planning", re.compile(r"环境影响(?:评价|报告)|环评(?:公示|报告|信息公开)|公众参与|征求(?:广大|社会)?公众意见|公示时间|公示期"), 2.5),
     # --- project: signings, groundbreakings, completions, production starts, visits
     ("project", re.compile(r"开工|签约|奠基|竣工|投产|封顶|落地|落户|入驻|开业|揭牌"), 1.5),
     ("project", re.compile(r"项目(?:总投资|建成|开工|签约|落地|现场|推进|建设)|总投资(?:约|超|达)?[0-9０-９.]+亿元|考察|调研|观摩"), 1.5),
@@ -248,7 +251,7 @@ DOC_TYPE_RULES: list[tuple] = [
     # --- policy: policy documents and their interpretation
     # a title cited as the basis of a notice ("根据《上海市城乡规划条例》有关规定") is not the post's subject
     ("policy", re.compile(r"实施意见|实施方案|管理办法|暂行办法|若干措施|若干政策|政策解读|印发|"
-                          r"(?<!根据|依据|按照|依照)《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
+                          r"(?<!根据|依据|按照|依照)(?<![和及、])《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
     ("policy", re.compile(r"提出|强调|部署|要坚持|着力|推动|深化|改革|营商环境|标准地|承诺制|新质生产力|高质量发展|体系"), 1),
     # plans in the future tense ("X将深化…", "下一步，X将…") are what policy news is made of
     ("policy", re.compile(r"将(?:深化|推进|加快|围绕|聚焦|持续|积极|进一步|着力|大力)|下一步|力争|到20[0-9]{2}年"), 1),
@@ -288,9 +291,10 @@ MAX_RULE_HITS = 3
 #: What is offered: the first of these in the title/body names the property.
 PROPERTIES = ("厂房", "仓库", "办公", "写字楼", "车间", "土地", "商铺", "宿舍", "库房", "用地")
 #: One building of a multi-building ad, as its line starts: "1号厂房：", "2#楼：", "A栋：", "3号楼，".
+#: Weekly broker lists number their properties instead: "房源一：", "房源2："
 RE_UNIT_LINE = re.compile(
-    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)?\s*"
-    r"(?:厂房|仓库|楼|栋|幢|车间|库)[：:，,]"
+    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)?\s*"
+    r"(?:厂房|仓库|楼|栋|幢|车间|库)|房源\s*[0-9一二三四五六七八九十]+)[：:，,]"
 )
 RE_LISTING_KIND = re.compile(r"出租出售|租售|出租或出售|可租可售|出租|招租|出售|转让")
 #: Labelled spec lines: "层高：8米", "承重：3吨/平方米", "电力：630KVA".

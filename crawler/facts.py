@@ -389,6 +389,8 @@ def _table_parcels(tables: list[dict], doc_method: str | None, warn: _Warn) -> l
         for row in table.get("rows") or []:
             if not any(row) or _TOTAL_ROW.match(row[0] or "") or [c for c in row] == list(header):
                 continue
+            if len(row) > 2 and len({c for c in row if c}) == 1:
+                continue  # a row spanning the table: a note (注：…) or a subtitle, not a parcel
             cell = {f: (row[i].strip() if i < len(row) else "") for i, f in fields.items()}
             p, t, b = _parcel_from_cells(cell, labels, doc_method, units)
             tried, bad = tried + t, bad + b

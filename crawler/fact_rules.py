@@ -69,7 +69,9 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
                          r"成交(单位|人|企业|方)|中标人|中标单位")),
     # 中标价 is the deal price of a tender (招标出让)
     ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|中标价|中标金额|成交")),
-    ("plot_ratio", re.compile(r"容积率")),
+    # a column of all the planning conditions ("规划条件": "建筑密度≥40%，容积率≥1.0…"): its plot ratio
+    # is read from the clause naming 容积率 only (facts.parse_plot_ratio)
+    ("plot_ratio", re.compile(r"容积率|规划(?:条件|指标|要求)$|规划(?:设计)?条件")),
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),
     ("method", re.compile(r"出让方式|供地方式|交易方式")),
@@ -307,7 +309,8 @@ RE_LOAD_AFTER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:吨|t|T)\s*/\
 RE_POWER = re.compile(r"([0-9０-９]+(?:[.．][0-9]+)?)\s*(?:KVA|kva|kVA|Kva|千伏安)")
 #: Brokers write areas as "2000平" and "1200平方" too: 平 counts only when no CJK word follows
 #: (not 平湖, 平台), or 起/左右 (a minimum or an estimate figure).
-_LISTING_SQM = r"万平方米|平方米|平米|平方(?![\u4e00-\u9fa5])|平(?![\u4e00-\u9fa5])|平(?=起|左右)|㎡|m2|m²"
+#: "2000方" is broker slang for m² too (only before punctuation or the end, never 方案/方式).
+_LISTING_SQM = r"万平方米|平方米|平米|平方(?![\u4e00-\u9fa5])|平(?![\u4e00-\u9fa5])|平(?=起|左右)|(?<=[0-9])方(?![\u4e00-\u9fa5])|㎡|m2|m²"
 RE_LISTING_AREA = re.compile(
     rf"({_NUMC})\s*(?:(?:{_LISTING_SQM})?\s*(?:-|－|—|~|～|至|到)\s*({_NUMC}))?\s*({_LISTING_SQM}|亩)"
 )
@@ -326,6 +329,8 @@ RE_PRICE_WORDS = re.compile(
     r"([0-9]+(?:\.[0-9]+)?)\s*元\s*每(?:平方米|平米|㎡|平)(?:每)?(天|日|月)"
 )
 #: Land offered per 亩 ("价格：35万/亩", "28万元/亩"): a price per m² once converted, not a total.
+#: A price in 万元 per m² ("售价：1.2万元/平方米"): 元/㎡ once multiplied, not a 1.2万元 total.
+RE_PRICE_WAN_PER_M2 = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*万元?\s*/\s*" + SQM + r"(?![/·.]?\s*(?:天|日|月))")
 #: A rent per 亩 per year ("年租金：2万元/亩") fits none of the price units: it gives no price.
 RE_RENT_PER_MU = re.compile(r"年租|每年|/年|租金[^，。；]{0,6}?[0-9.]+\s*(?:万元|万|元)\s*/\s*亩")
 RE_PRICE_PER_MU = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)\s*/\s*亩")

@@ -99,6 +99,7 @@ def _bare_text(t: str) -> str:
     return _CELL_NOTE.sub("", t) if not _BARE.fullmatch(t) else t
 
 
+_YUAN_SIGN = re.compile(r"\s*(?:人民币)?\s*[¥￥]\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:元)?\s*")
 #: "31 008.6": Word tables separate thousands with a (non-breaking) space.
 _SPACED_THOUSANDS = re.compile(r"(?<=\d)\s(?=\d{3}(?!\d))")
 
@@ -116,6 +117,9 @@ def parse_money(text: str | None, default_unit: str | None = None) -> float | No
     if m and default_unit:
         n = parse_number(m.group(1))
         return None if n is None else n * fr.MONEY_UNITS[default_unit]
+    m = _YUAN_SIGN.fullmatch(t)  # "￥6,850,000.00": the sign says yuan
+    if m:
+        return parse_number(m.group(1))
     return None
 
 
@@ -144,6 +148,11 @@ def parse_plot_ratio(text: str | None) -> tuple[float | None, float | None]:
     if not text:
         return None, None
     t = text.replace(" ", "")
+    if "容积率" in t and re.search(r"密度|绿地率|限高|系数|高度", t):
+        # several conditions in one cell or sentence: only the clause naming the plot ratio
+        t = next(c for c in re.split(r"[，,；;、]", t) if "容积率" in c)
+    elif re.search(r"密度|绿地率|限高|系数", t):
+        return None, None  # a conditions cell without a plot ratio: its figures are other indicators
     for form, pattern in fr.PLOT_RATIO_FORMS:
         m = pattern.search(t)
         if not m:
@@ -740,6 +749,10 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
     if m:
         n = parse_number(m.group(1))
         return (None if n is None else round(n * fr.MONEY_UNITS[m.group(2)] / fr.AREA_UNITS["亩"], 2)), "元/㎡"
+    m = fr.RE_PRICE_WAN_PER_M2.search(t)
+    if m:
+        n = parse_number(m.group(1))
+        return (None if n is None else n * 10_000), "元/㎡"
     m = fr.RE_PRICE.search(t)
     if m:
         unit_text = m.group(2).replace(" ", "")

@@ -217,7 +217,7 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     # "最终以1.68亿元成交": a price the parcel was sold at
     ("land_result", re.compile(r"以(?:总价|总额)?[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
-    ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|(?<!平均)成交价(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
+    ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?<!平均成交价)(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.
     # 供地结果 is the national land-supply result form (landchina) the sites repost.
@@ -225,7 +225,8 @@ DOC_TYPE_RULES: list[tuple] = [
     ("land_result", re.compile(r"签订了?(?:国有建设用地使用权)?出让合同"), 1.5),
     # the lead of a result post: "具体成交情况如下", "结果公示如下", "3宗地块全部成交" (not a survey's
     # "各区成交情况如下" or "平均成交价格")
-    ("land_result", re.compile(r"(?:具体|地块)成交情况如下|成交结果如下|结果(?:公示|公告|公布)如下|(?:全部|均已|现已)成交"), 2),
+    # (written to start with 成 or 结, so the regex engine skips ahead cheaply on news posts)
+    ("land_result", re.compile(r"成交(?:(?<=具体成交|地块成交)情况如下|结果如下|(?<=全部成交|均已成交|现已成交))|结果(?:公示|公告|公布)如下"), 2),
     # --- land_notice: parcels offered, the rules of the sale
     ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
@@ -253,7 +254,7 @@ DOC_TYPE_RULES: list[tuple] = [
     # --- policy: policy documents and their interpretation
     # a title cited as the basis of a notice ("根据《上海市城乡规划条例》有关规定") is not the post's subject
     ("policy", re.compile(r"实施意见|实施方案|管理办法|暂行办法|若干措施|若干政策|政策解读|印发|"
-                          r"(?<!根据|依据|按照|依照)(?<![和及、])《[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
+                          r"《(?<!根据《|依据《|按照《|依照《)(?<![和及、]《)[^》]{2,40}(?:意见|办法|方案|规定|措施|通知|条例)》"), 3),
     ("policy", re.compile(r"提出|强调|部署|要坚持|着力|推动|深化|改革|营商环境|标准地|承诺制|新质生产力|高质量发展|体系"), 1),
     # plans in the future tense ("X将深化…", "下一步，X将…") are what policy news is made of
     ("policy", re.compile(r"将(?:深化|推进|加快|围绕|聚焦|持续|积极|进一步|着力|大力)|下一步|力争|到20[0-9]{2}年"), 1),

@@ -143,15 +143,24 @@ def parse_unit_price(text: str | None, header: str | None = None) -> float | Non
     return parse_number(t) if re.fullmatch(r"\s*[0-9][0-9,]*(?:\.[0-9]+)?\s*", t) else None
 
 
+_OTHER_INDICATOR = re.compile(r"建筑密度|密度|绿地率|限高|系数|高度")
+
+
 def parse_plot_ratio(text: str | None) -> tuple[float | None, float | None]:
     """(min, max) of a plot ratio as written: "≤2.0", "1.0-2.0", "大于1.0且不大于2.0", "1.5"."""
     if not text:
         return None, None
     t = text.replace(" ", "")
-    if "容积率" in t and re.search(r"密度|绿地率|限高|系数|高度", t):
-        # several conditions in one cell or sentence: only the clause naming the plot ratio
-        t = next(c for c in re.split(r"[，,；;、]", t) if "容积率" in c)
-    elif re.search(r"密度|绿地率|限高|系数", t):
+    if "容积率" in t and _OTHER_INDICATOR.search(t):
+        # several conditions in one cell ("建筑密度≥40% 容积率≥1.0 绿地率≤15%"): from the figure
+        # written before 容积率 ("1.0≤容积率…") to the next indicator or separator
+        i = t.index("容积率")
+        start = i
+        while start > 0 and t[start - 1] in "0123456789.．≤<＜≦≥>＞≧=":
+            start -= 1
+        end = _OTHER_INDICATOR.search(t, i + 3)
+        t = re.split(r"[，,；;、%％]", t[start:end.start() if end else len(t)])[0]
+    elif _OTHER_INDICATOR.search(t):
         return None, None  # a conditions cell without a plot ratio: its figures are other indicators
     for form, pattern in fr.PLOT_RATIO_FORMS:
         m = pattern.search(t)

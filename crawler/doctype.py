@@ -100,7 +100,7 @@ def _table_votes(table: dict, out: dict[str, float]) -> None:
     from crawler.facts import _buyer_cell, header_fields, parcel_view  # one header vocabulary, in crawler.facts
 
     fields = header_fields(table.get("header") or [])
-    if not fields and len(table.get("header") or table.get("rows", [[]])[0] or []) >= 2:
+    if not fields and len(table.get("header") or (table.get("rows") or [[]])[0] or []) >= 2:
         # a label column or label|value grid: read it as the parcel table it is
         view = parcel_view(table)
         if view is not None:

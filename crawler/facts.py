@@ -260,7 +260,7 @@ def _is_parcel_table(fields: dict[int, str]) -> bool:
 def _transpose_if_vertical(table: dict) -> dict | None:
     """A label column ("地块名称 | A地块" rows) as a normal table with one row per parcel column."""
     rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
-    if len(rows) < 3 or any(len(r) < 2 for r in rows):
+    if len(rows) < 3 or any(len(r) < 2 or len(r) != len(rows[0]) for r in rows):
         return None
     labels = [r[0] for r in rows]
     fields = header_fields(labels)
@@ -279,7 +279,7 @@ def _kv_grid(table: dict) -> dict | None:
     same rows (a vertical table of several parcels repeats one field across a row)."""
     rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])
     width = len(rows[0]) if rows else 0
-    if width < 4 or width % 2 or len(rows) < 2:
+    if width < 4 or width % 2 or len(rows) < 2 or any(len(r) != width for r in rows):
         return None
     second = 0
     for r in rows:
@@ -1020,7 +1020,11 @@ def derive(record: dict, body_element=None, *, options=None, tables: list[dict] 
             warnings.append(f"tables: {type(exc).__name__}: {exc}")
             tables = []
     text = record.get("text") or ""
-    dt = doctype.classify(record.get("title"), text, tables, record.get("category"))
+    try:
+        dt = doctype.classify(record.get("title"), text, tables, record.get("category"))
+    except Exception as exc:  # noqa: BLE001 - a table no rule foresaw must not lose the article
+        warnings.append(f"doc_type: {type(exc).__name__}: {exc}")
+        dt = doctype.classify(record.get("title"), text, None, record.get("category"))
     rec = dict(record, doc_type=dt)
     try:
         lines = None

@@ -556,3 +556,18 @@ def test_a_rent_survey_is_not_a_listing():
     text = ("三季度全区工业厂房平均租金为0.92元/平方米/天，环比下降1.1%，同比下降3.2%。\n"
             "分板块看，金山工业区、枫泾镇厂房租金分别为0.98元/平方米/天、0.86元/平方米/天。")
     assert doctype.classify("三季度全区厂房平均租金0.92元/平方米/天", text) != "listing"
+
+
+@pytest.mark.parametrize("tables", [
+    [{"caption": None, "header": [], "rows": []}],
+    [{"caption": None, "header": [], "rows": [["宗地编号", "A", "土地位置", "X"], ["出让面积", "1亩"]]}],
+    [{"caption": None, "header": [], "rows": [["宗地编号", "A", "B"], ["出让面积", "1亩"], ["起始价", "5万元", "6万元"]]}],
+    [{"caption": "面积单位：亩", "header": ["地块编号", "面积"], "rows": [["A-1"], ["注：以上"] * 2]}],
+    [{"caption": None, "header": ["规划条件", "地块编号"], "rows": [["建筑密度≥40% 容积率", "X"]]}],
+])
+def test_derive_survives_odd_tables(tables):
+    rec = {"site": "s", "post_id": 1, "url": "u", "title": "国有建设用地使用权挂牌出让公告",
+           "text": "决定以挂牌方式出让。竞得人：某某公司。出让面积：12亩。", "category": None}
+    _, doc_type, rows, ads, warnings = derive(rec, None, tables=tables)
+    assert doc_type in ("land_notice", "land_result") and isinstance(rows, list)
+    assert not any("Error" in w for w in warnings), warnings  # ragged rows are skipped, not crashed on

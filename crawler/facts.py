@@ -902,7 +902,8 @@ def _with_unit(cell: str, label: str) -> str:
 
 def _price_sentence(text: str) -> str:
     for s in _sentences(text):
-        if re.search(r"租金|售价|价格|元/|面议|万元", s) and not re.search(r"注册资本|总投资|产值", s):
+        # "每平方米每天0.8元": a price in words has none of the price labels
+        if re.search(r"租金|售价|价格|元/|面议|万元|每(?:平方米|平米|㎡|平)|元每", s) and not re.search(r"注册资本|总投资|产值", s):
             return s
     return ""
 

@@ -295,10 +295,11 @@ MAX_RULE_HITS = 3
 #: What is offered: the first of these in the title/body names the property.
 PROPERTIES = ("厂房", "仓库", "办公", "写字楼", "车间", "土地", "商铺", "宿舍", "库房", "用地")
 #: One building of a multi-building ad, as its line starts: "1号厂房：", "2#楼：", "A栋：", "3号楼，".
-#: Weekly broker lists number their properties instead: "房源一：", "房源2："
+#: Weekly broker lists number their properties instead: "房源一：", "房源2：". A bare number before
+#: 楼 is a floor of one building ("一楼：1500平方米", "2楼："), not a building of its own.
 RE_UNIT_LINE = re.compile(
-    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)?\s*"
-    r"(?:厂房|仓库|楼|栋|幢|车间|库)|房源\s*[0-9一二三四五六七八九十]+)[：:，,]"
+    r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)\s*(?:厂房|仓库|楼|栋|幢|车间|库)"
+    r"|(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:厂房|仓库|栋|幢|车间)|房源\s*[0-9一二三四五六七八九十]+)[：:，,]"
 )
 RE_LISTING_KIND = re.compile(r"出租出售|租售|出租或出售|可租可售|出租|招租|出售|转让")
 #: Labelled spec lines: "层高：8米", "承重：3吨/平方米", "电力：630KVA".
@@ -339,7 +340,8 @@ RE_PRICE_PER_MU = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)\s*/\s*�
 RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.
 LISTING_LABELS: dict[str, re.Pattern[str]] = {
-    "area": re.compile(r"面积"),
+    # short labels of broker ads: "占地：20亩", "建筑：12000平方" (the building's wins, facts._labelled)
+    "area": re.compile(r"面积|^(?:建筑|占地|建面|厂房|仓库|土地)$"),
     "height": re.compile(r"层高|檐高|净高|高度|滴水|檐口"),
     "load": re.compile(r"承重|荷载|地坪"),
     "power": re.compile(r"电力|电量|变压器|用电|配电"),

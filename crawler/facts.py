@@ -765,6 +765,8 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
     m = fr.RE_PRICE.search(t)
     if m:
         unit_text = m.group(2).replace(" ", "")
+        if unit_text.startswith("万") and re.search(r"(?:月租|年租|租金)[^，。；,;]{0,6}$", t[: m.start()]):
+            return None, None  # "月租金2万元": a total rent per month or year fits no unit of the schema
         for pattern, unit in _PRICE_UNITS:
             if pattern.fullmatch(unit_text):
                 # "月租金25元/平方米": the period is named before the figure
@@ -820,6 +822,7 @@ def _labelled(lines: list[str]) -> dict[str, str]:
             if not pattern.search(label):
                 continue
             if field == "area" and "area" in out and plot_area and not re.search(r"占地|土地", label):
+                # the building's area after the plot's: the building's is the listing's
                 out["area"], plot_area = value, False
             elif field not in out:
                 # "月租金：60元/平方米": the label names the period the figure is for

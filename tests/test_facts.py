@@ -571,3 +571,12 @@ def test_derive_survives_odd_tables(tables):
     _, doc_type, rows, ads, warnings = derive(rec, None, tables=tables)
     assert doc_type in ("land_notice", "land_result") and isinstance(rows, list)
     assert not any("Error" in w for w in warnings), warnings  # ragged rows are skipped, not crashed on
+
+
+def test_floors_are_not_buildings_and_total_rents_are_no_price():
+    rec, el = post("<p>松江九亭镇双层厂房整栋出租，总面积3000平方米。</p><p>一楼：1500平方米，层高7米；</p>"
+                   "<p>二楼：1500平方米，层高4.5米。</p><p>月租金10万元。</p>", title="九亭镇3000平米厂房出租")
+    [ad] = derive(rec, el)[3]
+    assert ad["area_m2"] == pytest.approx(3000) and ad["height_m"] == 7
+    assert ad["price_value"] is None and ad["price_unit"] is None
+    assert facts.parse_price("出租出售，售价1800万元") == (1800.0, "万元")

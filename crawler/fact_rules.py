@@ -151,9 +151,10 @@ RE_PARCEL_NAME = re.compile(
 RE_PARCEL_CODE = re.compile(r"(?:宗地|地块)编号(?:为|是|：|:)\s*([A-Za-z0-9\u4e00-\u9fa5\-－〔〕\[\]［］()（）#]{3,30}?号?)(?=[，,。；;\s]|$)")
 #: Words that stop a parcel-name match from the left (the name starts after them).
 #: Greedy: the name starts after the LAST of them ("本次出让的宗地位于山阳镇的JS-0504…地块").
-#: "该宗地为奉贤区…地块": 为 introduces the name.
+#: "该宗地为奉贤区…地块": 为 introduces the name after 宗地/地块/编号/名称 only (为民路, 有为路 are
+#: road names).
 #: "XX公司以总价2,316万元摘得平湖…地块": the verb of a deal (and an ASCII comma) ends what went before.
-PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|为|摘得|竞得|拍得|斩获|拿下|，|,|、|：|:)")
+PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|(?:宗地|地块|编号|名称)为|摘得|竞得|拍得|斩获|拿下|，|,|、|：|:)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"

@@ -560,6 +560,8 @@ def _parcel_names(sentence: str) -> list[str]:
             continue  # an alias: （以下简称“18-04地块”）
         name = fr.PARCEL_NAME_LEAD.sub("", m.group(1))
         name = re.sub(r"^(?:本次|此次|该|这|一|1|出让|挂牌|拍卖|推出|成交|位于|其中|共)+", "", name)
+        # "…用地，为苏吴国土2025-WG-52号地块": a copula before a coded name (not 为民路北侧地块)
+        name = re.sub(r"^为(?=[^，,。]*[0-9A-Za-z])", "", name)
         # a name needs more than a generic word ("该地块", "工业用地地块", "2宗地块")
         core = re.sub(r"(?:地块|宗地)$", "", name)
         if len(core) < 2 or re.fullmatch(r"[0-9一二三四五六七八九十两几多]+宗?|本宗|该宗|此宗|上述|以上|工业用地|出让|部分", core):

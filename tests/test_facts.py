@@ -580,3 +580,10 @@ def test_floors_are_not_buildings_and_total_rents_are_no_price():
     assert ad["area_m2"] == pytest.approx(3000) and ad["height_m"] == 7
     assert ad["price_value"] is None and ad["price_unit"] is None
     assert facts.parse_price("出租出售，售价1800万元") == (1800.0, "万元")
+
+
+def test_road_names_with_wei_keep_their_first_character():
+    from crawler.facts import _parcel_names
+
+    assert _parcel_names("经开区为民路北侧地块以挂牌方式出让") == ["经开区为民路北侧地块"]
+    assert _parcel_names("出让1宗涉宅用地，为苏吴国土2025-WG-52号地块，位于笠泽路北侧") == ["苏吴国土2025-WG-52号地块"]

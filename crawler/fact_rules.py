@@ -341,8 +341,9 @@ RE_PRICE_PER_MU = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)\s*/\s*�
 RE_NEGOTIABLE = re.compile(r"面议|价格详谈|价格面谈")
 #: Labels of the spec lines and of two-column spec tables.
 LISTING_LABELS: dict[str, re.Pattern[str]] = {
-    # short labels of broker ads: "占地：20亩", "建筑：12000平方" (the building's wins, facts._labelled)
-    "area": re.compile(r"面积|^(?:建筑|占地|建面|厂房|仓库|土地)$"),
+    # short labels of broker ads: "占地：20亩", "建筑：12000平方" (the building's wins, facts._labelled);
+    # not 厂房/仓库, which head the name column of a unit table
+    "area": re.compile(r"面积|^(?:建筑|占地|建面)$"),
     "height": re.compile(r"层高|檐高|净高|高度|滴水|檐口"),
     "load": re.compile(r"承重|荷载|地坪"),
     "power": re.compile(r"电力|电量|变压器|用电|配电"),

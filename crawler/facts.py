@@ -630,12 +630,30 @@ def _prose_values(s: str) -> dict:
     return v
 
 
+def _deal_clauses(sentences: list[str]) -> list[str]:
+    """Sentences, with one naming several parcels split where each parcel's clause starts ("A地块由
+    甲公司以1200万元竞得，B地块由乙公司以860万元竞得"); a clause without a name stays with the one before."""
+    out = []
+    for s in sentences:
+        if len({parcel_key(n) for n in _parcel_names(s)}) < 2:
+            out.append(s)
+            continue
+        groups: list[str] = []
+        for clause in re.split(r"(?<=[，,])", s):
+            if not groups or _parcel_names(clause):
+                groups.append(clause)
+            else:
+                groups[-1] += clause
+        out.extend(groups)
+    return out
+
+
 def _text_parcels(text: str) -> tuple[list[dict], dict]:
     """Parcels named in prose with what their sentences state, plus facts of unnamed sentences."""
     named: dict[str, dict] = {}
     loose: dict = {}
     loose_raw: list[str] = []
-    for s in _sentences(text):
+    for s in _deal_clauses(_sentences(text)):
         vals = _prose_values(s)
         names = _parcel_names(s)
         if len(set(map(parcel_key, names))) == 1 and (vals or re.search(r"出让|成交|竞得|挂牌|拍卖", s)):
@@ -982,6 +1000,13 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
                 rows.append(row)
             if not rows:
                 warn(f"table {ti + 1}: listing table without readable areas")
+            elif all(r["price_unit"] is None for r in rows):
+                # one price for all units, stated outside the table ("两栋厂房出租，价格面议")
+                cells = {" ".join(c for c in r if c) for r in data}
+                outside = "\n".join(ln for ln in text.splitlines() if ln.strip() not in cells)
+                value, unit_ = parse_price(_price_sentence(outside))
+                for r in rows:
+                    r["price_value"], r["price_unit"] = value, unit_
     if not rows:
         rows = _unit_lines(text, kind, prop)
     if not rows:

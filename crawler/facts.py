@@ -971,8 +971,12 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
     if doc_type is not None and doc_type not in LISTING_DOC_TYPES:
         return []
     title = record.get("title") or ""
-    head = _sentences(text)[:2]
-    kind = _kind(" ".join(head)) or _kind(title) or _kind(text)
+    sentences = _sentences(text)
+    head = sentences[:2]
+    # the sentence that offers something with its size says how ("现有…厂房出租，面积2800平方米"),
+    # not a broker's opener ("专业提供厂房出租出售服务")
+    offer = next((x for x in sentences[:6] if fr.RE_LISTING_AREA.search(x) and fr.RE_LISTING_KIND.search(x)), "")
+    kind = _kind(offer) or _kind(" ".join(head)) or _kind(title) or _kind(text)
     prop = _property(" ".join(head)) or _property(title)
     base = {"site": record.get("site"), "post_id": record.get("post_id"), "url": record.get("url")}
     rows: list[dict] = []
@@ -993,7 +997,8 @@ def listings(record: dict, tables: list[dict], text: str | None = None, *, doc_t
                 vals = {f: (r[i] if f == "area" else _with_unit(r[i], header[i])) if i < len(r) else ""
                         for f, i in cols.items()}
                 raw = " | ".join(c for c in r if c)
-                row = _listing_row(vals, raw, kind or _kind(raw), prop or _property(raw), unit)
+                # a row that says how and what it offers ("出租 | 仓库") overrides the post's words
+                row = _listing_row(vals, raw, _kind(raw) or kind, _property(raw) or prop, unit)
                 if row["area_m2"] is None:
                     continue
                 row["raw"] = raw

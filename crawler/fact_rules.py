@@ -71,6 +71,9 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("deal_price", re.compile(r"成交(总)?价|成交金额|成交价款|出让价款|出让金|总价|出让价格|中标价|中标金额|成交")),
     # a column of all the planning conditions ("规划条件": "建筑密度≥40%，容积率≥1.0…"): its plot ratio
     # is read from the clause naming 容积率 only (facts.parse_plot_ratio)
+    # the bounds in rows or columns of their own ("容积率下限 | 1.2", "容积率上限 | 2.0")
+    ("plot_ratio_lo", re.compile(r"容积率下限|最小容积率|容积率\(?（?下限")),
+    ("plot_ratio_hi", re.compile(r"容积率上限|最大容积率|容积率\(?（?上限")),
     ("plot_ratio", re.compile(r"容积率|规划(?:条件|指标|要求)$|规划(?:设计)?条件")),
     ("term", re.compile(r"年限|年期")),
     ("land_use", re.compile(r"用途|用地性质|土地性质|用地类型|土地类型")),
@@ -160,7 +163,7 @@ RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"
                r"(?:以|通过|竞得|摘得|斩获|拍得|获得|成功)"),
     # 竞得方/受让方 are the wording of 中指 and exchange news ("竞得方为上海奉祥精密机械有限公司")
-    re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者|竞得方|受让方|竞得企业)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
+    re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者|竞得方|受让方|竞得企业|买受人)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
     # "绍兴城投集团以总价8.26亿元、楼面价12,100元/平方米竞得…": the price phrase may be long
     re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,36}?(?:竞得|摘得|斩获|拍得|拿下|获得)"),
     re.compile(r"(?:花落|落户)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))"),
@@ -216,9 +219,11 @@ DOC_TYPES = ("land_notice", "land_result", "listing", "planning", "project", "po
 DOC_TYPE_RULES: list[tuple] = [
     # --- land_result: a winner or a deal price is stated (not "确定竞得人", a notice's rule)
     ("land_result", re.compile(r"(?:由|被)[^，。；]{2,40}?(?:以[^，。；]{0,20})?(?:竞得|摘得|斩获|拍得|受让)"), 4),
-    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
+    # 买受人 is the auction word for the winner
+    ("land_result", re.compile(r"(?:竞得人|受让人|竞得单位|竞得方|受让方|竞得企业|竞得者|买受人)(?:为|是|：|:)\s*[\u4e00-\u9fa5]{2}"), 4),
     # "最终以1.68亿元成交": a price the parcel was sold at
-    ("land_result", re.compile(r"以(?:总价|总额)?[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:成交|竞得|摘得|拍得)"), 3),
+    # "以9,800万元落槌成交": the hammer falls
+    ("land_result", re.compile(r"以(?:总价|总额)?[0-9０-９.．,，]+\s*(?:亿元|万元)(?:的价格)?(?:落槌|顺利|成功)?(?:成交|竞得|摘得|拍得)"), 3),
     ("land_result", re.compile(r"底价(?:竞得|成交)|溢价率|成交楼面价|成交价(?<!平均成交价)(?:格)?(?:为|：|:)?\s*[0-9０-９]"), 3),
     # "竞得" but not "竞得人" alone: every notice says how its 竞得人 is chosen and what they must
     # sign ("按照价高者得原则确定竞得人", "竞得人须在…"); a named winner is the rule above.

@@ -383,6 +383,9 @@ def _parcel_from_cells(cell: dict[str, str], labels: dict[str, str], doc_method:
     if "底价" in (cell.get("deal_price") or "") and p["start_price_yuan"] is not None:
         p["deal_price_yuan"] = p["start_price_yuan"]
     p["plot_ratio_min"], p["plot_ratio_max"] = parse_plot_ratio(cell.get("plot_ratio"))
+    for f, key in (("plot_ratio_lo", "plot_ratio_min"), ("plot_ratio_hi", "plot_ratio_max")):
+        if cell.get(f) and p[key] is None and _BARE.fullmatch(_nfkc(cell[f])):
+            p[key] = parse_number(cell[f])
     p["term_years"] = parse_term(cell.get("term"))
     p["unit_price_yuan_m2"] = parse_unit_price(cell.get("unit_price"), labels.get("unit_price"))
     p["floor_price_yuan_m2"] = parse_unit_price(cell.get("floor_price"), labels.get("floor_price"))
@@ -806,6 +809,8 @@ def parse_price(text: str | None) -> tuple[float | None, str | None]:
 
 
 def _lines_of(text: str, tables: list[dict]) -> list[str]:
+    # "【面积】3000㎡【层高】9米【价格】面议": bracket labels run together are lines of their own
+    text = re.sub(r"(?<=[^\n])(?=【)", "\n", text or "") if "【" in (text or "") else text
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
     for table in tables or []:
         rows = ([table["header"]] if table.get("header") else []) + list(table.get("rows") or [])

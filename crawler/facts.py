@@ -493,6 +493,8 @@ def _labelled_parcels(text: str, doc_method: str | None) -> list[dict]:
 
 
 _BLOCKS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div")
+#: A labelled parcel name ("宗地编号：", "地块名称:"): only then are the body's own lines read.
+_PARCEL_LABEL = re.compile(r"(?:宗地|地块|土地)(?:编号|名称|号)\s*[：:]")
 
 
 def body_lines(element, options=None) -> str:
@@ -633,21 +635,24 @@ def _prose_values(s: str) -> dict:
     return v
 
 
-def _deal_clauses(sentences: list[str]) -> list[str]:
-    """Sentences, with one naming several parcels split where each parcel's clause starts ("A地块由
-    甲公司以1200万元竞得，B地块由乙公司以860万元竞得"); a clause without a name stays with the one before."""
+def _deal_clauses(sentences: list[str]) -> list[tuple[str, list[str]]]:
+    """(sentence, parcel names) pairs, a sentence naming several parcels split where each parcel's
+    clause starts ("A地块由甲公司以1200万元竞得，B地块由乙公司以860万元竞得"); a clause without a
+    name stays with the one before."""
     out = []
     for s in sentences:
-        if len({parcel_key(n) for n in _parcel_names(s)}) < 2:
-            out.append(s)
+        names = _parcel_names(s)
+        if len({parcel_key(n) for n in names}) < 2:
+            out.append((s, names))
             continue
-        groups: list[str] = []
+        groups: list[list] = []
         for clause in re.split(r"(?<=[，,])", s):
-            if not groups or _parcel_names(clause):
-                groups.append(clause)
+            found = _parcel_names(clause)
+            if not groups or found:
+                groups.append([clause, found])
             else:
-                groups[-1] += clause
-        out.extend(groups)
+                groups[-1][0] += clause
+        out.extend((c, n) for c, n in groups)
     return out
 
 
@@ -656,9 +661,8 @@ def _text_parcels(text: str) -> tuple[list[dict], dict]:
     named: dict[str, dict] = {}
     loose: dict = {}
     loose_raw: list[str] = []
-    for s in _deal_clauses(_sentences(text)):
+    for s, names in _deal_clauses(_sentences(text)):
         vals = _prose_values(s)
-        names = _parcel_names(s)
         if len(set(map(parcel_key, names))) == 1 and (vals or re.search(r"出让|成交|竞得|挂牌|拍卖", s)):
             key = parcel_key(names[0])
             p = named.setdefault(key, {"parcel_name": names[0], "_raw": []})
@@ -1069,7 +1073,7 @@ def derive(record: dict, body_element=None, *, options=None, tables: list[dict] 
     rec = dict(record, doc_type=dt)
     try:
         lines = None
-        if dt in PARCEL_DOC_TYPES and body_element is not None and "：" in text:
+        if dt in PARCEL_DOC_TYPES and body_element is not None and _PARCEL_LABEL.search(text):
             lines = body_lines(body_element, options)  # labelled parcels, repeated lines kept
         p = parcels(rec, tables, text, doc_type=dt, warnings=warnings, lines=lines)
     except Exception as exc:  # noqa: BLE001

@@ -63,7 +63,8 @@ PARCEL_HEADER_RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"建筑面积|建筑限高|建筑高度|建筑密度|绿地率|代征|代建")),
     ("floor_price", re.compile(r"楼面(地)?价|楼面单价")),
     ("unit_price", re.compile(r"(成交|出让)?单价|地面(地)?价|亩均(价|单价)|元/(平方米|㎡|m2|亩)")),
-    ("start_price", re.compile(r"起始价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
+    # 起始总价 beside 起始单价 (Zhejiang residential notices): the total is the start price
+    ("start_price", re.compile(r"起始价|起始总价|起拍价|起价|起叫价|底价|出让价(格)?(起|$)|挂牌价")),
     ("deal_date", re.compile(r"成交(时间|日期)|竞得(时间|日期)|签约(时间|日期)|合同签订")),
     ("buyer", re.compile(r"竞得人|竞得单位|竞得者|竞得企业|受让人|受让单位|受让方|买受人|竞得方|土地使用权人|"
                          r"成交(单位|人|企业|方)|中标人|中标单位")),

@@ -308,6 +308,10 @@ RE_UNIT_LINE = re.compile(
     r"^[\s\u3000◆●■★▲◇○·•\-*]*(?:(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)\s*(?:厂房|仓库|楼|栋|幢|车间|库)"
     r"|(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:厂房|仓库|栋|幢|车间)|房源\s*[0-9一二三四五六七八九十]+)[：:，,]"
 )
+#: A strong building label (号/#/房源) that starts a piece of a line: where one line lists several.
+_UNIT_LABEL = r"(?:[0-9一二三四五六七八九十]+|[A-Za-z])\s*(?:号|#|＃)\s*(?:厂房|仓库|楼|栋|幢|车间|库)|房源\s*[0-9一二三四五六七八九十]+"
+RE_UNIT_LABEL = re.compile(_UNIT_LABEL)
+RE_UNIT_CUT = re.compile(rf"(?<=[：:；;。])\s*(?={_UNIT_LABEL})")
 RE_LISTING_KIND = re.compile(r"出租出售|租售|出租或出售|可租可售|出租|招租|出售|转让")
 #: Labelled spec lines: "层高：8米", "承重：3吨/平方米", "电力：630KVA".
 #: "层高：8米", "层高一层8米" (the first figure after the label: the ground floor's).

@@ -935,7 +935,7 @@ def _with_unit(cell: str, label: str) -> str:
 def _price_sentence(text: str) -> str:
     for s in _sentences(text):
         # "每平方米每天0.8元": a price in words has none of the price labels
-        if re.search(r"租金|售价|价格|元/|面议|万元|每(?:平方米|平米|㎡|平)|元每", s) and not re.search(r"注册资本|总投资|产值", s):
+        if re.search(r"租金|售价|价格|单价|元/|万/|面议|万元|每(?:平方米|平米|㎡|平)|元每", s) and not re.search(r"注册资本|总投资|产值", s):
             return s
     return ""
 
@@ -951,20 +951,33 @@ def _unit_lines(text: str, kind: str | None, prop: str | None) -> list[dict]:
     if "：" not in text and ":" not in text:
         return []
     units = []
+    rest = []
     for ln in text.splitlines():
         ln = ln.strip()
-        if not fr.RE_UNIT_LINE.match(ln):
-            continue
-        m = _UNIT_AREA_TOTAL.search(ln) or _UNIT_AREA_LABEL.search(ln) or fr.RE_LISTING_AREA.search(ln)
-        if m:
-            units.append((ln, m.group(0)))
+        # "厂房出租：1号厂房3000平方米，…；2号厂房2000平方米，…。": numbered buildings inside one line
+        # start pieces of their own (a 号/#/房源 label only, so "共有3栋厂房" is no building)
+        pieces = [x for x in fr.RE_UNIT_CUT.split(ln) if x] if fr.RE_UNIT_CUT.search(ln) else [ln]
+        for piece in pieces:
+            m = None
+            if fr.RE_UNIT_LINE.match(piece) or fr.RE_UNIT_LABEL.match(piece):
+                head, _, tail = piece.partition("。")  # a sentence after the unit's own is the post's
+                m = _UNIT_AREA_TOTAL.search(head) or _UNIT_AREA_LABEL.search(head) or fr.RE_LISTING_AREA.search(head)
+                if tail:
+                    rest.append(tail)
+            if m:
+                units.append((head, m.group(0)))
+            else:
+                rest.append(piece)
     if len(units) < 2:
         return []
+    shared = parse_price(_price_sentence("\n".join(rest)))  # "租金均为1.0元/平方米/天": one for all
     out = []
     for ln, area in units:
         label = re.split(r"[：:，,]", ln, maxsplit=1)[0]
         # "A栋：…出售价格…；B栋：…出租价格…": each building says how it is offered
         row = _listing_row({"area": area}, ln, _kind(ln) or kind, _property(label) or _property(ln) or prop)
+        if row["price_unit"] is None:
+            row["price_value"], row["price_unit"] = shared
         if row["area_m2"] is not None:
             row["raw"] = ln
             out.append(row)

@@ -587,3 +587,13 @@ def test_road_names_with_wei_keep_their_first_character():
 
     assert _parcel_names("经开区为民路北侧地块以挂牌方式出让") == ["经开区为民路北侧地块"]
     assert _parcel_names("出让1宗涉宅用地，为苏吴国土2025-WG-52号地块，位于笠泽路北侧") == ["苏吴国土2025-WG-52号地块"]
+
+
+def test_numbered_buildings_inside_one_line_but_not_a_count_of_buildings():
+    rec, el = post("<p>厂房出租：1号厂房3000平方米，层高9米；2号厂房2000平方米，层高6米。租金均为1.0元/平方米/天。</p>",
+                   title="两栋厂房出租")
+    ads = derive(rec, el)[3]
+    assert [(a["area_m2"], a["height_m"], a["price_value"]) for a in ads] == [(3000, 9, 1.0), (2000, 6, 1.0)]
+    rec, el = post("<p>园区共有3栋厂房可租，总面积12000平方米，层高8米，租金0.9元/平方米/天。</p>", title="厂房出租")
+    [ad] = derive(rec, el)[3]
+    assert ad["area_m2"] == pytest.approx(12000)

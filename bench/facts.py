@@ -5,8 +5,13 @@ For each replica post (rendered page, gold doc_type, parcels and listings) it ru
 accuracy, parcel and listing precision/recall, per-field accuracy on matched rows (prices and
 areas within 0.5 %), and the time per post of extraction alone vs extraction + facts.
 
-    python bench/facts.py                 # 400 replica posts over six subsites
+    python bench/facts.py                 # 400 replica posts over six subsites, and the real-style set
     python bench/facts.py --posts 1000 --json
+
+The second set, `tests/facts_real/`, is hand-written after real land notices, deal results,
+broker ads and planning notices (not the generator's layouts): each body is placed in the
+tpure post page of tests/samples/post-3756.html (with that page's broker contact block, as the
+site appends it) and goes through the same extraction.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import random
 import sys
 import time
 import unicodedata
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +58,32 @@ def labelled_posts(seed: int = 2026, posts: int = 400, now: datetime = NOW) -> l
                         "server_date": now})
     out.sort(key=lambda p: (p["post_id"], p["host"]))
     return out[:posts]
+
+
+REAL_DIR = ROOT / "tests" / "facts_real"
+_TEMPLATE = ROOT / "tests" / "samples" / "post-3756.html"
+
+
+def real_posts(folder: Path = REAL_DIR) -> list[dict]:
+    """The hand-written real-style posts (``NN_name.html`` body + ``NN_name.json`` gold) as pages."""
+    import html as htmlmod
+
+    tpl = _TEMPLATE.read_text(encoding="utf-8")
+    start = tpl.index('<div class="single viewall">') + len('<div class="single viewall">')
+    footer = tpl.index('<p style="text-align: center;"><img', start)  # the broker block the site appends
+    h1 = tpl.index("<h1>"), tpl.index("</h1>")
+    out = []
+    for gold_path in sorted(folder.glob("*.json")):
+        gold = json.loads(gold_path.read_text(encoding="utf-8"))
+        body = gold_path.with_suffix(".html").read_text(encoding="utf-8")
+        page = (tpl[: h1[0] + 4] + htmlmod.escape(gold["title"]) + tpl[h1[1]: start] + "\n" + body + "\n"
+                + tpl[footer:])
+        post_id = 9000 + len(out)
+        url = f"http://jinshan.021cf.cn/index.php/post/{post_id}.html"
+        page = page.replace("http://jinshan.021cf.cn/index.php/post/3756.html", url)
+        out.append({"html": page.encode("utf-8"), "url": url, "host": "jinshan.021cf.cn", "post_id": post_id,
+                    "gold": gold, "server_date": NOW, "name": gold_path.stem})
+    return out
 
 
 def body_of(html: bytes):
@@ -125,36 +156,52 @@ def _listing_key(x: dict):
     return (round(x["area_m2"]) if x.get("area_m2") else None, _norm(x.get("location")))
 
 
-def score(results: list[tuple[dict, tuple]]) -> dict:
-    """Metrics over [(page, derive_page(page))]."""
+def _area_key(x: dict):
+    """Listings of the real-style set are matched by their area alone (locations are written freely)."""
+    return round(x["area_m2"]) if x.get("area_m2") else None
+
+
+def score(results: list[tuple[dict, tuple]], listing_key=None) -> dict:
+    """Metrics over [(page, derive_page(page))]; listings matched by listing_key (area and location)."""
+    listing_key = listing_key or _listing_key
     n = ok = 0
     pc = {"got": 0, "gold": 0, "matched": 0, "fields": 0, "right": 0}
     lc = {"got": 0, "gold": 0, "matched": 0, "fields": 0, "right": 0}
     confusions: dict[str, int] = {}
     wrong_fields: dict[str, int] = {}
+    misses: list[str] = []
     for page, (rec, tables, doc_type, parcels, listings, warnings) in results:
         gold = page["gold"]
+        name = page.get("name") or page.get("url") or "?"
         n += 1
         if doc_type == gold["doc_type"]:
             ok += 1
         else:
             k = f"{gold['doc_type']}->{doc_type}"
             confusions[k] = confusions.get(k, 0) + 1
+            misses.append(f"{name}: doc_type {k}")
         for acc, got, want, key, fields in ((pc, parcels, gold["parcels"], _parcel_match_key, PARCEL_FIELDS),
-                                            (lc, listings, gold["listings"], _listing_key, LISTING_FIELDS)):
+                                            (lc, listings, gold["listings"], listing_key, LISTING_FIELDS)):
             acc["got"] += len(got)
             acc["gold"] += len(want)
             pairs = match_rows(got, want, key)
             acc["matched"] += len(pairs)
+            if len(pairs) != len(got) or len(pairs) != len(want):
+                misses.append(f"{name}: {len(got)} rows, {len(want)} in gold, {len(pairs)} matched "
+                              f"(got {[key(x) for x in got]}, gold {[key(g) for g in want]})")
             for x, g in pairs:
                 for f in fields:
                     if f not in g:
                         continue
                     acc["fields"] += 1
-                    if same_value(x.get(f), g.get(f)):
+                    want_v = g.get(f)
+                    if f == "deal_date" and isinstance(want_v, str):
+                        want_v = date.fromisoformat(want_v)
+                    if same_value(x.get(f), want_v):
                         acc["right"] += 1
                     else:
                         wrong_fields[f] = wrong_fields.get(f, 0) + 1
+                        misses.append(f"{name}: {key(g)} {f} = {x.get(f)!r}, gold {want_v!r}")
     ratio = lambda a, b: a / b if b else 1.0  # noqa: E731
     return {
         "posts": n,
@@ -163,8 +210,14 @@ def score(results: list[tuple[dict, tuple]]) -> dict:
         "parcel_fields": ratio(pc["right"], pc["fields"]), "parcels_gold": pc["gold"],
         "listing_precision": ratio(lc["matched"], lc["got"]), "listing_recall": ratio(lc["matched"], lc["gold"]),
         "listing_fields": ratio(lc["right"], lc["fields"]), "listings_gold": lc["gold"],
-        "confusions": confusions, "wrong_fields": wrong_fields,
+        "confusions": confusions, "wrong_fields": wrong_fields, "misses": misses,
     }
+
+
+def real_metrics() -> dict:
+    """Metrics of the hand-written real-style set (tests/facts_real/)."""
+    pages = real_posts()
+    return score([(p, derive_page(p)) for p in pages], listing_key=_area_key)
 
 
 def timing(pages: list[dict], repeat: int = 2) -> dict:
@@ -202,21 +255,29 @@ def main(argv=None) -> int:
     results = [(p, derive_page(p)) for p in pages]
     m = score(results)
     m.update(timing(pages))
+    real = real_metrics()
+    news = [p for p in pages if p["gold"]["doc_type"] in ("project", "policy", "statistics", "other")]
+    m["news_facts_ms"] = timing(news)["facts_ms"] if news else None
     if args.json:
-        print(json.dumps(m, indent=2, ensure_ascii=False))
+        print(json.dumps({"replica": m, "real": real}, indent=2, ensure_ascii=False, default=str))
         return 0
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, Python {platform.python_version()}, "
-          f"{m['posts']} replica posts (seed {args.seed}), one process\n")
-    print("| metric | value |\n|---|---:|")
+          f"{m['posts']} replica posts (seed {args.seed}) and {real['posts']} real-style posts "
+          f"(tests/facts_real/), one process\n")
+    print("| metric | replica | real-style |\n|---|---:|---:|")
     for k in ("doc_type_accuracy", "parcel_precision", "parcel_recall", "parcel_fields", "listing_precision",
               "listing_recall", "listing_fields"):
-        print(f"| {k} | {m[k]:.4f} |")
-    print(f"| parcels / listings in gold | {m['parcels_gold']} / {m['listings_gold']} |")
+        print(f"| {k} | {m[k]:.4f} | {real[k]:.4f} |")
+    print(f"| parcels / listings in gold | {m['parcels_gold']} / {m['listings_gold']} | "
+          f"{real['parcels_gold']} / {real['listings_gold']} |")
     print(f"| extraction ms/post | {m['extract_ms']:.2f} |")
     print(f"| facts ms/post (on the parsed body) | {m['facts_ms']:.2f} |")
+    print(f"| facts ms/post, news posts only | {m['news_facts_ms']:.3f} |")
     print(f"| facts / extraction time | {m['facts_share']:.1%} |")
     if m["confusions"] or m["wrong_fields"]:
-        print(f"\nconfusions: {m['confusions']}\nwrong fields: {m['wrong_fields']}")
+        print(f"\nreplica confusions: {m['confusions']}\nreplica wrong fields: {m['wrong_fields']}")
+    if real["misses"]:
+        print("\nreal-style misses:\n  " + "\n  ".join(real["misses"]))
     return 0
 
 

@@ -57,6 +57,9 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
             out[doc_type] += weight * fr.TITLE_WEIGHT
     news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
     body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
+    # table rows are in the text as lines of cells: they count as part of the post but vote for
+    # nothing (a result table's 溢价率 cells are data, not a statistics story)
+    cells = {" ".join(c for c in row if c) for t in tables for row in t.get("rows") or ()} if tables else ()
     spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
     if spans:
         # each rule runs once over the body; its matches are counted per sentence by position
@@ -75,6 +78,8 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
                 votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
         tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
         for i, v in votes.items():
+            if cells and body[spans[i][0]:spans[i][1]].strip() in cells:
+                continue
             # every rule takes part, so a sentence about a deal or a plan votes for no news type
             best = max(v, key=v.get)
             if best in tally and v[best] > 0:
@@ -92,10 +97,17 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
 
 def _table_votes(table: dict, out: dict[str, float]) -> None:
     """A parcel table votes for a result (a buyer or deal price column with values) or a notice."""
-    from crawler.facts import _buyer_cell, header_fields  # one header vocabulary, kept in crawler.facts
+    from crawler.facts import _buyer_cell, header_fields, parcel_view  # one header vocabulary, in crawler.facts
 
     fields = header_fields(table.get("header") or [])
+    if not fields and len(table.get("header") or (table.get("rows") or [[]])[0] or []) >= 2:
+        # a label column or label|value grid: read it as the parcel table it is
+        view = parcel_view(table)
+        if view is not None:
+            table, fields = view
     names = set(fields.values())
+    if not {"parcel_name", "location"} & names:
+        return  # totals by district or by year (成交面积, 成交金额) are statistics, not parcels
 
     def filled(field: str) -> bool:
         # a column with values, not an empty form or 流拍 / "—" everywhere
@@ -123,6 +135,8 @@ def classify(title: str | None, text: str | None, tables: list[dict] | None = No
         topic = topic_of_name(category)
         if topic in s:
             s[topic] += 1.0
+    if s["listing"] and not (fr.RE_LISTING_OFFER.search(text or "") or fr.RE_LISTING_OFFER.search(title or "")):
+        s["listing"] = 0.0  # nothing is offered: price words of a survey or a report
     best = max(s, key=lambda t: (s[t], -_PRIORITY[t]))
     if s[best] < fr.DOC_TYPE_MIN_SCORE:
         return "other"

@@ -173,4 +173,14 @@ def _one_table(table, options: ExtractOptions) -> dict | None:
             if any(c and c != h for c, h in zip(sub, header)) and not any(re.search(r"\d{3,}", c) for c in sub):
                 header = [h if (not s or s == h) else (f"{h}（{s}）" if len(s) <= 6 else s) for h, s in zip(header, sub)]
                 rows, th_rows = rows[1:], th_rows[1:]
+        # a row of units under a header without spans: "出让面积 | 起始价" over "（平方米）| （万元）"
+        if header and rows and _is_units_row(rows[0]):
+            header = [f"{h}（{s.strip('（）() ')}）" if s else h for h, s in zip(header, rows[0])]
+            rows = rows[1:]
     return {"caption": caption, "header": header, "rows": rows}
+
+
+def _is_units_row(row: list[str]) -> bool:
+    """A row holding only units ("（平方米）", "万元", "年", "%"), at least two of them."""
+    filled = [c for c in row if c]
+    return len(filled) >= 2 and all(fact_rules.RE_UNIT_CELL.fullmatch(c) for c in filled)

@@ -480,3 +480,120 @@ def test_money_with_bare_wan_and_yi():
     assert parse_money("1201.5万") == pytest.approx(12_015_000)
     assert parse_money("2.3亿") == pytest.approx(230_000_000)
     assert parse_money("3.2万平方米") is None
+
+
+# ------------------------------------------------------------------------------------------
+# Real-layout rules (tests/facts_real/ has whole posts; these pin what each rule must not do)
+# ------------------------------------------------------------------------------------------
+def test_ping_counts_as_square_metres_only_before_no_chinese_word():
+    from crawler.fact_rules import RE_LISTING_AREA
+
+    assert RE_LISTING_AREA.search("面积2000平，可分割").group(0) == "2000平"
+    assert RE_LISTING_AREA.search("二楼1200平方，层高4.5米").group(0) == "1200平方"
+    assert RE_LISTING_AREA.search("距平湖2000平台") is None
+    assert RE_LISTING_AREA.search("2025平湖经开区") is None
+
+
+@pytest.mark.parametrize("text, value, unit", [
+    ("价格：35万/亩", 525.0, "元/㎡"),          # a plot for sale per 亩: per m²
+    ("年租金：2万元/亩", None, None),           # a yearly rent per 亩: no unit fits, no figure
+    ("月租金：60元/平方米", 60.0, "元/㎡/月"),
+    ("0.75元/平方/天", 0.75, "元/㎡/天"),
+])
+def test_real_price_wordings(text, value, unit):
+    v, u = facts.parse_price(text)
+    assert u == unit and (v == pytest.approx(value) if value is not None else v is None)
+
+
+@pytest.mark.parametrize("text, lo, hi", [
+    ("大于1.0且小于或等于2.5", 1.0, 2.5), ("大于或等于1.2", 1.2, None), ("1.5≤R≤3.0", 1.5, 3.0),
+    ("1.0＜R≤2.2", 1.0, 2.2), ("下限：1.2　上限：2.0", 1.2, 2.0), ("不低于一点二", 1.2, None),
+])
+def test_real_plot_ratio_wordings(text, lo, hi):
+    assert parse_plot_ratio(text) == (lo, hi)
+
+
+def test_capital_numerals_and_cell_notes():
+    assert parse_money("人民币（大写）壹仟零壹拾伍万元整") == pytest.approx(10_150_000)
+    assert parse_money("801（底价成交）", "万元") == pytest.approx(8_010_000)
+    assert parse_area("40013.6/60.02", "平方米") == pytest.approx(40_013.6)
+    assert parse_area("31 008.6", "平方米") == pytest.approx(31_008.6)
+    assert parse_money("１５６０", "万元") == pytest.approx(15_600_000)
+
+
+def test_a_vertical_table_of_several_parcels_is_not_a_label_value_grid():
+    table = {"caption": None, "header": [], "rows": [
+        ["地块编号", "A-01地块", "A-02地块", "A-03地块"],
+        ["出让面积（平方米）", "12000", "8000", "5000"],
+        ["土地用途", "工业用地", "工业用地", "仓储用地"],
+        ["起始价（万元）", "600", "400", "250"]]}
+    assert facts._kv_grid(table) is None
+    view, fields = facts.parcel_view(table)
+    assert [r[0] for r in view["rows"]] == ["A-01地块", "A-02地块", "A-03地块"]
+
+
+def test_label_value_grid_reads_one_parcel():
+    table = {"caption": None, "header": [], "rows": [
+        ["宗地编号", "2025-C07", "土地位置", "龙蟠大道东侧"],
+        ["出让面积", "65.3亩", "土地用途", "商务金融用地"],
+        ["出让年限", "40年", "起拍价", "1.26亿元"]]}
+    [p] = facts._table_parcels([table], "拍卖", facts._Warn(None))
+    assert p["parcel_name"] == "2025-C07" and p["location"] == "龙蟠大道东侧"
+    assert p["area_m2"] == pytest.approx(65.3 * 666.67) and p["start_price_yuan"] == pytest.approx(1.26e8)
+
+
+def test_notice_rules_naming_the_winner_to_be_are_no_result():
+    from crawler import doctype
+
+    text = ("经县人民政府批准，县自然资源和规划局决定以挂牌方式出让2宗国有建设用地使用权。\n"
+            "竞得人须在签订出让合同前与管委会签订《投资建设协议》。\n本次挂牌出让按照价高者得原则确定竞得人。")
+    assert doctype.classify("国有建设用地使用权挂牌出让公告", text) == "land_notice"
+
+
+def test_a_rent_survey_is_not_a_listing():
+    from crawler import doctype
+
+    text = ("三季度全区工业厂房平均租金为0.92元/平方米/天，环比下降1.1%，同比下降3.2%。\n"
+            "分板块看，金山工业区、枫泾镇厂房租金分别为0.98元/平方米/天、0.86元/平方米/天。")
+    assert doctype.classify("三季度全区厂房平均租金0.92元/平方米/天", text) != "listing"
+
+
+@pytest.mark.parametrize("tables", [
+    [{"caption": None, "header": [], "rows": []}],
+    [{"caption": None, "header": [], "rows": [["宗地编号", "A", "土地位置", "X"], ["出让面积", "1亩"]]}],
+    [{"caption": None, "header": [], "rows": [["宗地编号", "A", "B"], ["出让面积", "1亩"], ["起始价", "5万元", "6万元"]]}],
+    [{"caption": "面积单位：亩", "header": ["地块编号", "面积"], "rows": [["A-1"], ["注：以上"] * 2]}],
+    [{"caption": None, "header": ["规划条件", "地块编号"], "rows": [["建筑密度≥40% 容积率", "X"]]}],
+])
+def test_derive_survives_odd_tables(tables):
+    rec = {"site": "s", "post_id": 1, "url": "u", "title": "国有建设用地使用权挂牌出让公告",
+           "text": "决定以挂牌方式出让。竞得人：某某公司。出让面积：12亩。", "category": None}
+    _, doc_type, rows, ads, warnings = derive(rec, None, tables=tables)
+    assert doc_type in ("land_notice", "land_result") and isinstance(rows, list)
+    assert not any("Error" in w for w in warnings), warnings  # ragged rows are skipped, not crashed on
+
+
+def test_floors_are_not_buildings_and_total_rents_are_no_price():
+    rec, el = post("<p>松江九亭镇双层厂房整栋出租，总面积3000平方米。</p><p>一楼：1500平方米，层高7米；</p>"
+                   "<p>二楼：1500平方米，层高4.5米。</p><p>月租金10万元。</p>", title="九亭镇3000平米厂房出租")
+    [ad] = derive(rec, el)[3]
+    assert ad["area_m2"] == pytest.approx(3000) and ad["height_m"] == 7
+    assert ad["price_value"] is None and ad["price_unit"] is None
+    assert facts.parse_price("出租出售，售价1800万元") == (1800.0, "万元")
+
+
+def test_road_names_with_wei_keep_their_first_character():
+    from crawler.facts import _parcel_names
+
+    assert _parcel_names("经开区为民路北侧地块以挂牌方式出让") == ["经开区为民路北侧地块"]
+    assert _parcel_names("出让1宗涉宅用地，为苏吴国土2025-WG-52号地块，位于笠泽路北侧") == ["苏吴国土2025-WG-52号地块"]
+
+
+def test_numbered_buildings_inside_one_line_but_not_a_count_of_buildings():
+    rec, el = post("<p>厂房出租：1号厂房3000平方米，层高9米；2号厂房2000平方米，层高6米。租金均为1.0元/平方米/天。</p>",
+                   title="两栋厂房出租")
+    ads = derive(rec, el)[3]
+    assert [(a["area_m2"], a["height_m"], a["price_value"]) for a in ads] == [(3000, 9, 1.0), (2000, 6, 1.0)]
+    rec, el = post("<p>园区共有3栋厂房可租，总面积12000平方米，层高8米，租金0.9元/平方米/天。</p>", title="厂房出租")
+    [ad] = derive(rec, el)[3]
+    assert ad["area_m2"] == pytest.approx(12000)

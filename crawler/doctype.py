@@ -41,14 +41,42 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
     text = text or ""
     title = title or ""
     lead = opening(text)
-    for doc_type, pattern, weight, *scope in fr.DOC_TYPE_RULES:
+    body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
+    # table rows are in the text as lines of cells: they count as part of the post but vote for
+    # nothing (a result table's 溢价率 cells are data, not a statistics story)
+    cells = {" ".join(c for c in row if c) for t in tables for row in t.get("rows") or ()} if tables else ()
+    spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
+    # each rule runs once over the body; its matches are counted per sentence by position, and
+    # in all (which is the specific types' count below when the body is the whole text)
+    counts: dict[int, int] = {}
+    votes: dict[int, dict[str, float]] = {}  # only sentences some rule matches vote
+    if spans:
+        starts = [st for st, _ in spans]
+        for k, (doc_type, pattern, weight, *_) in enumerate(fr.DOC_TYPE_RULES):
+            hits: dict[int, int] = {}
+            total = 0
+            for m in pattern.finditer(body):
+                total += 1
+                i = bisect.bisect_right(starts, m.start()) - 1
+                if i >= 0 and m.end() <= spans[i][1]:
+                    hits[i] = hits.get(i, 0) + 1
+            counts[k] = total
+            for i, n in hits.items():
+                if i not in votes:
+                    votes[i] = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
+                votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
+    whole = body == text
+    for k, (doc_type, pattern, weight, *scope) in enumerate(fr.DOC_TYPE_RULES):
         if doc_type in fr.NEWS_TYPES:
             continue
-        hits = 0
-        for _ in pattern.finditer(lead if scope == ["lead"] else text):
-            hits += 1
-            if hits >= fr.MAX_RULE_HITS:
-                break
+        if scope != ["lead"] and whole and k in counts:
+            hits = min(counts[k], fr.MAX_RULE_HITS)
+        else:
+            hits = 0
+            for _ in pattern.finditer(lead if scope == ["lead"] else text):
+                hits += 1
+                if hits >= fr.MAX_RULE_HITS:
+                    break
         out[doc_type] += weight * hits
         # the opening says what the post is; later sections of a long report wander off
         if pattern.search(lead):
@@ -56,26 +84,7 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
         if pattern.search(title):
             out[doc_type] += weight * fr.TITLE_WEIGHT
     news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
-    body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith(fr.NOT_BODY_LINES))
-    # table rows are in the text as lines of cells: they count as part of the post but vote for
-    # nothing (a result table's 溢价率 cells are data, not a statistics story)
-    cells = {" ".join(c for c in row if c) for t in tables for row in t.get("rows") or ()} if tables else ()
-    spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
     if spans:
-        # each rule runs once over the body; its matches are counted per sentence by position
-        starts = [st for st, _ in spans]
-        # only sentences some rule matches have votes (a sentence with none votes for nothing)
-        votes: dict[int, dict[str, float]] = {}
-        for doc_type, pattern, weight, *_ in fr.DOC_TYPE_RULES:
-            hits: dict[int, int] = {}
-            for m in pattern.finditer(body):
-                i = bisect.bisect_right(starts, m.start()) - 1
-                if i >= 0 and m.end() <= spans[i][1]:
-                    hits[i] = hits.get(i, 0) + 1
-            for i, n in hits.items():
-                if i not in votes:
-                    votes[i] = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
-                votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
         tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
         for i, v in votes.items():
             if cells and body[spans[i][0]:spans[i][1]].strip() in cells:

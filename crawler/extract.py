@@ -429,6 +429,7 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
     pruned = copy.deepcopy(tree)
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
+    _unwrap_layout_tables(pruned)
     doc, cleaned = None, []
     # The pruned page (no rescue when its title is known: the article is what is left), then the
     # whole page as trafilatura.extract sees it when nothing was found.
@@ -448,7 +449,7 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": getattr(doc, "date", None) if doc is not None else None}
+            "date": (getattr(doc, "date", None) if doc is not None else None) or _labelled_date(tree)}
     return cleaned, meta
 
 
@@ -469,7 +470,57 @@ def _fallback_clean(blocks: list[Block], title: str = "") -> list[Block]:
     if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
         cleaned = plain
     return [b for b in cleaned if not is_info_line(b.text) and not is_footer_line(b.text)
-            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and b.text != title]
+            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and not chrome_rule(b.text)
+            and not is_disclosure_line(b.text) and b.text != title]
+
+
+@functools.lru_cache(maxsize=4096)
+def _forms(text: str) -> tuple[str, ...]:
+    """The line as written and as Simplified Chinese (most chrome rules are written in Simplified)."""
+    simplified = normalize.convert_script(text, "t2s")
+    return (text,) if simplified == text else (text, simplified)
+
+
+@functools.lru_cache(maxsize=4096)
+def chrome_rule(text: str) -> str | None:
+    """Name of the page-chrome rule the whole line matches (rules.FALLBACK_CHROME_LINES, or
+    "controls" for a line of print/close/font-size/share/reaction controls only), else None."""
+    if not text or len(text) > rules.FALLBACK_CHROME_MAX_CHARS:
+        return None
+    for line in _forms(text):
+        if rules.RE_CONTROL_LINE.fullmatch(line):
+            return "controls"
+        for name, pattern in rules.FALLBACK_CHROME_LINES:
+            if pattern.fullmatch(line):
+                return name
+    return None
+
+
+def _disclosure_labels(text: str) -> set[str]:
+    """The 政府信息公开 metadata labels (rules.DISCLOSURE_LABELS) in text, padding spaces removed."""
+    return {"".join(m.group(1).split()) for m in rules.RE_DISCLOSURE_LABEL.finditer(text)}
+
+
+def is_disclosure_line(text: str) -> bool:
+    """A row of a 政府信息公开 metadata table ("索引号：… 发布机构：…"): two labels or more."""
+    return len(text) <= 300 and len(_disclosure_labels(text)) >= 2
+
+
+_RE_LABELLED_DATE = re.compile(r"(?:发文日期|发布日期|公开日期|发布时间|成文日期|發布日期|發布時間)\s*[:：]\s*"
+                               r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?)")
+
+
+def _labelled_date(tree) -> str | None:
+    """The date a page states after 发文日期/发布日期/发布时间 (gov metadata tables, info lines),
+    used when trafilatura finds none."""
+    body = _first(tree, "//body")
+    if body is None:
+        return None
+    for label in ("发文日期", "发布日期", "發布日期", "公开日期", "发布时间", "發布時間", "成文日期"):
+        for m in _RE_LABELLED_DATE.finditer(body.text_content()):
+            if m.group(0).startswith(label):
+                return " ".join(m.group(1).split())
+    return None
 
 
 def _after_title(title_el) -> list[Block]:
@@ -527,9 +578,71 @@ def _short_text(el, limit: int = 16) -> str | None:
 
 
 def _block_label(el) -> str | None:
-    """A block heading's label without its "更多>>" link and punctuation (None for long text)."""
+    """A block heading's label without its "更多>>"/"查看全部" link, count ("（10条）") and
+    punctuation (None for long text)."""
     text = _short_text(el, limit=24)
-    return rules.RE_LABEL_TAIL.sub("", text) if text else None
+    if not text:
+        return None
+    text = rules.RE_LABEL_TAIL.sub("", rules.RE_LABEL_MORE.sub("", text))
+    return rules.RE_LABEL_TAIL.sub("", rules.RE_LABEL_COUNT.sub("", text)) or text
+
+
+_SIDE_LABELS = rules.SIDE_BLOCK_LABELS | rules.SIDE_BLOCK_LABELS_EXTRA
+
+
+def _opens(head, block) -> bool:
+    """head's text starts block: at most rules.SIDE_BLOCK_OPENING_CHARS characters come before it."""
+    label = "".join(head.text_content().split())
+    return 0 <= "".join(block.text_content().split()).find(label) <= rules.SIDE_BLOCK_OPENING_CHARS
+
+
+_CELL_BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "form")
+
+
+def _is_layout_table(table) -> bool:
+    """A table used for page layout, not data: it has a single cell, or a cell holding a nested
+    table, a heading, a form, two block elements or more, or over 200 characters of text."""
+    cells = [c for row in table.iter("tr") if _own_row(row, table) for c in row if c.tag in ("td", "th")]
+    if len(cells) <= 1:
+        return True
+    for cell in cells:
+        blocks = [d for d in cell.iterdescendants(*_CELL_BLOCKS)]
+        if any(d.tag in ("table", "form", "h1", "h2", "h3", "h4", "h5", "h6") for d in blocks) or len(blocks) >= 2:
+            return True
+        if len("".join(cell.text_content().split())) > 200:
+            return True
+    return False
+
+
+def _own_row(row, table) -> bool:
+    """row belongs to table itself, not to a table nested in one of its cells."""
+    return next(row.iterancestors("table"), None) is table
+
+
+def _top(el):
+    """The outermost ancestor of el (the document's root while el is still attached to it)."""
+    for el in el.iterancestors():
+        pass
+    return el
+
+
+def _unwrap_layout_tables(tree) -> None:
+    """Layout tables (old gov and CMS pages put the whole page, or the body, in table cells)
+    become plain blocks: trafilatura would read each cell as one table cell, paragraphs run
+    together and navigation cells beside the article. Data tables are left alone."""
+    layout = [t for t in tree.iter("table") if _is_layout_table(t)]
+    for table in layout:
+        for el in [table, *table.iterdescendants("tbody", "thead", "tfoot", "tr", "td", "th")]:
+            if el is table or next(el.iterancestors("table"), None) is table:
+                el.tag = "div"
+                for attr in ("colspan", "rowspan"):
+                    el.attrib.pop(attr, None)
+
+
+def _is_disclosure_table(table) -> bool:
+    """A 政府信息公开 metadata table: short, with rules.DISCLOSURE_MIN_LABELS labels or more."""
+    text = table.text_content()
+    return len(text) <= 1500 and len(_disclosure_labels(text)) >= rules.DISCLOSURE_MIN_LABELS
 
 
 def _drop_side_blocks(tree, title_el) -> None:
@@ -538,6 +651,7 @@ def _drop_side_blocks(tree, title_el) -> None:
     if body is None:
         return
     total = _para_chars(body)
+    root = _top(body)
     protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
 
     def drop(el, anchored: bool = True) -> None:
@@ -551,21 +665,31 @@ def _drop_side_blocks(tree, title_el) -> None:
 
     def side_name(el) -> bool:
         names = f"{el.get('class', '')} {el.get('id', '')}"
-        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names))
+        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names)
+                    or rules.RE_SIDE_BLOCK_EXTRA.search(names))
+
+    # 政府信息公开 metadata tables (索引号/发布机构/文号 ...) above the document.
+    for table in [t for t in body.iter("table") if _is_disclosure_table(t)]:
+        drop(table)
 
     # Forms (comment forms, search boxes) never hold article text.
     named = [el for el in body.iter() if isinstance(el.tag, str) and (el.tag in ("aside", "form") or side_name(el))]
     for el in named:
         drop(el)
     for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
+        if _top(head) is not root:
+            continue  # inside a block already dropped
         label = _block_label(head)
-        if label not in rules.SIDE_BLOCK_LABELS:
+        if label not in _SIDE_LABELS:
             continue
         box = head
         while box.getparent() is not None and _block_label(box.getparent()) == label:
             box = box.getparent()
-        if box.getparent() is not None:
-            drop(box.getparent(), anchored=False)
+        parent = box.getparent()
+        if parent is not None:
+            # A block this heading opens is a comment/related section even when it holds most of
+            # the text (comments longer than the article), once the title heading lies outside it.
+            drop(parent, anchored=title_el is not None and _opens(box, parent))
 
 
 def _plain(doc) -> list[Block]:

@@ -276,3 +276,109 @@ RE_PAGE_CHROME_LINE = re.compile(
     r"^(?:上一篇|下一篇|上一条|下一条|上一篇文章|下一篇文章|分享到|【?打印本页|【?关闭窗口)\s*[:：】]?"
     r"|^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s+\d{1,2}:\d{2}(?::\d{2})?$"
 )
+
+# --------------------------------------------------------------------------------------
+# Off-template pages, continued: how Chinese/CJK news and government sites are built
+# --------------------------------------------------------------------------------------
+# Written from the markup conventions of TRS WCM government sites, 政府信息公开 pages,
+# DedeCMS/PHPCMS/EmpireCMS, WordPress, Discuz!, WeChat article mirrors and the big portals
+# (sina/163/sohu/people/xinhua); the hand-written pages in ``tests/offsite/`` imitate each.
+# Every line rule below matches a WHOLE line (``fullmatch`` on the cleaned line) of at most
+# FALLBACK_CHROME_MAX_CHARS characters, unless it says otherwise.
+
+#: Words of side-block class/ids that only the big portals and CMS themes use: statements and
+#: reprint notices under the article (163 ``post_statement``, sina/sohu ``statement``, WordPress
+#: ``copyright-post``, Z-BlogPHP ``art-copyright``), QR boxes (WeChat ``qr_code_pc``, gov
+#: ``ewm``), Discuz!'s reaction box ``#click_div``. A block so named never holds the article;
+#: the title/half-text guard of `crawler.extract` still applies.
+RE_SIDE_BLOCK_EXTRA = re.compile(
+    r"statement|disclaimer|mianze|shengming|copyright|qr_?code|erweima|click_div", re.I)
+
+#: Comment sections are often headed by a label with a count: "网友留言（10条）", "全部评论(36)",
+#: "评论 12": the count is stripped before the heading is looked up in SIDE_BLOCK_LABELS.
+RE_LABEL_COUNT = re.compile(r"[（(]?\s*(?:共\s*)?\d+\s*(?:条|則|件|개)?\s*[)）]?$")
+#: "查看全部" / "查看更多" / "全部" links beside a block heading (like "更多>>").
+RE_LABEL_MORE = re.compile(r"(?:查看全部|查看更多|全部|更多|more)[>»›\s]*$", re.I)
+#: Block headings of comment sections, "more from this account" lists and rankings, beyond
+#: SIDE_BLOCK_LABELS (these sites' own wording; Traditional, Japanese and Korean forms too).
+SIDE_BLOCK_LABELS_EXTRA = frozenset({
+    "网友留言", "全部评论", "全部留言", "读者留言", "读者评论", "精选留言", "评论", "跟贴", "跟帖", "我要评论",
+    "往期推荐", "往期回顾", "往期精选", "精彩推荐", "相关推荐", "为你推荐", "大家都在看", "热点新闻", "热门排行",
+    "本地热读", "热门阅读", "热门点击", "点击排行", "阅读排行", "排行榜", "今日热门", "熱門新聞", "相關新聞",
+    "最新消息", "即時新聞", "アクセスランキング", "関連キーワード", "관련기사", "많이 본 뉴스", "댓글",
+})
+#: A block opened by such a heading is dropped even when it holds most of the page's text (a
+#: comment section ten times the article), but only when the title heading is known and lies
+#: outside the block, and the heading opens the block: at most this many characters before it.
+SIDE_BLOCK_OPENING_CHARS = 10
+
+#: 政府信息公开 metadata: the 索引号/发布机构/发文日期/文号 table (or list) above a disclosed
+#: document. A table whose cells carry at least DISCLOSURE_MIN_LABELS of these labels is page
+#: metadata (the date is read from it, the text is not article); labels are matched with the
+#: spaces that pad them ("索 引 号", "文　　号") removed. An article's own data table has column
+#: heads, not several of these label-with-colon cells.
+DISCLOSURE_LABELS = frozenset({
+    "索引号", "发布机构", "发文机关", "发文机构", "信息来源", "主题分类", "体裁分类", "组配分类", "服务对象",
+    "成文日期", "发文日期", "发布日期", "生成日期", "公开日期", "文号", "发文字号", "有效性", "时效性",
+    "名称", "标题", "公开方式", "公开范围", "公开形式", "所属机构", "关键词", "主题词", "信息分类", "内容分类",
+})
+DISCLOSURE_MIN_LABELS = 3
+#: label followed by a colon, spaces inside the label allowed (cell text or one line).
+RE_DISCLOSURE_LABEL = re.compile(
+    r"(" + "|".join(r"\s*".join(label) for label in sorted(DISCLOSURE_LABELS, key=len, reverse=True)) + r")\s*[:：]")
+
+#: Longest line a chrome rule below may remove.
+FALLBACK_CHROME_MAX_CHARS = 160
+
+#: One page control: print/close/back/top buttons, font-size switchers ("字号：大 中 小"), the
+#: share-bar label, Discuz!/portal reaction buttons (鲜花 鸡蛋, 顶一下), 纠错. A line made of
+#: nothing but such controls (brackets, bars and counts between them) is chrome; a sentence has
+#: other words.
+_CONTROL = (
+    r"(?:打印(?:本页|本文|此页|文章|页面)?|关闭(?:窗口|本页|页面)?|返回(?:顶部|列表|首页)?|收藏(?:本页|本文)?|加入收藏"
+    r"|顶一下|踩一下|我要纠错|纠错|挑错|推荐|举报|复制链接|複製連結|URL복사|印刷する|印刷|"
+    r"(?:字[体號号級级]|字級設定|字体大小|文字サイズ|글씨크기)\s*[:：]?\s*(?:[大中小特标準默认]|크게|작게|\s)*"
+    r"|分享(?:到|至)?\s*[:：]?|分享|鲜花|鸡蛋|握手|雷人|路过|震惊|感动|难过|开心|愤怒|无聊|同情|搞笑|点赞|在看"
+    r"|(?:点个?|点点)(?:分享|收藏|赞|点赞|在看)|赞|踩|微信|微博|QQ空间|QQ好友|QQ|人人网|豆瓣|LINE|Facebook|Twitter"
+    r"|페이스북|트위터|카카오톡|공유하기|シェア|ポスト|LINEで送る|上一篇|下一篇)"
+)
+RE_CONTROL_LINE = re.compile(rf"(?:[\s|｜/【】\[\]()（）·•]*{_CONTROL}\s*\d*)+[\s|｜/【】\[\]()（）·•]*", re.I)
+
+#: Whole chrome lines, each (name, pattern); fullmatch on the line, at most FALLBACK_CHROME_MAX_CHARS.
+FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
+    # Platform statements under portal articles: "特别声明：以上内容…仅提供信息存储服务"
+    # (163), "平台声明：该文观点仅代表作者本人…" (sohu), "新浪声明：此消息系转载…" (sina),
+    # "免责声明：…". A statement an article makes is not labelled so.
+    ("statement", re.compile(r"(?:特别声明|平台声明|免责声明|免責聲明|新浪声明|网站声明|版权声明|版權聲明)\s*[:：].*")),
+    # Reprint notices: "本文来自投稿，不代表X立场，如若转载，请注明出处：URL", "转载请注明出处",
+    # "观点仅代表作者本人",
+    # "未经授权禁止转载", "本網站之文字…非經授權，不得轉載…", "…の無断転載を禁じます",
+    # "무단전재 및 재배포 금지": a site's notice, never reporting.
+    ("reprint", re.compile(r".{0,60}(?:如若转载|转载请注明|轉載請註明|未经(?:书面)?授权.{0,10}(?:转载|使用|复制)|非經授權.{0,6}不得轉載"
+                           r"|不得轉載|仅代表作者(?:本人)?(?:观点|立场)|無断転載|무단전재).*")),
+    # App promotions: "海量资讯、精准解读，尽在新浪财经APP", "点我下载APP", "打开客户端阅读". Not
+    # a line ending a sentence (。！？): "市民可下载某某APP办理。" is reporting.
+    ("app", re.compile(r"(?!.*[。！？]$).{0,40}(?:尽在|下载|下載|打开|打開)\s*.{0,10}(?:APP|App|app|客户端|客戶端)(?:\s*\S{0,12}){0,4}")),
+    # QR prompts: "扫一扫在手机打开当前页", "长按识别二维码关注我们", "微信扫一扫", "扫码关注":
+    # a scan verb plus (optionally) what it opens, nothing else; "扫描电镜投入使用" has other words.
+    ("qr", re.compile(r"(?!.*[。！？]$).{0,12}(?:扫一扫|掃一掃|扫码|掃碼|扫描|掃描|长按|長按)(?:.{0,12}(?:二维码|二維碼|公众号|公眾號"
+                      r"|关注|關注|手机|手機|当前页|當前頁|访问|訪問).{0,12})?")),
+    # "关注该公众号", "关注我们": the second line of a QR caption split by <br>.
+    ("follow", re.compile(r"(?:关注|關注)(?:该|我们的|我們的)?(?:公众号|公眾號|我们|我們)")),
+    # "#产业园 #高新区": hashtag lists (WeChat js_tags, Weibo-style tags).
+    ("hashtags", re.compile(r"(?:#[^#\s]{1,20}#?\s*)+")),
+    # "阅读 3.2万", "阅读 (3287)", "浏览次数：1532", "点击：268次": a counter alone on its line.
+    ("counter", re.compile(r"(?:阅读|閱讀|浏览|瀏覽|浏览次数|浏览量|阅读量|阅读数|点击|點擊|点击数|点击量|评论|評論|人气|访问量|查看|参与)"
+                           r"\s*[:：]?\s*[(（]?\s*[\d.,]+\s*[万萬wW+]?\s*[)）]?\s*次?")),
+    # A credit label with nothing after it: "责任编辑：" (sohu leaves the name empty), "来源：".
+    ("empty-label", re.compile(r"[(（【\[]?\s*(?:责任编辑|責任編輯|编辑|編輯|来源|來源|作者|记者|審核|审核|校对)\s*[:：]?\s*[)）】\]]?")),
+    # Download links of attachments: "附件：1.某某办法.docx", "相关附件：申报表.doc", "2.清单.xlsx"
+    # (a line ending in an office-file extension, or 相关附件/附件下载 labels): links, not text.
+    ("attachment", re.compile(r"(?:(?:相关附件|附件下载|附件)\s*[:：]?\s*)?.{0,80}\.(?:docx?|xlsx?|pdf|zip|rar|wps|et|ofd|pptx?|txt)"
+                              r"|(?:相关附件|附件下载)\s*[:：].*", re.I)),
+    # "原标题：…" hidden behind display:none (sohu) duplicates the title; it is kept as a credit line
+    # elsewhere, so no rule here. Breadcrumbs: "当前位置：首页 > 新闻 > 正文", "您现在的位置：…".
+    ("breadcrumb", re.compile(r"(?:您?(?:当前|現在|现在|目前|所在)(?:的|所在的)?位置|當前位置)\s*[:：].*")),
+    # Discuz!'s footer line "GMT+8, 2024-5-20 14:33, Processed in 0.05 second(s), 21 queries".
+    ("processed", re.compile(r".{0,40}Processed in [\d.]+ second.*", re.I)),
+]

@@ -415,7 +415,7 @@ def _whole_page(tree, *, precision: bool, rescue: bool = True):
     return trafilatura.bare_extraction(tree, options=_extractor(precision=precision, fast=False, rescue=rescue, metadata=True))
 
 
-def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
+def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[list[Block], dict]:
     """Article blocks and page metadata (title, date) of a page that is not a tpure post.
 
     Blocks that are never the article (comments, related news, sidebars: `rules.RE_SIDE_BLOCK_NAME`,
@@ -430,6 +430,7 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
     _unwrap_layout_tables(pruned)
+    _drop_link_lists(pruned, title_copy)
     doc, cleaned = None, []
     # The pruned page (no rescue when its title is known: the article is what is left), then the
     # whole page as trafilatura.extract sees it when nothing was found.
@@ -441,7 +442,8 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
             more = _plain(recall)
             if _chars(more) > _chars(blocks):
                 doc, blocks = recall, more
-        cleaned = _fallback_clean(blocks, _text(title_el) if title_el is not None else "")
+        title = title_text if title_text is not None else (_text(title_el) if title_el is not None else "")
+        cleaned = _fallback_clean(blocks, title)
         if not cleaned and page is pruned and title_copy is not None:
             # A very short article (one caption line) that trafilatura passes over: the
             # paragraphs after the title heading, in its block.
@@ -449,7 +451,8 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": (getattr(doc, "date", None) if doc is not None else None) or _labelled_date(tree)}
+            "date": _labelled_date(tree) or _date_after(title_el)
+            or (getattr(doc, "date", None) if doc is not None else None)}
     return cleaned, meta
 
 
@@ -508,6 +511,33 @@ def is_disclosure_line(text: str) -> bool:
 
 _RE_LABELLED_DATE = re.compile(r"(?:发文日期|发布日期|公开日期|发布时间|成文日期|發布日期|發布時間)\s*[:：]\s*"
                                r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?)")
+
+
+_RE_SENTENCE = re.compile(r"[，。；！？]")
+#: How far after the title heading the info line's date may be (characters of page text).
+DATE_AFTER_TITLE_CHARS = 160
+
+
+def _date_after(title_el) -> str | None:
+    """The first full date (with its time, when shown) in the page text right after the title
+    heading: the info line of news and government pages ("发布时间：2024-03-18 16:05",
+    "2024年04月09日06:22 | 来源：…", "2024-5-16 09:12| 发布者: …")."""
+    if title_el is None:
+        return None
+    n = 0
+    for text in title_el.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]"):
+        text = " ".join(str(text).split())
+        n += len(text)
+        if n > DATE_AFTER_TITLE_CHARS:
+            break
+        # an info line's parts are short and have no sentence punctuation; once a sentence
+        # comes, the article has begun and a date in it is article text
+        if len(text) > 80 or _RE_SENTENCE.search(text):
+            break
+        m = rules.RE_ABSOLUTE.search(text)
+        if m and 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31:
+            return m.group(0).strip()
+    return None
 
 
 def _labelled_date(tree) -> str | None:
@@ -600,11 +630,12 @@ _CELL_BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "
 
 
 def _is_layout_table(table) -> bool:
-    """A table used for page layout, not data: it has a single cell, or a cell holding a nested
+    """A table used for page layout, not data: it has a single cell or a single column, or a cell holding a nested
     table, a heading, a form, two block elements or more, or over 200 characters of text."""
-    cells = [c for row in table.iter("tr") if _own_row(row, table) for c in row if c.tag in ("td", "th")]
-    if len(cells) <= 1:
-        return True
+    rows = [[c for c in row if c.tag in ("td", "th")] for row in table.iter("tr") if _own_row(row, table)]
+    cells = [c for row in rows for c in row]
+    if len(cells) <= 1 or all(len(row) <= 1 for row in rows):
+        return True  # one cell, or one column: a stack of page parts
     for cell in cells:
         blocks = [d for d in cell.iterdescendants(*_CELL_BLOCKS)]
         if any(d.tag in ("table", "form", "h1", "h2", "h3", "h4", "h5", "h6") for d in blocks) or len(blocks) >= 2:
@@ -637,6 +668,26 @@ def _unwrap_layout_tables(tree) -> None:
                 el.tag = "div"
                 for attr in ("colspan", "rowspan"):
                     el.attrib.pop(attr, None)
+
+
+def _drop_link_lists(tree, title_el) -> None:
+    """Remove blocks that are lists of links (rules.LINK_LIST_*), outermost first; never the
+    block holding the title heading."""
+    body = _first(tree, "//body")
+    if body is None:
+        return
+    protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
+    root = _top(body)
+    for el in list(body.iter("div", "ul", "ol", "dl", "p", "nav", "td", "span", "section")):
+        if el in protected or _top(el) is not root:
+            continue
+        links = list(el.iter("a"))
+        if len(links) < rules.LINK_LIST_MIN_LINKS:
+            continue
+        total = len(rules.RE_LINK_SEPARATORS.sub("", el.text_content()))
+        linked = sum(len(rules.RE_LINK_SEPARATORS.sub("", a.text_content())) for a in links)
+        if total and total - linked <= rules.LINK_LIST_MAX_PLAIN * total:
+            el.drop_tree()
 
 
 def _is_disclosure_table(table) -> bool:
@@ -705,33 +756,70 @@ def _plain(doc) -> list[Block]:
 
 
 _XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+#: Meta tags naming the article title: og:title, TRS WCM's ArticleTitle (government sites).
+_XP_META_TITLE = ("string(//meta[@property='og:title']/@content)", "string(//meta[@name='ArticleTitle']/@content)")
+
+
+def _heading_texts(el) -> list[str]:
+    """What a title heading may say: its whole text, and its text before the first child
+    element (PHPCMS puts the info line in a ``<span>`` after a ``<br />`` inside the ``<h1>``)."""
+    whole = _text(el)
+    lead = " ".join((el.text or "").split())
+    return [whole] + ([lead] if lead and lead != whole else [])
 
 
 def _title_element(tree):
     """The heading that names the article: a heading whose text the page's ``<title>`` (or
-    og:title) contains, preferring one the title starts with ("标题_栏目_站点") and that is not
-    a link (the site logo's ``<h1><a>``); None when no heading matches."""
-    page_title = " ".join(tree.xpath("string(//meta[@property='og:title']/@content)").split()) \
-        or _text(_first(tree, "//title"))
-    if not page_title:
-        return None
-    best, best_key = None, None
+    og:title, ArticleTitle) contains, preferring one the title starts with ("标题_栏目_站点")
+    and that is not a link (the site logo's ``<h1><a>``); (element, its title text), or (None, "")."""
+    titles = [t for t in (" ".join(tree.xpath(x).split()) for x in _XP_META_TITLE) if t]
+    titles.append(_text(_first(tree, "//title")))
+    titles = [t for t in titles if t]
+    if not titles:
+        return None, ""
+    best, best_text, best_key = None, "", None
     for el in tree.xpath(_XP_TITLE_CANDIDATES):
-        text = _text(el)
-        if not 4 <= len(text) <= 120 or text not in page_title:
+        for text in _heading_texts(el):
+            if not 4 <= len(text) <= 120 or not any(text in t for t in titles):
+                continue
+            link_only = any(_text(a) == text for a in el.iter("a"))
+            key = (any(t.startswith(text) for t in titles), not link_only, len(text))
+            if best_key is None or key > best_key:
+                best, best_text, best_key = el, text, key
+    return best, best_text
+
+
+def _title_before(tree, first_line: str) -> str:
+    """The last heading or ``*title*`` element before the article's first line (pages whose
+    ``<title>`` names only the site, as old government sites' do): its text, or ""."""
+    probe = "".join(first_line.split())[:12]
+    if not probe:
+        return ""
+    last = ""
+    candidates = set(tree.xpath(_XP_TITLE_CANDIDATES))
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
             continue
-        link_only = any(_text(a) == text for a in el.iter("a"))
-        key = (page_title.startswith(text), not link_only, len(text))
-        if best_key is None or key > best_key:
-            best, best_key = el, key
-    return best
+        if el in candidates:
+            text = _text(el)
+            if 4 <= len(text) <= 120 and not any(_text(a) == text for a in el.iter("a")) \
+                    and probe not in "".join(text.split()):
+                last = text
+        own = "".join((el.text or "").split()) + "".join((el.tail or "").split())
+        if probe in own:
+            break
+    return last
 
 
-def _page_title(tree, title_el, meta_title: str | None) -> str:
-    """The article title of an off-template page: its title heading, else trafilatura's title
-    (og:title, ``<title>`` cut at its separators), else the first ``<h1>`` or the ``<title>``."""
-    if title_el is not None:
-        return _text(title_el)
+def _page_title(tree, title_text: str, meta_title: str | None, blocks: list[Block]) -> str:
+    """The article title of an off-template page: its title heading, else the heading just
+    before the article text, else trafilatura's title (og:title, ``<title>`` cut at its
+    separators), else the first ``<h1>`` or the ``<title>``."""
+    if title_text:
+        return title_text
+    before = _title_before(tree, blocks[0].text) if blocks else ""
+    if before:
+        return before
     meta_title = " ".join((meta_title or "").split())
     return meta_title or _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
 
@@ -799,9 +887,9 @@ def extract_html(
         title, author, date_raw = "", "", None
         category = category_url = prev_url = next_url = None
         tags, related, inline_links = [], [], []
-        title_el = _title_element(tree)
-        blocks, meta = fallback_body(tree, title_el)
-        title = _page_title(tree, title_el, meta["title"])
+        title_el, title_text = _title_element(tree)
+        blocks, meta = fallback_body(tree, title_el, title_text)
+        title = _page_title(tree, title_text, meta["title"], blocks)
         # The title is a field of its own: trafilatura keeps the article's <h1> as its first line.
         while blocks and title and blocks[0].text == title:
             blocks = blocks[1:]

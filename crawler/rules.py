@@ -264,7 +264,11 @@ SIDE_BLOCK_LABELS = frozenset({
 #: 网站标识码 … ICP备案号 …, Copyright … 版权所有): removed from fallback text when they are a whole line.
 RE_FOOTER_LINE = re.compile(
     r"^(?:主办单位|承办单位|协办单位|主办|承办|技术支持|网站标识码|网站备案|ICP备案号|联系我们)\s*[:：]"
-    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)",
+    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)"
+    # portal footers: the complaint hotline/mailbox every Chinese news site must show, the
+    # licence numbers, and the Korean youth-protection officer line
+    r"|(?:违法和不良信息|不良信息)?举报(?:电话|邮箱|专区)\s*[:：]|服务邮箱\s*[:：]|(?:增值电信业务|网络文化|互联网新闻信息服务)经营?许可证"
+    r"|청소년보호책임자",
     re.I,
 )
 #: Footer lines are short.
@@ -382,3 +386,12 @@ FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
     # Discuz!'s footer line "GMT+8, 2024-5-20 14:33, Processed in 0.05 second(s), 21 queries".
     ("processed", re.compile(r".{0,40}Processed in [\d.]+ second.*", re.I)),
 ]
+
+#: Link lists (menus, 相关链接, 附件 lists, "more news" columns): a block with at least
+#: LINK_LIST_MIN_LINKS links whose text outside the links is at most LINK_LIST_MAX_PLAIN of its
+#: text (separators RE_LINK_SEPARATORS not counted) is navigation. Old table-layout pages leave
+#: their menus in the page after the layout is unwrapped, and trafilatura then keeps them as lines
+#: of the article. A paragraph of the article with links in it has its own words between them.
+LINK_LIST_MIN_LINKS = 3
+LINK_LIST_MAX_PLAIN = 0.15
+RE_LINK_SEPARATORS = re.compile(r"[\s|｜/·•>›»<‹«,，、;；\-—_\[\]【】()（）:：.。]+")

@@ -525,7 +525,13 @@ def _date_after(title_el) -> str | None:
     if title_el is None:
         return None
     n = 0
-    for text in title_el.xpath("following::text()[not(ancestor::script) and not(ancestor::style)]"):
+    # the heading's own info span (PHPCMS: <h1>title<br /><span>date 来源：…</span></h1>), then
+    # the text that follows it in document order
+    nodes = title_el.xpath(".//text()[not(ancestor::script)] | following::text()[not(ancestor::script) and "
+                           "not(ancestor::style)]")
+    for text in nodes:
+        if text.is_text and text.getparent() is title_el:
+            continue  # the title itself
         text = " ".join(str(text).split())
         n += len(text)
         if n > DATE_AFTER_TITLE_CHARS:

@@ -431,6 +431,9 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
     _drop_side_blocks(pruned, title_copy)
     _unwrap_layout_tables(pruned)
     _drop_link_lists(pruned, title_copy)
+    # Captions are article text; trafilatura leaves <figcaption> out.
+    for caption in pruned.iter("figcaption"):
+        caption.tag = "p"
     doc, cleaned = None, []
     # The pruned page (no rescue when its title is known: the article is what is left), then the
     # whole page as trafilatura.extract sees it when nothing was found.

@@ -291,12 +291,13 @@ RE_PAGE_CHROME_LINE = re.compile(
 # FALLBACK_CHROME_MAX_CHARS characters, unless it says otherwise.
 
 #: Words of side-block class/ids that only the big portals and CMS themes use: statements and
-#: reprint notices under the article (163 ``post_statement``, sina/sohu ``statement``, WordPress
-#: ``copyright-post``, Z-BlogPHP ``art-copyright``), QR boxes (WeChat ``qr_code_pc``, gov
+#: reprint notices under the article (163 ``post_statement``, sina/sohu ``statement``), QR boxes (WeChat ``qr_code_pc``, gov
 #: ``ewm``), Discuz!'s reaction box ``#click_div``. A block so named never holds the article;
-#: the title/half-text guard of `crawler.extract` still applies.
+#: the title/half-text guard of `crawler.extract` still applies. Not "copyright": CSS-module
+#: class names put it on credit lines (``index_copyright__x`` holding 校对：…); reprint notices
+#: under the article go by the "reprint" line rule instead.
 RE_SIDE_BLOCK_EXTRA = re.compile(
-    r"statement|disclaimer|mianze|shengming|copyright|qr_?code|erweima|click_div", re.I)
+    r"statement|disclaimer|mianze|shengming|qr_?code|erweima|click_div", re.I)
 
 #: Comment sections are often headed by a label with a count: "网友留言（10条）", "全部评论(36)",
 #: "评论 12": the count is stripped before the heading is looked up in SIDE_BLOCK_LABELS.

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, clock, dates, decode, errors, items, normalize, pagemodel, rules, sites
+from crawler import chrome, clean, clock, dates, decode, errors, items, normalize, pagemodel, rules, sites
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
@@ -429,8 +429,8 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
     pruned = copy.deepcopy(tree)
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
-    _unwrap_layout_tables(pruned)
-    _drop_link_lists(pruned, title_copy)
+    chrome.unwrap_layout_tables(pruned)
+    chrome.drop_link_lists(pruned, title_copy)
     # Captions are article text; trafilatura leaves <figcaption> out.
     for caption in pruned.iter("figcaption"):
         caption.tag = "p"
@@ -454,7 +454,7 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": _labelled_date(tree) or _date_after(title_el)
+            "date": chrome.labelled_date(tree) or chrome.date_after(title_el)
             or (getattr(doc, "date", None) if doc is not None else None)}
     return cleaned, meta
 
@@ -476,90 +476,8 @@ def _fallback_clean(blocks: list[Block], title: str = "") -> list[Block]:
     if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
         cleaned = plain
     return [b for b in cleaned if not is_info_line(b.text) and not is_footer_line(b.text)
-            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and not chrome_rule(b.text)
-            and not is_disclosure_line(b.text) and b.text != title]
-
-
-@functools.lru_cache(maxsize=4096)
-def _forms(text: str) -> tuple[str, ...]:
-    """The line as written and as Simplified Chinese (most chrome rules are written in Simplified)."""
-    simplified = normalize.convert_script(text, "t2s")
-    return (text,) if simplified == text else (text, simplified)
-
-
-@functools.lru_cache(maxsize=4096)
-def chrome_rule(text: str) -> str | None:
-    """Name of the page-chrome rule the whole line matches (rules.FALLBACK_CHROME_LINES, or
-    "controls" for a line of print/close/font-size/share/reaction controls only), else None."""
-    if not text or len(text) > rules.FALLBACK_CHROME_MAX_CHARS:
-        return None
-    for line in _forms(text):
-        if rules.RE_CONTROL_LINE.fullmatch(line):
-            return "controls"
-        for name, pattern in rules.FALLBACK_CHROME_LINES:
-            if pattern.fullmatch(line):
-                return name
-    return None
-
-
-def _disclosure_labels(text: str) -> set[str]:
-    """The 政府信息公开 metadata labels (rules.DISCLOSURE_LABELS) in text, padding spaces removed."""
-    return {"".join(m.group(1).split()) for m in rules.RE_DISCLOSURE_LABEL.finditer(text)}
-
-
-def is_disclosure_line(text: str) -> bool:
-    """A row of a 政府信息公开 metadata table ("索引号：… 发布机构：…"): two labels or more."""
-    return len(text) <= 300 and len(_disclosure_labels(text)) >= 2
-
-
-_RE_LABELLED_DATE = re.compile(r"(?:发文日期|发布日期|公开日期|发布时间|成文日期|發布日期|發布時間)\s*[:：]\s*"
-                               r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?)")
-
-
-_RE_SENTENCE = re.compile(r"[，。；！？]")
-#: How far after the title heading the info line's date may be (characters of page text).
-DATE_AFTER_TITLE_CHARS = 160
-
-
-def _date_after(title_el) -> str | None:
-    """The first full date (with its time, when shown) in the page text right after the title
-    heading: the info line of news and government pages ("发布时间：2024-03-18 16:05",
-    "2024年04月09日06:22 | 来源：…", "2024-5-16 09:12| 发布者: …")."""
-    if title_el is None:
-        return None
-    n = 0
-    # the heading's own info span (PHPCMS: <h1>title<br /><span>date 来源：…</span></h1>), then
-    # the text that follows it in document order
-    nodes = title_el.xpath(".//text()[not(ancestor::script)] | following::text()[not(ancestor::script) and "
-                           "not(ancestor::style)]")
-    for text in nodes:
-        if text.is_text and text.getparent() is title_el:
-            continue  # the title itself
-        text = " ".join(str(text).split())
-        n += len(text)
-        if n > DATE_AFTER_TITLE_CHARS:
-            break
-        # an info line's parts are short and have no sentence punctuation; once a sentence
-        # comes, the article has begun and a date in it is article text
-        if len(text) > 80 or _RE_SENTENCE.search(text):
-            break
-        m = rules.RE_ABSOLUTE.search(text)
-        if m and 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31:
-            return m.group(0).strip()
-    return None
-
-
-def _labelled_date(tree) -> str | None:
-    """The date a page states after 发文日期/发布日期/发布时间 (gov metadata tables, info lines),
-    used when trafilatura finds none."""
-    body = _first(tree, "//body")
-    if body is None:
-        return None
-    for label in ("发文日期", "发布日期", "發布日期", "公开日期", "发布时间", "發布時間", "成文日期"):
-        for m in _RE_LABELLED_DATE.finditer(body.text_content()):
-            if m.group(0).startswith(label):
-                return " ".join(m.group(1).split())
-    return None
+            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and not chrome.chrome_rule(b.text)
+            and not chrome.is_disclosure_line(b.text) and b.text != title]
 
 
 def _after_title(title_el) -> list[Block]:
@@ -635,83 +553,13 @@ def _opens(head, block) -> bool:
     return 0 <= "".join(block.text_content().split()).find(label) <= rules.SIDE_BLOCK_OPENING_CHARS
 
 
-_CELL_BLOCKS = ("p", "div", "table", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "form")
-
-
-def _is_layout_table(table) -> bool:
-    """A table used for page layout, not data: it has a single cell or a single column, or a cell holding a nested
-    table, a heading, a form, two block elements or more, or over 200 characters of text."""
-    rows = [[c for c in row if c.tag in ("td", "th")] for row in table.iter("tr") if _own_row(row, table)]
-    cells = [c for row in rows for c in row]
-    if len(cells) <= 1 or all(len(row) <= 1 for row in rows):
-        return True  # one cell, or one column: a stack of page parts
-    for cell in cells:
-        blocks = [d for d in cell.iterdescendants(*_CELL_BLOCKS)]
-        if any(d.tag in ("table", "form", "h1", "h2", "h3", "h4", "h5", "h6") for d in blocks) or len(blocks) >= 2:
-            return True
-        if len("".join(cell.text_content().split())) > 200:
-            return True
-    return False
-
-
-def _own_row(row, table) -> bool:
-    """row belongs to table itself, not to a table nested in one of its cells."""
-    return next(row.iterancestors("table"), None) is table
-
-
-def _top(el):
-    """The outermost ancestor of el (the document's root while el is still attached to it)."""
-    for el in el.iterancestors():
-        pass
-    return el
-
-
-def _unwrap_layout_tables(tree) -> None:
-    """Layout tables (old gov and CMS pages put the whole page, or the body, in table cells)
-    become plain blocks: trafilatura would read each cell as one table cell, paragraphs run
-    together and navigation cells beside the article. Data tables are left alone."""
-    layout = [t for t in tree.iter("table") if _is_layout_table(t)]
-    for table in layout:
-        for el in [table, *table.iterdescendants("tbody", "thead", "tfoot", "tr", "td", "th")]:
-            if el is table or next(el.iterancestors("table"), None) is table:
-                el.tag = "div"
-                for attr in ("colspan", "rowspan"):
-                    el.attrib.pop(attr, None)
-
-
-def _drop_link_lists(tree, title_el) -> None:
-    """Remove blocks that are lists of links (rules.LINK_LIST_*), outermost first; never the
-    block holding the title heading."""
-    body = _first(tree, "//body")
-    if body is None:
-        return
-    protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
-    root = _top(body)
-    for el in list(body.iter("div", "ul", "ol", "dl", "p", "nav", "td", "span", "section")):
-        if el in protected or _top(el) is not root:
-            continue
-        links = list(el.iter("a"))
-        if len(links) < rules.LINK_LIST_MIN_LINKS:
-            continue
-        total = len(rules.RE_LINK_SEPARATORS.sub("", el.text_content()))
-        linked = sum(len(rules.RE_LINK_SEPARATORS.sub("", a.text_content())) for a in links)
-        if total and total - linked <= rules.LINK_LIST_MAX_PLAIN * total:
-            el.drop_tree()
-
-
-def _is_disclosure_table(table) -> bool:
-    """A 政府信息公开 metadata table: short, with rules.DISCLOSURE_MIN_LABELS labels or more."""
-    text = table.text_content()
-    return len(text) <= 1500 and len(_disclosure_labels(text)) >= rules.DISCLOSURE_MIN_LABELS
-
-
 def _drop_side_blocks(tree, title_el) -> None:
     """Remove comments, related-news blocks and sidebars (see rules.RE_SIDE_BLOCK_NAME) in place."""
     body = _first(tree, "//body")
     if body is None:
         return
     total = _para_chars(body)
-    root = _top(body)
+    root = chrome.top(body)
     protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
 
     def drop(el, anchored: bool = True) -> None:
@@ -729,7 +577,7 @@ def _drop_side_blocks(tree, title_el) -> None:
                     or rules.RE_SIDE_BLOCK_EXTRA.search(names))
 
     # 政府信息公开 metadata tables (索引号/发布机构/文号 ...) above the document.
-    for table in [t for t in body.iter("table") if _is_disclosure_table(t)]:
+    for table in [t for t in body.iter("table") if chrome.is_disclosure_table(t)]:
         drop(table)
 
     # Forms (comment forms, search boxes) never hold article text.
@@ -737,7 +585,7 @@ def _drop_side_blocks(tree, title_el) -> None:
     for el in named:
         drop(el)
     for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
-        if _top(head) is not root:
+        if chrome.top(head) is not root:
             continue  # inside a block already dropped
         label = _block_label(head)
         if label not in _SIDE_LABELS:
@@ -764,7 +612,7 @@ def _plain(doc) -> list[Block]:
     return out
 
 
-_XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+_XP_TITLE_CANDIDATES = chrome.XP_TITLE_CANDIDATES
 #: Meta tags naming the article title: og:title, TRS WCM's ArticleTitle (government sites).
 _XP_META_TITLE = ("string(//meta[@property='og:title']/@content)", "string(//meta[@name='ArticleTitle']/@content)")
 
@@ -798,35 +646,13 @@ def _title_element(tree):
     return best, best_text
 
 
-def _title_before(tree, first_line: str) -> str:
-    """The last heading or ``*title*`` element before the article's first line (pages whose
-    ``<title>`` names only the site, as old government sites' do): its text, or ""."""
-    probe = "".join(first_line.split())[:12]
-    if not probe:
-        return ""
-    last = ""
-    candidates = set(tree.xpath(_XP_TITLE_CANDIDATES))
-    for el in tree.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el in candidates:
-            text = _text(el)
-            if 4 <= len(text) <= 120 and not any(_text(a) == text for a in el.iter("a")) \
-                    and probe not in "".join(text.split()):
-                last = text
-        own = "".join((el.text or "").split()) + "".join((el.tail or "").split())
-        if probe in own:
-            break
-    return last
-
-
 def _page_title(tree, title_text: str, meta_title: str | None, blocks: list[Block]) -> str:
     """The article title of an off-template page: its title heading, else the heading just
     before the article text, else trafilatura's title (og:title, ``<title>`` cut at its
     separators), else the first ``<h1>`` or the ``<title>``."""
     if title_text:
         return title_text
-    before = _title_before(tree, blocks[0].text) if blocks else ""
+    before = chrome.title_before(tree, blocks[0].text) if blocks else ""
     if before:
         return before
     meta_title = " ".join((meta_title or "").split())

@@ -13,7 +13,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler import extract
+from crawler import chrome, extract
 from crawler.dates import CST
 from crawler.extract import extract_html
 
@@ -131,8 +131,8 @@ def test_chrome_rules_never_match_article_lines(scored):
     lines += [line for spec in Path(bench.OFFSITE).glob("*.json")
               for line in __import__("json").loads(spec.read_text("utf-8"))["text"].split("\n")]
     lines += _replica_paragraphs()
-    eaten = [(line, extract.chrome_rule(line) or "disclosure/info/footer") for line in lines
-             if extract.chrome_rule(line) or extract.is_disclosure_line(line) or extract.is_info_line(line)
+    eaten = [(line, chrome.chrome_rule(line) or "disclosure/info/footer") for line in lines
+             if chrome.chrome_rule(line) or chrome.is_disclosure_line(line) or extract.is_info_line(line)
              or extract.is_footer_line(line)]
     assert not eaten[:5]
 
@@ -148,7 +148,7 @@ def test_chrome_rules_never_match_article_lines(scored):
     ("相关附件：申报表.doc", "attachment"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
 ])
 def test_chrome_rule_examples(line, rule):
-    assert extract.chrome_rule(line) == rule
+    assert chrome.chrome_rule(line) == rule
 
 
 @pytest.mark.parametrize("line", [
@@ -157,7 +157,7 @@ def test_chrome_rule_examples(line, rule):
     "分享经济在园区发展迅速，共享厂房模式受到企业欢迎。", "2024年6月17日",
 ])
 def test_chrome_rules_keep_article_lines(line):
-    assert extract.chrome_rule(line) is None
+    assert chrome.chrome_rule(line) is None
 
 
 def test_comment_section_longer_than_the_article_is_dropped():

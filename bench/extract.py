@@ -178,7 +178,7 @@ def offsite_pages(folder: Path = OFFSITE) -> list[dict]:
         out.append({
             "html": html, "decoded": decode_html(html)[0], "t2s": True, "url": None, "name": gold_file.stem,
             "gold": {"text": text, "paragraphs": text.split("\n"), "title": spec["title"],
-                     "published": spec.get("published")},
+                     "published": spec.get("published"), "utc_offset": spec.get("utc_offset", "+08:00")},
             "variants": [f"offsite:{gold_file.stem}"], "teasers": [], "mobiles": [],
             "snippets": [scored_text(c) for c in spec.get("chrome", ())],
             "server_date": NOW,

@@ -195,3 +195,56 @@ def title_before(tree, first_line: str) -> str:
         if probe in own:
             break
     return last
+
+
+#: Machine-readable publication times, most specific first: Open Graph / article meta, schema.org
+#: itemprop, then ``<time datetime>`` elements. Only values with a UTC offset are used (the
+#: offset is what they add over the info line: a Japanese or Korean page's +09:00).
+_XP_META_TIMES = (
+    "//meta[@property='article:published_time']/@content",
+    "//meta[@itemprop='datePublished']/@content",
+    "//meta[@name='pubdate' or @name='publishdate' or @name='PubDate']/@content",
+)
+_RE_ISO_OFFSET = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _iso_in_china_time(value: str) -> str | None:
+    """An ISO 8601 time with a UTC offset as China time ``YYYY-MM-DD HH:MM:SS`` (how
+    `crawler.dates` reads page dates); None without an offset."""
+    from datetime import datetime, timedelta, timezone
+
+    from crawler.clock import SITE_TZ
+
+    m = _RE_ISO_OFFSET.match(value.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mi, ss, off = m.groups()
+    if off == "Z":
+        tz = timezone.utc
+    else:
+        sign = -1 if off[0] == "-" else 1
+        digits = off[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        when = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), tzinfo=tz)
+    except ValueError:
+        return None
+    return when.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def meta_time(tree, title_el=None) -> str | None:
+    """The page's publication time from its meta tags, else from the ``<time datetime>`` nearest
+    the title heading, in China time; only values that carry a UTC offset."""
+    for xp in _XP_META_TIMES:
+        for value in tree.xpath(xp):
+            found = _iso_in_china_time(str(value))
+            if found:
+                return found
+    if title_el is None:
+        return None
+    # the smallest block around the title that has a <time>: the article's own, not a sidebar's
+    for box in title_el.iterancestors():
+        times = box.xpath(".//time[@datetime]/@datetime")
+        if times:
+            return _iso_in_china_time(str(times[0]))
+    return None

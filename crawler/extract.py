@@ -454,7 +454,7 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": chrome.labelled_date(tree) or chrome.date_after(title_el)
+            "date": chrome.meta_time(tree, title_el) or chrome.labelled_date(tree) or chrome.date_after(title_el)
             or (getattr(doc, "date", None) if doc is not None else None)}
     return cleaned, meta
 

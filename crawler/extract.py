@@ -443,7 +443,9 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
         if _chars(blocks) < FALLBACK_MIN_CHARS:
             recall = _whole_page(page, precision=False, rescue=rescue)
             more = _plain(recall)
-            if _chars(more) > _chars(blocks):
+            # Recall wins when it finds more, or the same text in more lines: on short pages the
+            # precision mode can return its baseline, the whole body text run into one line.
+            if _chars(more) > _chars(blocks) or (len(more) > len(blocks) and _chars(more) >= 0.9 * _chars(blocks)):
                 doc, blocks = recall, more
         title = title_text if title_text is not None else (_text(title_el) if title_el is not None else "")
         cleaned = _fallback_clean(blocks, title)

@@ -182,3 +182,42 @@ def test_disclosure_metadata_table_is_dropped_and_a_data_table_kept():
     phpcms = next(p for p in bench.offsite_pages() if p["name"] == "phpcms-v9")
     text = extract_html(phpcms["html"], None, fetched_at=bench.NOW)["text"]
     assert "设备购置补助 投资额的百分之八 二百万元" in text.split("\n")
+
+
+PARAS = ["近日，某经济开发区举行重大项目集中开工仪式，共有十八个项目集中开工，总投资达到一百二十亿元，涵盖新能源、新材料和高端装备等领域。",
+         "开发区相关负责人介绍，今年以来，开发区坚持项目为王，紧盯重点产业链精准招商，全年计划实施亿元以上项目六十个。",
+         "下一步，开发区将强化要素保障，优化审批服务，推动项目早开工、早投产、早见效，为全市经济高质量发展作出更大贡献。"]
+
+
+def _page(body: str, title: str = "某经济开发区十八个重大项目集中开工") -> bytes:
+    return (f"<html><head><meta charset='utf-8'><title>{title}_新闻中心</title></head><body>"
+            f"<div class='nav'><a href='/'>首页</a> | <a href='/a'>新闻</a> | <a href='/b'>政务</a> | <a href='/c'>服务</a></div>"
+            f"<div class='main'><h1>{title}</h1><div class='con'>{body}</div></div></body></html>").encode("utf-8")
+
+
+def _lines(html: bytes) -> list[str]:
+    from crawler.normalize import ExtractOptions
+
+    return extract_html(html, None, fetched_at=bench.NOW, options=ExtractOptions(convert="none"))["text"].split("\n")
+
+
+def test_article_paragraph_with_many_links_is_kept():
+    linked = ("根据<a href='/1'>《产业园区管理办法》</a>、<a href='/2'>《招商引资若干规定》</a>和<a href='/3'>《用地保障意见》</a>，"
+              "开发区对入园项目实行分类审核，重点审查投资强度、亩均税收和能耗水平等指标，审核结果在十个工作日内反馈企业。")
+    lines = _lines(_page("".join(f"<p>{p}</p>" for p in PARAS[:2]) + f"<p>{linked}</p>"))
+    assert lines[-1].startswith("根据《产业园区管理办法》") and lines[:2] == PARAS[:2]
+    # while the same links alone on a line are a link list, and the nav bar never shows
+    assert "首页 | 新闻 | 政务 | 服务" not in lines
+
+
+def test_data_table_with_paragraph_cells_stays_a_table():
+    rows = [("项目名称", "投资额", "开工时间"), ("新能源电池材料项目", "六十亿元", "三月"), ("智能装备产业园", "四十二亿元", "五月")]
+    table = "<table border='1'>" + "".join("<tr>" + "".join(f"<td><p>{c}</p></td>" for c in r) + "</tr>" for r in rows) + "</table>"
+    lines = _lines(_page("".join(f"<p>{p}</p>" for p in PARAS) + table))
+    assert lines[:3] == PARAS
+    assert lines[3:] == [" ".join(r) for r in rows]
+
+
+def test_related_heading_inside_the_body_block_does_not_drop_the_article():
+    body = "".join(f"<p>{p}</p>" for p in PARAS) + "<h3>相关推荐（3）</h3><ul><li><a href='/x'>园区新闻一</a></li></ul>"
+    assert _lines(_page(body))[:3] == PARAS

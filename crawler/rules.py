@@ -362,16 +362,18 @@ FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
     ("reprint", re.compile(r".{0,60}(?:如若转载|转载请注明|轉載請註明|未经(?:书面)?授权.{0,10}(?:转载|使用|复制)|非經授權.{0,6}不得轉載"
                            r"|不得轉載|仅代表作者(?:本人)?(?:观点|立场)|無断転載|무단전재).*")),
     # App promotions: "海量资讯、精准解读，尽在新浪财经APP", "点我下载APP", "打开客户端阅读". Not
-    # a line ending a sentence (。！？): "市民可下载某某APP办理。" is reporting.
-    ("app", re.compile(r"(?!.*[。！？]$).{0,40}(?:尽在|下载|下載|打开|打開)\s*.{0,10}(?:APP|App|app|客户端|客戶端)(?:\s*\S{0,12}){0,4}")),
+    # a line ending a sentence (。！？): "市民可下载某某APP办理。" is reporting; the verb opens the
+    # line or follows a comma, a space or 点我/点击/请 ("下载量突破百万的国产APP" is a subhead).
+    ("app", re.compile(r"(?!.*[。！？]$)(?:.{0,40}(?:[\s，,、:：!！]|点我|點我|点击|點擊|请|請|立即))?(?:尽在|下载|下載|打开|打開)"
+                       r"[^\s，,。量数數]{0,8}(?:APP|App|app|客户端|客戶端)(?:\s*\S{0,12}){0,4}")),
     # QR prompts: "扫一扫在手机打开当前页", "长按识别二维码关注我们", "微信扫一扫", "扫码关注":
     # a scan verb plus (optionally) what it opens, nothing else; "扫描电镜投入使用" has other words.
     ("qr", re.compile(r"(?!.*[。！？]$).{0,12}(?:扫一扫|掃一掃|扫码|掃碼|扫描|掃描|长按|長按)(?:.{0,12}(?:二维码|二維碼|公众号|公眾號"
-                      r"|关注|關注|手机|手機|当前页|當前頁|访问|訪問).{0,12})?")),
+                      r"|关注|關注|当前页|當前頁|访问|訪問|打开|打開).{0,12})?")),
     # "关注该公众号", "关注我们": the second line of a QR caption split by <br>.
     ("follow", re.compile(r"(?:关注|關注)(?:该|我们的|我們的)?(?:公众号|公眾號|我们|我們)")),
-    # "#产业园 #高新区": hashtag lists (WeChat js_tags, Weibo-style tags).
-    ("hashtags", re.compile(r"(?:#[^#\s]{1,20}#?\s*)+")),
+    # "#产业园 #高新区": hashtag lists (WeChat js_tags, Weibo-style tags); no sentence punctuation.
+    ("hashtags", re.compile(r"(?:#[^#\s。，,！？；]{1,16}#?\s*)+")),
     # "阅读 3.2万", "阅读 (3287)", "浏览次数：1532", "点击：268次": a counter alone on its line.
     ("counter", re.compile(r"(?:阅读|閱讀|浏览|瀏覽|浏览次数|浏览量|阅读量|阅读数|点击|點擊|点击数|点击量|评论|評論|人气|访问量|查看|参与)"
                            r"\s*[:：]?\s*[(（]?\s*[\d.,]+\s*[万萬wW+]?\s*[)）]?\s*次?")),

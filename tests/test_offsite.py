@@ -148,7 +148,7 @@ def test_chrome_rules_never_match_article_lines(scored):
     ("扫一扫在手机打开当前页", "qr"), ("长按识别二维码关注我们", "qr"), ("微信扫一扫", "qr"),
     ("特别声明：以上内容为自媒体平台用户上传并发布，本平台仅提供信息存储服务。", "statement"),
     ("本文来自投稿，不代表某某立场，如若转载，请注明出处：https://example.com/1.html", "reprint"),
-    ("海量资讯、精准解读，尽在新浪财经APP", "app"), ("#产业园 #高新区", "hashtags"), ("阅读 3.2万", "counter"),
+    ("海量资讯、精准解读，尽在新浪财经APP", "app"), ("不用抽 不用搶 現在用APP看新聞 點我下載APP 按我看活動辦法", "app"), ("#产业园 #高新区", "hashtags"), ("阅读 3.2万", "counter"),
     ("浏览次数：1532", "counter"), ("责任编辑：", "empty-label"), ("附件：1.某某办法.docx", "attachment"),
     ("相关附件：申报表.doc", "attachment"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
 ])
@@ -159,7 +159,8 @@ def test_chrome_rule_examples(line, rule):
 @pytest.mark.parametrize("line", [
     "市民可下载“某某通”APP办理相关业务。", "扫描电镜等大型仪器设备已投入使用。", "企业可通过微信公众号在线申报。",
     "位置：东至秀州路，南至朱吕公路", "附件：申报表", "来源：某某日报", "责任编辑：郭明煜", "推荐一个好项目落地园区。",
-    "分享经济在园区发展迅速，共享厂房模式受到企业欢迎。", "2024年6月17日",
+    "分享经济在园区发展迅速，共享厂房模式受到企业欢迎。", "2024年6月17日", "下载量突破百万的国产APP",
+    "扫码支付在手机上完成", "人脸识别技术取得突破", "#1号楼#2号楼均已封顶。",
 ])
 def test_chrome_rules_keep_article_lines(line):
     assert chrome.chrome_rule(line) is None

@@ -19,7 +19,9 @@ from crawler import normalize, rules
 from crawler.pagemodel import first as _first, text_of as _text
 
 #: Elements that may be an off-template page's title heading: h1-h3 and *title* classes/ids.
-XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+#: Class names are matched without case: Chinese CMS templates write showTitle, newsTitle, artTitle.
+XP_TITLE_CANDIDATES = ("//h1 | //h2 | //h3 | //*[contains(translate(@class, 'TITLE', 'title'), 'title') "
+                       "or contains(translate(@id, 'TITLE', 'title'), 'title')]")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -310,6 +310,8 @@ SIDE_BLOCK_LABELS_EXTRA = frozenset({
     "网友留言", "全部评论", "全部留言", "读者留言", "读者评论", "精选留言", "评论", "跟贴", "跟帖", "我要评论",
     "往期推荐", "往期回顾", "往期精选", "精彩推荐", "相关推荐", "为你推荐", "大家都在看", "热点新闻", "热门排行",
     "本地热读", "热门阅读", "热门点击", "点击排行", "阅读排行", "排行榜", "今日热门", "熱門新聞", "相關新聞",
+    # a site's contact box in a side column (a notice's own contact section says 联系方式)
+    "联系我们",
     "最新消息", "即時新聞", "アクセスランキング", "関連キーワード", "관련기사", "많이 본 뉴스", "댓글",
 })
 #: A block opened by such a heading is dropped even when it holds most of the page's text (a
@@ -336,7 +338,8 @@ RE_DISCLOSURE_LABEL = re.compile(
 FALLBACK_CHROME_MAX_CHARS = 160
 
 #: One page control: print/close/back/top buttons, font-size switchers ("字号：大 中 小"), the
-#: share-bar label, Discuz!/portal reaction buttons (鲜花 鸡蛋, 顶一下), 纠错. A line made of
+#: share-bar label, Discuz!/portal reaction buttons (鲜花 鸡蛋, 顶一下), 纠错, the author card's
+#: "+关注" and 举报/反馈 of self-media platforms (百家号, 搜狐号, 网易号). A line made of
 #: nothing but such controls (brackets, bars and counts between them) is chrome; a sentence has
 #: other words.
 _CONTROL = (
@@ -345,6 +348,7 @@ _CONTROL = (
     r"(?:字[体號号級级]|字級設定|字体大小|文字サイズ|글씨크기)\s*[:：]?\s*(?:[大中小特标準默认]|크게|작게|\s)*"
     r"|分享(?:到|至)?\s*[:：]?|分享|鲜花|鸡蛋|握手|雷人|路过|震惊|感动|难过|开心|愤怒|无聊|同情|搞笑|点赞|在看"
     r"|(?:点个?|点点)(?:分享|收藏|赞|点赞|在看)|赞|踩|微信|微博|QQ空间|QQ好友|QQ|人人网|豆瓣|LINE|Facebook|Twitter"
+    r"|\+\s*关注|已关注|取消关注|关注|反馈|举报/反馈"
     r"|페이스북|트위터|카카오톡|공유하기|シェア|ポスト|LINEで送る|上一篇|下一篇)"
 )
 RE_CONTROL_LINE = re.compile(rf"(?:[\s|｜/【】\[\]()（）·•]*{_CONTROL}\s*\d*)+[\s|｜/【】\[\]()（）·•]*", re.I)

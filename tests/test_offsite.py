@@ -150,7 +150,7 @@ def test_chrome_rules_never_match_article_lines(scored):
     ("本文来自投稿，不代表某某立场，如若转载，请注明出处：https://example.com/1.html", "reprint"),
     ("海量资讯、精准解读，尽在新浪财经APP", "app"), ("不用抽 不用搶 現在用APP看新聞 點我下載APP 按我看活動辦法", "app"), ("#产业园 #高新区", "hashtags"), ("阅读 3.2万", "counter"),
     ("浏览次数：1532", "counter"), ("责任编辑：", "empty-label"), ("附件：1.某某办法.docx", "attachment"),
-    ("相关附件：申报表.doc", "attachment"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
+    ("相关附件：申报表.doc", "attachment"), ("+关注", "controls"), ("举报/反馈", "controls"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
 ])
 def test_chrome_rule_examples(line, rule):
     assert chrome.chrome_rule(line) == rule

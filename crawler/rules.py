@@ -343,7 +343,8 @@ FALLBACK_CHROME_MAX_CHARS = 160
 #: nothing but such controls (brackets, bars and counts between them) is chrome; a sentence has
 #: other words.
 _CONTROL = (
-    r"(?:打印(?:本页|本文|此页|文章|页面)?|关闭(?:窗口|本页|页面)?|返回(?:顶部|列表|首页)?|收藏(?:本页|本文)?|加入收藏"
+    r"(?:(?:我要)?打印(?:本页|本文|此页|文章|页面)?|关闭(?:窗口|本页|页面)?|返回(?:顶部|列表|首页)?|收藏(?:本页|本文)?|加入收藏"
+    r"|展开全文|展开剩余\s*\d+\s*%|阅读全文|查看全文|阅读原文|查看原文|点击查看(?:更多|全文)"
     r"|顶一下|踩一下|我要纠错|纠错|挑错|推荐|举报|复制链接|複製連結|URL복사|印刷する|印刷|"
     r"(?:字[体號号級级]|字級設定|字体大小|文字サイズ|글씨크기)\s*[:：]?\s*(?:[大中小特标準默认]|크게|작게|\s)*"
     r"|分享(?:到|至)?\s*[:：]?|分享|鲜花|鸡蛋|握手|雷人|路过|震惊|感动|难过|开心|愤怒|无聊|同情|搞笑|点赞|在看"
@@ -351,7 +352,7 @@ _CONTROL = (
     r"|\+\s*关注|已关注|取消关注|关注|反馈|举报/反馈"
     r"|페이스북|트위터|카카오톡|공유하기|シェア|ポスト|LINEで送る|上一篇|下一篇)"
 )
-RE_CONTROL_LINE = re.compile(rf"(?:[\s|｜/【】\[\]()（）·•]*{_CONTROL}\s*\d*)+[\s|｜/【】\[\]()（）·•]*", re.I)
+RE_CONTROL_LINE = re.compile(rf"(?:[\s|｜/【】\[\]()（）『』〖〗·•]*{_CONTROL}\s*\d*)+[\s|｜/【】\[\]()（）『』〖〗·•]*", re.I)
 
 #: Whole chrome lines, each (name, pattern); fullmatch on the line, at most FALLBACK_CHROME_MAX_CHARS.
 FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
@@ -390,6 +391,9 @@ FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
     # "原标题：…" hidden behind display:none (sohu) duplicates the title; it is kept as a credit line
     # elsewhere, so no rule here. Breadcrumbs: "当前位置：首页 > 新闻 > 正文", "您现在的位置：…".
     ("breadcrumb", re.compile(r"(?:您?(?:当前|現在|现在|目前|所在)(?:的|所在的)?位置|當前位置)\s*[:：].*")),
+    # Pagination of a split article or a comment list: "上一页 1 2 3 下一页", "共3页 第1页 尾页".
+    ("pagination", re.compile(r"(?=.*(?:上一页|下一页|尾页|末页|首页|页))(?:(?:上一页|下一页|首页|尾页|末页|第\s*\d+\s*页|共\s*\d+\s*页"
+                              r"|\d+|[<>«»‹›]+|…|\.\.\.)\s*){2,}")),
     # Discuz!'s footer line "GMT+8, 2024-5-20 14:33, Processed in 0.05 second(s), 21 queries".
     ("processed", re.compile(r".{0,40}Processed in [\d.]+ second.*", re.I)),
 ]

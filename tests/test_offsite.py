@@ -150,7 +150,9 @@ def test_chrome_rules_never_match_article_lines(scored):
     ("本文来自投稿，不代表某某立场，如若转载，请注明出处：https://example.com/1.html", "reprint"),
     ("海量资讯、精准解读，尽在新浪财经APP", "app"), ("不用抽 不用搶 現在用APP看新聞 點我下載APP 按我看活動辦法", "app"), ("#产业园 #高新区", "hashtags"), ("阅读 3.2万", "counter"),
     ("浏览次数：1532", "counter"), ("责任编辑：", "empty-label"), ("附件：1.某某办法.docx", "attachment"),
-    ("相关附件：申报表.doc", "attachment"), ("+关注", "controls"), ("举报/反馈", "controls"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
+    ("相关附件：申报表.doc", "attachment"), ("+关注", "controls"), ("举报/反馈", "controls"),
+    ("【我要打印】【关闭窗口】", "controls"), ("展开剩余70%", "controls"), ("阅读原文", "controls"),
+    ("上一页 1 2 3 下一页", "pagination"), ("共3页 第1页 尾页", "pagination"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
 ])
 def test_chrome_rule_examples(line, rule):
     assert chrome.chrome_rule(line) == rule
@@ -160,7 +162,8 @@ def test_chrome_rule_examples(line, rule):
     "市民可下载“某某通”APP办理相关业务。", "扫描电镜等大型仪器设备已投入使用。", "企业可通过微信公众号在线申报。",
     "位置：东至秀州路，南至朱吕公路", "附件：申报表", "来源：某某日报", "责任编辑：郭明煜", "推荐一个好项目落地园区。",
     "分享经济在园区发展迅速，共享厂房模式受到企业欢迎。", "2024年6月17日", "下载量突破百万的国产APP",
-    "扫码支付在手机上完成", "人脸识别技术取得突破", "#1号楼#2号楼均已封顶。",
+    "扫码支付在手机上完成", "人脸识别技术取得突破", "#1号楼#2号楼均已封顶。", "2024 2025", "第3页",
+    "全书共300页，分为三个部分。",
 ])
 def test_chrome_rules_keep_article_lines(line):
     assert chrome.chrome_rule(line) is None

@@ -203,7 +203,7 @@ def title_before(tree, first_line: str) -> str:
 #: itemprop, then ``<time datetime>`` elements. Only values with a UTC offset are used (the
 #: offset is what they add over the info line: a Japanese or Korean page's +09:00).
 _XP_META_TIMES = (
-    "//meta[@property='article:published_time']/@content",
+    "//meta[@property='article:published_time' or @name='article:published_time']/@content",
     "//meta[@itemprop='datePublished']/@content",
     "//meta[@name='pubdate' or @name='publishdate' or @name='PubDate']/@content",
 )
@@ -231,15 +231,23 @@ def _iso_in_china_time(value: str) -> str | None:
         when = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0), tzinfo=tz)
     except ValueError:
         return None
-    return when.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return when.astimezone(SITE_TZ).strftime("%Y-%m-%d %H:%M" + (":%S" if ss is not None else ""))
+
+
+_RE_JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
 
 
 def meta_time(tree, title_el=None) -> str | None:
-    """The page's publication time from its meta tags, else from the ``<time datetime>`` nearest
-    the title heading, in China time; only values that carry a UTC offset."""
+    """The page's publication time from its meta tags or JSON-LD ``datePublished``, else from the
+    ``<time datetime>`` nearest the title heading, in China time; only values with a UTC offset."""
     for xp in _XP_META_TIMES:
         for value in tree.xpath(xp):
             found = _iso_in_china_time(str(value))
+            if found:
+                return found
+    for script in tree.xpath("//script[@type='application/ld+json']/text()"):
+        for value in _RE_JSONLD_PUBLISHED.findall(str(script)):
+            found = _iso_in_china_time(value)
             if found:
                 return found
     if title_el is None:
@@ -250,3 +258,29 @@ def meta_time(tree, title_el=None) -> str | None:
         if times:
             return _iso_in_china_time(str(times[0]))
     return None
+
+
+#: UTC offsets of page languages whose local time is not China time: a time printed in a
+#: Japanese or Korean info line is JST/KST (UTC+9). Chinese pages (zh-CN, zh-TW, zh-HK) are UTC+8.
+LANGUAGE_UTC_OFFSETS = {"ja": 9, "ko": 9}
+
+
+def local_to_china_time(tree, raw: str | None) -> str | None:
+    """A page-local time (info line, labelled date) as China time, when the page's ``<html lang>``
+    names a language of another time zone (LANGUAGE_UTC_OFFSETS); other values unchanged."""
+    from datetime import datetime, timedelta
+
+    if not raw:
+        return raw
+    lang = (tree.xpath("string(//html/@lang)") or "").strip().lower().split("-")[0]
+    offset = LANGUAGE_UTC_OFFSETS.get(lang)
+    m = rules.RE_ABSOLUTE.search(raw)
+    if offset is None or not m or m.group(4) is None:
+        return raw  # China time already, or a day only (the calendar day is the page's)
+    y, mo, d, hh, mi, ss = (int(g or 0) for g in m.groups())
+    try:
+        local = datetime(y, mo, d, hh, mi, ss)
+    except ValueError:
+        return raw
+    # as precise as the page: seconds only when it shows them
+    return (local - timedelta(hours=offset - 8)).strftime("%Y-%m-%d %H:%M" + (":%S" if m.group(6) else ""))

@@ -447,6 +447,8 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
             # precision mode can return its baseline, the whole body text run into one line.
             if _chars(more) > _chars(blocks) or (len(more) > len(blocks) and _chars(more) >= 0.9 * _chars(blocks)):
                 doc, blocks = recall, more
+            if not rescue:
+                blocks = _with_rescued_prose(page, blocks)
         title = title_text if title_text is not None else (_text(title_el) if title_el is not None else "")
         cleaned = _fallback_clean(blocks, title)
         if not cleaned and page is pruned and title_copy is not None:
@@ -456,9 +458,36 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": chrome.meta_time(tree, title_el) or chrome.labelled_date(tree) or chrome.date_after(title_el)
+            "date": chrome.meta_time(tree, title_el)
+            or chrome.local_to_china_time(tree, chrome.labelled_date(tree) or chrome.date_after(title_el))
             or (getattr(doc, "date", None) if doc is not None else None)}
     return cleaned, meta
+
+
+#: A line trafilatura's rescue adds is kept only when it reads as prose: this long at least and
+#: ending a sentence (a lead paragraph in a <div> of its own; menus and link titles never do).
+RESCUED_PROSE_MIN_CHARS = 20
+_RE_SENTENCE_END = re.compile(r"[。！？!?」”』）)]$")
+
+
+def _with_rescued_prose(page, blocks: list[Block]) -> list[Block]:
+    """blocks plus the prose lines trafilatura finds on the same (pruned) page with its "too short"
+    rescue on: on a short article the rescue compares extractors and may keep a lead paragraph
+    that stands in a ``<div>`` of its own (the summary above a broadcaster's article). Taken only
+    when it keeps every line of blocks, in order, and adds nothing but prose."""
+    rescued = _plain(_whole_page(page, precision=True, rescue=True))
+    have = [b.text for b in blocks if b.kind != "image"]
+    if not have:
+        return blocks
+    texts = [b.text for b in rescued if b.kind != "image"]
+    it = iter(texts)
+    if not all(any(t == line for t in it) for line in have):
+        return blocks  # the rescue lost or reordered lines: not the same article
+    extra = [t for t in texts if t not in have]
+    if not extra or not all(len(t) >= RESCUED_PROSE_MIN_CHARS and _RE_SENTENCE_END.search(t) and not chrome.chrome_rule(t)
+                            for t in extra):
+        return blocks
+    return [b for b in rescued if b.kind != "image" or b.text]
 
 
 def is_info_line(text: str) -> bool:

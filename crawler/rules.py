@@ -391,6 +391,13 @@ FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
     # "原标题：…" hidden behind display:none (sohu) duplicates the title; it is kept as a credit line
     # elsewhere, so no rule here. Breadcrumbs: "当前位置：首页 > 新闻 > 正文", "您现在的位置：…".
     ("breadcrumb", re.compile(r"(?:您?(?:当前|現在|现在|目前|所在)(?:的|所在的)?位置|當前位置)\s*[:：].*")),
+    # Time stamps behind labels, nothing else: "기사입력 2024-09-20 09:05 | 최종수정 2024-09-20 10:12",
+    # "配信 2024年5月31日 19時10分", "更新时间：2024-05-12", "Posted 2024-05-12": the info line of
+    # Korean/Japanese papers, whose labels take no colon (RE_INFO_LABEL needs one).
+    ("timestamps", re.compile(r"(?:[\s|｜/·•]*(?:기사입력|입력|최종수정|수정|승인|등록|업데이트|配信|更新|公開|掲載|发布时间|更新时间|发布于"
+                              r"|更新于|发表于|發佈時間|更新時間|Posted|Updated|Published)\s*[:：]?\s*"
+                              r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*(?:\d{1,2}\s*[:時]\s*\d{2}\s*分?(?::\d{2})?)?)+"
+                              r"[\s|｜/·•]*", re.I)),
     # Pagination of a split article or a comment list: "上一页 1 2 3 下一页", "共3页 第1页 尾页".
     ("pagination", re.compile(r"(?=.*(?:上一页|下一页|尾页|末页|首页|页))(?:(?:上一页|下一页|首页|尾页|末页|第\s*\d+\s*页|共\s*\d+\s*页"
                               r"|\d+|[<>«»‹›]+|…|\.\.\.)\s*){2,}")),

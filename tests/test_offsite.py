@@ -152,7 +152,8 @@ def test_chrome_rules_never_match_article_lines(scored):
     ("浏览次数：1532", "counter"), ("责任编辑：", "empty-label"), ("附件：1.某某办法.docx", "attachment"),
     ("相关附件：申报表.doc", "attachment"), ("+关注", "controls"), ("举报/反馈", "controls"),
     ("【我要打印】【关闭窗口】", "controls"), ("展开剩余70%", "controls"), ("阅读原文", "controls"),
-    ("上一页 1 2 3 下一页", "pagination"), ("共3页 第1页 尾页", "pagination"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
+    ("上一页 1 2 3 下一页", "pagination"), ("기사입력 2024-09-20 09:05 | 최종수정 2024-09-20 10:12", "timestamps"),
+    ("配信 2024年5月31日 19時10分", "timestamps"), ("共3页 第1页 尾页", "pagination"), ("您当前所在的位置：首页 > 政府信息公开", "breadcrumb"),
 ])
 def test_chrome_rule_examples(line, rule):
     assert chrome.chrome_rule(line) == rule

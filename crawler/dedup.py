@@ -27,16 +27,19 @@ import logging
 import os
 import pickle
 import re
-import sqlite3
 import zlib
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from crawler import sqlitedb
+
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "dedup.sqlite"
+#: the pickled LSH index beside it (<stem>-lsh.pickle), valid while meta's 'lsh' token matches
+LSH_FILE = "-lsh.pickle"
 SCHEMA_VERSION = "1"
 #: shingle length in characters: long enough that shared phrases of a template are rarer than
 #: shared facts, short enough that an edited sentence leaves most shingles intact
@@ -151,6 +154,21 @@ def same_story(ha: np.ndarray, hb: np.ndarray, na: dict, nb: dict) -> tuple[bool
     return True, jac
 
 
+_TABLES = """
+    CREATE TABLE posts(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
+        url TEXT, published INTEGER, content_hash TEXT, sig BLOB, body BLOB,
+        UNIQUE(site, post_id));
+    CREATE TABLE edges(a INTEGER NOT NULL, b INTEGER NOT NULL, jaccard REAL, PRIMARY KEY(a, b));
+    CREATE INDEX edges_b ON edges(b);
+"""
+
+
+def _schema():
+    """The index file's schema (read at open time, like search._schema)."""
+    return sqlitedb.Schema(version=SCHEMA_VERSION, sql=_TABLES, tables=frozenset({"posts", "edges"}),
+                           what="duplicate index", companions=(LSH_FILE,))
+
+
 def _us(value) -> int | None:
     from crawler.search import _us as us
 
@@ -163,54 +181,13 @@ class DupIndex:
     def __init__(self, path: str | os.PathLike):
         p = Path(str(path).removeprefix("file://"))
         self.path = p if p.suffix == ".sqlite" else p / "index" / INDEX_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.rebuilt: str | None = None
-        try:
-            self._open()
-        except sqlite3.DatabaseError as exc:
-            self._discard(f"corrupt ({exc})")
+        self._open()
         self._lsh = None
         self._dirty = False
         self._cache: dict[int, tuple] = {}
 
     def _open(self) -> None:
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
-            self._create()
-            return
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() if "meta" in tables else None
-        if not row or row[0] != SCHEMA_VERSION:
-            self.db.close()
-            self._discard(f"stale (version {row[0] if row else None})")
-
-    def _discard(self, why: str) -> None:
-        log.warning("duplicate index %s is %s: rebuilding it", self.path, why)
-        self.rebuilt = why
-        try:
-            self.db.close()
-        except Exception:  # noqa: BLE001 - a corrupt file's handle may be half-open
-            pass
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
-        self._lsh_path().unlink(missing_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self._create()
-
-    def _create(self) -> None:
-        self.db.executescript(f"""
-            BEGIN;
-            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-            INSERT INTO meta VALUES('schema', '{SCHEMA_VERSION}');
-            CREATE TABLE posts(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
-                url TEXT, published INTEGER, content_hash TEXT, sig BLOB, body BLOB,
-                UNIQUE(site, post_id));
-            CREATE TABLE edges(a INTEGER NOT NULL, b INTEGER NOT NULL, jaccard REAL, PRIMARY KEY(a, b));
-            CREATE INDEX edges_b ON edges(b);
-            COMMIT;
-        """)
+        self.db, self.rebuilt = sqlitedb.open_db(self.path, _schema(), log)
 
     def close(self) -> None:
         """Save the LSH index beside the database (if posts were added) and close."""
@@ -219,7 +196,7 @@ class DupIndex:
         self.db.close()
 
     def _lsh_path(self) -> Path:
-        return self.path.with_name(self.path.stem + "-lsh.pickle")
+        return sqlitedb.companion(self.path, LSH_FILE)
 
     def _save_lsh(self) -> None:
         """Pickle the LSH index (reopening then costs ~0.02 ms per post instead of ~0.2 ms)."""
@@ -456,9 +433,10 @@ def duplicates_table(index: DupIndex, run_id: str | None = None):
     return pa.Table.from_pylist(rows, schema=duplicates_schema())
 
 
-def build(out: str | os.PathLike, rows: Iterable | None = None) -> DupIndex:
-    """Open the index of `out` and add `rows` (or, with rows=None, every newest article in <out>/articles)."""
-    idx = DupIndex(out)
+def build(out: str | os.PathLike, rows: Iterable | None = None, *, into: str | os.PathLike | None = None) -> DupIndex:
+    """Open the index of `out` (or the file `into`) and add `rows` (or, with rows=None, every newest
+    article in <out>/articles)."""
+    idx = DupIndex(into if into is not None else out)
     if rows is None:
         import pyarrow.parquet as pq
 
@@ -559,14 +537,15 @@ def read_duplicates(out: str | os.PathLike):
 
 
 def rebuild(out: str | os.PathLike, run_id: str | None = None) -> dict:
-    """Drop the duplicate index of `out`, rebuild it from the current articles and rewrite duplicates/."""
+    """Rebuild the duplicate index of `out` from the current articles and rewrite duplicates/.
+
+    The new index is built beside the old one and replaces it only when complete: a stopped rebuild
+    leaves the old index, never a part of the new one that later runs would extend.
+    """
     root = Path(str(out).removeprefix("file://"))
-    path = root / "index" / INDEX_FILE
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    path.with_name(path.stem + "-lsh.pickle").unlink(missing_ok=True)
-    with build(root) as idx:
-        return write_duplicates(root, idx, run_id)
+    with sqlitedb.rebuilding(root / "index" / INDEX_FILE, (LSH_FILE,)) as tmp:
+        with build(root, into=tmp) as idx:
+            return write_duplicates(root, idx, run_id)
 
 
 def is_local(out: str | os.PathLike) -> bool:

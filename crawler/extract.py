@@ -710,7 +710,7 @@ def extract_html(
     options = options or normalize.DEFAULT_OPTIONS
     fetched_at = clock.to_utc(fetched_at) or datetime.now(timezone.utc)
     tree, text, codec, decode_errors = _parse(html, content_type, charset)
-    canonical = _first(tree, rules.XP_CANONICAL)
+    canonical = next(iter(pagemodel.head_values(tree, rules.XP_CANONICAL)), None)
     url = url or (canonical.strip() if canonical else None)
     base = url or ""
     page = pagemodel.TpurePage(tree, base)

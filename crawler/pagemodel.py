@@ -47,9 +47,19 @@ def first(tree, xpath: str):
     return found[0] if found else None
 
 
+def head_values(tree, xpath: str) -> list[str]:
+    """The values of a ``//...`` XPath (`rules.XP_CANONICAL`, `rules.XP_THEME`) in document order.
+
+    Head elements are read from ``/html/head`` first, a path with no descendant scan; the whole
+    page is searched only when the head has none (the head comes first in document order, so the
+    first value is the same either way).
+    """
+    return compiled("/html/head/" + xpath[2:])(tree) or compiled(xpath)(tree)
+
+
 def is_tpure(tree) -> bool:
     """A page rendered by the tpure theme (its theme meta, or its theme's assets)."""
-    theme = " ".join(compiled(rules.XP_THEME)(tree))
+    theme = " ".join(head_values(tree, rules.XP_THEME))
     if "拓源" in theme or "toyean" in theme.lower():
         return True
     return any("/theme/tpure/" in href for href in _XP_TPURE_ASSETS(tree))

@@ -140,10 +140,12 @@ class Gazetteer:
         self._local: dict[str, dict[str, list[Unit]]] = {}
         names = set(self.full) | set(self.short) | set(self.town) | set(self.stem)  # local stems ⊂ stem
         self.names = frozenset(names)
-        self.lengths: dict[str, list[int]] = {}
+        # a name (two characters at least) starts where its first two do: most positions of a text start no
+        # name's first two characters, and one probe rules them out
+        self.starts: dict[str, list[int]] = {}
         for n in names:
-            self.lengths.setdefault(n[0], set()).add(len(n))
-        self.lengths = {k: sorted(v, reverse=True) for k, v in self.lengths.items()}
+            self.starts.setdefault(n[:2], set()).add(len(n))
+        self.starts = {k: sorted(v, reverse=True) for k, v in self.starts.items()}
 
     # -- lookups ------------------------------------------------------------------------------
     def unit(self, code: str) -> Unit | None:
@@ -179,34 +181,29 @@ class Gazetteer:
     def _candidates(self, text: str, region: str | None = None) -> list[_Match]:
         out: list[_Match] = []
         local = self.local_stems(region)
-        n = len(text)
-        for i, ch in enumerate(text):
-            lengths = self.lengths.get(ch)
-            if not lengths:
-                continue
-            for L in lengths:
-                if i + L > n:
-                    continue
-                s = text[i:i + L]
-                if s not in self.names and s not in local:
-                    continue
-                if s in self.full:
-                    tail = _NOT_FULL_AFTER.get(s[-1])
-                    if not (tail and text.startswith(tail, i + L)):
-                        out.append(_Match(i, i + L, s, "full", tuple(self.full[s])))
-                if s in self.town:
-                    out.append(_Match(i, i + L, s, "town", tuple(self.town[s])))
-                park = _PARK_SUFFIX.match(text, i + L)
-                if park and (s in self.short or (s in self.stem and s not in self.common)):
-                    # 来安经济开发区 (county) or 枫泾工业区 (town); a county's own name wins
-                    # when no context says otherwise (昆山开发区, although there are 昆山镇s)
-                    own = tuple(self.short.get(s, ()))
-                    out.append(_Match(i, park.end(), text[i:park.end()], "park",
-                                      own + tuple(self.stem.get(s, ())), own))
-                elif (s in self.short or s in local) and not _NOT_AREA_AFTER.match(text, i + L) \
-                        and not self._straddles(text, i, i + L) and not self._person(text, i, i + L):
-                    units = tuple(self.short.get(s, ())) + tuple(local.get(s, ()))
-                    out.append(_Match(i, i + L, s, "short", units))
+        starts, names, n = self.starts, self.names, len(text)
+        # by position, the longest name first at each (the order the rules below were written for)
+        found = [(i, L) for i in range(n - 1) for L in starts.get(text[i:i + 2], ())
+                 if i + L <= n and text[i:i + L] in names]
+        for i, L in found:
+            s = text[i:i + L]
+            if s in self.full:
+                tail = _NOT_FULL_AFTER.get(s[-1])
+                if not (tail and text.startswith(tail, i + L)):
+                    out.append(_Match(i, i + L, s, "full", tuple(self.full[s])))
+            if s in self.town:
+                out.append(_Match(i, i + L, s, "town", tuple(self.town[s])))
+            park = _PARK_SUFFIX.match(text, i + L)
+            if park and (s in self.short or (s in self.stem and s not in self.common)):
+                # 来安经济开发区 (county) or 枫泾工业区 (town); a county's own name wins
+                # when no context says otherwise (昆山开发区, although there are 昆山镇s)
+                own = tuple(self.short.get(s, ()))
+                out.append(_Match(i, park.end(), text[i:park.end()], "park",
+                                  own + tuple(self.stem.get(s, ())), own))
+            elif (s in self.short or s in local) and not _NOT_AREA_AFTER.match(text, i + L) \
+                    and not self._straddles(text, i, i + L) and not self._person(text, i, i + L):
+                units = tuple(self.short.get(s, ())) + tuple(local.get(s, ()))
+                out.append(_Match(i, i + L, s, "short", units))
         return out
 
     def _straddles(self, text: str, start: int, end: int) -> bool:

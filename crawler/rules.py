@@ -63,6 +63,7 @@ XP_CATEURL = "//div[@data-cateurl]/@data-cateurl"
 #: Inside one ``.relate``: the title link, else any link.
 XP_RELATED_H3 = ".//h3/a"
 XP_RELATED_ANY = ".//a[@href]"
+#: Head elements: looked for in ``<head>`` first (a short path), anywhere only when not there.
 XP_CANONICAL = "//link[@rel='canonical']/@href"
 XP_THEME = "//meta[@name='theme']/@content"
 #: tpure marks the page type on ``<body class="article|category|index|...">``.

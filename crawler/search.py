@@ -24,14 +24,16 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterable
 
+from crawler import sqlitedb
 from crawler.errors import DatasetError, SearchQueryError
 
 log = logging.getLogger(__name__)
 
 INDEX_DIR = "index"
 INDEX_FILE = "search.sqlite"
-#: bump when the tables or the normalisation change: an index of another version is rebuilt
-SCHEMA_VERSION = "2"
+#: bump when the tables or the normalisation change: an index of another version is rebuilt, or
+#: upgraded when _schema() has a step from it (3: versions keyed on record_hash, not content_hash)
+SCHEMA_VERSION = "3"
 #: queries shorter than this (after normalisation) cannot use trigrams and are answered by a scan
 TRIGRAM = 3
 #: characters of context on each side of the hit in a snippet
@@ -41,7 +43,32 @@ _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 
 _COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
-            "fetched_at", "extracted_at")
+            "record_hash", "fetched_at", "extracted_at")
+
+_TABLES = """
+    CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
+        url TEXT, published INTEGER, doc_type TEXT, content_hash TEXT,
+        fetched INTEGER, extracted INTEGER, record_hash TEXT, UNIQUE(site, post_id));
+    CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize='trigram');
+    CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);
+"""
+
+
+def _upgrade_2(db: sqlite3.Connection) -> str:
+    """Version 2 kept versions by content_hash alone, so a title-only edit left the old title in the
+    index. Add record_hash (null: not known yet) and forget the files read, so the next sync reads
+    every row again: a row whose title matches the indexed one only fills in record_hash, a row
+    with another title replaces the entry (no re-tokenising of unchanged posts)."""
+    db.execute("ALTER TABLE docs ADD COLUMN record_hash TEXT")
+    db.execute("DELETE FROM files")
+    return "3"
+
+
+def _schema() -> sqlitedb.Schema:
+    """The index file's schema (read at open time: tests change SCHEMA_VERSION)."""
+    return sqlitedb.Schema(version=SCHEMA_VERSION, sql=_TABLES, tables=frozenset({"docs", "fts", "files"}),
+                           what="search index", upgrades={"2": _upgrade_2},
+                           probe="SELECT count(*) FROM fts")  # touches the FTS shadow tables
 
 
 def normalize_search(text: str | None) -> str:
@@ -71,6 +98,24 @@ def index_path(out_or_index: str | os.PathLike) -> Path:
     if p.suffix == ".sqlite":
         return p
     return p / INDEX_DIR / INDEX_FILE
+
+
+def same_version(indexed: tuple, row: tuple) -> bool | None:
+    """Whether two (content_hash, record_hash) pairs name one version of a post: by record_hash when
+    both have one (it covers title, text, category and tags); when one lacks it (rows written, or
+    an index built, before it existed) an equal content_hash leaves it open (None: the caller
+    compares the titles), another content_hash is another version."""
+    (c1, r1), (c2, r2) = indexed, row
+    if r1 is not None and r2 is not None:
+        return r1 == r2
+    return None if c1 is not None and c1 == c2 else False
+
+
+def _behind(indexed: tuple, newest: tuple) -> bool:
+    """True when the indexed version may not be the newest: another version, or an open answer
+    where the dataset knows the record_hash and the index does not (upgraded, not synced since)."""
+    same = same_version(indexed, newest)
+    return not same if same is not None else newest[1] is not None
 
 
 def _us(value: Any) -> int | None:
@@ -131,58 +176,13 @@ class SearchIndex:
         self.rebuilt: str | None = None  # why the file was thrown away, when it was
         if not self.path.exists() and not create:
             raise DatasetError(f"no search index at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._open()
-        except sqlite3.DatabaseError as exc:
-            self._discard(f"corrupt ({exc})")
+        self._open()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _open(self) -> None:
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
-            self._create()
-            return
-        version = None
-        if "meta" in tables:
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            version = row[0] if row else None
-        if version != SCHEMA_VERSION or not {"docs", "fts", "files"} <= tables:
-            self.db.close()
-            self._discard(f"stale (index version {version}, this parkcorpus writes {SCHEMA_VERSION})")
-            return
-        self.db.execute("SELECT count(*) FROM fts").fetchone()  # touches the FTS shadow tables
-
-    def _discard(self, why: str) -> None:
-        log.warning("search index %s is %s: rebuilding it", self.path, why)
-        self.rebuilt = why
-        try:
-            self.db.close()
-        except Exception:  # noqa: BLE001 - the handle of a corrupt file may be half-open
-            pass
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(self.path) + suffix).unlink(missing_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self._create()
-
-    def _create(self) -> None:
         if sqlite3.sqlite_version_info < (3, 34, 0):
             raise DatasetError(f"SQLite {sqlite3.sqlite_version} has no FTS5 trigram tokenizer (needs 3.34+)")
-        self.db.executescript(f"""
-            BEGIN;
-            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-            INSERT INTO meta VALUES('schema', '{SCHEMA_VERSION}');
-            CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
-                url TEXT, published INTEGER, doc_type TEXT, content_hash TEXT,
-                fetched INTEGER, extracted INTEGER, UNIQUE(site, post_id));
-            CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize='trigram');
-            CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);
-            COMMIT;
-        """)
+        self.db, self.rebuilt = sqlitedb.open_db(self.path, _schema(), log)
 
     def close(self) -> None:
         """Close the database."""
@@ -198,8 +198,8 @@ class SearchIndex:
     def add(self, rows) -> dict:
         """Add rows (dicts, a pyarrow Table or a DataFrame); returns {"added", "replaced", "skipped"}.
 
-        A row replaces the indexed version of its (site, post_id) when its content_hash differs and
-        it is not older (fetched_at, then extracted_at; rows without them count as newest).
+        A row replaces the indexed version of its (site, post_id) when it is another version
+        (same_version) and not older (fetched_at, then extracted_at; rows without them count as newest).
         """
         counts = {"added": 0, "replaced": 0, "skipped": 0}
         cur = self.db.cursor()
@@ -217,17 +217,29 @@ class SearchIndex:
         site, pid = row["site"], int(row["post_id"])
         # the newest version is the latest fetch; a reextract of the same fetch beats the original
         fetched, extracted = _us(row.get("fetched_at")), _us(row.get("extracted_at"))
-        old = cur.execute("SELECT id, content_hash, fetched, extracted FROM docs WHERE site=? AND post_id=?",
-                          (site, pid)).fetchone()
-        chash = row.get("content_hash")
+        old = cur.execute("SELECT id, content_hash, record_hash, fetched, extracted FROM docs "
+                          "WHERE site=? AND post_id=?", (site, pid)).fetchone()
+        chash, rhash = row.get("content_hash"), row.get("record_hash")
         if old is not None:
-            older = (fetched is not None and old[2] is not None
-                     and (fetched, extracted or 0) < (old[2], old[3] or 0))
-            if (chash is not None and old[1] == chash) or older:
+            rid, old_c, old_r, old_f, old_e = old
+            if fetched is not None and old_f is not None and (fetched, extracted or 0) < (old_f, old_e or 0):
+                counts["skipped"] += 1  # an older version than the indexed one
+                return
+            same = same_version((old_c, old_r), (chash, rhash))
+            if same is None:  # indexed before record_hash was kept: the title tells (the text is
+                # the content_hash's), and a row that agrees only fills in its record_hash
+                indexed = cur.execute("SELECT title FROM fts WHERE rowid=?", (rid,)).fetchone()
+                same = indexed is not None and indexed[0] == normalize_search(row.get("title"))
+            if same:
+                # the same version fetched again: remember the newer fetch, so an older version
+                # read later (files are read in path order, not time order) cannot displace it
+                cur.execute("UPDATE docs SET record_hash=coalesce(?, record_hash), fetched=?, extracted=? "
+                            "WHERE id=?", (rhash, fetched if fetched is not None else old_f,
+                                           extracted if fetched is not None else old_e, rid))
                 counts["skipped"] += 1
                 return
-            cur.execute("DELETE FROM fts WHERE rowid=?", (old[0],))
-            cur.execute("DELETE FROM docs WHERE id=?", (old[0],))
+            cur.execute("DELETE FROM fts WHERE rowid=?", (rid,))
+            cur.execute("DELETE FROM docs WHERE id=?", (rid,))
             counts["replaced"] += 1
         else:
             counts["added"] += 1
@@ -235,9 +247,10 @@ class SearchIndex:
         rid = _rowid(published)
         while cur.execute("SELECT 1 FROM docs WHERE id=?", (rid,)).fetchone():
             rid += 1  # posts published in the same second (or on the same date-only day)
-        cur.execute("INSERT INTO docs(id, site, post_id, url, published, doc_type, content_hash, fetched, extracted) "
-                    "VALUES(?,?,?,?,?,?,?,?,?)",
-                    (rid, site, pid, row.get("url"), published, row.get("doc_type"), chash, fetched, extracted))
+        cur.execute("INSERT INTO docs(id, site, post_id, url, published, doc_type, content_hash, record_hash, "
+                    "fetched, extracted) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    (rid, site, pid, row.get("url"), published, row.get("doc_type"), chash, rhash,
+                     fetched, extracted))
         cur.execute("INSERT INTO fts(rowid, title, text) VALUES(?,?,?)",
                     (rid, normalize_search(row.get("title")), normalize_search(row.get("text"))))
 
@@ -360,11 +373,12 @@ class SearchIndex:
         if n_docs != n_fts:
             problems.append(f"search index {self.path}: {n_docs} posts but {n_fts} indexed texts")
         if out is not None:
-            newest = _newest_hashes(Path(str(out).removeprefix("file://")) / "articles")
-            indexed = {(s, p): h for s, p, h in self.db.execute("SELECT site, post_id, content_hash FROM docs")}
+            newest = _newest_versions(Path(str(out).removeprefix("file://")) / "articles")
+            indexed = {(s, p): (c, r) for s, p, c, r in
+                       self.db.execute("SELECT site, post_id, content_hash, record_hash FROM docs")}
             missing = set(newest) - set(indexed)
             extra = set(indexed) - set(newest)
-            stale = {k for k in set(newest) & set(indexed) if newest[k] != indexed[k]}
+            stale = {k for k in set(newest) & set(indexed) if _behind(indexed[k], newest[k])}
             for what, keys in (("missing from", missing), ("not in the dataset but in", extra),
                                ("an older version in", stale)):
                 if keys:
@@ -408,22 +422,29 @@ def _with_site(table, rel: str):
     return table.append_column("site", pa.array([site] * table.num_rows, pa.string()))
 
 
-def _newest_hashes(root: Path) -> dict[tuple[str, int], str]:
-    """(site, post_id) -> content_hash of the newest version in the articles under root."""
+def _newest_versions(root: Path) -> dict[tuple[str, int], tuple[str | None, str | None]]:
+    """(site, post_id) -> (content_hash, record_hash) of the newest version in the articles under root
+    (record_hash None in files written before it existed)."""
     import pyarrow.parquet as pq
 
     best: dict[tuple[str, int], tuple] = {}
     for rel in _parquet_files(root):
         schema = pq.read_schema(root / rel)
-        cols = [c for c in ("post_id", "content_hash", "fetched_at", "extracted_at") if c in schema.names]
+        cols = [c for c in ("post_id", "content_hash", "record_hash", "fetched_at", "extracted_at")
+                if c in schema.names]
         t = _with_site(pq.read_table(root / rel, columns=cols, partitioning="hive"), rel)
         for r in t.to_pylist():
             key = (r["site"], r["post_id"])
             rank = (r.get("fetched_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc),
                     r.get("extracted_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc))
             if key not in best or rank > best[key][0]:
-                best[key] = (rank, r["content_hash"])
+                best[key] = (rank, (r["content_hash"], r.get("record_hash")))
     return {k: v[1] for k, v in best.items()}
+
+
+def _newest_hashes(root: Path) -> dict[tuple[str, int], str]:
+    """(site, post_id) -> content_hash of the newest version in the articles under root."""
+    return {k: v[0] for k, v in _newest_versions(root).items()}
 
 
 def open_index(out: str | os.PathLike, *, sync: bool = True) -> SearchIndex:

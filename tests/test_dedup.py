@@ -151,17 +151,22 @@ def test_pairwise_precision_and_recall_on_the_labelled_set(tmp_path):
     assert tp / len(got) >= 0.98 and tp / len(gold) >= 0.95, (tp / len(got), tp / len(gold))
 
 
-def test_build_reads_the_articles_dataset(tmp_path):
+def _write_story_and_copy(out):
+    """An articles dataset of two posts on one site: a story and its repost (post 2)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = tmp_path / "articles" / "site=jinshan.021cf.cn" / "year=2026" / "month=11"
+    folder = out / "articles" / "site=jinshan.021cf.cn" / "year=2026" / "month=11"
     folder.mkdir(parents=True)
     rows = [{"post_id": 1, "url": "u1", "text": STORY, "published": dt.datetime(2026, 11, 1, tzinfo=UTC),
              "content_hash": "a"},
             {"post_id": 2, "url": "u2", "text": "来源：上观新闻\n" + STORY,
              "published": dt.datetime(2026, 11, 2, tzinfo=UTC), "content_hash": "b"}]
     pq.write_table(pa.Table.from_pylist(rows), folder / "part-r-0.parquet")
+
+
+def test_build_reads_the_articles_dataset(tmp_path):
+    _write_story_and_copy(tmp_path)
     with dedup.build(tmp_path) as idx:
         assert [g["post_id"] for g in idx.groups()] == [1, 2]
 
@@ -193,3 +198,25 @@ def test_duplicates_dataset_newest_file_per_site_and_old_files_removed(tmp_path)
     site_dir = files[0].parent
     (site_dir / "dup-00000000T000000000000Z-old.parquet").write_bytes(files[0].read_bytes())
     assert dedup.read_duplicates(tmp_path).num_rows == table.num_rows
+
+
+def test_rebuild_replaces_the_index_only_when_complete(tmp_path, monkeypatch):
+    _write_story_and_copy(tmp_path)
+    with dedup.DupIndex(tmp_path) as idx:  # the index a crawl kept: one post more than the articles
+        _add(idx, "kunshan.021cf.cn", 5, FACTORY)
+    path = tmp_path / "index" / dedup.INDEX_FILE
+
+    def stop(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dedup, "write_duplicates", stop)
+    with pytest.raises(KeyboardInterrupt):
+        dedup.rebuild(tmp_path, "run-x")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["dedup-lsh.pickle", "dedup.sqlite"]
+    with dedup.DupIndex(tmp_path) as idx:
+        assert idx.rebuilt is None and idx.count() == 1  # the old index, whole
+    monkeypatch.undo()
+    assert dedup.rebuild(tmp_path, "run-y")["rows"] == 2
+    with dedup.DupIndex(tmp_path) as idx:
+        assert idx.count() == 2 and [g["post_id"] for g in idx.groups()] == [1, 2]
+    assert not any(".tmp" in p.name for p in path.parent.iterdir())

@@ -364,3 +364,23 @@ def test_cli_charset_for_a_saved_page(tmp_path):
     assert rec["text"].splitlines() == paras and rec["encoding"] == "big5hkscs" and rec["decode_errors"] == 0
     res = _cli(str(path), "--charset", "klingon")
     assert res.exit_code == 2 and res.output.strip() == "Error: unknown charset: klingon"
+
+
+def test_head_values_read_the_head_first_and_the_page_when_the_head_has_none():
+    import lxml.html
+
+    from crawler import pagemodel, rules
+
+    in_head = lxml.html.document_fromstring(
+        '<html><head><link rel="canonical" href="http://a/1.html"></head>'
+        '<body><link rel="canonical" href="http://a/2.html"><p>x</p></body></html>')
+    in_body = lxml.html.document_fromstring(
+        '<html><head><title>t</title></head><body><div><link rel="canonical" href="http://a/2.html">'
+        '<meta name="theme" content="拓源主题"></div><p>x</p></body></html>')
+    assert pagemodel.head_values(in_head, rules.XP_CANONICAL)[0] == "http://a/1.html"
+    assert pagemodel.head_values(in_body, rules.XP_CANONICAL) == ["http://a/2.html"]
+    assert pagemodel.is_tpure(in_body) and not pagemodel.is_tpure(in_head)
+    for sample in ("post-3756.html", "laian-post-1414.html"):
+        tree = lxml.html.document_fromstring((SAMPLES / sample).read_bytes())
+        for xp in (rules.XP_CANONICAL, rules.XP_THEME):
+            assert pagemodel.head_values(tree, xp) == tree.xpath(xp) != []

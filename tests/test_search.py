@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import logging
 import random
+import sqlite3
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -230,3 +231,118 @@ def test_many_posts_in_one_second_and_undated_posts_keep_their_order(tmp_path):
         assert len(hits) == 302 and idx.count() == 302
         assert hits[0]["url"] == "later" and hits[-1]["url"] == "undated"
         assert [h["url"] for h in idx.search("工业", limit=1)] == ["later"]
+
+
+def _record_hash(row):
+    from crawler.items import record_hash
+
+    return record_hash(row)
+
+
+def test_a_title_only_edit_replaces_the_indexed_title(out):
+    folder, rows = out
+    first = [dict(r, record_hash=_record_hash(r)) for r in rows]
+    for f in (folder / "articles").rglob("*.parquet"):
+        f.unlink()
+    _write(folder, first)
+    search.build(folder)
+    edited = dict(first[0], title="上海中晟环保竞得枫泾镇JSS6单元地块（更正）",
+                  fetched_at=dt.datetime(2026, 7, 1, tzinfo=UTC))
+    edited["record_hash"] = _record_hash(edited)
+    assert edited["content_hash"] == first[0]["content_hash"]  # the text did not change
+    _write(folder, [edited], name="part-run2-0.parquet")
+    counts = search.build(folder)
+    assert (counts["replaced"], counts["posts"]) == (1, len(rows))
+    assert [h["title"] for h in search.search(folder, "JSS6单元地块（更正）")] == [
+        search.normalize_search(edited["title"])]
+    assert search.search(folder, "竞得枫泾镇工业用地", site=edited["site"]) == []  # the old title is gone
+    assert search.check(folder) == []
+
+
+def test_the_same_version_fetched_again_keeps_an_older_version_out(tmp_path):
+    """v1, then v3 (= v1's text and title, fetched later), then v2 arriving late: v3 is current."""
+    v1 = dict(_rows()[0], record_hash="A", fetched_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    v2 = dict(v1, title="中间版本标题", text="中间版本正文", content_hash="b", record_hash="B",
+              fetched_at=dt.datetime(2026, 2, 1, tzinfo=UTC))
+    v3 = dict(v1, fetched_at=dt.datetime(2026, 3, 1, tzinfo=UTC))
+    with search.SearchIndex(tmp_path / "v.sqlite") as idx:
+        idx.add([v1, v3, v2])
+        assert idx.search("中间版本") == [] and len(idx.search("中晟环保")) == 1
+
+
+#: the tables of an index built by parkcorpus before record_hash (schema version 2)
+_V2_TABLES = """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+    INSERT INTO meta VALUES('schema', '2');
+    CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
+        url TEXT, published INTEGER, doc_type TEXT, content_hash TEXT,
+        fetched INTEGER, extracted INTEGER, UNIQUE(site, post_id));
+    CREATE VIRTUAL TABLE fts USING fts5(title, text, tokenize='trigram');
+    CREATE TABLE files(path TEXT PRIMARY KEY, size INTEGER, mtime INTEGER);
+"""
+
+
+def test_an_index_of_the_old_version_is_upgraded_and_not_left_stale(tmp_path, caplog):
+    """A version-2 index that kept an old title (a title-only edit it could not see) and had read
+    every file: the upgrade makes the next sync re-read them and fix that title, and only that."""
+    rows = [dict(r, record_hash=_record_hash(r)) for r in _rows()]
+    rows[0]["title"] = "新标题：中晟环保竞得工业用地"
+    rows[0]["record_hash"] = _record_hash(rows[0])
+    _write(tmp_path, rows)
+    path = search.index_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(_V2_TABLES)
+    for i, r in enumerate(rows, start=1):
+        title = "旧标题：上海中晟环保科技有限公司竞得用地" if i == 1 else r["title"]
+        db.execute("INSERT INTO docs VALUES(?,?,?,?,?,?,?,?,?)",
+                   (i, r["site"], r["post_id"], r["url"], search._us(r["published"]), r["doc_type"],
+                    r["content_hash"], search._us(r["fetched_at"]), search._us(r["extracted_at"])))
+        db.execute("INSERT INTO fts(rowid, title, text) VALUES(?,?,?)",
+                   (i, search.normalize_search(title), search.normalize_search(r["text"])))
+    db.executemany("INSERT INTO files VALUES(?,?,?)",
+                   [(p, s, m) for p, (s, m) in search._parquet_files(tmp_path / "articles").items()])
+    db.close()
+    assert len(search.check(tmp_path)) == 1  # validate: the upgraded entries are not known current
+    with caplog.at_level(logging.WARNING, logger="crawler.search"):
+        counts = search.build(tmp_path)
+    assert counts["rebuilt"] is None and counts["files"] == 1
+    assert (counts["replaced"], counts["skipped"], counts["posts"]) == (1, len(rows) - 1, len(rows))
+    assert search.search(tmp_path, "旧标题") == []
+    assert [h["post_id"] for h in search.search(tmp_path, "新标题")] == [rows[0]["post_id"]]
+    assert search.check(tmp_path) == []
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM docs WHERE record_hash IS NULL").fetchone()[0] == 0
+    db.close()
+
+
+def test_a_crawled_title_only_edit_is_found_by_its_new_title(tmp_path, no_proxy_env):
+    """Crawl, the replica's editor changes only a title, re-crawl: the crawl's index sync makes
+    `search` find the new title and not the old one."""
+    from crawler.crawl import crawl
+    from crawler.replica.edits import Edit, Edits
+    from crawler.replica.model import Network
+    from crawler.replica.server import ReplicaServer
+
+    t0 = dt.datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    net = Network(seed=7, sites=1, posts=20, now=t0)
+    host = net.hosts[0]
+    pid = net.site(host).post_ids()[-1]
+    old_title = net.site(host).post(pid, edited=False)["title"]
+    new_title = "金山区枫泾镇标准厂房招租公告（更正版）"
+    Edits([Edit(host, pid, "title", t0 + dt.timedelta(hours=1), value=new_title)]).attach(net)
+    fast = {"DOWNLOAD_DELAY": 0, "DOWNLOAD_DELAY_JITTER": 0, "AUTOTHROTTLE_ENABLED": False,
+            "PARKCORPUS_RETRY_BACKOFF": 0}
+    with ReplicaServer(net) as srv:
+        def run(**kw):
+            return crawl([host], out=str(tmp_path), proxy=srv.proxy_url, settings=fast, env={},
+                         progress=False, **kw)
+
+        run()
+        assert [h["post_id"] for h in search.search(tmp_path, old_title, site=host)] == [pid]
+        net.set_now(t0 + dt.timedelta(days=1))
+        second = run(refresh=True)
+    assert second["articles"]["changed"] == 1
+    assert [h["post_id"] for h in search.search(tmp_path, new_title, site=host)] == [pid]
+    assert pid not in {h["post_id"] for h in search.search(tmp_path, old_title, site=host, limit=1000)}
+    assert search.check(tmp_path) == []

@@ -419,12 +419,16 @@ def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[l
     """Article blocks and page metadata (title, date) of a page that is not a tpure post.
 
     Blocks that are never the article (comments, related news, sidebars: `rules.RE_SIDE_BLOCK_NAME`,
-    `rules.SIDE_BLOCK_LABELS`) are dropped first, unless they hold the title heading or most of
-    the page's text. trafilatura then chooses the article block (favor_precision; recall mode
-    when precision keeps fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only
-    the rules that match whole lines run (contact lines, notices, QR images), never the teaser
-    rule; and when they would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own
-    lines are kept.
+    `rules.SIDE_BLOCK_LABELS`; 政府信息公开 metadata tables) are dropped first, unless they hold
+    the title heading or most of the page's text (a comment section its heading opens goes even
+    then); layout tables are unwrapped and link lists dropped (`crawler.chrome`). trafilatura
+    then chooses the article block (favor_precision; recall mode when precision keeps fewer than
+    FALLBACK_MIN_CHARS characters, and the prose its rescue adds on such short pages); of the
+    site's cleaning only the rules that match whole lines run (contact lines, notices, QR
+    images), never the teaser rule; when they would cut more than FALLBACK_MAX_CUT of the text,
+    trafilatura's own lines are kept; page chrome lines go (`crawler.chrome.chrome_rule`). The
+    date: a time with a UTC offset in the page's metadata, a labelled or info-line date, else
+    trafilatura's.
     """
     pruned = copy.deepcopy(tree)
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
@@ -487,7 +491,7 @@ def _with_rescued_prose(page, blocks: list[Block]) -> list[Block]:
     if not extra or not all(len(t) >= RESCUED_PROSE_MIN_CHARS and _RE_SENTENCE_END.search(t) and not chrome.chrome_rule(t)
                             for t in extra):
         return blocks
-    return [b for b in rescued if b.kind != "image" or b.text]
+    return rescued
 
 
 def is_info_line(text: str) -> bool:

@@ -160,6 +160,32 @@ def offtemplate_pages(seed: int = 2026, per_site: int = 12, now: datetime = NOW)
     return out
 
 
+#: Hand-written pages imitating how real Chinese/CJK news and government sites are built
+#: (tests/offsite/README.md): one page.html + page.json (title, published, text, chrome) each.
+OFFSITE = ROOT / "tests" / "offsite"
+
+
+def offsite_pages(folder: Path = OFFSITE) -> list[dict]:
+    """The hand-written off-site pages with their gold; gold text and chrome lines in simplified
+    Chinese (every extractor's output is converted with t2s before scoring, as off-template pages)."""
+    from crawler.decode import decode_html
+
+    out = []
+    for gold_file in sorted(folder.glob("*.json")):
+        spec = json.loads(gold_file.read_text("utf-8"))
+        html = gold_file.with_suffix(".html").read_bytes()
+        text = scored_text(spec["text"])
+        out.append({
+            "html": html, "decoded": decode_html(html)[0], "t2s": True, "url": None, "name": gold_file.stem,
+            "gold": {"text": text, "paragraphs": text.split("\n"), "title": spec["title"],
+                     "published": spec.get("published"), "utc_offset": spec.get("utc_offset", "+08:00")},
+            "variants": [f"offsite:{gold_file.stem}"], "teasers": [], "mobiles": [],
+            "snippets": [scored_text(c) for c in spec.get("chrome", ())],
+            "server_date": NOW,
+        })
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # Metrics
 # ------------------------------------------------------------------------------------------
@@ -357,14 +383,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--offtemplate", type=int, default=12, metavar="N",
                     help="off-template pages per off-template subsite (default 12; 0 skips them)")
+    ap.add_argument("--no-offsite", dest="offsite", action="store_false",
+                    help="skip the hand-written pages of other sites (tests/offsite)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     args = ap.parse_args(argv)
     pages = labelled_pages(args.seed, args.pages) + sample_pages()
     results = run(pages)
     off = offtemplate_pages(args.seed, args.offtemplate) if args.offtemplate else []
     off_results = run(off) if off else {}
+    site_pages = offsite_pages() if args.offsite else []
+    site_results = run(site_pages) if site_pages else {}
     if args.json:
-        print(json.dumps({"tpure": results, "fallback": off_results}, indent=2))
+        print(json.dumps({"tpure": results, "fallback": off_results, "offsite": site_results}, indent=2))
     else:
         print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {machine()}, Python {platform.python_version()}, "
               f"one process\n")
@@ -375,6 +405,10 @@ def main(argv=None) -> int:
             print(f"\nfallback (off-template) pages: {len(off)} ({themes}; legacy charsets in the HTTP header "
                   f"only; outputs scored after t2s)\n")
             print(table(off_results, len(off)))
+        if site_pages:
+            print(f"\nother sites: {len(site_pages)} hand-written pages (tests/offsite: government, CMS, portal, "
+                  "WeChat, Big5, Shift_JIS, EUC-KR layouts; gold and outputs scored after t2s; leaks = chrome lines)\n")
+            print(table(site_results, len(site_pages)))
     return 0
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import clean, clock, dates, decode, errors, items, normalize, pagemodel, rules, sites
+from crawler import chrome, clean, clock, dates, decode, errors, items, normalize, pagemodel, rules, sites
 from crawler.clean import Block
 from crawler.decode import decode_html  # re-exported: crawler.extract.decode_html stays importable
 from crawler.normalize import ExtractOptions
@@ -415,20 +415,29 @@ def _whole_page(tree, *, precision: bool, rescue: bool = True):
     return trafilatura.bare_extraction(tree, options=_extractor(precision=precision, fast=False, rescue=rescue, metadata=True))
 
 
-def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
+def fallback_body(tree, title_el=None, title_text: str | None = None) -> tuple[list[Block], dict]:
     """Article blocks and page metadata (title, date) of a page that is not a tpure post.
 
     Blocks that are never the article (comments, related news, sidebars: `rules.RE_SIDE_BLOCK_NAME`,
-    `rules.SIDE_BLOCK_LABELS`) are dropped first, unless they hold the title heading or most of
-    the page's text. trafilatura then chooses the article block (favor_precision; recall mode
-    when precision keeps fewer than FALLBACK_MIN_CHARS characters); of the site's cleaning only
-    the rules that match whole lines run (contact lines, notices, QR images), never the teaser
-    rule; and when they would cut more than FALLBACK_MAX_CUT of the text, trafilatura's own
-    lines are kept.
+    `rules.SIDE_BLOCK_LABELS`; 政府信息公开 metadata tables) are dropped first, unless they hold
+    the title heading or most of the page's text (a comment section its heading opens goes even
+    then); layout tables are unwrapped and link lists dropped (`crawler.chrome`). trafilatura
+    then chooses the article block (favor_precision; recall mode when precision keeps fewer than
+    FALLBACK_MIN_CHARS characters, and the prose its rescue adds on such short pages); of the
+    site's cleaning only the rules that match whole lines run (contact lines, notices, QR
+    images), never the teaser rule; when they would cut more than FALLBACK_MAX_CUT of the text,
+    trafilatura's own lines are kept; page chrome lines go (`crawler.chrome.chrome_rule`). The
+    date: a time with a UTC offset in the page's metadata, a labelled or info-line date, else
+    trafilatura's.
     """
     pruned = copy.deepcopy(tree)
     title_copy = _same_element(tree, pruned, title_el) if title_el is not None else None
     _drop_side_blocks(pruned, title_copy)
+    chrome.unwrap_layout_tables(pruned)
+    chrome.drop_link_lists(pruned, title_copy)
+    # Captions are article text; trafilatura leaves <figcaption> out.
+    for caption in pruned.iter("figcaption"):
+        caption.tag = "p"
     doc, cleaned = None, []
     # The pruned page (no rescue when its title is known: the article is what is left), then the
     # whole page as trafilatura.extract sees it when nothing was found.
@@ -438,9 +447,14 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
         if _chars(blocks) < FALLBACK_MIN_CHARS:
             recall = _whole_page(page, precision=False, rescue=rescue)
             more = _plain(recall)
-            if _chars(more) > _chars(blocks):
+            # Recall wins when it finds more, or the same text in more lines: on short pages the
+            # precision mode can return its baseline, the whole body text run into one line.
+            if _chars(more) > _chars(blocks) or (len(more) > len(blocks) and _chars(more) >= 0.9 * _chars(blocks)):
                 doc, blocks = recall, more
-        cleaned = _fallback_clean(blocks, _text(title_el) if title_el is not None else "")
+            if not rescue:
+                blocks = _with_rescued_prose(page, blocks)
+        title = title_text if title_text is not None else (_text(title_el) if title_el is not None else "")
+        cleaned = _fallback_clean(blocks, title)
         if not cleaned and page is pruned and title_copy is not None:
             # A very short article (one caption line) that trafilatura passes over: the
             # paragraphs after the title heading, in its block.
@@ -448,8 +462,36 @@ def fallback_body(tree, title_el=None) -> tuple[list[Block], dict]:
         if cleaned:
             break
     meta = {"title": getattr(doc, "title", None) if doc is not None else None,
-            "date": getattr(doc, "date", None) if doc is not None else None}
+            "date": chrome.meta_time(tree, title_el)
+            or chrome.local_to_china_time(tree, chrome.labelled_date(tree) or chrome.date_after(title_el))
+            or (getattr(doc, "date", None) if doc is not None else None)}
     return cleaned, meta
+
+
+#: A line trafilatura's rescue adds is kept only when it reads as prose: this long at least and
+#: ending a sentence (a lead paragraph in a <div> of its own; menus and link titles never do).
+RESCUED_PROSE_MIN_CHARS = 20
+_RE_SENTENCE_END = re.compile(r"[。！？!?」”』）)]$")
+
+
+def _with_rescued_prose(page, blocks: list[Block]) -> list[Block]:
+    """blocks plus the prose lines trafilatura finds on the same (pruned) page with its "too short"
+    rescue on: on a short article the rescue compares extractors and may keep a lead paragraph
+    that stands in a ``<div>`` of its own (the summary above a broadcaster's article). Taken only
+    when it keeps every line of blocks, in order, and adds nothing but prose."""
+    rescued = _plain(_whole_page(page, precision=True, rescue=True))
+    have = [b.text for b in blocks if b.kind != "image"]
+    if not have:
+        return blocks
+    texts = [b.text for b in rescued if b.kind != "image"]
+    it = iter(texts)
+    if not all(any(t == line for t in it) for line in have):
+        return blocks  # the rescue lost or reordered lines: not the same article
+    extra = [t for t in texts if t not in have]
+    if not extra or not all(len(t) >= RESCUED_PROSE_MIN_CHARS and _RE_SENTENCE_END.search(t) and not chrome.chrome_rule(t)
+                            for t in extra):
+        return blocks
+    return rescued
 
 
 def is_info_line(text: str) -> bool:
@@ -469,7 +511,8 @@ def _fallback_clean(blocks: list[Block], title: str = "") -> list[Block]:
     if _chars(cleaned) < (1 - FALLBACK_MAX_CUT) * _chars(plain):
         cleaned = plain
     return [b for b in cleaned if not is_info_line(b.text) and not is_footer_line(b.text)
-            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and b.text != title]
+            and not rules.RE_PAGE_CHROME_LINE.match(b.text) and not chrome.chrome_rule(b.text)
+            and not chrome.is_disclosure_line(b.text) and b.text != title]
 
 
 def _after_title(title_el) -> list[Block]:
@@ -527,9 +570,22 @@ def _short_text(el, limit: int = 16) -> str | None:
 
 
 def _block_label(el) -> str | None:
-    """A block heading's label without its "更多>>" link and punctuation (None for long text)."""
+    """A block heading's label without its "更多>>"/"查看全部" link, count ("（10条）") and
+    punctuation (None for long text)."""
     text = _short_text(el, limit=24)
-    return rules.RE_LABEL_TAIL.sub("", text) if text else None
+    if not text:
+        return None
+    text = rules.RE_LABEL_TAIL.sub("", rules.RE_LABEL_MORE.sub("", text))
+    return rules.RE_LABEL_TAIL.sub("", rules.RE_LABEL_COUNT.sub("", text)) or text
+
+
+_SIDE_LABELS = rules.SIDE_BLOCK_LABELS | rules.SIDE_BLOCK_LABELS_EXTRA
+
+
+def _opens(head, block) -> bool:
+    """head's text starts block: at most rules.SIDE_BLOCK_OPENING_CHARS characters come before it."""
+    label = "".join(head.text_content().split())
+    return 0 <= "".join(block.text_content().split()).find(label) <= rules.SIDE_BLOCK_OPENING_CHARS
 
 
 def _drop_side_blocks(tree, title_el) -> None:
@@ -538,6 +594,7 @@ def _drop_side_blocks(tree, title_el) -> None:
     if body is None:
         return
     total = _para_chars(body)
+    root = chrome.top(body)
     protected = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
 
     def drop(el, anchored: bool = True) -> None:
@@ -551,21 +608,31 @@ def _drop_side_blocks(tree, title_el) -> None:
 
     def side_name(el) -> bool:
         names = f"{el.get('class', '')} {el.get('id', '')}"
-        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names))
+        return bool(rules.RE_SIDE_BLOCK_NAME.search(names) or rules.RE_SIDE_BLOCK_SUBSTRING.search(names)
+                    or rules.RE_SIDE_BLOCK_EXTRA.search(names))
+
+    # 政府信息公开 metadata tables (索引号/发布机构/文号 ...) above the document.
+    for table in [t for t in body.iter("table") if chrome.is_disclosure_table(t)]:
+        drop(table)
 
     # Forms (comment forms, search boxes) never hold article text.
     named = [el for el in body.iter() if isinstance(el.tag, str) and (el.tag in ("aside", "form") or side_name(el))]
     for el in named:
         drop(el)
     for head in list(body.iter("h2", "h3", "h4", "h5", "h6", "dt", "strong", "b", "span", "div", "li", "label")):
+        if chrome.top(head) is not root:
+            continue  # inside a block already dropped
         label = _block_label(head)
-        if label not in rules.SIDE_BLOCK_LABELS:
+        if label not in _SIDE_LABELS:
             continue
         box = head
         while box.getparent() is not None and _block_label(box.getparent()) == label:
             box = box.getparent()
-        if box.getparent() is not None:
-            drop(box.getparent(), anchored=False)
+        parent = box.getparent()
+        if parent is not None:
+            # A block this heading opens is a comment/related section even when it holds most of
+            # the text (comments longer than the article), once the title heading lies outside it.
+            drop(parent, anchored=title_el is not None and _opens(box, parent))
 
 
 def _plain(doc) -> list[Block]:
@@ -580,34 +647,49 @@ def _plain(doc) -> list[Block]:
     return out
 
 
-_XP_TITLE_CANDIDATES = "//h1 | //h2 | //h3 | //*[contains(@class, 'title') or contains(@id, 'title')]"
+_XP_TITLE_CANDIDATES = chrome.XP_TITLE_CANDIDATES
+#: Meta tags naming the article title: og:title, TRS WCM's ArticleTitle (government sites).
+_XP_META_TITLE = ("string(//meta[@property='og:title']/@content)", "string(//meta[@name='ArticleTitle']/@content)")
+
+
+def _heading_texts(el) -> list[str]:
+    """What a title heading may say: its whole text, and its text before the first child
+    element (PHPCMS puts the info line in a ``<span>`` after a ``<br />`` inside the ``<h1>``)."""
+    whole = _text(el)
+    lead = " ".join((el.text or "").split())
+    return [whole] + ([lead] if lead and lead != whole else [])
 
 
 def _title_element(tree):
     """The heading that names the article: a heading whose text the page's ``<title>`` (or
-    og:title) contains, preferring one the title starts with ("标题_栏目_站点") and that is not
-    a link (the site logo's ``<h1><a>``); None when no heading matches."""
-    page_title = " ".join(tree.xpath("string(//meta[@property='og:title']/@content)").split()) \
-        or _text(_first(tree, "//title"))
-    if not page_title:
-        return None
-    best, best_key = None, None
+    og:title, ArticleTitle) contains, preferring one the title starts with ("标题_栏目_站点")
+    and that is not a link (the site logo's ``<h1><a>``); (element, its title text), or (None, "")."""
+    titles = [t for t in (" ".join(tree.xpath(x).split()) for x in _XP_META_TITLE) if t]
+    titles.append(_text(_first(tree, "//title")))
+    titles = [t for t in titles if t]
+    if not titles:
+        return None, ""
+    best, best_text, best_key = None, "", None
     for el in tree.xpath(_XP_TITLE_CANDIDATES):
-        text = _text(el)
-        if not 4 <= len(text) <= 120 or text not in page_title:
-            continue
-        link_only = any(_text(a) == text for a in el.iter("a"))
-        key = (page_title.startswith(text), not link_only, len(text))
-        if best_key is None or key > best_key:
-            best, best_key = el, key
-    return best
+        for text in _heading_texts(el):
+            if not 4 <= len(text) <= 120 or not any(text in t for t in titles):
+                continue
+            link_only = any(_text(a) == text for a in el.iter("a"))
+            key = (any(t.startswith(text) for t in titles), not link_only, len(text))
+            if best_key is None or key > best_key:
+                best, best_text, best_key = el, text, key
+    return best, best_text
 
 
-def _page_title(tree, title_el, meta_title: str | None) -> str:
-    """The article title of an off-template page: its title heading, else trafilatura's title
-    (og:title, ``<title>`` cut at its separators), else the first ``<h1>`` or the ``<title>``."""
-    if title_el is not None:
-        return _text(title_el)
+def _page_title(tree, title_text: str, meta_title: str | None, blocks: list[Block]) -> str:
+    """The article title of an off-template page: its title heading, else the heading just
+    before the article text, else trafilatura's title (og:title, ``<title>`` cut at its
+    separators), else the first ``<h1>`` or the ``<title>``."""
+    if title_text:
+        return title_text
+    before = chrome.title_before(tree, blocks[0].text) if blocks else ""
+    if before:
+        return before
     meta_title = " ".join((meta_title or "").split())
     return meta_title or _text(_first(tree, "//h1")) or _text(_first(tree, "//title"))
 
@@ -675,9 +757,9 @@ def extract_html(
         title, author, date_raw = "", "", None
         category = category_url = prev_url = next_url = None
         tags, related, inline_links = [], [], []
-        title_el = _title_element(tree)
-        blocks, meta = fallback_body(tree, title_el)
-        title = _page_title(tree, title_el, meta["title"])
+        title_el, title_text = _title_element(tree)
+        blocks, meta = fallback_body(tree, title_el, title_text)
+        title = _page_title(tree, title_text, meta["title"], blocks)
         # The title is a field of its own: trafilatura keeps the article's <h1> as its first line.
         while blocks and title and blocks[0].text == title:
             blocks = blocks[1:]

@@ -265,7 +265,11 @@ SIDE_BLOCK_LABELS = frozenset({
 #: 网站标识码 … ICP备案号 …, Copyright … 版权所有): removed from fallback text when they are a whole line.
 RE_FOOTER_LINE = re.compile(
     r"^(?:主办单位|承办单位|协办单位|主办|承办|技术支持|网站标识码|网站备案|ICP备案号|联系我们)\s*[:：]"
-    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)",
+    r"|ICP[备證证]\s*\d|公网安备|公安机关备案|网站标识码|All Rights Reserved|版权所有|版權所有|Copyright\s*(?:©|\(c\)|&copy;)"
+    # portal footers: the complaint hotline/mailbox every Chinese news site must show, the
+    # licence numbers, and the Korean youth-protection officer line
+    r"|(?:违法和不良信息|不良信息)?举报(?:电话|邮箱|专区)\s*[:：]|服务邮箱\s*[:：]|(?:增值电信业务|网络文化|互联网新闻信息服务)经营?许可证"
+    r"|청소년보호책임자",
     re.I,
 )
 #: Footer lines are short.
@@ -277,3 +281,136 @@ RE_PAGE_CHROME_LINE = re.compile(
     r"^(?:上一篇|下一篇|上一条|下一条|上一篇文章|下一篇文章|分享到|【?打印本页|【?关闭窗口)\s*[:：】]?"
     r"|^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s+\d{1,2}:\d{2}(?::\d{2})?$"
 )
+
+# --------------------------------------------------------------------------------------
+# Off-template pages, continued: how Chinese/CJK news and government sites are built
+# --------------------------------------------------------------------------------------
+# Written from the markup conventions of TRS WCM government sites, 政府信息公开 pages,
+# DedeCMS/PHPCMS/EmpireCMS, WordPress, Discuz!, WeChat article mirrors and the big portals
+# (sina/163/sohu/people/xinhua); the hand-written pages in ``tests/offsite/`` imitate each.
+# Every line rule below matches a WHOLE line (``fullmatch`` on the cleaned line) of at most
+# FALLBACK_CHROME_MAX_CHARS characters, unless it says otherwise.
+
+#: Words of side-block class/ids that only the big portals and CMS themes use: statements and
+#: reprint notices under the article (163 ``post_statement``, sina/sohu ``statement``), QR boxes (WeChat ``qr_code_pc``, gov
+#: ``ewm``), Discuz!'s reaction box ``#click_div``. A block so named never holds the article;
+#: the title/half-text guard of `crawler.extract` still applies. Not "copyright": CSS-module
+#: class names put it on credit lines (``index_copyright__x`` holding 校对：…); reprint notices
+#: under the article go by the "reprint" line rule instead.
+RE_SIDE_BLOCK_EXTRA = re.compile(
+    r"statement|disclaimer|mianze|shengming|qr_?code|erweima|click_div", re.I)
+
+#: Comment sections are often headed by a label with a count: "网友留言（10条）", "全部评论(36)",
+#: "评论 12": the count is stripped before the heading is looked up in SIDE_BLOCK_LABELS.
+RE_LABEL_COUNT = re.compile(r"[（(]?\s*(?:共\s*)?\d+\s*(?:条|則|件|개)?\s*[)）]?$")
+#: "查看全部" / "查看更多" / "全部" links beside a block heading (like "更多>>").
+RE_LABEL_MORE = re.compile(r"(?:查看全部|查看更多|全部|更多|more)[>»›\s]*$", re.I)
+#: Block headings of comment sections, "more from this account" lists and rankings, beyond
+#: SIDE_BLOCK_LABELS (these sites' own wording; Traditional, Japanese and Korean forms too).
+SIDE_BLOCK_LABELS_EXTRA = frozenset({
+    "网友留言", "全部评论", "全部留言", "读者留言", "读者评论", "精选留言", "评论", "跟贴", "跟帖", "我要评论",
+    "往期推荐", "往期回顾", "往期精选", "精彩推荐", "相关推荐", "为你推荐", "大家都在看", "热点新闻", "热门排行",
+    "本地热读", "热门阅读", "热门点击", "点击排行", "阅读排行", "排行榜", "今日热门", "熱門新聞", "相關新聞",
+    # a site's contact box in a side column (a notice's own contact section says 联系方式)
+    "联系我们",
+    "最新消息", "即時新聞", "アクセスランキング", "関連キーワード", "관련기사", "많이 본 뉴스", "댓글",
+})
+#: A block opened by such a heading is dropped even when it holds most of the page's text (a
+#: comment section ten times the article), but only when the title heading is known and lies
+#: outside the block, and the heading opens the block: at most this many characters before it.
+SIDE_BLOCK_OPENING_CHARS = 10
+
+#: 政府信息公开 metadata: the 索引号/发布机构/发文日期/文号 table (or list) above a disclosed
+#: document. A table whose cells carry at least DISCLOSURE_MIN_LABELS of these labels is page
+#: metadata (the date is read from it, the text is not article); labels are matched with the
+#: spaces that pad them ("索 引 号", "文　　号") removed. An article's own data table has column
+#: heads, not several of these label-with-colon cells.
+DISCLOSURE_LABELS = frozenset({
+    "索引号", "发布机构", "发文机关", "发文机构", "信息来源", "主题分类", "体裁分类", "组配分类", "服务对象",
+    "成文日期", "发文日期", "发布日期", "生成日期", "公开日期", "文号", "发文字号", "有效性", "时效性",
+    "名称", "标题", "公开方式", "公开范围", "公开形式", "所属机构", "关键词", "主题词", "信息分类", "内容分类",
+})
+DISCLOSURE_MIN_LABELS = 3
+#: label followed by a colon, spaces inside the label allowed (cell text or one line).
+RE_DISCLOSURE_LABEL = re.compile(
+    r"(" + "|".join(r"\s*".join(label) for label in sorted(DISCLOSURE_LABELS, key=len, reverse=True)) + r")\s*[:：]")
+
+#: Longest line a chrome rule below may remove.
+FALLBACK_CHROME_MAX_CHARS = 160
+
+#: One page control: print/close/back/top buttons, font-size switchers ("字号：大 中 小"), the
+#: share-bar label, Discuz!/portal reaction buttons (鲜花 鸡蛋, 顶一下), 纠错, the author card's
+#: "+关注" and 举报/反馈 of self-media platforms (百家号, 搜狐号, 网易号). A line made of
+#: nothing but such controls (brackets, bars and counts between them) is chrome; a sentence has
+#: other words.
+_CONTROL = (
+    r"(?:(?:我要)?打印(?:本页|本文|此页|文章|页面)?|关闭(?:窗口|本页|页面)?|返回(?:顶部|列表|首页)?|收藏(?:本页|本文)?|加入收藏"
+    r"|展开全文|展开剩余\s*\d+\s*%|阅读全文|查看全文|阅读原文|查看原文|点击查看(?:更多|全文)"
+    r"|顶一下|踩一下|我要纠错|纠错|挑错|推荐|举报|复制链接|複製連結|URL복사|印刷する|印刷|"
+    r"(?:字[体號号級级]|字級設定|字体大小|文字サイズ|글씨크기)\s*[:：]?\s*(?:[大中小特标準默认]|크게|작게|\s)*"
+    r"|分享(?:到|至)?\s*[:：]?|分享|鲜花|鸡蛋|握手|雷人|路过|震惊|感动|难过|开心|愤怒|无聊|同情|搞笑|点赞|在看"
+    r"|(?:点个?|点点)(?:分享|收藏|赞|点赞|在看)|赞|踩|微信|微博|QQ空间|QQ好友|QQ|人人网|豆瓣|LINE|Facebook|Twitter"
+    r"|\+\s*关注|已关注|取消关注|关注|反馈|举报/反馈"
+    r"|페이스북|트위터|카카오톡|공유하기|シェア|ポスト|LINEで送る|上一篇|下一篇)"
+)
+RE_CONTROL_LINE = re.compile(rf"(?:[\s|｜/【】\[\]()（）『』〖〗·•]*{_CONTROL}\s*\d*)+[\s|｜/【】\[\]()（）『』〖〗·•]*", re.I)
+
+#: Whole chrome lines, each (name, pattern); fullmatch on the line, at most FALLBACK_CHROME_MAX_CHARS.
+FALLBACK_CHROME_LINES: list[tuple[str, re.Pattern[str]]] = [
+    # Platform statements under portal articles: "特别声明：以上内容…仅提供信息存储服务"
+    # (163), "平台声明：该文观点仅代表作者本人…" (sohu), "新浪声明：此消息系转载…" (sina),
+    # "免责声明：…". A statement an article makes is not labelled so.
+    ("statement", re.compile(r"(?:特别声明|平台声明|免责声明|免責聲明|新浪声明|网站声明|版权声明|版權聲明)\s*[:：].*")),
+    # Reprint notices: "本文来自投稿，不代表X立场，如若转载，请注明出处：URL", "转载请注明出处",
+    # "观点仅代表作者本人",
+    # "未经授权禁止转载", "本網站之文字…非經授權，不得轉載…", "…の無断転載を禁じます",
+    # "무단전재 및 재배포 금지": a site's notice, never reporting.
+    ("reprint", re.compile(r".{0,60}(?:如若转载|转载请注明|轉載請註明|未经(?:书面)?授权.{0,10}(?:转载|使用|复制)|非經授權.{0,6}不得轉載"
+                           r"|不得轉載|仅代表作者(?:本人)?(?:观点|立场)|無断転載|무단전재).*")),
+    # App promotions: "海量资讯、精准解读，尽在新浪财经APP", "点我下载APP", "打开客户端阅读". Not
+    # a line ending a sentence (。！？): "市民可下载某某APP办理。" is reporting; the verb opens the
+    # line or follows a comma, a space or 点我/点击/请 ("下载量突破百万的国产APP" is a subhead).
+    ("app", re.compile(r"(?!.*[。！？]$)(?:.{0,40}(?:[\s，,、:：!！]|点我|點我|点击|點擊|请|請|立即))?(?:尽在|下载|下載|打开|打開)"
+                       r"[^\s，,。量数數]{0,8}(?:APP|App|app|客户端|客戶端)(?:\s*\S{0,12}){0,4}")),
+    # QR prompts: "扫一扫在手机打开当前页", "长按识别二维码关注我们", "微信扫一扫", "扫码关注":
+    # a scan verb plus (optionally) what it opens, nothing else; "扫描电镜投入使用" has other words.
+    ("qr", re.compile(r"(?!.*[。！？]$).{0,12}(?:扫一扫|掃一掃|扫码|掃碼|扫描|掃描|长按|長按)(?:.{0,12}(?:二维码|二維碼|公众号|公眾號"
+                      r"|关注|關注|当前页|當前頁|访问|訪問|打开|打開).{0,12})?")),
+    # "关注该公众号", "关注我们": the second line of a QR caption split by <br>.
+    ("follow", re.compile(r"(?:关注|關注)(?:该|我们的|我們的)?(?:公众号|公眾號|我们|我們)")),
+    # "#产业园 #高新区": hashtag lists (WeChat js_tags, Weibo-style tags); no sentence punctuation.
+    ("hashtags", re.compile(r"(?:#[^#\s。，,！？；]{1,16}#?\s*)+")),
+    # "阅读 3.2万", "阅读 (3287)", "浏览次数：1532", "点击：268次": a counter alone on its line.
+    ("counter", re.compile(r"(?:阅读|閱讀|浏览|瀏覽|浏览次数|浏览量|阅读量|阅读数|点击|點擊|点击数|点击量|评论|評論|人气|访问量|查看|参与)"
+                           r"\s*[:：]?\s*[(（]?\s*[\d.,]+\s*[万萬wW+]?\s*[)）]?\s*次?")),
+    # A credit label with nothing after it: "责任编辑：" (sohu leaves the name empty), "来源：".
+    ("empty-label", re.compile(r"[(（【\[]?\s*(?:责任编辑|責任編輯|编辑|編輯|来源|來源|作者|记者|審核|审核|校对)\s*[:：]?\s*[)）】\]]?")),
+    # Download links of attachments: "附件：1.某某办法.docx", "相关附件：申报表.doc", "2.清单.xlsx"
+    # (a line ending in an office-file extension, or 相关附件/附件下载 labels): links, not text.
+    ("attachment", re.compile(r"(?:(?:相关附件|附件下载|附件)\s*[:：]?\s*)?.{0,80}\.(?:docx?|xlsx?|pdf|zip|rar|wps|et|ofd|pptx?|txt)"
+                              r"|(?:相关附件|附件下载)\s*[:：].*", re.I)),
+    # "原标题：…" hidden behind display:none (sohu) duplicates the title; it is kept as a credit line
+    # elsewhere, so no rule here. Breadcrumbs: "当前位置：首页 > 新闻 > 正文", "您现在的位置：…".
+    ("breadcrumb", re.compile(r"(?:您?(?:当前|現在|现在|目前|所在)(?:的|所在的)?位置|當前位置)\s*[:：].*")),
+    # Time stamps behind labels, nothing else: "기사입력 2024-09-20 09:05 | 최종수정 2024-09-20 10:12",
+    # "配信 2024年5月31日 19時10分", "更新时间：2024-05-12", "Posted 2024-05-12": the info line of
+    # Korean/Japanese papers, whose labels take no colon (RE_INFO_LABEL needs one).
+    ("timestamps", re.compile(r"(?:[\s|｜/·•]*(?:기사입력|입력|최종수정|수정|승인|등록|업데이트|配信|更新|公開|掲載|发布时间|更新时间|发布于"
+                              r"|更新于|发表于|發佈時間|更新時間|Posted|Updated|Published)\s*[:：]?\s*"
+                              r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*(?:\d{1,2}\s*[:時]\s*\d{2}\s*分?(?::\d{2})?)?)+"
+                              r"[\s|｜/·•]*", re.I)),
+    # Pagination of a split article or a comment list: "上一页 1 2 3 下一页", "共3页 第1页 尾页".
+    ("pagination", re.compile(r"(?=.*(?:上一页|下一页|尾页|末页|首页|页))(?:(?:上一页|下一页|首页|尾页|末页|第\s*\d+\s*页|共\s*\d+\s*页"
+                              r"|\d+|[<>«»‹›]+|…|\.\.\.)\s*){2,}")),
+    # Discuz!'s footer line "GMT+8, 2024-5-20 14:33, Processed in 0.05 second(s), 21 queries".
+    ("processed", re.compile(r".{0,40}Processed in [\d.]+ second.*", re.I)),
+]
+
+#: Link lists (menus, 相关链接, 附件 lists, "more news" columns): a block with at least
+#: LINK_LIST_MIN_LINKS links whose text outside the links is at most LINK_LIST_MAX_PLAIN of its
+#: text (separators RE_LINK_SEPARATORS not counted) is navigation. Old table-layout pages leave
+#: their menus in the page after the layout is unwrapped, and trafilatura then keeps them as lines
+#: of the article. A paragraph of the article with links in it has its own words between them.
+LINK_LIST_MIN_LINKS = 3
+LINK_LIST_MAX_PLAIN = 0.15
+RE_LINK_SEPARATORS = re.compile(r"[\s|｜/·•>›»<‹«,，、;；\-—_\[\]【】()（）:：.。]+")

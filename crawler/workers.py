@@ -34,7 +34,7 @@ from crawler.errors import ParkcorpusError
 #: Start method of worker processes (see the module docstring).
 START_METHOD = "forkserver"
 #: Modules the fork server imports once, so every worker (and every restarted one) starts warm.
-PRELOAD = ["crawler.extract", "crawler.record"]
+PRELOAD = ["crawler.extract", "crawler.record", "crawler.warm"]  # crawler.warm: extracts one page
 #: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
 #: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
 CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]

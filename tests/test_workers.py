@@ -155,3 +155,25 @@ def test_scrapy_async_callback_awaits_the_pool(replica, tmp_path, no_proxy_env):
     result = json.loads(out.read_text())
     assert result["items"] == [{"post_id": pid, "same_as_in_process": True}]
     assert result["pool_pages"] == 1
+
+
+def test_the_warm_page_runs_every_extraction_step():
+    # crawler.warm extracts this page in the fork server: it must be an article with the parts
+    # (places, a table, a listing) whose lazy tables a worker would otherwise build on its first page
+    from crawler import warm
+    from crawler.record import Page, record_task
+
+    record = record_task(Page.of(warm.WARM_URL, warm.WARM_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}))
+    assert record["template"] == "tpure" and record["title"] == "金山区工业园区厂房出租"
+    assert record["places"] and record["tables"] and record["doc_type"] == "listing"
+    assert warm.warm() is True
+
+
+def test_workers_start_warm():
+    from crawler.workers import map_calls
+    from worker_tasks import warm_state
+
+    with ExtractionPool(2) as p:
+        got = [v for _t, ok, v in map_calls(warm_state, [(i, (), "warm") for i in range(4)], pool=p, chunk=1) if ok]
+    assert len(got) == 4
+    assert all(g["gazetteer"] == 1 and g["body_options"] == 1 for g in got), got

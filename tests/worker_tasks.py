@@ -43,3 +43,11 @@ def crashing_record_task(page, site, kwargs):
     if CRASH.encode() in page.body:
         os._exit(3)
     return record_task(page, site, kwargs)
+
+
+def warm_state():
+    """What a worker has built before its first page: the gazetteer index and the body options."""
+    from crawler import extract, places
+
+    return {"pid": os.getpid(), "gazetteer": places.gazetteer.cache_info().currsize,
+            "body_options": extract._body_extractor.cache_info().currsize}

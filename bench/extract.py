@@ -236,6 +236,17 @@ def leaks(got: str, page: dict) -> list[str]:
 # ------------------------------------------------------------------------------------------
 
 
+def score_pages(pages: list[dict], extract) -> list[tuple]:
+    """(page, record, parkcorpus F1, trafilatura favor_precision F1) per page; extract(page) gives the record."""
+    out = []
+    for page in pages:
+        rec = extract(page)
+        ours = bigram_f1(scored_text(rec["text"]), page["gold"]["text"])
+        theirs = bigram_f1(scored_text(ex_trafilatura_precision(page)), page["gold"]["text"])
+        out.append((page, rec, ours, theirs))
+    return out
+
+
 def ex_parkcorpus(page: dict) -> str:
     from crawler.extract import extract_html
 

@@ -40,13 +40,7 @@ def _same(a: str, b: str) -> bool:
 @pytest.fixture(scope="module")
 def scored():
     """(page, record, parkcorpus F1, trafilatura favor_precision F1) for every hand-written page."""
-    out = []
-    for page in bench.offsite_pages():
-        rec = extract_html(page["html"], None, fetched_at=bench.NOW)
-        ours = bench.bigram_f1(bench.scored_text(rec["text"]), page["gold"]["text"])
-        theirs = bench.bigram_f1(bench.scored_text(bench.ex_trafilatura_precision(page)), page["gold"]["text"])
-        out.append((page, rec, ours, theirs))
-    return out
+    return bench.score_pages(bench.offsite_pages(), lambda page: extract_html(page["html"], None, fetched_at=bench.NOW))
 
 
 def test_floors_are_not_lowered():

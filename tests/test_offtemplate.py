@@ -30,14 +30,10 @@ SAMPLES = Path(__file__).parent / "samples" / "offtemplate"
 @pytest.fixture(scope="module")
 def scored():
     """(page, record, parkcorpus F1, trafilatura favor_precision F1) for every off-template page."""
-    out = []
-    for page in bench.offtemplate_pages(seed=2026, per_site=12):
-        rec = extract_html(page["html"], page["url"], fetched_at=page["server_date"],
-                           server_date=page["server_date"], content_type=page["content_type"])
-        ours = bench.bigram_f1(bench.scored_text(rec["text"]), page["gold"]["text"])
-        theirs = bench.bigram_f1(bench.scored_text(bench.ex_trafilatura_precision(page)), page["gold"]["text"])
-        out.append((page, rec, ours, theirs))
-    return out
+    return bench.score_pages(
+        bench.offtemplate_pages(seed=2026, per_site=12),
+        lambda page: extract_html(page["html"], page["url"], fetched_at=page["server_date"],
+                                  server_date=page["server_date"], content_type=page["content_type"]))
 
 
 def test_floors_are_not_lowered():

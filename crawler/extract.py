@@ -110,8 +110,11 @@ def repair_nesting(single) -> None:
             parent.insert(pos + 1 + k, child)
 
 
-def prune_single(single) -> None:
-    """Drop the contact block, QR images and the trailing teaser run from ``.single`` in place."""
+def prune_single(single) -> bool:
+    """Drop the contact block, QR images and the trailing teaser run from ``.single`` in place.
+
+    Returns whether two of the paragraphs it kept have the same text (see `_mark_repeats`).
+    """
     for junk in single.xpath(rules.XP_SINGLE_JUNK):
         junk.drop_tree()
     repair_nesting(single)
@@ -151,6 +154,8 @@ def prune_single(single) -> None:
     for img in single.iter("img"):
         if img.get("data-original"):
             img.set("src", img.get("data-original"))
+    texts = [b.text for _, b in textual[:start] if b.text]
+    return len(set(texts)) < len(texts)
 
 
 def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
@@ -279,14 +284,57 @@ def _dom_fallback_blocks(single) -> list[Block]:
     return [Block("p", line) for line in text.split("\n") if line.strip()]
 
 
+#: Appended, for trafilatura's run only, to a paragraph that repeats an earlier one (k marks on the
+#: k-th repeat): trafilatura keeps one of identical paragraphs, but an article may repeat a line
+#: (出让年限：50年 under each parcel of a notice). An invisible separator, never in article text.
+_REPEAT_MARK = "\u2063"
+_REPEAT_TAGS = ("p", "li", "div", "blockquote", "dd", "dt")
+
+
+def _mark_repeats(single) -> list[tuple]:
+    """Make the repeated leaf paragraphs of single distinct; returns what `_unmark` restores.
+
+    Run when `prune_single` saw two top-level paragraphs with the same text (rare): a repeat
+    nested inside a wrapper ``<div>`` alone goes unmarked, and trafilatura keeps one copy.
+    """
+    seen: dict[str, int] = {}
+    undo: list[tuple] = []
+    for el in single.iter(*_REPEAT_TAGS):
+        if next(el.iterdescendants(*_NESTED_TAGS), None) is not None:
+            continue  # a container: its paragraphs are marked themselves
+        text = " ".join(el.text_content().split())
+        if not text:
+            continue
+        n = seen.get(text, 0)
+        seen[text] = n + 1
+        if n:
+            kids = [c for c in el if isinstance(c.tag, str)]
+            node, attr = (kids[-1], "tail") if kids else (el, "text")
+            undo.append((node, attr, getattr(node, attr)))
+            setattr(node, attr, (getattr(node, attr) or "") + _REPEAT_MARK * n)
+    return undo
+
+
+def _unmark(undo: list[tuple]) -> None:
+    """Put back what `_mark_repeats` changed."""
+    for node, attr, value in undo:
+        setattr(node, attr, value)
+
+
 def body_blocks(single) -> list[Block]:
     """The cleaned article blocks of a tpure ``.single`` element (pruned in place)."""
-    prune_single(single)
+    undo = _mark_repeats(single) if prune_single(single) else []
     html = _html_parser().makeelement("html")  # a document of its own, with the page's element classes
     body = etree.SubElement(html, "body")
     body.append(single)
-    tbody = _trafilatura_body(html)
+    try:
+        tbody = _trafilatura_body(html)
+    finally:
+        _unmark(undo)  # the body element goes on to the links and facts steps as the page has it
     blocks = trafilatura_blocks(tbody) if tbody is not None else []
+    for b in blocks:
+        if _REPEAT_MARK in b.text:
+            b.text = b.text.replace(_REPEAT_MARK, "")
     if not any(b.text.strip() for b in blocks):
         blocks = _dom_fallback_blocks(single)
     return clean.clean_blocks(_mark_captions(blocks))

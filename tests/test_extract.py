@@ -384,3 +384,19 @@ def test_head_values_read_the_head_first_and_the_page_when_the_head_has_none():
         tree = lxml.html.document_fromstring((SAMPLES / sample).read_bytes())
         for xp in (rules.XP_CANONICAL, rules.XP_THEME):
             assert pagemodel.head_values(tree, xp) == tree.xpath(xp) != []
+
+
+def test_a_paragraph_repeated_word_for_word_is_kept_each_time():
+    # notices repeat labelled lines under each parcel; trafilatura alone keeps one copy
+    html = (SAMPLES / "post-3756.html").read_text(encoding="utf-8")
+    start = html.index(">", html.index('<div class="single')) + 1
+    body = ('<p>出让年限：50年</p><p>第一宗地块位于枫泾镇，面积1000平方米。</p><p>出让年限：<b>50年</b></p>'
+            '<p>第二宗地块位于亭林镇，面积2000平方米。</p><p>出让年限：50年</p>')
+    rec = extract_html((html[:start] + body + html[start:]).encode("utf-8"), "http://jinshan.021cf.cn/index.php/post/3756.html")
+    lines = rec["text"].split("\n")
+    assert lines[:5] == ["出让年限：50年", "第一宗地块位于枫泾镇，面积1000平方米。", "出让年限：50年",
+                         "第二宗地块位于亭林镇，面积2000平方米。", "出让年限：50年"]
+    assert "\u2063" not in rec["text"] and "\u2063" not in str(rec["tables"]) + str(rec["inline_links"])
+    # the rest of the article is unchanged
+    plain = extract_html((SAMPLES / "post-3756.html").read_bytes(), "http://jinshan.021cf.cn/index.php/post/3756.html")
+    assert lines[5:] == plain["text"].split("\n")

@@ -7,8 +7,6 @@ get SIGKILL.
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 import signal
 import subprocess
@@ -21,6 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from crawl_helpers import wait_progress
 from crawler.crawl import crawl
 
 SETTINGS = {
@@ -40,22 +39,6 @@ def stored(out: Path) -> list[tuple]:
     t = ds.dataset(str(base), format="parquet", partitioning="hive").to_table(
         columns=["site", "post_id", "content_hash"])
     return list(zip(*(t.column(c).to_pylist() for c in ("site", "post_id", "content_hash"))))
-
-
-def wait_progress(out: Path, ready, proc, deadline=120.0) -> dict:
-    """Poll <out>/.parkcorpus/progress-*.json until ready(progress) holds."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        for path in glob.glob(str(out / ".parkcorpus" / "progress-*.json")):
-            try:
-                p = json.loads(Path(path).read_text())
-            except (OSError, ValueError):
-                continue
-            if ready(p):
-                return p
-        assert proc.poll() is None, "the crawl finished before the moment the test aims for"
-        time.sleep(0.01)
-    raise AssertionError("progress never reached the moment")
 
 
 def wait_dead(pid: int, deadline: float = 30.0) -> None:
@@ -121,7 +104,7 @@ def test_sigkill_then_rerun_matches_uninterrupted(moment, server, reference, tmp
         cmd += ["-s", f"{k}={v}"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        p = wait_progress(tmp_path, MOMENTS[moment], proc)
+        p = wait_progress(str(tmp_path / ".parkcorpus" / "progress-*.json"), MOMENTS[moment], proc)
         os.kill(p["pid"], signal.SIGKILL)  # the crawl process first: nothing gets to flush
         proc.kill()
     finally:

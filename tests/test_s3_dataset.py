@@ -6,7 +6,6 @@ again; bad input giving one Error line, an exit code, and nothing written.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import signal
@@ -19,6 +18,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from crawl_helpers import wait_progress
 from crawler.crawl import crawl
 
 SETTINGS = {
@@ -232,22 +232,6 @@ def test_malformed_uri_exit_2(uri, run_cli, s3_env):
         assert r.output.strip().startswith("Error: ") and len(r.output.strip().splitlines()) == 1, r.output
 
 
-def _wait_progress(state_root: Path, ready, proc, deadline: float = 120.0) -> dict:
-    """Poll the crawl's progress file (in the temp folder: the dataset is on the store) until ready."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        for path in glob.glob(str(state_root / "parkcorpus-state-*" / "progress-*.json")):
-            try:
-                p = json.loads(Path(path).read_text())
-            except (OSError, ValueError):
-                continue
-            if ready(p):
-                return p
-        assert proc.poll() is None, "the crawl finished before the moment the test aims for"
-        time.sleep(0.01)
-    raise AssertionError("progress never reached the moment")
-
-
 @pytest.mark.parametrize("moment", ["after_first_flush", "mid_run"])
 def test_sigkill_mid_crawl_then_rerun_nothing_lost_nothing_twice(moment, make_replica, s3_server, s3_bucket,
                                                                  tmp_path):
@@ -265,7 +249,8 @@ def test_sigkill_mid_crawl_then_rerun_nothing_lost_nothing_twice(moment, make_re
         cmd += ["-s", f"{k}={v}"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        p = _wait_progress(state_root, ready, proc)
+        # the progress file is in the temp folder: the dataset is on the store
+        p = wait_progress(str(state_root / "parkcorpus-state-*" / "progress-*.json"), ready, proc)
         os.kill(p["pid"], signal.SIGKILL)  # the crawl process first: nothing gets to flush
         proc.kill()
     finally:

@@ -60,15 +60,19 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def test_pool_crawl_rows_equal_in_process_crawl_rows(make_replica, tmp_path, no_proxy_env):
-    srv = make_replica(sites=2, posts=15)
-    runs = {}
+def crawl_in_and_out_of_process(srv, tmp_path):
+    """(workers, output folder) of a crawl of srv's network with 1 worker (in the crawl process), then 2."""
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
         s = crawl(list(srv.network.hosts), out=str(out), proxy=srv.proxy_url, env={}, progress=False,
                   settings=dict(FAST, PARKCORPUS_WORKERS=workers))
         assert s["status"] == "ok", s
-        runs[workers] = rows(out)
+        yield workers, out
+
+
+def test_pool_crawl_rows_equal_in_process_crawl_rows(make_replica, tmp_path, no_proxy_env):
+    srv = make_replica(sites=2, posts=15)
+    runs = {workers: rows(out) for workers, out in crawl_in_and_out_of_process(srv, tmp_path)}
     assert len(runs[2]) == sum(len(srv.network.site(h).post_ids()) for h in srv.network.hosts)
     assert runs[2] == runs[1]
 
@@ -210,11 +214,7 @@ def test_pool_crawl_archive_and_indexes_equal_in_process_crawl(make_replica, tmp
 
     srv = make_replica(sites=2, posts=12)
     got = {}
-    for workers in (1, 2):
-        out = tmp_path / f"w{workers}"
-        s = crawl(list(srv.network.hosts), out=str(out), proxy=srv.proxy_url, env={}, progress=False,
-                  settings=dict(FAST, PARKCORPUS_WORKERS=workers))
-        assert s["status"] == "ok", s
+    for workers, out in crawl_in_and_out_of_process(srv, tmp_path):
         # (bodies differ between two fetches: relative dates, related posts drawn per request; that
         # each body gives its stored row is what the reextract below checks)
         responses = sorted((r.url, r.status) for r in iter_responses(out))

@@ -17,7 +17,7 @@ import functools
 import re
 from email.utils import format_datetime
 from datetime import datetime, timezone
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree

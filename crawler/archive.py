@@ -132,14 +132,23 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
     return resp.rec_headers.get_header("WARC-Record-ID"), buf.getvalue()
 
 
+def warcinfo_record(filename: str, run_id: str) -> bytes:
+    """The warcinfo record that opens a WARC file (or object-store segment), as a gzip member."""
+    from warcio.warcwriter import WARCWriter
+
+    from crawler import __version__
+
+    buf = BytesIO()
+    writer = WARCWriter(_GzipMembers(buf), gzip=False, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record(
+        filename, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1", "run-id": run_id}))
+    return buf.getvalue()
+
+
 class WarcArchive:
     """One gzip WARC file per run: request + response records of every fetched post."""
 
     def __init__(self, out: str | os.PathLike, run_id: str):
-        from warcio.warcwriter import WARCWriter
-
-        from crawler import __version__
-
         self.run_id = check_run_id(run_id)
         folder = ensure_dataset(out, create=True) / WARC_DIR
         self.records = 0
@@ -161,27 +170,15 @@ class WarcArchive:
         self.path = folder / f"{name}{SUFFIX}"
         self.open_path = folder / f"{name}{OPEN_SUFFIX}"
         self._fh = open(self.open_path, "xb")
-        # WARC/1.1 dates carry microseconds, so fetched_at round-trips exactly
-        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
-        info = self._writer.create_warcinfo_record(
-            self.path.name, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1",
-                             "run-id": self.run_id})
-        self._writer.write_record(info)
+        self._fh.write(warcinfo_record(self.path.name, self.run_id))
         self._fh.flush()
 
     def _open_segment(self) -> None:
         """Object stores: start a local segment file with its own warcinfo record."""
-        from warcio.warcwriter import WARCWriter
-
-        from crawler import __version__
-
         name = f"{self.run_id}{SEGMENT}{self.segment:05d}{SUFFIX}"
         self.open_path = Path(self.folder.loc.local_tmp(name))
         self._fh = open(self.open_path, "xb")
-        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
-        self._writer.write_record(self._writer.create_warcinfo_record(
-            name, {"software": f"parkcorpus {__version__}", "format": "WARC File Format 1.1",
-                   "run-id": self.run_id}))
+        self._fh.write(warcinfo_record(name, self.run_id))
         self._segment_records = 0
 
     def _upload_segment(self, reopen: bool) -> None:

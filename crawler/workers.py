@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator
 
 from crawler.errors import ParkcorpusError
+from crawler.lock import pid_alive
 
 #: Start method of worker processes (see the module docstring).
 START_METHOD = "forkserver"
@@ -108,20 +109,6 @@ def _worker_init(owner: int | None = None) -> None:
 OWNER_POLL_S = 0.5
 
 
-def _owner_alive(owner: int) -> bool:
-    try:
-        os.kill(owner, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed owner stays a zombie until its own parent reaps it
-        with open(f"/proc/{owner}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return True  # no /proc: os.kill said it exists
-
-
 def _die_with_owner(owner: int) -> None:
     """Exit when the pool's owner is gone (even SIGKILLed): a worker's parent is the fork server,
     which every worker keeps alive (it holds the server's "alive" pipe), and a worker waits on its
@@ -130,7 +117,7 @@ def _die_with_owner(owner: int) -> None:
     def watch() -> None:
         import time
 
-        while _owner_alive(owner):
+        while pid_alive(owner):
             time.sleep(OWNER_POLL_S)
         os._exit(1)
 

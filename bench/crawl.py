@@ -210,11 +210,18 @@ def _rss_at(trace: list[tuple[int, float]], fraction: float) -> float:
 # --------------------------------------------------------------------------- parent
 
 
-def start_replica(sites: int, posts: int, seed: int):
-    """python -m crawler.replica in a subprocess; (process, proxy URL, hosts)."""
+def start_replica(sites: int, posts: int, seed: int, prerender: bool = True):
+    """python -m crawler.replica in a subprocess; (process, proxy URL, hosts).
+
+    prerender: the replica renders every page once before serving (at a clock fixed to now), so
+    the crawls pay for its serving only, as on a real network, not for its rendering.
+    """
+    cmd = [sys.executable, "-m", "crawler.replica", "--sites", str(sites), "--posts", str(posts),
+           "--seed", str(seed), "--port", "0"]
+    if prerender:
+        cmd += ["--prerender", "--now", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.replica", "--sites", str(sites), "--posts", str(posts),
-         "--seed", str(seed), "--port", "0"],
+        cmd,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
     proxy, hosts = None, []
@@ -310,6 +317,10 @@ def main(argv=None) -> int:
     p.add_argument("--queue", choices=("default", "memory", "disk"), default="default",
                    help="scheduler queue: the project's setting, Scrapy's in-memory queue, or "
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
+    p.add_argument("--replica", choices=("prerendered", "live"), default="prerendered",
+                   help="prerendered (default): the replica renders every page before the crawls and "
+                        "serves them from memory (~30 KB a page), so its CPU is serving only; live: it "
+                        "renders each page per request, on the cores the crawl uses")
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
     p.add_argument("--profile", default=None, metavar="DIR",
@@ -342,10 +353,12 @@ def main(argv=None) -> int:
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"# parkcorpus crawl benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{args.sites} subsites, concurrency {args.concurrency}, queue {args.queue}", flush=True)
+          f"{args.sites} subsites, concurrency {args.concurrency}, queue {args.queue}, "
+          f"replica {args.replica}", flush=True)
     try:
         for size in sizes:
-            replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed)
+            replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed,
+                                                  prerender=args.replica == "prerendered")
             try:
                 pair = {}
                 for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:

@@ -387,3 +387,55 @@ def test_module_entry_point_rejects_a_bad_fault_spec():
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr.startswith("Error: unknown fault 'bogus'")
+
+
+# -- the page cache (prerender): what bench/crawl.py serves its crawls from -------------------------
+
+
+def test_prerender_renders_every_page_once_and_serves_it_from_memory(monkeypatch):
+    net = Network(seed=7, sites=2, posts=25, now=NOW)
+    with ReplicaServer(net, cache=True) as s:
+        cached = s.prerender()
+        posts = [(h, pid) for h in net.hosts for pid in net.site(h).post_ids()]
+        # every post and list page the crawl would reach, and not only those
+        assert cached > len(posts)
+        live = {(h, pid): proxied(s, net.site(h).post_url(pid)).content for h, pid in posts[:5]}
+
+        def no_render(*_a, **_kw):
+            raise AssertionError("rendered again")
+
+        monkeypatch.setattr(render, "render_post", no_render)
+        monkeypatch.setattr(render, "render_list", no_render)
+        for h, pid in posts:
+            r = proxied(s, net.site(h).post_url(pid))
+            assert r.status_code == 200 and page_title(r.content)
+        for key, body in live.items():
+            assert proxied(s, net.site(key[0]).post_url(key[1])).content == body
+        home = proxied(s, f"http://{net.hosts[0]}/index.php/page_2.html")
+        assert home.status_code == 200
+        assert proxied(s, f"http://{net.hosts[0]}/index.php/post/999999.html").status_code == 404
+
+
+def test_prerender_needs_the_cache():
+    with pytest.raises(UsageError, match="cache=True"):
+        ReplicaServer(Network(seed=7, sites=1, posts=5, now=NOW)).prerender()
+
+
+def test_the_cache_keeps_transient_faults_transient():
+    from crawler.replica.faults import Faults
+
+    net = Network(seed=5, sites=1, posts=80, now=NOW)
+    faults = Faults.parse("5xx=4")
+    host = net.hosts[0]
+    hit = faults.plan(host, net.site(host).post_ids())["5xx"]
+    with ReplicaServer(net, faults=faults, cache=True) as s:
+        url = net.site(host).post_url(hit[0])
+        # the fault shapes the first answer only: it is not cached, the page after it is
+        assert [proxied(s, url).status_code for _ in range(3)] == [503, 200, 200]
+
+
+def test_module_entry_point_prerender_needs_a_fixed_clock():
+    r = subprocess.run([sys.executable, "-m", "crawler.replica", "--prerender"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Error: --prerender needs --now")

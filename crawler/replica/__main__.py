@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fix the server clock (ISO, UTC unless an offset is given); default: real time")
     p.add_argument("--syndicate", type=float, default=0.0, metavar="RATE",
                    help="share of posts that are syndicated copies of another subsite's story (e.g. 0.12)")
+    p.add_argument("--prerender", action="store_true",
+                   help="render every page reachable from each subsite's home page once, before serving, "
+                        "and serve them as rendered (for benchmarks: the crawl then pays no rendering "
+                        "on the shared cores; needs --now, the clock the pages are rendered at)")
     p.add_argument("--faults", default="", help="fault spec, e.g. 5xx=7,429=10,slow=20:2.0,gaps,robots")
     p.add_argument("--theme", action="append", default=[], metavar="HOST=THEME",
                    help="render a subsite's posts with another theme: default (Z-BlogPHP's) or news (repeatable)")
@@ -85,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             from crawler.replica.syndication import Syndication
 
             Syndication(args.syndicate).attach(network)
-        server = ReplicaServer(network, port=args.port, faults=faults, log=False).start()
+        if args.prerender and args.now is None:
+            raise ValueError("--prerender needs --now: cached pages keep the dates they were rendered with")
+        server = ReplicaServer(network, port=args.port, faults=faults, log=False, cache=args.prerender)
+        cached = server.prerender() if args.prerender else None
+        server.start()
     except (ParkcorpusError, ValueError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -100,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"host: {host} ({site.count()} posts{extra})")
     if faults:
         print(f"faults: {faults.spec()}")
+    if cached is not None:
+        print(f"prerendered: {cached} pages")
     sys.stdout.flush()
     try:
         while not stop.wait(0.5):

@@ -43,6 +43,9 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 
 # Z-BlogPHP pseudo-static routes ("rewrite" mode with index.php in the path), as the
 # samples link them: list pages take an optional "_P" page suffix.
+#: Links in a rendered page (href attributes, and the <link>/<loc> URLs of feeds and sitemaps).
+_LINK_RE = re.compile(rb'(?:href="|<link>|<loc>)(http://[^"<\s]+|/[^"<\s]*)')
+
 ROUTES = (
     ("post", sites.POST_PATH_RE),  # the crawler's URL grammar: both sides agree on what a post URL is
     ("home", re.compile(r"^/index\.php/page_(\d+)\.html$")),
@@ -96,7 +99,7 @@ class ReplicaServer:
     """Serve a replica `Network` on loopback as an HTTP forward proxy, in a background thread."""
 
     def __init__(self, network, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
-                 log: bool = True):
+                 log: bool = True, cache: bool = False):
         if host not in LOOPBACK:
             raise UsageError(f"the replica binds loopback only (127.0.0.1 or ::1), not {host!r}")
         self.network = network
@@ -119,6 +122,8 @@ class ReplicaServer:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._hosts = {h.lower() for h in network.hosts}
+        # cache=True: each page is served as first rendered (see prerender); None: rendered per request
+        self._cache: dict[tuple[str, str], Response] | None = {} if cache else None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -331,9 +336,58 @@ class ReplicaServer:
         if method not in ("GET", "HEAD", "POST"):
             return Response(405, b"", headers=[("Allow", "GET, HEAD, POST")]), host, path
         try:
-            return self._route(host, path, now), host, path
+            return self._cached_route(host, path, now), host, path
         except Exception as exc:  # a render bug must show up as a 500 in tests, not a hung socket
             return Response(500, f"replica error: {type(exc).__name__}: {exc}".encode(), TEXT_TYPE), host, path
+
+    def _cached_route(self, host: str, path: str, now: datetime) -> Response:
+        """_route, through the page cache when there is one.
+
+        Only a plain answer is kept (status 200 or 404, no fault, no delay): a URL that a fault
+        shapes is routed again on every request, so transient faults still come and go.
+        """
+        if self._cache is None:
+            return self._route(host, path, now)
+        key = (host, path)
+        resp = self._cache.get(key)
+        if resp is None:
+            resp = self._route(host, path, now)
+            if resp.status in (200, 404) and not resp.faults and not resp.delay and resp.action is None:
+                self._cache[key] = resp
+        return resp
+
+    def prerender(self) -> int:
+        """Render, into the page cache, every page reachable from each subsite's home page and feed.
+
+        Walks the links of the rendered pages (same host, not static files) without HTTP, so a
+        benchmark's crawl then costs the replica only its serving, not its rendering: on a real
+        network the server's CPU is not the crawler's. Returns the number of pages cached.
+        Needs cache=True; the network must not change afterwards (publish, edits, set_now), or
+        the cache serves the pages as they were.
+        """
+        if self._cache is None:
+            raise UsageError("prerender needs a replica started with cache=True")
+        now = self._now()
+        for host in sorted(self._hosts):
+            seen = {"/", "/feed.php", "/robots.txt", "/sitemap.xml"}
+            todo = sorted(seen)
+            while todo:
+                path = todo.pop()
+                resp = self._cached_route(host, path, now)
+                if resp.status != 200:
+                    continue
+                for m in _LINK_RE.finditer(resp.body):
+                    url = m.group(1).decode("latin-1").replace("&amp;", "&")
+                    if url.startswith("/"):
+                        url = f"http://{host}{url}"
+                    parts = urlsplit(url)
+                    if (parts.hostname or "").lower() != host or parts.scheme != "http":
+                        continue
+                    link = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                    if link not in seen and not link.startswith(STATIC_PREFIXES):
+                        seen.add(link)
+                        todo.append(link)
+        return len(self._cache)
 
     def _route(self, host: str, path: str, now: datetime) -> Response:
         site = self.network.site(host)

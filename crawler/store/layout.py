@@ -29,11 +29,13 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas (~0.2 s): loaded where a dataset is opened
+    import pyarrow.dataset as ds
 
 from crawler import clock, fs
 from crawler.errors import DatasetError, UsageError
@@ -312,6 +314,8 @@ def files_dataset(out: str | os.PathLike, files: list[Path], kind: str = ARTICLE
     """The dataset made of these files of out's articles (or links) only; None when there are none.
 
     base: the folder the files' hive paths start from (default <out>/<kind>; a reader's snapshot)."""
+    import pyarrow.dataset as ds
+
     root = base or as_path(out) / kind
     if not files:
         return None
@@ -358,7 +362,7 @@ def _site_filter(sites: Iterable[str] | str | None) -> ds.Expression | None:
     if sites is None:
         return None
     sites = [sites] if isinstance(sites, str) else list(sites)
-    return ds.field("site").isin(sites)
+    return pc.field("site").isin(sites)
 
 
 def _retry_listing(read: Any, attempts: int = 5) -> Any:

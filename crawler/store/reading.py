@@ -16,12 +16,14 @@ import time
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas (~0.2 s): loaded where a dataset is opened
+    import pyarrow.dataset as ds
 
 from crawler import clock
 from crawler.clock import date_range, parse_day  # noqa: F401  (crawler.store.parse_day/date_range are public)
@@ -188,36 +190,36 @@ def _damaged_message(out, path: Path, why: str) -> str:
             "to quarantine it and fetch its posts again")
 
 
-def _month_index(year: ds.Expression, month: ds.Expression) -> ds.Expression:
+def _month_index(year: pc.Expression, month: pc.Expression) -> pc.Expression:
     return year * 100 + month
 
 
 def article_filter(site: Iterable[str] | str | None = None, since: Any = None, until: Any = None,
-                   category: str | Iterable[str] | None = None) -> ds.Expression | None:
+                   category: str | Iterable[str] | None = None) -> pc.Expression | None:
     """A pyarrow filter for site(s), publication range and category; partition keys prune files."""
     parts = []
     if site is not None:
         parts.append(_site_filter(site))
     start, end = date_range(since, until)
-    mi = _month_index(ds.field("year"), ds.field("month"))
+    mi = _month_index(pc.field("year"), pc.field("month"))
     if start is not None:
-        parts.append(ds.field("published") >= pa.scalar(start, type=pa.timestamp("us", tz="UTC")))
+        parts.append(pc.field("published") >= pa.scalar(start, type=pa.timestamp("us", tz="UTC")))
         first = clock.site_month(start)
         parts.append(mi >= first[0] * 100 + first[1])
     if end is not None:
-        parts.append(ds.field("published") < pa.scalar(end, type=pa.timestamp("us", tz="UTC")))
+        parts.append(pc.field("published") < pa.scalar(end, type=pa.timestamp("us", tz="UTC")))
         last = clock.site_month(end - dt.timedelta(microseconds=1))
         parts.append(mi <= last[0] * 100 + last[1])
     if category is not None:
         cats = [category] if isinstance(category, str) else list(category)
-        parts.append(ds.field("category").isin(cats))
+        parts.append(pc.field("category").isin(cats))
     expr = None
     for p in parts:
         expr = p if expr is None else expr & p
     return expr
 
 
-def region_filter(region: str | Iterable[str] | None) -> ds.Expression | None:
+def region_filter(region: str | Iterable[str] | None) -> pc.Expression | None:
     """Articles of a county: a GB/T 2260 code (a province or prefecture code covers its counties) or a
     name (上海市, 金山区, 来安县); None when region is None. UsageError for an empty or malformed value."""
     if region is None:
@@ -232,9 +234,9 @@ def region_filter(region: str | Iterable[str] | None) -> ds.Expression | None:
                 raise UsageError(f"bad region code {value!r}: GB/T 2260 codes have 6 digits (310116)")
             # 310000 is 上海市 and 310100 its districts: the code's significant digits are a prefix
             prefix = value[:2] if value[2:] in ("", "0000") else value[:4] if value[4:] in ("", "00") else value
-            part = pc.starts_with(ds.field("region_code"), pattern=prefix)
+            part = pc.starts_with(pc.field("region_code"), pattern=prefix)
         else:
-            part = pc.match_substring(ds.field("region_name"), pattern=value)
+            part = pc.match_substring(pc.field("region_name"), pattern=value)
         expr = part if expr is None else expr | part
     return expr
 

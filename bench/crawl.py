@@ -176,6 +176,8 @@ def child(args) -> int:
         "elapsed": stats.get("elapsed_time_seconds") or 0.0,
         "finish_reason": stats.get("finish_reason"),
         "errors": stats.get("parkcorpus/errors", 0),
+        "pool_calls": stats.get("parkcorpus/pool/calls", 0),
+        "pool_messages": stats.get("parkcorpus/pool/messages", 0),
         # ru_maxrss is in KiB on Linux
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -411,7 +413,10 @@ def main(argv=None) -> int:
     for r in rows:
         threads = ", ".join(f"{name} {sec / max(r['pages'], 1) * 1000:.2f}"
                             for name, sec in r.get("threads_cpu_s", {}).items() if sec >= 0.01)
-        print(f"{r['size']:,} {r['variant']}: crawl-process CPU ms/page by thread (at spider close): {threads}")
+        batching = (f"; {r['pool_calls'] / r['pool_messages']:.2f} pages per message to the workers"
+                    if r.get("pool_messages") else "")
+        print(f"{r['size']:,} {r['variant']}: crawl-process CPU ms/page by thread (at spider close): {threads}"
+              f"{batching}")
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

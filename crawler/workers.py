@@ -18,8 +18,10 @@ is identified exactly (PageFailed with its URL) and never takes innocent pages w
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 from collections import deque
@@ -39,6 +41,9 @@ PRELOAD = ["crawler.extract", "crawler.record", "crawler.warm"]  # crawler.warm:
 #: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
 #: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
 CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]
+#: Most calls `ExtractionPool.call` sends to a worker as one message (see there): small enough that
+#: both workers get a share of a burst, large enough to amortise the message.
+CALL_BATCH = 4
 
 
 class PageFailed(ParkcorpusError):
@@ -86,15 +91,47 @@ def batch_task(task: Callable[..., dict], items: list[tuple[bytes, str, dict]], 
     return out
 
 
-def call_batch(fn: Callable[..., Any], arglists: list[tuple]) -> list[tuple[bool, Any]]:
-    """Run fn on several argument tuples in one worker call: [(True, result) | (False, ParkcorpusError)]."""
+def call_batch(fn: Callable[..., Any], arglists: list[tuple],
+               catch: type[BaseException] | tuple = ParkcorpusError) -> list[tuple[bool, Any]]:
+    """Run fn on several argument tuples in one worker call: [(True, result) | (False, the exception)].
+
+    catch: the exceptions that stay with their call (ParkcorpusError: page-level outcomes; the
+    crawl's batches catch every Exception, so one page's bug fails that page only); any other
+    exception fails the whole call.
+    """
     out: list[tuple[bool, Any]] = []
     for args in arglists:
         try:
             out.append((True, fn(*args)))
-        except ParkcorpusError as exc:
-            out.append((False, exc))
+        except catch as exc:
+            out.append((False, _picklable(exc)))
     return out
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """exc, or a RuntimeError naming it when it cannot travel back to the parent process."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - whatever the pickling problem, the message still travels
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _hand_out(waiters: list[asyncio.Future], done: asyncio.Future) -> None:
+    """Settle each call's waiter from its batch's results (or the batch's exception)."""
+    if done.cancelled():
+        for waiter in waiters:
+            waiter.cancel()
+        return
+    exc = done.exception()
+    results = [(False, exc)] * len(waiters) if exc is not None else done.result()
+    for waiter, (ok, value) in zip(waiters, results):
+        if waiter.done():  # cancelled while its page was in the pool
+            continue
+        if ok:
+            waiter.set_result(value)
+        else:
+            waiter.set_exception(value)
 
 
 def _worker_init(owner: int | None = None) -> None:
@@ -132,6 +169,8 @@ class PoolStats:
     crashes: int = 0
     restarts: int = 0
     failed: list[str] = field(default_factory=list)
+    batches: int = 0  # messages `call` sent, and the calls they carried
+    batched: int = 0
 
 
 class ExtractionPool:
@@ -159,6 +198,8 @@ class ExtractionPool:
         self._retry_lock = threading.Lock()  # one retry at a time: a crash then names its page
         self._async_retry: asyncio.Lock | None = None
         self._closed = False
+        self._pending: list[tuple] = []  # calls of this event-loop turn, not sent yet (see call)
+        self._flush_scheduled = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,32 +295,51 @@ class ExtractionPool:
         return self._count(record)
 
     async def call(self, fn: Callable[..., Any], *args: Any, url: str = "") -> Any:
-        """fn(*args) in a worker (fn and args picklable), awaitable; crash: retried once alone, then PageFailed(url)."""
-        loop = asyncio.get_running_loop()
-        executor = self._current()
-        try:
-            result = await loop.run_in_executor(executor, fn, *args)
-        except BrokenProcessPool:
-            self._restart(executor)
-            if self._async_retry is None:
-                self._async_retry = asyncio.Lock()
-            async with self._async_retry:
-                quarantine = self._quarantine_executor()
-                try:
-                    result = await loop.run_in_executor(quarantine, fn, *args)
-                except BrokenProcessPool:
-                    self._drop_quarantine(quarantine)
-                    self.stats.failed.append(url)
-                    raise PageFailed(url) from None
-        return self._count(result)
+        """fn(*args) in a worker (fn and args picklable), awaitable; crash: retried once alone, then PageFailed(url).
 
-    def submit_calls(self, fn: Callable[..., Any], arglists: list[tuple], urls: list[str]) -> Future:
-        """fn(*args) for each args as one worker call; the result is call_batch's list.
+        Calls made in the same turn of the event loop travel to the workers together, up to
+        CALL_BATCH a message (`submit_calls`): one pickle, pipe write and result message per batch
+        instead of per page, which is most of what handing pages out costs the crawl process.
+        Each call still gets its own result or exception.
+        """
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._pending.append((fn, args, url, waiter))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_calls, loop)
+        return await waiter
+
+    def _flush_calls(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the calls gathered this turn, as batches of one function each."""
+        self._flush_scheduled = False
+        pending, self._pending = self._pending, []
+        groups: dict[Any, list] = {}
+        for call in pending:
+            groups.setdefault(call[0], []).append(call)
+        for fn, calls in groups.items():
+            for i in range(0, len(calls), CALL_BATCH):
+                chunk = calls[i:i + CALL_BATCH]
+                self.stats.batches += 1
+                self.stats.batched += len(chunk)
+                try:
+                    done = self.submit_calls(fn, [c[1] for c in chunk], [c[2] for c in chunk], catch=Exception)
+                except BaseException as exc:  # noqa: BLE001 - a shut-down pool: every waiter hears it
+                    for *_rest, waiter in chunk:
+                        if not waiter.done():
+                            waiter.set_exception(exc)
+                    continue
+                asyncio.wrap_future(done, loop=loop).add_done_callback(
+                    functools.partial(_hand_out, [c[3] for c in chunk]))
+
+    def submit_calls(self, fn: Callable[..., Any], arglists: list[tuple], urls: list[str],
+                     catch: type[BaseException] | tuple = ParkcorpusError) -> Future:
+        """fn(*args) for each args as one worker call; the result is call_batch's list (catch: see there).
 
         After a crash each call is retried alone; one that crashes again gives (False, PageFailed(url)).
         """
         executor = self._current()
-        first = executor.submit(call_batch, fn, arglists)
+        first = executor.submit(call_batch, fn, arglists, catch)
         done: Future = Future()
 
         def retry_all() -> None:
@@ -568,6 +628,7 @@ class CrawlExtractor:
         self.workers = pool_size(workers)
         self.task = task  # what a worker runs: crawler.record.record_task (tests pass one that crashes)
         self.pool: ExtractionPool | None = None
+        self.crawler: Any = None  # the crawler whose stats get the pool's counts (set by `of`)
 
     @classmethod
     def of(cls, crawler: Any) -> "CrawlExtractor":
@@ -577,6 +638,7 @@ class CrawlExtractor:
             from scrapy import signals
 
             ext = cls(crawler.settings.getint("PARKCORPUS_WORKERS", 0))
+            ext.crawler = crawler
             crawler.parkcorpus_extractor = ext
             crawler.signals.connect(ext.open, signal=signals.spider_opened, weak=False)
             crawler.signals.connect(ext.close, signal=signals.engine_stopped, weak=False)
@@ -588,9 +650,13 @@ class CrawlExtractor:
             self.pool = ExtractionPool(self.workers, preload=CRAWL_PRELOAD).start()
 
     def close(self, *args: Any, **kwargs: Any) -> None:
-        """Stop the workers (after the pages in flight)."""
+        """Stop the workers (after the pages in flight); their counts go to the crawl's stats."""
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+            if self.crawler is not None:
+                st = self.pool.stats
+                for key, value in (("calls", st.batched), ("messages", st.batches), ("crashes", st.crashes)):
+                    self.crawler.stats.set_value(f"parkcorpus/pool/{key}", value)
 
     async def record(self, page: Any, site: Any = None, **kwargs: Any) -> dict:
         """crawler.record.page_to_record(page, site, **kwargs), in a worker when there is a pool."""

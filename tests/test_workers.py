@@ -15,7 +15,7 @@ from crawler.extract import extract_html
 from crawler.normalize import ExtractOptions
 from crawler.workers import ExtractionPool, Page, PageFailed, map_pages, pool_size
 from paths import SAMPLES
-from worker_tasks import CRASH, crash_once_task, crashing_task, pid_task
+from worker_tasks import CRASH, crash_once_task, crashing_task, echo_or_fail, pid_task
 
 FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
 POST = (SAMPLES / "post-3756.html").read_bytes()
@@ -89,6 +89,31 @@ def test_async_crash_retries_once_then_fails_only_that_page():
         assert p.stats.restarts >= 1 and p.stats.crashes >= 2
         # the pool goes on working after the crash
         assert asyncio.run(p.extract(POST, POST_URL, fetched_at=FETCHED)) == expected
+
+
+def test_calls_of_one_loop_turn_travel_together_and_fail_alone():
+    """`call`s made in the same turn go out in batches; each still gets its own result or error."""
+    with ExtractionPool(2) as p:
+        async def main():
+            calls = [p.call(echo_or_fail, v, url=f"u{v}") for v in ("a", "b", "bug", "c", "d", "e")]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        results = asyncio.run(main())
+        assert [r["value"] for i, r in enumerate(results) if i != 2] == ["a", "b", "c", "d", "e"]
+        assert isinstance(results[2], ValueError) and "a bug on this page" in str(results[2])
+        assert p.stats.batched == 6 and 1 < p.stats.batches < 6  # batches, not one message a call
+
+
+def test_a_crash_in_a_batch_fails_only_its_call():
+    with ExtractionPool(2) as p:
+        async def main():
+            calls = [p.call(echo_or_fail, v, url=f"http://x/{v}") for v in ("a", "b", CRASH, "c")]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        results = asyncio.run(main())
+        assert isinstance(results[2], PageFailed) and results[2].url == f"http://x/{CRASH}"
+        assert [results[i]["value"] for i in (0, 1, 3)] == ["a", "b", "c"]
+        assert p.stats.failed == [f"http://x/{CRASH}"]
 
 
 def test_page_that_crashes_once_succeeds_on_retry(tmp_path):

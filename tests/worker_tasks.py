@@ -51,3 +51,12 @@ def warm_state():
 
     return {"pid": os.getpid(), "gazetteer": places.gazetteer.cache_info().currsize,
             "body_options": extract._body_extractor.cache_info().currsize}
+
+
+def echo_or_fail(value):
+    """value back; "bug" raises a plain ValueError, CRASH kills the worker (every time)."""
+    if value == "bug":
+        raise ValueError("a bug on this page")
+    if value == CRASH:
+        os._exit(3)
+    return {"value": value, "pid": os.getpid()}

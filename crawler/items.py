@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 #: Bumped whenever extraction rules change the text they produce; stored in every row.
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"  # history: docs/extraction.md "Extractor versions"
 
 TS = pa.timestamp("us", tz="UTC")
 

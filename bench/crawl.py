@@ -5,7 +5,10 @@
 
 For each size the replica (``python -m crawler.replica``, its own process so its memory is not
 counted) serves a network of several subsites on loopback, and the same ``zblog`` spider crawls
-it twice in a fresh process each, with politeness off and the same concurrency:
+it in a fresh process per run, with politeness off and the same concurrency. The replica renders
+every page before the first run and serves them from memory (``--prerender``; ``--replica live``
+renders per request): on a real network the server's CPU is not on the crawler's cores, and a
+crawl benchmark should measure the crawler. The runs:
 
 * **fetch-only**: discovery exactly as in a real crawl (feed, list pages, related/prev/next
   links), but post pages are neither extracted nor written (no item pipelines);

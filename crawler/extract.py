@@ -113,7 +113,8 @@ def repair_nesting(single) -> None:
 def prune_single(single) -> bool:
     """Drop the contact block, QR images and the trailing teaser run from ``.single`` in place.
 
-    Returns whether two of the paragraphs it kept have the same text (see `_mark_repeats`).
+    Returns whether two of the paragraphs it kept, top-level or inside a wrapper, have the same
+    text (see `_mark_repeats`).
     """
     for junk in single.xpath(rules.XP_SINGLE_JUNK):
         junk.drop_tree()
@@ -154,8 +155,18 @@ def prune_single(single) -> bool:
     for img in single.iter("img"):
         if img.get("data-original"):
             img.set("src", img.get("data-original"))
-    texts = [b.text for _, b in textual[:start] if b.text]
+    texts = [t for c, b in textual[:start] for t in _paragraph_texts(c, b) if t]
     return len(set(texts)) < len(texts)
+
+
+def _paragraph_texts(el, block: Block) -> list[str]:
+    """The paragraph texts of a kept top-level block, as `_mark_repeats` compares them: the block's
+    own line, or for a wrapper the text of each leaf paragraph inside it (a notice may wrap each
+    parcel's lines in a ``<div>``, and repeat 出让年限：50年 in each)."""
+    if block.kind == "p":
+        return [" ".join(block.text.split())]
+    return [" ".join(d.text_content().split()) for d in el.iter(*_REPEAT_TAGS)
+            if next(d.iterdescendants(*_NESTED_TAGS), None) is None]
 
 
 def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
@@ -294,8 +305,8 @@ _REPEAT_TAGS = ("p", "li", "div", "blockquote", "dd", "dt")
 def _mark_repeats(single) -> list[tuple]:
     """Make the repeated leaf paragraphs of single distinct; returns what `_unmark` restores.
 
-    Run when `prune_single` saw two top-level paragraphs with the same text (rare): a repeat
-    nested inside a wrapper ``<div>`` alone goes unmarked, and trafilatura keeps one copy.
+    Run when `prune_single` saw two paragraphs with the same text (rare), at the top level or
+    inside a wrapper (`_paragraph_texts`).
     """
     seen: dict[str, int] = {}
     undo: list[tuple] = []

@@ -400,3 +400,20 @@ def test_a_paragraph_repeated_word_for_word_is_kept_each_time():
     # the rest of the article is unchanged
     plain = extract_html((SAMPLES / "post-3756.html").read_bytes(), "http://jinshan.021cf.cn/index.php/post/3756.html")
     assert lines[5:] == plain["text"].split("\n")
+
+
+@pytest.mark.parametrize("body", [
+    # each parcel's lines in a wrapper of their own
+    "<div><p>地块一位于枫泾镇。</p><p>出让年限：50年</p></div><div><p>地块二位于亭林镇。</p><p>出让年限：50年</p></div>",
+    # the whole notice in one wrapper
+    "<div><p>地块一位于枫泾镇。</p><p>出让年限：50年</p><p>地块二位于亭林镇。</p><p>出让年限：50年</p></div>",
+    # a list
+    "<ul><li>地块一位于枫泾镇。</li><li>出让年限：50年</li><li>地块二位于亭林镇。</li><li>出让年限：50年</li></ul>",
+])
+def test_a_repeated_paragraph_inside_a_wrapper_is_kept_each_time(body):
+    html = (SAMPLES / "post-3756.html").read_text(encoding="utf-8")
+    start = html.index(">", html.index('<div class="single')) + 1
+    rec = extract_html((html[:start] + body + html[start:]).encode("utf-8"), "http://jinshan.021cf.cn/index.php/post/3756.html")
+    lines = rec["text"].split("\n")
+    assert lines[:4] == ["地块一位于枫泾镇。", "出让年限：50年", "地块二位于亭林镇。", "出让年限：50年"]
+    assert "\u2063" not in rec["text"]

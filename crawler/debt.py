@@ -258,6 +258,41 @@ class FailedPosts:
                     self._sites[host] = posts
         self._journal.clear()
 
+    def checkpoint(self) -> None:
+        """Write the failures (and revivals) recorded so far, keeping settlements for `save`.
+
+        A crawl calls this during the run, so a run killed midway still leaves the posts that
+        failed in it in the ledger. A settlement ("recovered": the post is stored) waits for the
+        end of the run, when its row is surely written: saved earlier, a kill that loses the
+        buffered row would lose the post from the ledger and from the dataset at once. A
+        settlement followed by a new failure of the same post is superseded by it and dropped.
+        """
+        if not self._journal:
+            return
+        early = {host: [op for op in ops if op[0] != "recovered"] for host, ops in self._journal.items()}
+        early = {host: ops for host, ops in early.items() if ops}
+        if not early:
+            return
+        with self._dir(create=True) as dfd:
+            with self._locked(dfd):
+                for host, ops in early.items():
+                    posts = self._read(dfd, host)
+                    for op in ops:
+                        self._apply(posts, op)
+                    self._write(dfd, host, posts)
+        for host, ops in list(self._journal.items()):
+            failed_later: set[int] = set()
+            kept = []
+            for op in reversed(ops):
+                if op[0] == "recovered" and op[1] not in failed_later:
+                    kept.append(op)
+                elif op[0] == "failed":
+                    failed_later.add(op[1])
+            if kept:
+                self._journal[host] = kept[::-1]
+            else:
+                del self._journal[host]
+
     # -- questions -------------------------------------------------------------------------
     def entries(self, site: str) -> dict[int, dict[str, Any]]:
         """{post_id: {runs, first_failed, last_failed, last_run, url, reason, abandoned}} of a site."""

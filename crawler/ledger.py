@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,9 @@ UNFETCHABLE = ("gone_404", "robots", "not_article")
 STATE_DIR = ".parkcorpus"
 #: At most this many failed/malformed URLs are listed in the summary.
 MAX_LISTED_URLS = 1000
+#: Seconds between two mid-run writes of the posts that failed (the first failure is written at
+#: once): a run killed midway loses at most this much of its failures from the debt.
+DEBT_CHECKPOINT_SECONDS = 10.0
 
 # --- stats keys (Scrapy stats; the summary and the progress file are built from them) ------------
 PREFIX = "parkcorpus/"
@@ -142,6 +146,7 @@ class Ledger:
     stored_hosts: set[str] = field(default_factory=set)
     unchanged_now: list[tuple[str, int]] = field(default_factory=list)  # re-fetched, found unchanged
     debt: Any = None  # crawler.debt.FailedPosts under <out>/.parkcorpus/failed/, opened on first use
+    debt_checkpoint_at: float | None = None  # time.monotonic() of the last mid-run debt checkpoint
 
     @classmethod
     def of(cls, crawler: Any) -> Ledger:
@@ -231,6 +236,20 @@ class Ledger:
             return
         if entry.get("abandoned") and not was:
             self._list_url(ABANDONED_URLS, url)
+        now = time.monotonic()
+        if self.debt_checkpoint_at is None or now - self.debt_checkpoint_at >= DEBT_CHECKPOINT_SECONDS:
+            self.debt_checkpoint_at = now
+            self.checkpoint_debt()
+
+    def checkpoint_debt(self) -> None:
+        """Write the posts that failed so far (a killed run keeps them in the debt); see FailedPosts.checkpoint."""
+        from crawler.store.layout import push_state
+
+        try:
+            self.failed_posts().checkpoint()
+            push_state(self.out, kinds=("failed",))  # an object store: its mirror goes up now too
+        except Exception as exc:  # noqa: BLE001 - the end of the run writes it again
+            logger.warning("cannot write the failed-post list under %s yet: %s", self.out, exc)
 
     def _debt_settled(self, key: tuple[str, int]) -> None:
         try:

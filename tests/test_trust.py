@@ -278,3 +278,52 @@ def test_rows_from_before_record_hash_are_not_all_changed(tmp_path, no_proxy_env
         s = run(srv, tmp_path, refresh=True)
     assert s["articles"]["unchanged"] == first["articles"]["new"] and s["articles"]["changed"] == 0
     assert len(load(tmp_path, history=True, columns=["post_id"])) == first["articles"]["new"]
+
+
+def test_checkpoint_writes_failures_and_keeps_settlements_for_the_end(tmp_path):
+    folder = tmp_path / "failed"
+    debt = FailedPosts(folder)
+    debt.add_failed("a.cn", 1, T0, run_id="r")
+    debt.add_failed("a.cn", 2, T0, run_id="r")
+    debt.save()
+    debt = FailedPosts(folder)
+    debt.recovered("a.cn", 1)          # stored this run: settled only once the run ends
+    debt.add_failed("a.cn", 3, T0, run_id="r2")
+    debt.recovered("a.cn", 2)          # settled, then failed again: the failure wins
+    debt.add_failed("a.cn", 2, T0, run_id="r2")
+    debt.checkpoint()
+    on_disk = FailedPosts(folder).entries("a.cn")
+    assert sorted(on_disk) == [1, 2, 3]  # a kill now keeps every post that is not surely stored
+    assert on_disk[2]["runs"] == 2
+    debt.save()
+    final = FailedPosts(folder).entries("a.cn")
+    assert sorted(final) == [2, 3] and final[2]["runs"] == 2
+    assert debt.entries("a.cn") == final
+
+
+def test_a_run_killed_midway_keeps_the_posts_that_failed_in_it(tmp_path):
+    net = Network(seed=7, sites=1, posts=80, now=T0)
+    host = net.hosts[0]
+    faults = Faults.parse("down=6,slow=1:0.05")
+    down = set(faults.plan(host, net.site(host).post_ids())["down"])
+    settings = dict(FAST, CONCURRENT_REQUESTS=2, CONCURRENT_REQUESTS_PER_DOMAIN=2,
+                    PARKCORPUS_PROGRESS_INTERVAL=0.05)
+    from crawl_helpers import wait_progress
+    from test_crawl_kill import wait_dead
+
+    with ReplicaServer(net, faults=faults) as srv:
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+        cmd = [sys.executable, "-c", "from cli import main; main()", "crawl", host, "--out", str(tmp_path),
+               "--proxy", srv.proxy_url, "-q"] + [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            p = wait_progress(str(tmp_path / ".parkcorpus" / "progress-*.json"),
+                              lambda p: p["outcomes"].get("failed", 0) >= 1, proc)
+            os.kill(p["pid"], signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait()
+        wait_dead(p["pid"])
+    assert p["posts_done"] < len(net.site(host).post_ids()), "the kill must interrupt the crawl"
+    kept = set(FailedPosts(tmp_path / ".parkcorpus" / "failed").entries(host))
+    assert kept and kept <= down

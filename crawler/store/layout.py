@@ -240,7 +240,7 @@ def pull_state(out: str | os.PathLike) -> None:
                 write_state_file(local / kind / obj.name, obj.read_bytes(), root=local)
 
 
-def push_state(out: str | os.PathLike) -> None:
+def push_state(out: str | os.PathLike, kinds: Iterable[str] = MIRRORED_STATE) -> None:
     """Upload the mirrored state files of state_dir(out) under the object-store prefix (no-op locally)."""
     from crawler.ledger import STATE_DIR
 
@@ -248,7 +248,7 @@ def push_state(out: str | os.PathLike) -> None:
     if isinstance(path, Path):
         return
     local = state_dir(out)
-    for kind in MIRRORED_STATE:
+    for kind in kinds:
         for f in sorted((local / kind).glob("*.json")) if (local / kind).is_dir() else []:
             (path / STATE_DIR / kind / f.name).write_bytes(f.read_bytes())
 

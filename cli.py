@@ -900,6 +900,49 @@ def search_cmd(ctx: click.Context, query, out, sites, since, until, doc_types, l
     click.echo(f"{len(hits)} result{'s' if len(hits) != 1 else ''} for {query!r}", err=True)
 
 
+@main.command("duplicates")
+@out_option()
+@click.option("--site", "sites", multiple=True, metavar="HOST", help="Only groups with a post on this site (repeatable).")
+@click.option("--min-size", default=2, show_default=True, type=int, help="Only groups of at least this many posts.")
+@click.option("--limit", default=20, show_default=True, type=int, help="At most this many groups.")
+@json_option("Print the groups as JSON.")
+@click.pass_context
+@handle_errors
+def duplicates_cmd(ctx: click.Context, out, sites, min_size: int, limit: int, as_json: bool) -> None:
+    """List the stories reposted across subsites, biggest group first.
+
+    Each crawl groups near-identical posts (MinHash, then exact Jaccard and a
+    check that their numbers agree) into <out>/duplicates/. A group is listed
+    with its first post (the earliest) and the copies, with how much of the
+    first post's text each shares.
+
+    \b
+    Example:
+        parkcorpus duplicates
+        parkcorpus duplicates --site laian.021cf.cn --min-size 3 --json
+    """
+    from crawler import api
+    from crawler.clock import SITE_TZ
+
+    groups = api.duplicates(out=out, site=list(sites) or None, min_size=min_size, limit=limit,
+                            config_path=ctx.obj.get("config"))
+    if as_json:
+        echo_json(groups)
+        return
+
+    def day(post):
+        return post["published"].astimezone(SITE_TZ).strftime("%Y-%m-%d") if post["published"] else "undated   "
+
+    for g in groups:
+        first = g["first"]
+        click.echo(f"{g['size']} posts on {len(g['sites'])} site{'s' if len(g['sites']) != 1 else ''}: "
+                   f"{first['title'] or first['url']}")
+        click.echo(f"    {day(first)}  first   {first['url']}")
+        for c in g["copies"]:
+            click.echo(f"    {day(c)}  {c['similarity']:.2f}    {c['url']}")
+    click.echo(f"{len(groups)} group{'s' if len(groups) != 1 else ''} listed", err=True)
+
+
 @main.command("reextract")
 @out_option()
 @click.option("--to", "to", default=None, type=click.Path(file_okay=False),

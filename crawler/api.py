@@ -249,3 +249,23 @@ def search(query: str, out=None, site=None, since=None, until=None, doc_type=Non
         raise DatasetError(f"search needs a local dataset: the index lives beside the data, and {out} is "
                            "remote (copy or export the dataset to a local folder first)")
     return _search.search(out, query, site=site, since=since, until=until, doc_type=doc_type, limit=int(limit))
+
+
+def duplicates(out=None, site=None, min_size: int = 2, limit: int | None = None, config_path=None) -> list[dict]:
+    """The syndication groups (one story reposted across subsites), biggest first: crawler.dedup.story_groups."""
+    from crawler.dedup import is_local, story_groups
+    from crawler.errors import DatasetError, UsageError
+    from crawler.store import check_sites, ensure_dataset
+
+    out = _out(out, config_path)
+    if int(min_size) < 2:
+        raise UsageError(f"--min-size must be at least 2 (got {min_size}): a group holds a post and a copy")
+    if limit is not None and int(limit) < 1:
+        raise UsageError(f"--limit must be at least 1 (got {limit})")
+    if not is_local(out):
+        raise DatasetError(f"duplicate groups are kept for local datasets only, and {out} is remote "
+                           "(copy the dataset to a local folder and run `parkcorpus reextract` there)")
+    ensure_dataset(out, create=False)
+    check_sites(out, site)
+    groups = story_groups(out, site=site, min_size=int(min_size))
+    return groups if limit is None else groups[:int(limit)]

@@ -22,6 +22,7 @@ and edges persisted in <out>/index/dedup.sqlite (disposable, rebuilt from the ar
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import os
@@ -30,7 +31,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -580,6 +581,49 @@ def rebuild(out: str | os.PathLike, run_id: str | None = None) -> dict:
     with sqlitedb.rebuilding(root / "index" / INDEX_FILE, (LSH_FILE,)) as tmp:
         with build(root, into=tmp) as idx:
             return write_duplicates(root, idx, run_id)
+
+
+def story_groups(out: str | os.PathLike, site: Any = None, min_size: int = 2) -> list[dict]:
+    """The syndication groups of `out` (<out>/duplicates/), biggest first, then newest story first.
+
+    Each group: {"group", "size", "sites", "first": post, "copies": [post, ...]} where a post is
+    {"site", "post_id", "url", "title", "published", "similarity"} (title and published from the
+    current article version; similarity: Jaccard of its text to the first post's, 1.0 for the first).
+    site: only groups with a post on these sites (a host or a list).
+    """
+    from crawler.store import load
+
+    dups = read_duplicates(out)
+    if not dups.num_rows:
+        return []
+    wanted = {site} if isinstance(site, str) else set(site or ())
+    by_group: dict[str, list[dict]] = {}
+    for r in dups.to_pylist():
+        by_group.setdefault(r["dup_group"], []).append(r)
+    keep = {g: rows for g, rows in by_group.items()
+            if len(rows) >= max(2, int(min_size)) and (not wanted or wanted & {r["site"] for r in rows})}
+    if not keep:
+        return []
+    sites = sorted({r["site"] for rows in keep.values() for r in rows})
+    articles = load(out, site=sites, columns=["site", "post_id", "title", "published"])
+    meta = {(s, int(p)): (t, None if pub is None or pub != pub else pub.to_pydatetime())
+            for s, p, t, pub in zip(articles["site"], articles["post_id"], articles["title"], articles["published"])}
+    out_groups = []
+    for group, rows in keep.items():
+        posts = []
+        for r in rows:
+            title, published = meta.get((r["site"], int(r["post_id"])), (None, None))
+            posts.append({"site": r["site"], "post_id": int(r["post_id"]), "url": r["url"], "title": title,
+                          "published": published,
+                          "similarity": 1.0 if r["dup_of"] is None else round(float(r["similarity"] or 0), 3)})
+        first = next((p for p, r in zip(posts, rows) if r["dup_of"] is None), posts[0])
+        copies = sorted((p for p in posts if p is not first),
+                        key=lambda p: (p["published"] is None, p["published"] or 0, p["site"], p["post_id"]))
+        out_groups.append({"group": group, "size": len(posts), "sites": sorted({p["site"] for p in posts}),
+                           "first": first, "copies": copies})
+    never = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    out_groups.sort(key=lambda g: (-g["size"], -(g["first"]["published"] or never).timestamp(), g["group"]))
+    return out_groups
 
 
 def is_local(out: str | os.PathLike) -> bool:

@@ -269,3 +269,55 @@ def test_search_by_doc_type(crawled):
     hits = _hits(out, "园区", "--doc-type", doc_type)
     assert hits and {h["doc_type"] for h in hits} == {doc_type}
     assert {(h["site"], h["post_id"]) for h in hits} == _containing(out, "园区") & typed
+
+
+def test_duplicates_command_lists_the_groups(crawled):
+    from crawler.api import load
+    from crawler.dedup import read_duplicates
+
+    net, out = crawled
+    res = _cli("duplicates", "--out", out, "--json", "--limit", 1000)
+    assert res.exit_code == 0, res.output
+    groups = json.loads(res.output)
+    stored = {}
+    for r in read_duplicates(out).to_pylist():
+        stored.setdefault(r["dup_group"], set()).add((r["site"], r["post_id"]))
+    listed = {g["group"]: {(p["site"], p["post_id"]) for p in [g["first"], *g["copies"]]} for g in groups}
+    assert listed == stored and len(listed) >= 10
+    titles = load(str(out), columns=["site", "post_id", "title"])
+    title = {(s, p): t for s, p, t in zip(titles.site, titles.post_id, titles.title)}
+    sizes = [g["size"] for g in groups]
+    assert sizes == sorted(sizes, reverse=True)
+    for g in groups:
+        posts = [g["first"], *g["copies"]]
+        assert g["size"] == len(posts) and g["sites"] == sorted({p["site"] for p in posts})
+        assert all(p["title"] == title[(p["site"], p["post_id"])] for p in posts)
+        # the first post is the earliest of its group; the copies share most of its text
+        assert g["first"]["similarity"] == 1.0 and all(0.5 <= c["similarity"] <= 1.0 for c in g["copies"])
+        assert all(g["first"]["published"] <= c["published"] for c in g["copies"])
+
+    site = net.hosts[1]
+    res = _cli("duplicates", "--out", out, "--site", site, "--json", "--limit", 1000)
+    assert [g["group"] for g in json.loads(res.output)] == [g["group"] for g in groups if site in g["sites"]]
+
+    text = _cli("duplicates", "--out", out, "--limit", 2)
+    lines = text.output.splitlines()
+    assert lines[0].startswith(f"{groups[0]['size']} posts on ") and groups[0]["first"]["title"] in lines[0]
+    assert groups[0]["first"]["url"] in lines[1] and "first" in lines[1]
+    assert sum(1 for line in lines if " posts on " in line) == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--min-size", "1"], "--min-size must be at least 2"),
+    (["--limit", "0"], "--limit must be at least 1"),
+    (["--site", "nosuch.example.com"], "nosuch.example.com"),
+])
+def test_duplicates_command_bad_input(crawled, args, message):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    _net, out = crawled
+    res = CliRunner().invoke(main, ["duplicates", "--out", str(out), *args])
+    assert res.exit_code in (1, 2) and "Traceback" not in res.output
+    assert res.output.startswith("Error: ") and message in res.output

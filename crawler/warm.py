@@ -1,7 +1,7 @@
 """Warm-up of the extractor, imported by the extraction pool's fork server (crawler.workers.PRELOAD).
 
 The first page a fresh process extracts costs ~0.45 s more than the next: the gazetteer's
-name index, OpenCC's tables, trafilatura's options and the rules' caches are built on first
+name index and automaton, OpenCC's tables, trafilatura's options and the rules' caches are built on first
 use. The fork server imports this module once, which extracts one small built-in tpure page,
 so every worker it forks (and every worker restarted after a crash) starts with all of that
 built, shared copy-on-write, instead of paying for it on its first page.
@@ -28,10 +28,13 @@ WARM_URL = "http://jinshan.021cf.cn/index.php/post/1.html"
 
 def warm() -> bool:
     """Extract WARM_PAGE once in this process; False (and a debug line) if that fails."""
+    from crawler.places import gazetteer
     from crawler.record import Page, record_task
 
     try:
         record_task(Page.of(WARM_URL, WARM_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}))
+        # the name automaton and the local stems of every county, whatever region the page had
+        gazetteer().prepare()
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation; a worker works without it
         logger.debug("extractor warm-up failed: %s", exc)
         return False

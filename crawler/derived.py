@@ -2,36 +2,89 @@
 
 Both live under <out>/index/ (local folders only) and are disposable: a failure here is logged
 and never fails the crawl, and `parkcorpus search` / `reextract` rebuild what is missing.
+
+Both are fed as the crawl writes: the duplicate index post by post, the search index in batches
+(one transaction each) of rows marked pending. The end of the run then only writes the duplicate
+groups and syncs the search index, which finds the run's rows already indexed in the new files
+and confirms them; rows that never reached a file (the writer failed, the run was killed) are
+dropped by that sync or the next one (crawler.search).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def stamp_version(record: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the version fields DatasetWriter.add would otherwise fill itself (content_hash and
+    record_hash from the text, fetched_at/extracted_at: now), so what the indexes are fed after the
+    write equals what the file holds (a sync takes another value for another version)."""
+    from crawler.items import content_hash, record_hash
+
+    if not record.get("content_hash"):
+        record["content_hash"] = content_hash(record.get("text") or "")
+    if not record.get("record_hash"):
+        record["record_hash"] = record_hash(record)
+    for name in ("fetched_at", "extracted_at"):
+        if record.get(name) is None:
+            record[name] = dt.datetime.now(dt.timezone.utc)
+    return record
+
+
+def search_row(record: dict[str, Any]) -> dict[str, Any]:
+    """What the search index keeps of a written record, its timestamps in UTC as the writer stores them."""
+    from crawler.clock import to_utc
+    from crawler.search import COLUMNS
+
+    row = {k: record.get(k) for k in COLUMNS}
+    for name in ("published", "fetched_at", "extracted_at"):
+        row[name] = to_utc(row[name])
+    return row
 
 
 class DerivedIndexes:
     """Per-run feeder: `add(record)` for each new or changed article, `close()` at the end of the run."""
 
+    #: rows added to the search index per transaction (a commit costs about as much as a post)
+    SEARCH_BATCH = 32
+
     def __init__(self, out: str | os.PathLike, run_id: str | None):
-        from crawler import dedup
+        from crawler import dedup, search
 
         self.out = out
         self.run_id = run_id
         self.dups = None
+        self.search = None
+        self.local = dedup.is_local(out)
+        self.fed = 0  # rows this run added to the search index (pending until a sync finds them)
+        self._rows: list[dict] = []
         self.summary: dict = {}
-        if not dedup.is_local(out):
+        if not self.local:
             log.info("duplicate groups and the search index are kept for local datasets only (%s)", out)
             return
         try:
             self.dups = dedup.DupIndex(out)
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index not opened: %s", exc)
+        try:
+            self.search = search.SearchIndex(out)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index not opened (synced at the end of the run): %s", exc)
 
     def add(self, record: dict, sig=None) -> None:
-        """Feed one written (new or changed) article to the duplicate index (sig: its dedup.Signature, if made ahead)."""
+        """Feed one written (new or changed) article to both indexes (sig: its dedup.Signature, if made ahead).
+
+        The record must carry the version fields the file holds (stamp_version before the write).
+        """
+        if self.search is not None:
+            self._rows.append(search_row(record))
+            if len(self._rows) >= self.SEARCH_BATCH:
+                self.flush()
         if self.dups is None:
             return
         try:
@@ -41,6 +94,28 @@ class DerivedIndexes:
             log.warning("duplicate index: %s; groups are rebuilt by the next reextract", exc)
             self._drop()
 
+    def flush(self) -> None:
+        """Add the rows waiting for the search index, in one transaction, marked pending."""
+        rows, self._rows = self._rows, []
+        if self.search is None or not rows:
+            return
+        # posts published in one second get rowids in the order they are added: by post, as a sync
+        # reading the files would add them, rather than in the order the crawl met them
+        rows.sort(key=lambda r: (r["site"], r["post_id"]))
+        try:
+            self.search.add(rows, pending=True)
+            self.fed += len(rows)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index: %s; the sync at the end of the run indexes the rest", exc)
+            self._drop_search()
+
+    def _drop_search(self) -> None:
+        try:
+            self.search.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self.search = None
+
     def _drop(self) -> None:
         try:
             self.dups.close()
@@ -49,7 +124,9 @@ class DerivedIndexes:
         self.dups = None
 
     def close(self, written: bool = True) -> dict:
-        """Write <out>/duplicates/, close the index, then sync the search index (when rows were written)."""
+        """Write <out>/duplicates/ and close that index; sync the search index: when rows were written
+        (it confirms the rows fed, reads what was not), and when the writer failed after rows were
+        fed (it drops those no file holds)."""
         from crawler import dedup, search
 
         if self.dups is not None:
@@ -59,12 +136,22 @@ class DerivedIndexes:
             except Exception as exc:  # noqa: BLE001
                 log.warning("duplicates not written: %s", exc)
             self._drop()
-            try:
-                if written:
-                    counts = search.build(self.out)
-                    self.summary["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
-            except Exception as exc:  # noqa: BLE001
-                log.warning("search index not updated (built on first search): %s", exc)
+        if written:
+            self.flush()
+        self._rows = []  # not written: rows not fed yet need no undoing
+        if self.search is not None:
+            self._drop_search()
+        if not self.local or not (written or self.fed):
+            return self.summary
+        try:
+            counts = search.build(self.out)
+            log.info("search index: %d rows fed during the run; the sync read %d of %d rows of %d new files "
+                     "whole, dropped %d pending rows no file holds", self.fed, counts["read"],
+                     counts["read"] + counts["skipped"], counts["files"], counts["repaired"])
+            if written:
+                self.summary["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index not updated (the next search syncs it): %s", exc)
         return self.summary
 
 
@@ -110,11 +197,8 @@ class DerivedProcess:
             self.closed = True
             self.queue.cancel_join_thread()  # what is still queued has nowhere to go
             return
-        # what DupIndex.add reads; the text only when no signature was made ahead
-        item = {k: record.get(k) for k in ("site", "post_id", "url", "published", "content_hash")}
-        if sig is None:
-            item["text"] = record.get("text")
-        self._batch.append((item, sig))
+        # what DupIndex.add and the search index read (the text: search needs it even with a signature)
+        self._batch.append((search_row(record), sig))
         if len(self._batch) >= self.BATCH:
             self._send()
 
@@ -162,3 +246,4 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             return
         for item, sig in msg[1]:
             derived.add(item, sig)
+        derived.flush()  # one search index transaction per batch received

@@ -47,7 +47,8 @@ SNIPPET_CONTEXT = 40
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
 
-_COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
+#: what the index keeps of an article row (the columns a sync reads of a file, what a crawl feeds)
+COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
             "record_hash", "fetched_at", "extracted_at")
 #: what a sync reads of every new file first: enough to tell a row is the indexed version already
 _KEYS = ("site", "post_id", "record_hash", "fetched_at", "extracted_at")
@@ -176,7 +177,7 @@ def _from_us(value: int | None) -> dt.datetime | None:
 def _rows(rows) -> Iterable[dict]:
     """Dicts from an iterable of dicts, a pyarrow Table/RecordBatch or a pandas DataFrame."""
     if hasattr(rows, "to_batches"):  # pyarrow Table
-        names = [c for c in _COLUMNS if c in rows.column_names]
+        names = [c for c in COLUMNS if c in rows.column_names]
         for batch in rows.select(names).to_batches(max_chunksize=2000):
             yield from batch.to_pylist()
     elif hasattr(rows, "to_pylist"):  # RecordBatch
@@ -372,7 +373,7 @@ class SearchIndex:
                 state[key] = _UNKNOWN  # later rows of this post in the file: _add_one decides them
             cur.executemany("UPDATE docs SET pending=NULL WHERE id=?", confirm)
             if whole:
-                table = _read(root, rel, _COLUMNS)
+                table = _read(root, rel, COLUMNS)
                 for row in _rows(table.take(whole) if len(whole) < n else table):
                     self._add_one(cur, row, counts)
                 counts["read"] += len(whole)
@@ -401,7 +402,7 @@ class SearchIndex:
                     hit = [i for i, k in enumerate(zip(t.column("site").to_pylist(), t.column("post_id").to_pylist()))
                            if k in keys]
                     if hit:
-                        for row in _rows(_read(root, rel, _COLUMNS).take(hit)):
+                        for row in _rows(_read(root, rel, COLUMNS).take(hit)):
                             self._add_one(cur, row, scratch)
             cur.execute("COMMIT")
         except BaseException:

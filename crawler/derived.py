@@ -124,9 +124,9 @@ class DerivedIndexes:
         self.dups = None
 
     def close(self, written: bool = True) -> dict:
-        """Write <out>/duplicates/ and close that index; sync the search index: when rows were written
-        (it confirms the rows fed, reads what was not), and when the writer failed after rows were
-        fed (it drops those no file holds)."""
+        """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
+        search index: it confirms the rows fed, indexes what the files hold and was not fed, and
+        drops the rows fed that no file holds (the writer failed)."""
         from crawler import dedup, search
 
         if self.dups is not None:
@@ -138,10 +138,10 @@ class DerivedIndexes:
             self._drop()
         if written:
             self.flush()
-        self._rows = []  # not written: rows not fed yet need no undoing
+        self._rows = []  # not written: the sync indexes what did reach a file
         if self.search is not None:
             self._drop_search()
-        if not self.local or not (written or self.fed):
+        if not self.local:
             return self.summary
         try:
             counts = search.build(self.out)
@@ -234,12 +234,15 @@ class DerivedProcess:
 
 def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
     """The DerivedProcess side: DerivedIndexes fed from the queue until ("close", written)."""
+    from crawler.lock import pid_alive
     from crawler.workers import _worker_init
 
     _worker_init(owner)
     derived = DerivedIndexes(out, run_id)
     while True:
         msg = queue.get()
+        if not pid_alive(owner):  # killed: what is still queued may never reach a file, so index no more
+            os._exit(1)
         if msg[0] == "close":
             result.send(derived.close(written=msg[1]))
             result.close()

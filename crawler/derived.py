@@ -161,11 +161,13 @@ class DerivedProcess:
     """DerivedIndexes in a process of its own, fed during the crawl: the crawl process only queues.
 
     The same `add(record, sig)` / `close(written)` as DerivedIndexes. A crawl with an extraction
-    pool (PARKCORPUS_WORKERS > 1) uses it, so the duplicate index's lookups and the search index
-    sync at the end run beside the crawl instead of in its process (which stays the bottleneck).
-    The process forks from the pool's fork server (threads make a plain fork unsafe), ignores
-    Ctrl-C like the workers (the crawl decides when to stop) and exits when the crawl process
-    is gone, even SIGKILLed; what it loses then is disposable (see the module docstring).
+    pool (PARKCORPUS_WORKERS > 1) uses it, so the duplicate index's lookups, the search index's
+    tokenising and the sync at the end run beside the crawl instead of in its process (which
+    stays the bottleneck). The process forks from the pool's fork server (threads make a plain
+    fork unsafe), ignores Ctrl-C like the workers (the crawl decides when to stop) and exits when
+    the crawl process is gone, even SIGKILLed, without indexing what is still queued; what it
+    loses then is disposable, and the rows it indexed that no file holds are dropped by the next
+    sync (see the module docstring).
     """
 
     def __init__(self, out: str | os.PathLike, run_id: str | None):

@@ -2,36 +2,91 @@
 
 Both live under <out>/index/ (local folders only) and are disposable: a failure here is logged
 and never fails the crawl, and `parkcorpus search` / `reextract` rebuild what is missing.
+
+Both are fed as the crawl writes: the duplicate index post by post, the search index in batches
+(one transaction each) of rows marked pending. The end of the run then only writes the duplicate
+groups and syncs the search index, which finds the run's rows already indexed in the new files
+and confirms them; rows that never reached a file (the writer failed, the run was killed) are
+dropped by that sync or the next one (crawler.search).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def stamp_version(record: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the version fields DatasetWriter.add would otherwise fill itself (content_hash and
+    record_hash from the text, fetched_at/extracted_at: now), so what the indexes are fed after the
+    write equals what the file holds (a sync takes another value for another version)."""
+    from crawler.items import content_hash, record_hash
+
+    if not record.get("content_hash"):
+        record["content_hash"] = content_hash(record.get("text") or "")
+    if not record.get("record_hash"):
+        record["record_hash"] = record_hash(record)
+    for name in ("fetched_at", "extracted_at"):
+        if record.get(name) is None:
+            record[name] = dt.datetime.now(dt.timezone.utc)
+    return record
+
+
+def search_row(record: dict[str, Any]) -> dict[str, Any]:
+    """What the search index keeps of a written record, its timestamps in UTC as the writer stores them."""
+    from crawler.clock import to_utc
+    from crawler.search import COLUMNS
+
+    row = {k: record.get(k) for k in COLUMNS}
+    for name in ("published", "fetched_at", "extracted_at"):
+        row[name] = to_utc(row[name])
+    return row
 
 
 class DerivedIndexes:
     """Per-run feeder: `add(record)` for each new or changed article, `close()` at the end of the run."""
 
+    #: rows added to the search index per transaction: FTS5 writes a segment per commit, and
+    #: merging small ones costs (1,000 replica posts: 0.55 ms a post in transactions of 32,
+    #: 0.35-0.4 in transactions of 128 or more); what waits is indexed by the last flush or the sync
+    SEARCH_BATCH = 128
+
     def __init__(self, out: str | os.PathLike, run_id: str | None):
-        from crawler import dedup
+        from crawler import dedup, search
 
         self.out = out
         self.run_id = run_id
         self.dups = None
+        self.search = None
+        self.local = dedup.is_local(out)
+        self.fed = 0  # rows this run added to the search index (pending until a sync finds them)
+        self._rows: list[dict] = []
         self.summary: dict = {}
-        if not dedup.is_local(out):
+        if not self.local:
             log.info("duplicate groups and the search index are kept for local datasets only (%s)", out)
             return
         try:
             self.dups = dedup.DupIndex(out)
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index not opened: %s", exc)
+        try:
+            self.search = search.SearchIndex(out)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index not opened (synced at the end of the run): %s", exc)
 
     def add(self, record: dict, sig=None) -> None:
-        """Feed one written (new or changed) article to the duplicate index (sig: its dedup.Signature, if made ahead)."""
+        """Feed one written (new or changed) article to both indexes (sig: its dedup.Signature, if made ahead).
+
+        The record must carry the version fields the file holds (stamp_version before the write).
+        """
+        if self.search is not None:
+            self._rows.append(search_row(record))
+            if len(self._rows) >= self.SEARCH_BATCH:
+                self.flush()
         if self.dups is None:
             return
         try:
@@ -41,6 +96,28 @@ class DerivedIndexes:
             log.warning("duplicate index: %s; groups are rebuilt by the next reextract", exc)
             self._drop()
 
+    def flush(self) -> None:
+        """Add the rows waiting for the search index, in one transaction, marked pending."""
+        rows, self._rows = self._rows, []
+        if self.search is None or not rows:
+            return
+        # posts published in one second get rowids in the order they are added: by post, as a sync
+        # reading the files would add them, rather than in the order the crawl met them
+        rows.sort(key=lambda r: (r["site"], r["post_id"]))
+        try:
+            self.search.add(rows, pending=True)
+            self.fed += len(rows)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index: %s; the sync at the end of the run indexes the rest", exc)
+            self._drop_search()
+
+    def _drop_search(self) -> None:
+        try:
+            self.search.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self.search = None
+
     def _drop(self) -> None:
         try:
             self.dups.close()
@@ -49,7 +126,9 @@ class DerivedIndexes:
         self.dups = None
 
     def close(self, written: bool = True) -> dict:
-        """Write <out>/duplicates/, close the index, then sync the search index (when rows were written)."""
+        """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
+        search index: it confirms the rows fed, indexes what the files hold and was not fed, and
+        drops the rows fed that no file holds (the writer failed)."""
         from crawler import dedup, search
 
         if self.dups is not None:
@@ -59,12 +138,22 @@ class DerivedIndexes:
             except Exception as exc:  # noqa: BLE001
                 log.warning("duplicates not written: %s", exc)
             self._drop()
-            try:
-                if written:
-                    counts = search.build(self.out)
-                    self.summary["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
-            except Exception as exc:  # noqa: BLE001
-                log.warning("search index not updated (built on first search): %s", exc)
+        if written:
+            self.flush()
+        self._rows = []  # not written: the sync indexes what did reach a file
+        if self.search is not None:
+            self._drop_search()
+        if not self.local:
+            return self.summary
+        try:
+            counts = search.build(self.out)
+            log.info("search index: %d rows fed during the run; the sync read %d of %d rows of %d new files "
+                     "whole, dropped %d pending rows no file holds", self.fed, counts["read"],
+                     counts["read"] + counts["skipped"], counts["files"], counts["repaired"])
+            if written:
+                self.summary["search_index"] = {k: counts.get(k) for k in ("posts", "rebuilt")}
+        except Exception as exc:  # noqa: BLE001
+            log.warning("search index not updated (the next search syncs it): %s", exc)
         return self.summary
 
 
@@ -72,11 +161,13 @@ class DerivedProcess:
     """DerivedIndexes in a process of its own, fed during the crawl: the crawl process only queues.
 
     The same `add(record, sig)` / `close(written)` as DerivedIndexes. A crawl with an extraction
-    pool (PARKCORPUS_WORKERS > 1) uses it, so the duplicate index's lookups and the search index
-    sync at the end run beside the crawl instead of in its process (which stays the bottleneck).
-    The process forks from the pool's fork server (threads make a plain fork unsafe), ignores
-    Ctrl-C like the workers (the crawl decides when to stop) and exits when the crawl process
-    is gone, even SIGKILLed; what it loses then is disposable (see the module docstring).
+    pool (PARKCORPUS_WORKERS > 1) uses it, so the duplicate index's lookups, the search index's
+    tokenising and the sync at the end run beside the crawl instead of in its process (which
+    stays the bottleneck). The process forks from the pool's fork server (threads make a plain
+    fork unsafe), ignores Ctrl-C like the workers (the crawl decides when to stop) and exits when
+    the crawl process is gone, even SIGKILLed, without indexing what is still queued; what it
+    loses then is disposable, and the rows it indexed that no file holds are dropped by the next
+    sync (see the module docstring).
     """
 
     def __init__(self, out: str | os.PathLike, run_id: str | None):
@@ -110,11 +201,8 @@ class DerivedProcess:
             self.closed = True
             self.queue.cancel_join_thread()  # what is still queued has nowhere to go
             return
-        # what DupIndex.add reads; the text only when no signature was made ahead
-        item = {k: record.get(k) for k in ("site", "post_id", "url", "published", "content_hash")}
-        if sig is None:
-            item["text"] = record.get("text")
-        self._batch.append((item, sig))
+        # what DupIndex.add and the search index read (the text: search needs it even with a signature)
+        self._batch.append((search_row(record), sig))
         if len(self._batch) >= self.BATCH:
             self._send()
 
@@ -150,12 +238,15 @@ class DerivedProcess:
 
 def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
     """The DerivedProcess side: DerivedIndexes fed from the queue until ("close", written)."""
+    from crawler.lock import pid_alive
     from crawler.workers import _worker_init
 
     _worker_init(owner)
     derived = DerivedIndexes(out, run_id)
     while True:
         msg = queue.get()
+        if not pid_alive(owner):  # killed: what is still queued may never reach a file, so index no more
+            os._exit(1)
         if msg[0] == "close":
             result.send(derived.close(written=msg[1]))
             result.close()

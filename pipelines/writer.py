@@ -9,6 +9,7 @@ from scrapy.utils.defer import _schedule_coro
 
 from crawler import dedup
 from crawler import ledger as keys
+from crawler.derived import stamp_version
 from crawler.errors import DISK_FULL_ERRNOS
 from crawler.ledger import ArchiveItem, Ledger, PostItem
 
@@ -86,6 +87,8 @@ class ParquetWriterPipeline:
                 from crawler.record import add_places
 
                 add_places(item.record, None)
+            if self.derived is not None:  # the indexes are fed the values the file will hold
+                stamp_version(item.record)
             before = self.writer.flushes
             status = self.writer.add(item.record)
             self._count_flush(before)

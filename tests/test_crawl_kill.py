@@ -127,3 +127,9 @@ def test_sigkill_then_rerun_matches_uninterrupted(moment, server, reference, tmp
     final = stored(tmp_path)
     assert max(Counter(final).values()) == 1, "duplicate (site, post_id, content_hash)"
     assert {(site, pid): h for site, pid, h in final} == reference
+    # the killed run had fed the search index rows its writer never wrote: the rerun's sync repaired them
+    from crawler import search
+
+    assert search.check(tmp_path) == []
+    with search.SearchIndex(tmp_path) as idx:
+        assert idx.count() == len(reference) and idx.pending() == 0

@@ -346,3 +346,22 @@ def test_a_crawled_title_only_edit_is_found_by_its_new_title(tmp_path, no_proxy_
     assert [h["post_id"] for h in search.search(tmp_path, new_title, site=host)] == [pid]
     assert pid not in {h["post_id"] for h in search.search(tmp_path, old_title, site=host, limit=1000)}
     assert search.check(tmp_path) == []
+
+
+def test_an_index_of_version_3_is_upgraded_in_place_without_re_reading(out, caplog):
+    """Version 3 had no pending mark: its rows came from files, so the upgrade keeps them all and
+    the next sync has nothing to read."""
+    folder, rows = out
+    search.build(folder)
+    path = search.index_path(folder)
+    db = sqlite3.connect(path)
+    db.executescript("DROP INDEX docs_pending; ALTER TABLE docs DROP COLUMN pending; "
+                     "UPDATE meta SET value='3' WHERE key='schema';")
+    db.close()
+    with caplog.at_level(logging.WARNING, logger="crawler.search"):
+        counts = search.build(folder)
+    assert "upgraded from version 3 to 4" in caplog.text
+    assert counts["rebuilt"] is None and counts["files"] == 0 and counts["posts"] == len(rows)
+    with search.SearchIndex(folder) as idx:
+        assert idx.pending() == 0
+    assert search.check(folder) == []

@@ -61,18 +61,64 @@ def test_partition_is_the_china_month_of_published():
     assert store.partition_of("a", None) == ("a", 0, 0)
 
 
-def test_files_carry_the_declared_schema_zstd_and_microseconds(tmp_path):
+def test_files_carry_the_declared_schema_and_microseconds(tmp_path):
     out = tmp_path / "data"
     write(out, [rec(i) for i in range(3)])
     for f in store.dataset_files(out):
-        md = pq.ParquetFile(f).metadata
         schema = pq.read_schema(f)
         assert schema.names == store.FILE_SCHEMA.names  # every column but the partition key site
         assert schema.field("published").type == pa.timestamp("us", tz="UTC")
         assert schema.field("fetched_at").type == pa.timestamp("us", tz="UTC")
-        assert md.row_group(0).column(0).compression == "ZSTD"
     for f in store.dataset_files(out, "links"):
         assert pq.read_schema(f).names == LINK_SCHEMA.names
+
+
+def _codecs(path):
+    md = pq.ParquetFile(path).metadata.row_group(0)
+    return {md.column(i).path_in_schema: md.column(i).compression for i in range(md.num_columns)}
+
+
+def test_small_files_compress_the_text_with_zstd_and_the_rest_with_snappy_large_files_zstd(tmp_path):
+    from crawler.store.files import SMALL_FILE_ROWS
+
+    out = tmp_path / "data"
+    n = SMALL_FILE_ROWS + 5
+    w = store.DatasetWriter(out, "run", flush_rows=1000, consolidate=False)
+    for i in range(n):  # one partition of n rows, one of 3
+        w.add(rec(i, published=dt.datetime(2024, 5, 2, 3, 0, tzinfo=UTC)))
+    for i in range(3):
+        w.add(rec(500 + i, published=dt.datetime(2024, 6, 2, 3, 0, tzinfo=UTC)))
+    w.close()
+    by_rows = {pq.ParquetFile(f).metadata.num_rows: f for f in store.dataset_files(out)}
+    assert sorted(by_rows) == [3, n]
+    small, large = _codecs(by_rows[3]), _codecs(by_rows[n])
+    assert small["text"] == "ZSTD" and small["title"] == small["post_id"] == "SNAPPY"
+    assert small["tags.list.element"] == small["related.list.element.url"] == "SNAPPY"  # nested leaves too
+    assert set(large.values()) == {"ZSTD"}
+    (links,) = store.dataset_files(out, "links")  # no text column: snappy throughout below the bound
+    assert set(_codecs(links).values()) == ({"ZSTD"} if pq.ParquetFile(links).metadata.num_rows >= SMALL_FILE_ROWS
+                                            else {"SNAPPY"})
+
+
+def test_small_snappy_files_read_back_identically_in_every_reader(tmp_path):
+    import duckdb
+    import polars as pl
+
+    out = tmp_path / "data"
+    rows = [rec(i, text=f"第{i}段 产业园区招商\n" * (i + 1)) for i in range(4)]
+    write(out, rows)
+    (f,) = store.dataset_files(out)
+    assert set(_codecs(f).values()) == {"ZSTD", "SNAPPY"}
+    want = pq.read_table(f).sort_by("post_id")
+    assert want.column("text").to_pylist() == [r["text"] for r in rows]
+    got_pd = pd.read_parquet(f).sort_values("post_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got_pd, want.to_pandas())
+    got_pl = pl.read_parquet(f).sort("post_id")
+    assert got_pl["text"].to_list() == want.column("text").to_pylist()
+    assert got_pl["tags"].to_list() == want.column("tags").to_pylist()
+    con = duckdb.connect()
+    got_db = con.execute(f"SELECT post_id, text, tags FROM read_parquet('{f}') ORDER BY post_id").fetchall()
+    assert got_db == list(zip(*(want.column(c).to_pylist() for c in ("post_id", "text", "tags"))))
 
 
 def test_writer_flushes_every_n_rows_and_on_close(tmp_path):

@@ -12,13 +12,21 @@ median of --repeat runs, side by side in one run:
 - ``pool``: the files written by an ExtractionPool of --workers processes (``run_split``, what a
   crawl's ``pipelines/writer.py::_offload`` does).
 
+Each has ``-before`` twins with the four changes of issue 13's end-of-run work switched off (the
+code before them, modelled: every file zstd throughout, fsyncs one after another, Arrow tables
+pickled to the workers, parts of equal count), and single switches for attribution:
+``pool-zstd`` (all zstd), ``pool-serial-fsync``, ``pool-pickle``, ``pool-count-split``.
+
     python bench/write.py                     # 1,000 posts over 4 subsites, 5 repeats
+    python bench/write.py --variants pool-before,pool,pool-zstd,pool-serial-fsync,pool-pickle,pool-count-split
     python bench/write.py --posts 4000 --json
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import platform
@@ -65,6 +73,42 @@ def replica_records(n: int, sites: int, seed: int = 2026) -> list[dict]:
     return records[:n]
 
 
+#: What each variant switches off (True = as the code is now).
+KNOBS = ("small_codec", "fsync_threads", "ship_ipc", "balance")
+VARIANTS = {
+    "here": {}, "pool": {},
+    "here-before": dict.fromkeys(KNOBS, False), "pool-before": dict.fromkeys(KNOBS, False),
+    "pool-zstd": {"small_codec": False}, "pool-serial-fsync": {"fsync_threads": False},
+    "pool-pickle": {"ship_ipc": False}, "pool-count-split": {"balance": False},
+}
+
+
+@contextlib.contextmanager
+def knobs_set(off: dict) -> object:
+    """Switch the changes named in off off in this process (crawler.store constants), then back."""
+    from crawler.store import files, writer
+
+    saved = (files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer.ship_table)
+    if off.get("small_codec") is False:
+        files.SMALL_FILE_ROWS = 1 << 62  # every file zstd throughout
+    if off.get("fsync_threads") is False:
+        files.FSYNC_THREADS = 1
+    if off.get("ship_ipc") is False:
+        writer.ship_table = lambda table: table  # the Table itself is pickled
+    try:
+        yield
+    finally:
+        files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer.ship_table = saved
+
+
+def _write_with(off: dict, jobs: list) -> list:
+    """crawler.store.writer.write_files(jobs) in a worker, with the variant's switches."""
+    from crawler.store.writer import write_files
+
+    with knobs_set(off):
+        return write_files(jobs)
+
+
 def one_close(records: list[dict], offload, flush_rows: int) -> dict:
     """Add records to a fresh dataset's writer; time close(). Returns seconds and what was written."""
     from crawler.store import DatasetWriter
@@ -92,17 +136,23 @@ def one_close(records: list[dict], offload, flush_rows: int) -> dict:
 
 def run(records: list[dict], variant: str, repeat: int, workers: int, flush_rows: int) -> dict:
     """Best and median close() time of one variant over repeat runs."""
+    from crawler.store.writer import write_files
     from crawler.workers import CRAWL_PRELOAD, ExtractionPool, run_split
 
+    off = VARIANTS[variant]
     pool = None
     offload = None
-    if variant == "pool":
+    if variant.startswith("pool"):
         pool = ExtractionPool(workers, preload=CRAWL_PRELOAD).start()
+        task = functools.partial(_write_with, off)
+        if off.get("balance") is not False:
+            task.job_weight = write_files.job_weight
 
         def offload(fn, jobs):
-            return run_split(pool, fn, jobs)
+            return run_split(pool, task, jobs)
     try:
-        runs = [one_close(records, offload, flush_rows) for _ in range(repeat)]
+        with knobs_set(off):
+            runs = [one_close(records, offload, flush_rows) for _ in range(repeat)]
     finally:
         if pool is not None:
             pool.shutdown()
@@ -121,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="runs per variant (default 5)")
     ap.add_argument("--workers", type=int, default=2, help="pool processes (default 2)")
     ap.add_argument("--flush-rows", type=int, default=500, help="PARKCORPUS_FLUSH_ROWS (default 500)")
-    ap.add_argument("--variants", default="here,pool", help="comma-separated: here, pool")
+    ap.add_argument("--variants", default="here-before,pool-before,here,pool",
+                    help=f"comma-separated, of: {', '.join(VARIANTS)}")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
 
@@ -129,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     records = replica_records(args.posts, args.sites)
     prep = time.perf_counter() - t0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variant(s): {', '.join(unknown)}")
     rows = [run(records, v, args.repeat, args.workers, args.flush_rows) for v in variants]
     base = rows[0]["median_s"]
     for row in rows:
@@ -145,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"DatasetWriter.close(), {info['posts']} replica posts over {args.sites} subsites; {info['machine']}; "
           f"load {info['load_1m']}; {info['date']}")
-    print(f"{'variant':>8} {'best s':>7} {'median s':>8} {'x first':>7} {'parent CPU s':>12} "
+    print(f"{'variant':>18} {'best s':>7} {'median s':>8} {'x first':>7} {'parent CPU s':>12} "
           f"{'files':>6} {'MB':>6}")
     for r in rows:
-        print(f"{r['variant']:>8} {r['best_s']:>7} {r['median_s']:>8} {r['ratio']:>7} {r['parent_cpu_s']:>12} "
+        print(f"{r['variant']:>18} {r['best_s']:>7} {r['median_s']:>8} {r['ratio']:>7} {r['parent_cpu_s']:>12} "
               f"{r['files']:>6} {r['mb']:>6}")
     return 0
 

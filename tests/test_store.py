@@ -645,3 +645,109 @@ def test_a_write_error_in_a_worker_reaches_the_writer_after_the_files_before_it(
     # what was written before the error is listed, complete, and readable
     assert w.files and all(f.exists() and pq.read_table(f).num_rows for f in w.files)
     assert write_files([]) == []
+
+
+# --------------------------------------------------------------------------- batched writes (write_files)
+
+
+def _batch_jobs(tmp_path, n=5):
+    """n small article tables: one per month folder, the last two in the same folder."""
+    from crawler.store.writer import _normalise
+
+    out = store.ensure_dataset(tmp_path / "data", create=True)
+    jobs = []
+    for i in range(n):
+        month = min(i, n - 2) + 1
+        r = _normalise(rec(i, published=dt.datetime(2024, month, 5, 2, 0, tzinfo=UTC)), "run")
+        table = pa.Table.from_pylist([r], schema=store.FILE_SCHEMA)
+        target = out / "articles" / f"site=s/year=2024/month={month:02d}" / f"part-run-{i:05d}.parquet"
+        jobs.append((table, out / ".tmp", target))
+    return out, jobs
+
+
+def _fd_path(fd):
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def test_a_batch_links_a_file_only_after_its_data_is_synced_and_syncs_every_folder_before_returning(tmp_path, monkeypatch):
+    from crawler.store.writer import write_files
+
+    out, jobs = _batch_jobs(tmp_path)
+    events = []
+    real_fsync, real_link = os.fsync, os.link
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", _fd_path(fd))), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "link", lambda a, b: (events.append(("link", str(a), str(b))), real_link(a, b))[1])
+    results = write_files(jobs)
+    monkeypatch.undo()
+    assert [exc for _, exc in results] == [None] * 5
+    finals = [str(p) for p, _ in results]
+    assert finals == [str(t) for _, _, t in jobs]
+    links = [e for e in events if e[0] == "link"]
+    assert [e[2] for e in links] == finals  # in job order
+    synced = [e[1] for e in events if e[0] == "fsync"]
+    for _, tmp, final in links:
+        # the temporary file's data was synced before it was linked
+        assert tmp in synced[:[i for i, e in enumerate(events) if e[0] == "link" and e[2] == final][0]]
+    last_link = max(i for i, e in enumerate(events) if e[0] == "link")
+    folders_synced_after = {e[1] for e in events[last_link:] if e[0] == "fsync"}
+    assert {os.path.dirname(f) for f in finals} <= folders_synced_after  # 4 folders, each synced
+    for (table, _, _), f in zip(jobs, finals):
+        assert pq.read_table(f).equals(table)
+    assert not list((out / ".tmp").iterdir())
+
+
+@pytest.mark.parametrize("stage", ["encode", "fsync", "link"])
+def test_a_batch_failing_midway_leaves_the_files_before_it_complete_and_nothing_else(tmp_path, monkeypatch, stage):
+    import errno
+
+    from crawler.store.writer import write_files
+
+    out, jobs = _batch_jobs(tmp_path)
+    bad = jobs[2][2].name  # the third file fails (disk full or an I/O error)
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if stage == "encode":
+        real = pq.write_table
+
+        def partial(table, where, **kw):
+            real(table, where, **kw)
+            if os.path.basename(where).startswith(bad):
+                with open(where, "r+b") as fh:  # half a file on disk, then the error
+                    fh.truncate(os.path.getsize(where) // 2)
+                full()
+        monkeypatch.setattr(store.files.pq, "write_table", partial)
+    elif stage == "fsync":
+        real_fsync = os.fsync
+
+        def fsync(fd):
+            if os.path.basename(_fd_path(fd)).startswith(bad):
+                raise OSError(errno.EIO, "Input/output error")
+            real_fsync(fd)
+        monkeypatch.setattr(os, "fsync", fsync)
+    else:
+        real_link = os.link
+        monkeypatch.setattr(os, "link", lambda a, b: full() if os.path.basename(b) == bad else real_link(a, b))
+    results = write_files(jobs)
+    monkeypatch.undo()
+    assert [p is not None for p, _ in results] == [True, True, False]
+    assert isinstance(results[2][1], OSError)
+    on_disk = sorted(str(p) for p in (out / "articles").rglob("*.parquet"))
+    assert on_disk == sorted(str(p) for p, _ in results[:2])  # the two before it, nothing after it
+    for (table, _, _), (path, _) in zip(jobs, results[:2]):
+        assert pq.read_table(path).equals(table)
+    assert not list((out / ".tmp").iterdir())  # no temporary file of the failed or later jobs
+
+
+def test_split_makes_contiguous_parts_of_about_equal_weight():
+    from crawler.workers import _split
+
+    jobs = list(range(40))
+    assert _split(jobs, 2) == [jobs[:20], jobs[20:]]  # no weight: equal counts
+    weights = [1000] * 4 + [10] * 36  # a flush: four big links files, then small month files
+    parts = _split(jobs, 2, lambda j: weights[j])
+    assert [j for p in parts for j in p] == jobs and len(parts) == 2
+    sums = [sum(weights[j] for j in p) for p in parts]
+    assert max(sums) - min(sums) <= max(weights)  # equal counts would give 4180 against 180
+    assert _split([5], 4, lambda j: j) == [[5]]

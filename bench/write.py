@@ -12,13 +12,15 @@ median of --repeat runs, side by side in one run:
 - ``pool``: the files written by an ExtractionPool of --workers processes (``run_split``, what a
   crawl's ``pipelines/writer.py::_offload`` does).
 
-Each has ``-before`` twins with the four changes of issue 13's end-of-run work switched off (the
-code before them, modelled: every file zstd throughout, fsyncs one after another, Arrow tables
-pickled to the workers, parts of equal count), and single switches for attribution:
-``pool-zstd`` (all zstd), ``pool-serial-fsync``, ``pool-pickle``, ``pool-count-split``.
+For attribution, variants with one of issue 13's end-of-run changes switched off: ``-zstd`` (every
+file zstd throughout), ``-serial-fsync`` (a batch's fsyncs one after another), ``pool-pickle``
+(the jobs' Arrow tables pickled to the workers, not sent as IPC streams), ``pool-count-split``
+(parts of equal count, not equal bytes). To compare with other code, e.g. a commit before the
+changes, extract it and run this script from there (``git archive COMMIT | tar -x -C DIR``; the
+script puts its own checkout first on sys.path, the pool's workers inherit it).
 
     python bench/write.py                     # 1,000 posts over 4 subsites, 5 repeats
-    python bench/write.py --variants pool-before,pool,pool-zstd,pool-serial-fsync,pool-pickle,pool-count-split
+    python bench/write.py --variants here,pool,pool-zstd,pool-serial-fsync,pool-pickle,pool-count-split
     python bench/write.py --posts 4000 --json
 """
 
@@ -77,7 +79,7 @@ def replica_records(n: int, sites: int, seed: int = 2026) -> list[dict]:
 KNOBS = ("small_codec", "fsync_threads", "ship_ipc", "balance")
 VARIANTS = {
     "here": {}, "pool": {},
-    "here-before": dict.fromkeys(KNOBS, False), "pool-before": dict.fromkeys(KNOBS, False),
+    "here-zstd": {"small_codec": False}, "here-serial-fsync": {"fsync_threads": False},
     "pool-zstd": {"small_codec": False}, "pool-serial-fsync": {"fsync_threads": False},
     "pool-pickle": {"ship_ipc": False}, "pool-count-split": {"balance": False},
 }
@@ -86,19 +88,26 @@ VARIANTS = {
 @contextlib.contextmanager
 def knobs_set(off: dict) -> object:
     """Switch the changes named in off off in this process (crawler.store constants), then back."""
+    import pyarrow as pa
+
     from crawler.store import files, writer
 
-    saved = (files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer.ship_table)
+    if not off:  # nothing switched off (also: code from before these switches existed)
+        yield
+        return
+    saved = (files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer._shipped)
     if off.get("small_codec") is False:
         files.SMALL_FILE_ROWS = 1 << 62  # every file zstd throughout
     if off.get("fsync_threads") is False:
         files.FSYNC_THREADS = 1
     if off.get("ship_ipc") is False:
-        writer.ship_table = lambda table: table  # the Table itself is pickled
+        # each job's own Table, pickled (a copy: a pickled slice carries its parent's whole buffers)
+        writer._shipped = lambda jobs, whole=None: [
+            (pa.concat_tables([t, t.schema.empty_table()]).combine_chunks(), d, p) for t, d, p in jobs]
     try:
         yield
     finally:
-        files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer.ship_table = saved
+        files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer._shipped = saved
 
 
 def _write_with(off: dict, jobs: list) -> list:
@@ -144,8 +153,8 @@ def run(records: list[dict], variant: str, repeat: int, workers: int, flush_rows
     offload = None
     if variant.startswith("pool"):
         pool = ExtractionPool(workers, preload=CRAWL_PRELOAD).start()
-        task = functools.partial(_write_with, off)
-        if off.get("balance") is not False:
+        task = functools.partial(_write_with, off) if off else write_files
+        if off and off.get("balance") is not False and hasattr(write_files, "job_weight"):
             task.job_weight = write_files.job_weight
 
         def offload(fn, jobs):
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5, help="runs per variant (default 5)")
     ap.add_argument("--workers", type=int, default=2, help="pool processes (default 2)")
     ap.add_argument("--flush-rows", type=int, default=500, help="PARKCORPUS_FLUSH_ROWS (default 500)")
-    ap.add_argument("--variants", default="here-before,pool-before,here,pool",
+    ap.add_argument("--variants", default="here,pool",
                     help=f"comma-separated, of: {', '.join(VARIANTS)}")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)

@@ -170,11 +170,7 @@ def write_parquet_batch(jobs: list[tuple[pa.Table, Path, Path]]) -> list[tuple[P
         except OSError as exc:
             error = (i, exc)
             break
-    from concurrent.futures import ThreadPoolExecutor
-
-    threads = max(1, min(FSYNC_THREADS, len(tmps)))
-    with ThreadPoolExecutor(threads) as ex:
-        synced = list(ex.map(_try, [_fsync_file] * len(tmps), tmps))
+    synced = _concurrently(_fsync_file, tmps)
     finals: list[Path] = []
     for i, (tmp, exc) in enumerate(zip(tmps, synced)):
         if exc is None:
@@ -187,22 +183,34 @@ def write_parquet_batch(jobs: list[tuple[pa.Table, Path, Path]]) -> list[tuple[P
         break
     for tmp in tmps[len(finals):]:  # not linked because of an error at or before them: not left behind
         tmp.unlink(missing_ok=True)
-    folders = list(dict.fromkeys(f.parent for f in finals))
-    with ThreadPoolExecutor(max(1, min(FSYNC_THREADS, len(folders)))) as ex:
-        list(ex.map(_fsync_dir, folders))
+    _concurrently(_fsync_dir, list(dict.fromkeys(f.parent for f in finals)))
     out = [(f, None) for f in finals]
     if error is not None:
         out.append((None, error[1]))
     return out
 
 
-def _try(fn: Any, *args: Any) -> OSError | None:
-    """fn(*args); the OSError it raised, or None."""
-    try:
-        fn(*args)
-    except OSError as exc:
-        return exc
-    return None
+def _concurrently(fn: Any, paths: list[Path]) -> list[OSError | None]:
+    """fn(path) for every path on up to FSYNC_THREADS threads (one share of paths each); the OSError of each, or None."""
+    out: list[OSError | None] = [None] * len(paths)
+
+    def share(k: int) -> None:
+        for i in range(k, len(paths), threads):
+            try:
+                fn(paths[i])
+            except OSError as exc:
+                out[i] = exc
+
+    threads = max(1, min(FSYNC_THREADS, len(paths)))
+    if threads == 1:
+        share(0)
+        return out
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as ex:
+        for f in [ex.submit(share, k) for k in range(threads)]:
+            f.result()
+    return out
 
 
 _AT_FDCWD = -100

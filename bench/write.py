@@ -12,7 +12,7 @@ median of --repeat runs, side by side in one run:
 - ``pool``: the files written by an ExtractionPool of --workers processes (``run_split``, what a
   crawl's ``pipelines/writer.py::_offload`` does).
 
-For attribution, variants with one of issue 13's end-of-run changes switched off: ``-zstd`` (every
+For attribution, variants with one of the end-of-run write's speed-ups switched off: ``-zstd`` (every
 file zstd throughout), ``-serial-fsync`` (a batch's fsyncs one after another), ``pool-pickle``
 (the jobs' Arrow tables pickled to the workers, not sent as IPC streams), ``pool-count-split``
 (parts of equal count, not equal bytes). To compare with other code, e.g. a commit before the
@@ -150,7 +150,7 @@ def run(records: list[dict], variant: str, repeat: int, workers: int, flush_rows
 
     off = VARIANTS[variant]
     pool = None
-    offload = None
+    offload = None  # here: write_files in this process
     if variant.startswith("pool"):
         pool = ExtractionPool(workers, preload=CRAWL_PRELOAD).start()
         task = functools.partial(_write_with, off) if off else write_files

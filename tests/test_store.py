@@ -669,7 +669,7 @@ def _fd_path(fd):
     return os.readlink(f"/proc/self/fd/{fd}")
 
 
-def test_a_batch_links_a_file_only_after_its_data_is_synced_and_syncs_every_folder_before_returning(tmp_path, monkeypatch):
+def test_a_batch_links_a_file_only_after_its_data_is_synced_and_syncs_every_folder_first(tmp_path, monkeypatch):
     from crawler.store.writer import write_files
 
     out, jobs = _batch_jobs(tmp_path)

@@ -191,7 +191,7 @@ def write_parquet_batch(jobs: list[tuple[pa.Table, Path, Path]]) -> list[tuple[P
 
 
 def _concurrently(fn: Any, paths: list[Path]) -> list[OSError | None]:
-    """fn(path) for every path on up to FSYNC_THREADS threads (one share of paths each); the OSError of each, or None."""
+    """fn(path) for every path, on up to FSYNC_THREADS threads (a share each); each path's OSError or None."""
     out: list[OSError | None] = [None] * len(paths)
 
     def share(k: int) -> None:

@@ -19,7 +19,7 @@ from crawler.clock import to_utc
 from crawler.items import (ARTICLE_SCHEMA, EXTRACTOR_VERSION, FACT_KEYS, LINK_ROWS, LINK_SCHEMA, content_hash,
                            fact_rows, link_rows, record_hash)
 from crawler.store import files as _files
-from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files, _write_parquet
+from crawler.store.files import COMPRESSION, ROW_GROUP_ROWS, _fsync_dir, _read_files
 from crawler.store.known import KnownPosts, known_posts
 from crawler.store.layout import (
     ARTICLES,
@@ -108,7 +108,8 @@ def write_files(jobs: list[tuple[pa.Table | pa.Buffer | TableSlice, Path, Path]]
     one: how a writer sends it to a worker.
     """
     opened: dict[int, pa.Table] = {}
-    return _files.write_parquet_batch([(_unship_table(table, opened), tmpdir, target) for table, tmpdir, target in jobs])
+    return _files.write_parquet_batch([(_unship_table(table, opened), tmpdir, target)
+                                       for table, tmpdir, target in jobs])
 
 
 def _job_weight(job: tuple[pa.Table | pa.Buffer | TableSlice, Path, Path]) -> int:

@@ -14,13 +14,12 @@ median of --repeat runs, side by side in one run:
 
 For attribution, variants with one of the end-of-run write's speed-ups switched off: ``-zstd`` (every
 file zstd throughout), ``-serial-fsync`` (a batch's fsyncs one after another), ``pool-pickle``
-(the jobs' Arrow tables pickled to the workers, not sent as IPC streams), ``pool-count-split``
-(parts of equal count, not equal bytes). To compare with other code, e.g. a commit before the
+(the jobs' Arrow tables pickled to the workers, not sent as IPC streams). To compare with other code, e.g. a commit before the
 changes, extract it and run this script from there (``git archive COMMIT | tar -x -C DIR``; the
 script puts its own checkout first on sys.path, the pool's workers inherit it).
 
     python bench/write.py                     # 1,000 posts over 4 subsites, 5 repeats
-    python bench/write.py --variants here,pool,pool-zstd,pool-serial-fsync,pool-pickle,pool-count-split
+    python bench/write.py --variants here,pool,here-zstd,pool-zstd,pool-serial-fsync,pool-pickle
     python bench/write.py --posts 4000 --json
 """
 
@@ -76,12 +75,12 @@ def replica_records(n: int, sites: int, seed: int = 2026) -> list[dict]:
 
 
 #: What each variant switches off (True = as the code is now).
-KNOBS = ("small_codec", "fsync_threads", "ship_ipc", "balance")
+KNOBS = ("small_codec", "fsync_threads", "ship_ipc")
 VARIANTS = {
     "here": {}, "pool": {},
     "here-zstd": {"small_codec": False}, "here-serial-fsync": {"fsync_threads": False},
     "pool-zstd": {"small_codec": False}, "pool-serial-fsync": {"fsync_threads": False},
-    "pool-pickle": {"ship_ipc": False}, "pool-count-split": {"balance": False},
+    "pool-pickle": {"ship_ipc": False},
 }
 
 
@@ -97,7 +96,7 @@ def knobs_set(off: dict) -> object:
         return
     saved = (files.SMALL_FILE_ROWS, files.FSYNC_THREADS, writer._shipped)
     if off.get("small_codec") is False:
-        files.SMALL_FILE_ROWS = 1 << 62  # every file zstd throughout
+        files.SMALL_FILE_ROWS = 0  # no file is small: zstd throughout
     if off.get("fsync_threads") is False:
         files.FSYNC_THREADS = 1
     if off.get("ship_ipc") is False:
@@ -154,8 +153,6 @@ def run(records: list[dict], variant: str, repeat: int, workers: int, flush_rows
     if variant.startswith("pool"):
         pool = ExtractionPool(workers, preload=CRAWL_PRELOAD).start()
         task = functools.partial(_write_with, off) if off else write_files
-        if off and off.get("balance") is not False and hasattr(write_files, "job_weight"):
-            task.job_weight = write_files.job_weight
 
         def offload(fn, jobs):
             return run_split(pool, task, jobs)

@@ -538,13 +538,12 @@ def run_split(pool: ExtractionPool | None, fn: Callable[[list], list], jobs: lis
     """fn(jobs) with jobs split over the pool's workers (contiguous parts, results in order); here without a pool.
 
     fn takes a list and returns one result per item (it may stop early, as at a write error: the
-    results then end there). A part whose worker died twice is run here instead. When fn has a
-    ``job_weight(item) -> number`` attribute, the parts are of about equal total weight, else of
-    equal count.
+    results then end there). A part whose worker died twice is run here instead.
     """
     if pool is None or not jobs:
         return fn(jobs)
-    parts = _split(jobs, max(1, min(pool.workers, len(jobs))), getattr(fn, "job_weight", None))
+    size = -(-len(jobs) // max(1, min(pool.workers, len(jobs))))
+    parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     futures = [pool.submit_calls(fn, [(part,)], [f"{getattr(fn, '__name__', 'call')} ({len(part)} items)"])
                for part in parts]
     out: list = []
@@ -555,22 +554,6 @@ def run_split(pool: ExtractionPool | None, fn: Callable[[list], list], jobs: lis
         if len(results) < len(part):  # fn stopped early (an error): what came after is not done
             break
     return out
-
-
-def _split(jobs: list, n: int, weight: Callable[[Any], float] | None = None) -> list[list]:
-    """jobs cut into at most n contiguous, non-empty parts of about equal total weight (or count)."""
-    if weight is None:
-        size = -(-len(jobs) // n)
-        return [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    weights = [max(0.0, float(weight(job))) for job in jobs]
-    total = sum(weights) or 1.0
-    parts: list[list] = [[] for _ in range(n)]
-    before = 0.0
-    for job, w in zip(jobs, weights):
-        # the part holding the job's midpoint on the 0..total line: monotone, so parts stay contiguous
-        parts[min(n - 1, int((before + w / 2) * n / total))].append(job)
-        before += w
-    return [p for p in parts if p]
 
 
 class CrawlExtractor:

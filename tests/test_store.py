@@ -738,16 +738,3 @@ def test_a_batch_failing_midway_leaves_the_files_before_it_complete_and_nothing_
     for (table, _, _), (path, _) in zip(jobs, results[:2]):
         assert pq.read_table(path).equals(table)
     assert not list((out / ".tmp").iterdir())  # no temporary file of the failed or later jobs
-
-
-def test_split_makes_contiguous_parts_of_about_equal_weight():
-    from crawler.workers import _split
-
-    jobs = list(range(40))
-    assert _split(jobs, 2) == [jobs[:20], jobs[20:]]  # no weight: equal counts
-    weights = [1000] * 4 + [10] * 36  # a flush: four big links files, then small month files
-    parts = _split(jobs, 2, lambda j: weights[j])
-    assert [j for p in parts for j in p] == jobs and len(parts) == 2
-    sums = [sum(weights[j] for j in p) for p in parts]
-    assert max(sums) - min(sums) <= max(weights)  # equal counts would give 4180 against 180
-    assert _split([5], 4, lambda j: j) == [[5]]

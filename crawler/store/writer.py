@@ -112,28 +112,6 @@ def write_files(jobs: list[tuple[pa.Table | pa.Buffer | TableSlice, Path, Path]]
                                        for table, tmpdir, target in jobs])
 
 
-def _job_weight(job: tuple[pa.Table | pa.Buffer | TableSlice, Path, Path]) -> int:
-    """What writing one file costs, in bytes of Arrow data: a fixed cost per file plus its size."""
-    table = job[0]
-    if isinstance(table, TableSlice):
-        size = _size(table.blob) * table.length // max(1, table.rows)
-    else:
-        size = _size(table)
-    return FILE_COST_BYTES + size
-
-
-def _size(table: pa.Table | pa.Buffer | bytes) -> int:
-    return table.nbytes if isinstance(table, pa.Table) else len(table)
-
-
-#: The per-file cost of write_files (Parquet set-up and footer, fsyncs, link) in bytes of Arrow data
-#: that cost as much to encode (~2.5 ms against ~80 KB/ms, measured on replica article files).
-FILE_COST_BYTES = 200_000
-# crawler.workers.run_split splits a batch into parts of about equal weight, not equal count: a
-# flush's links files hold thousands of rows, its month partitions a few each
-write_files.job_weight = _job_weight  # type: ignore[attr-defined]
-
-
 def ship_table(table: pa.Table) -> pa.Buffer:
     """table as one Arrow IPC stream: pickling a Table costs ~3 ms a file of 40 columns (per-array
     Python work on both sides), its IPC stream ~0.15 ms."""

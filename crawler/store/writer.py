@@ -86,7 +86,7 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
 
 
 class TableSlice(NamedTuple):
-    """Rows offset..offset+length of the table shipped as blob (``ship_table``), which has rows rows.
+    """Rows offset..offset+length of the table shipped as blob (``ship_table``).
 
     A flush's article files are consecutive slices of one table: shipped once to a worker (pickle
     keeps one copy of a blob that several jobs share), not once per file.
@@ -95,7 +95,6 @@ class TableSlice(NamedTuple):
     blob: Any
     offset: int
     length: int
-    rows: int
 
 
 def write_files(jobs: list[tuple[pa.Table | pa.Buffer | TableSlice, Path, Path]]
@@ -144,7 +143,7 @@ def _shipped(jobs: list[tuple[pa.Table, Path, Path]], whole: pa.Table | None = N
     blob = ship_table(whole)
     out, offset = [], 0
     for table, tmpdir, target in jobs:
-        out.append((TableSlice(blob, offset, table.num_rows, whole.num_rows), tmpdir, target))
+        out.append((TableSlice(blob, offset, table.num_rows), tmpdir, target))
         offset += table.num_rows
     return out
 

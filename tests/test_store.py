@@ -61,18 +61,64 @@ def test_partition_is_the_china_month_of_published():
     assert store.partition_of("a", None) == ("a", 0, 0)
 
 
-def test_files_carry_the_declared_schema_zstd_and_microseconds(tmp_path):
+def test_files_carry_the_declared_schema_and_microseconds(tmp_path):
     out = tmp_path / "data"
     write(out, [rec(i) for i in range(3)])
     for f in store.dataset_files(out):
-        md = pq.ParquetFile(f).metadata
         schema = pq.read_schema(f)
         assert schema.names == store.FILE_SCHEMA.names  # every column but the partition key site
         assert schema.field("published").type == pa.timestamp("us", tz="UTC")
         assert schema.field("fetched_at").type == pa.timestamp("us", tz="UTC")
-        assert md.row_group(0).column(0).compression == "ZSTD"
     for f in store.dataset_files(out, "links"):
         assert pq.read_schema(f).names == LINK_SCHEMA.names
+
+
+def _codecs(path):
+    md = pq.ParquetFile(path).metadata.row_group(0)
+    return {md.column(i).path_in_schema: md.column(i).compression for i in range(md.num_columns)}
+
+
+def test_small_files_compress_the_text_with_zstd_and_the_rest_with_snappy_large_files_zstd(tmp_path):
+    from crawler.store.files import SMALL_FILE_ROWS
+
+    out = tmp_path / "data"
+    n = SMALL_FILE_ROWS + 5
+    w = store.DatasetWriter(out, "run", flush_rows=1000, consolidate=False)
+    for i in range(n):  # one partition of n rows, one of 3
+        w.add(rec(i, published=dt.datetime(2024, 5, 2, 3, 0, tzinfo=UTC)))
+    for i in range(3):
+        w.add(rec(500 + i, published=dt.datetime(2024, 6, 2, 3, 0, tzinfo=UTC)))
+    w.close()
+    by_rows = {pq.ParquetFile(f).metadata.num_rows: f for f in store.dataset_files(out)}
+    assert sorted(by_rows) == [3, n]
+    small, large = _codecs(by_rows[3]), _codecs(by_rows[n])
+    assert small["text"] == "ZSTD" and small["title"] == small["post_id"] == "SNAPPY"
+    assert small["tags.list.element"] == small["related.list.element.url"] == "SNAPPY"  # nested leaves too
+    assert set(large.values()) == {"ZSTD"}
+    (links,) = store.dataset_files(out, "links")  # no text column: snappy throughout below the bound
+    assert set(_codecs(links).values()) == ({"ZSTD"} if pq.ParquetFile(links).metadata.num_rows >= SMALL_FILE_ROWS
+                                            else {"SNAPPY"})
+
+
+def test_small_snappy_files_read_back_identically_in_every_reader(tmp_path):
+    import duckdb
+    import polars as pl
+
+    out = tmp_path / "data"
+    rows = [rec(i, text=f"第{i}段 产业园区招商\n" * (i + 1)) for i in range(4)]
+    write(out, rows)
+    (f,) = store.dataset_files(out)
+    assert set(_codecs(f).values()) == {"ZSTD", "SNAPPY"}
+    want = pq.read_table(f).sort_by("post_id")
+    assert want.column("text").to_pylist() == [r["text"] for r in rows]
+    got_pd = pd.read_parquet(f).sort_values("post_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got_pd, want.to_pandas())
+    got_pl = pl.read_parquet(f).sort("post_id")
+    assert got_pl["text"].to_list() == want.column("text").to_pylist()
+    assert got_pl["tags"].to_list() == want.column("tags").to_pylist()
+    con = duckdb.connect()
+    got_db = con.execute(f"SELECT post_id, text, tags FROM read_parquet('{f}') ORDER BY post_id").fetchall()
+    assert got_db == list(zip(*(want.column(c).to_pylist() for c in ("post_id", "text", "tags"))))
 
 
 def test_writer_flushes_every_n_rows_and_on_close(tmp_path):
@@ -599,3 +645,96 @@ def test_a_write_error_in_a_worker_reaches_the_writer_after_the_files_before_it(
     # what was written before the error is listed, complete, and readable
     assert w.files and all(f.exists() and pq.read_table(f).num_rows for f in w.files)
     assert write_files([]) == []
+
+
+# --------------------------------------------------------------------------- batched writes (write_files)
+
+
+def _batch_jobs(tmp_path, n=5):
+    """n small article tables: one per month folder, the last two in the same folder."""
+    from crawler.store.writer import _normalise
+
+    out = store.ensure_dataset(tmp_path / "data", create=True)
+    jobs = []
+    for i in range(n):
+        month = min(i, n - 2) + 1
+        r = _normalise(rec(i, published=dt.datetime(2024, month, 5, 2, 0, tzinfo=UTC)), "run")
+        table = pa.Table.from_pylist([r], schema=store.FILE_SCHEMA)
+        target = out / "articles" / f"site=s/year=2024/month={month:02d}" / f"part-run-{i:05d}.parquet"
+        jobs.append((table, out / ".tmp", target))
+    return out, jobs
+
+
+def _fd_path(fd):
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def test_a_batch_links_a_file_only_after_its_data_is_synced_and_syncs_every_folder_first(tmp_path, monkeypatch):
+    from crawler.store.writer import write_files
+
+    out, jobs = _batch_jobs(tmp_path)
+    events = []
+    real_fsync, real_link = os.fsync, os.link
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", _fd_path(fd))), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "link", lambda a, b: (events.append(("link", str(a), str(b))), real_link(a, b))[1])
+    results = write_files(jobs)
+    monkeypatch.undo()
+    assert [exc for _, exc in results] == [None] * 5
+    finals = [str(p) for p, _ in results]
+    assert finals == [str(t) for _, _, t in jobs]
+    links = [e for e in events if e[0] == "link"]
+    assert [e[2] for e in links] == finals  # in job order
+    synced = [e[1] for e in events if e[0] == "fsync"]
+    for _, tmp, final in links:
+        # the temporary file's data was synced before it was linked
+        assert tmp in synced[:[i for i, e in enumerate(events) if e[0] == "link" and e[2] == final][0]]
+    last_link = max(i for i, e in enumerate(events) if e[0] == "link")
+    folders_synced_after = {e[1] for e in events[last_link:] if e[0] == "fsync"}
+    assert {os.path.dirname(f) for f in finals} <= folders_synced_after  # 4 folders, each synced
+    for (table, _, _), f in zip(jobs, finals):
+        assert pq.read_table(f).equals(table)
+    assert not list((out / ".tmp").iterdir())
+
+
+@pytest.mark.parametrize("stage", ["encode", "fsync", "link"])
+def test_a_batch_failing_midway_leaves_the_files_before_it_complete_and_nothing_else(tmp_path, monkeypatch, stage):
+    import errno
+
+    from crawler.store.writer import write_files
+
+    out, jobs = _batch_jobs(tmp_path)
+    bad = jobs[2][2].name  # the third file fails (disk full or an I/O error)
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if stage == "encode":
+        real = pq.write_table
+
+        def partial(table, where, **kw):
+            real(table, where, **kw)
+            if os.path.basename(where).startswith(bad):
+                with open(where, "r+b") as fh:  # half a file on disk, then the error
+                    fh.truncate(os.path.getsize(where) // 2)
+                full()
+        monkeypatch.setattr(store.files.pq, "write_table", partial)
+    elif stage == "fsync":
+        real_fsync = os.fsync
+
+        def fsync(fd):
+            if os.path.basename(_fd_path(fd)).startswith(bad):
+                raise OSError(errno.EIO, "Input/output error")
+            real_fsync(fd)
+        monkeypatch.setattr(os, "fsync", fsync)
+    else:
+        real_link = os.link
+        monkeypatch.setattr(os, "link", lambda a, b: full() if os.path.basename(b) == bad else real_link(a, b))
+    results = write_files(jobs)
+    monkeypatch.undo()
+    assert [p is not None for p, _ in results] == [True, True, False]
+    assert isinstance(results[2][1], OSError)
+    on_disk = sorted(str(p) for p in (out / "articles").rglob("*.parquet"))
+    assert on_disk == sorted(str(p) for p, _ in results[:2])  # the two before it, nothing after it
+    for (table, _, _), (path, _) in zip(jobs, results[:2]):
+        assert pq.read_table(path).equals(table)
+    assert not list((out / ".tmp").iterdir())  # no temporary file of the failed or later jobs

@@ -159,9 +159,19 @@ def resolve_sites(
     return out, warnings
 
 
+def post_key(url: str) -> tuple[str, int] | None:
+    """(host, post id) of a post URL in either form, else None: one parse for both (a crawl asks per link)."""
+    parts = urlsplit(url)
+    pid = _post_id(parts)
+    return None if pid is None else ((parts.hostname or "").lower(), pid)
+
+
 def post_id_of(url: str) -> int | None:
     """The post id of a post URL in either form (pseudo-static or index.php?id=N), else None."""
-    parts = urlsplit(url)
+    return _post_id(urlsplit(url))
+
+
+def _post_id(parts) -> int | None:
     m = POST_PATH_RE.match(parts.path)
     if m:
         return int(m.group(1))

@@ -316,10 +316,9 @@ class ZblogSpider(scrapy.Spider):
         if self.site_mode.get(host) != "full" or self.args.since or self.args.until:
             return
         for link in filter(None, links):
-            other = sites.post_id_of(link)
-            lhost = (urlsplit(link).hostname or "").lower()
-            if other is not None and lhost in self.allowed_hosts and (lhost, other) not in self.requested:
-                self.deferred.setdefault(lhost, set()).add(other)
+            key = sites.post_key(link)
+            if key is not None and key[0] in self.allowed_hosts and key not in self.requested:
+                self.deferred.setdefault(key[0], set()).add(key[1])
 
     def on_idle(self):
         """Lists exhausted: request the posts only related/prev/next links pointed at, if any."""

@@ -84,3 +84,16 @@ def test_every_user_of_post_urls_reads_the_one_grammar():
     assert all(sites.post_id_of(site.post_url(p)) == p for p in site.post_ids())
     for bad in ("http://h.cn/index.php/category-1.html", "http://h.cn/index.php?id=x", "http://h.cn/post/1.htm"):
         assert sites.post_id_of(bad) is None and extract.post_id_from_url(bad) is None
+
+
+@pytest.mark.parametrize("url, key", [
+    ("http://jinshan.021cf.cn/index.php/post/3756.html", ("jinshan.021cf.cn", 3756)),
+    ("http://LAIAN.021cf.cn/index.php?id=1414", ("laian.021cf.cn", 1414)),
+    ("http://jinshan.021cf.cn/index.php/category-1.html", None),
+    ("http://jinshan.021cf.cn/index.php?id=abc", None),
+])
+def test_post_key_is_host_and_post_id_in_one_parse(url, key):
+    from crawler.sites import post_id_of, post_key
+
+    assert post_key(url) == key
+    assert (post_key(url) or (None, None))[1] == post_id_of(url)

@@ -47,6 +47,14 @@ def search_row(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _close_quietly(index) -> None:
+    """Close an index that failed (what closing it raises too is beside the point)."""
+    try:
+        index.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
 class DerivedIndexes:
     """Per-run feeder: `add(record)` for each new or changed article, `close()` at the end of the run."""
 
@@ -112,17 +120,11 @@ class DerivedIndexes:
             self._drop_search()
 
     def _drop_search(self) -> None:
-        try:
-            self.search.close()
-        except Exception:  # noqa: BLE001
-            pass
+        _close_quietly(self.search)
         self.search = None
 
     def _drop(self) -> None:
-        try:
-            self.dups.close()
-        except Exception:  # noqa: BLE001
-            pass
+        _close_quietly(self.dups)
         self.dups = None
 
     def close(self, written: bool = True) -> dict:

@@ -248,15 +248,21 @@ class FailedPosts:
         """Write every site changed since the last save: replayed on the current file, under a lock."""
         if not self._journal:
             return
+        self._sites.update(self._replay(self._journal))
+        self._journal.clear()
+
+    def _replay(self, journal: dict[str, list[tuple]]) -> dict[str, dict[int, dict[str, Any]]]:
+        """Apply journaled ops to each host's current file and write it, under the lock; the new contents."""
+        written = {}
         with self._dir(create=True) as dfd:
             with self._locked(dfd):
-                for host, ops in self._journal.items():
+                for host, ops in journal.items():
                     posts = self._read(dfd, host)  # another process may have written meanwhile
                     for op in ops:
                         self._apply(posts, op)
                     self._write(dfd, host, posts)
-                    self._sites[host] = posts
-        self._journal.clear()
+                    written[host] = posts
+        return written
 
     def checkpoint(self) -> None:
         """Write the failures (and revivals) recorded so far, keeping settlements for `save`.
@@ -273,13 +279,7 @@ class FailedPosts:
         early = {host: ops for host, ops in early.items() if ops}
         if not early:
             return
-        with self._dir(create=True) as dfd:
-            with self._locked(dfd):
-                for host, ops in early.items():
-                    posts = self._read(dfd, host)
-                    for op in ops:
-                        self._apply(posts, op)
-                    self._write(dfd, host, posts)
+        self._replay(early)  # the in-memory view keeps the settlements applied
         for host, ops in list(self._journal.items()):
             failed_later: set[int] = set()
             kept = []

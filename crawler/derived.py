@@ -12,28 +12,11 @@ dropped by that sync or the next one (crawler.search).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-
-def stamp_version(record: dict[str, Any]) -> dict[str, Any]:
-    """Fill in the version fields DatasetWriter.add would otherwise fill itself (content_hash and
-    record_hash from the text, fetched_at/extracted_at: now), so what the indexes are fed after the
-    write equals what the file holds (a sync takes another value for another version)."""
-    from crawler.items import content_hash, record_hash
-
-    if not record.get("content_hash"):
-        record["content_hash"] = content_hash(record.get("text") or "")
-    if not record.get("record_hash"):
-        record["record_hash"] = record_hash(record)
-    for name in ("fetched_at", "extracted_at"):
-        if record.get(name) is None:
-            record[name] = dt.datetime.now(dt.timezone.utc)
-    return record
 
 
 def search_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +72,8 @@ class DerivedIndexes:
     def add(self, record: dict, sig=None) -> None:
         """Feed one written (new or changed) article to both indexes (sig: its dedup.Signature, if made ahead).
 
-        The record must carry the version fields the file holds (stamp_version before the write).
+        The record must carry the version fields the file holds (crawler.store.writer.stamp_version
+        before the write).
         """
         if self.search is not None:
             self._rows.append(search_row(record))

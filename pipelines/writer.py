@@ -9,9 +9,9 @@ from scrapy.utils.defer import _schedule_coro
 
 from crawler import dedup
 from crawler import ledger as keys
-from crawler.derived import stamp_version
 from crawler.errors import DISK_FULL_ERRNOS
 from crawler.ledger import ArchiveItem, Ledger, PostItem
+from crawler.store.writer import stamp_version
 
 logger = logging.getLogger(__name__)
 

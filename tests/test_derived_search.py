@@ -11,7 +11,8 @@ import sqlite3
 import pytest
 
 from crawler import search
-from crawler.derived import DerivedIndexes, DerivedProcess, stamp_version
+from crawler.derived import DerivedIndexes, DerivedProcess
+from crawler.store.writer import stamp_version
 from crawler.store import DatasetWriter
 from store_helpers import rec
 

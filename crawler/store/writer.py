@@ -50,6 +50,18 @@ def buffer_rows(flush_rows: int, setting: int | None = 0) -> int:
     return max(flush_rows, int(setting or 0) or BUFFER_FACTOR * flush_rows)
 
 
+def stamp_version(record: dict[str, Any]) -> dict[str, Any]:
+    """Fill in, in place, the version fields every written row has: content_hash and record_hash
+    from the text, fetched_at/extracted_at in UTC (now when missing). `_normalise` runs it on each
+    row; the writer pipeline runs it before the write too, so what the indexes are fed equals what
+    the file holds (a search sync takes another value for another version)."""
+    record["content_hash"] = record.get("content_hash") or content_hash(record.get("text") or "")
+    record["record_hash"] = record.get("record_hash") or record_hash(record)
+    for name in ("fetched_at", "extracted_at"):
+        record[name] = to_utc(record.get(name)) or dt.datetime.now(dt.timezone.utc)
+    return record
+
+
 def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     rec = {name: record.get(name) for name in ARTICLE_SCHEMA.names}
     for name in ("url", "site", "post_id"):
@@ -61,12 +73,9 @@ def _normalise(record: Mapping[str, Any], run_id: str) -> dict[str, Any]:
     text = rec["text"] or ""
     rec["text"] = text
     rec["title"] = rec["title"] or ""
-    rec["content_hash"] = rec["content_hash"] or content_hash(text)
-    rec["record_hash"] = rec["record_hash"] or record_hash(rec)
+    stamp_version(rec)
     rec["run_id"] = rec["run_id"] or run_id
-    rec["fetched_at"] = to_utc(rec["fetched_at"]) or dt.datetime.now(dt.timezone.utc)
     rec["published"] = to_utc(rec["published"])
-    rec["extracted_at"] = to_utc(rec["extracted_at"]) or dt.datetime.now(dt.timezone.utc)
     if rec["char_count"] is None:
         rec["char_count"] = len("".join(text.split()))  # split() drops Unicode whitespace too
     if rec["paragraph_count"] is None:

@@ -58,6 +58,13 @@ def _small_file_codecs(schema: pa.Schema) -> dict[str, str]:
     return {path: COMPRESSION if path.partition(".")[0] in zstd else SMALL_FILE_CODEC for path in _leaf_paths(schema)}
 
 
+def encode(table: pa.Table, path: Any, row_group_size: int | None = None, compression: Any = None) -> None:
+    """Write table as a Parquet file at path with the dataset's options (codec: compression_for(table)
+    unless given; ROW_GROUP_ROWS rows a group unless given; dictionaries and statistics on)."""
+    pq.write_table(table, path, compression=compression or compression_for(table),
+                   row_group_size=row_group_size or ROW_GROUP_ROWS, use_dictionary=True, write_statistics=True)
+
+
 def _atomic_write_text(target: Path, text: str, tmpdir: Path) -> None:
     if isinstance(target, ObjectPath):  # one PUT replaces the object: old or new, never a mix
         target.write_text(text)
@@ -94,8 +101,7 @@ def _encode_tmp(table: pa.Table, tmpdir: Path, target: Path, row_group_size: int
     """The Parquet file of table under tmpdir (not yet fsynced); nothing left there when it fails (disk full)."""
     tmp = tmpdir / f"{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        pq.write_table(table, tmp, compression=compression_for(table),
-                       row_group_size=row_group_size or ROW_GROUP_ROWS, use_dictionary=True, write_statistics=True)
+        encode(table, tmp, row_group_size)
     except OSError:
         tmp.unlink(missing_ok=True)
         raise
@@ -411,8 +417,7 @@ def _put_parquet(table: pa.Table, target: ObjectPath, row_group_size: int | None
     """Upload table as one complete object at target (or target with a bumped counter): never overwrites."""
     tmp = target.loc.local_tmp(target.name)
     try:
-        pq.write_table(table, tmp, compression=compression_for(table),
-                       row_group_size=row_group_size or ROW_GROUP_ROWS, use_dictionary=True, write_statistics=True)
+        encode(table, tmp, row_group_size)
         final = target.loc.put_file(target.rel, tmp)
     finally:
         if os.path.exists(tmp):

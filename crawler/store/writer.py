@@ -481,8 +481,7 @@ def _merge_objects(files: list[Any], schema: pa.Schema, order: list[tuple[str, s
     tmp = keep.loc.local_tmp(keep.name)
     try:
         table = _read_files(files, schema, threads=False).sort_by(order)
-        pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS,
-                       use_dictionary=True, write_statistics=True)
+        _files.encode(table, tmp, compression=COMPRESSION)  # merged: zstd throughout, whatever its size
         del table
         if not keep.exists():  # a compaction took this folder's files meanwhile: never re-create
             logger.info("%s vanished while merging (compacted meanwhile?): merge skipped", keep)

@@ -438,9 +438,10 @@ _ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _html_parser() -> lxml.html.HTMLParser:
-    """A new HTML parser (one per page: its error log is the page's) with those element classes."""
-    parser = lxml.html.HTMLParser()
+def _html_parser(encoding: str | None = None) -> lxml.html.HTMLParser:
+    """A new HTML parser (one per page: its error log is the page's) with those element classes;
+    encoding is the codec of the bytes it is given (None for a str)."""
+    parser = lxml.html.HTMLParser(encoding=encoding)
     parser.set_element_class_lookup(_ELEMENT_CLASSES)
     return parser
 
@@ -451,12 +452,19 @@ def _parse(html: bytes | str, content_type: str | None = None, charset: str | No
         text, codec, bad = decode_html(html, content_type, charset)
     else:
         text, codec, bad = html, None, 0
-    text = _RE_XML_DECL.sub("", text, count=1)
-    if not text.strip():
+    declaration = _RE_XML_DECL.match(text)
+    if declaration:
+        text = text[declaration.end():]
+    if not text or text.isspace():
         raise errors.NotAnArticle("empty page")
-    parser = _html_parser()
+    # Bytes that decoded as UTF-8 as they are go to libxml2 as they are: from a str it would read
+    # CPython's UTF-16/32 copy and convert it back to UTF-8 first. The tree is the same (a BOM, an
+    # XML declaration or a replaced byte takes the str way, which drops or mends them).
+    as_bytes = (isinstance(html, bytes) and codec == "utf-8" and not bad and not declaration
+                and not html.startswith(codecs.BOM_UTF8))
+    parser = _html_parser("utf-8" if as_bytes else None)
     try:
-        tree = lxml.html.document_fromstring(text, parser=parser)
+        tree = lxml.html.document_fromstring(html if as_bytes else text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
     # libxml2 stops descending at 256 levels and silently drops what lies deeper: a body nested

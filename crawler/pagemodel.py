@@ -10,6 +10,7 @@ XPath (`rules.xpath`), which orders nested containers' elements as the document 
 from __future__ import annotations
 
 import functools
+import re
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -25,6 +26,14 @@ def text_of(el) -> str:
     return " ".join(el.text_content().split()) if el is not None else ""
 
 
+#: An absolute http(s) URL that urljoin gives back unchanged whatever the base: lower-case scheme,
+#: ASCII host (no IPv6 brackets), a path without ``;`` params and a non-empty query, no fragment,
+#: no space or control character. urljoin (parse, compare schemes, unparse) is ~5 µs a link,
+#: and tpure writes every link of a post page this way.
+_RE_PLAIN_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]*)?"
+                                r"(?:/[A-Za-z0-9._~!$&'()*+,=:@%/\-]*)?(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?\-]+)?")
+
+
 def abs_url(base: str, href: str | None) -> str | None:
     """Absolute URL of a link, None for empty/javascript/fragment links."""
     if not href:
@@ -32,6 +41,8 @@ def abs_url(base: str, href: str | None) -> str | None:
     href = href.strip()
     if not href or href.startswith(("javascript:", "#", "mailto:")):
         return None
+    if _RE_PLAIN_ABSOLUTE.fullmatch(href):
+        return href
     return urljoin(base, href)
 
 

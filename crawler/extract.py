@@ -81,11 +81,18 @@ def _aligned(el) -> bool:
 def _dom_block(el) -> Block:
     """A top-level child of ``.single`` as one Block (only single-line paragraphs are typed p)."""
     tag = el.tag if isinstance(el.tag, str) else ""
-    has_img = tag == "img" or next(el.iter("img"), None) is not None
-    text = _text(el)
+    if not len(el):
+        # most paragraphs are one text node: no text_content() XPath, no descendant walks
+        text, has_img, nested = " ".join((el.text or "").split()), tag == "img", False
+    elif tag in _PARAGRAPH_TAGS:
+        text = _text(el)
+        below = {d.tag for d in el.iterdescendants()}  # one walk for both questions
+        has_img, nested = "img" in below, not below.isdisjoint(_NESTED_TAGS)
+    else:
+        text, has_img, nested = _text(el), next(el.iter("img"), None) is not None, True
     if has_img and not text:
         return Block("image", "", True, _img_alt(el))
-    if tag in _PARAGRAPH_TAGS and not _nested(el):
+    if tag in _PARAGRAPH_TAGS and not nested:
         return Block("p", text, has_img, _img_alt(el) if has_img else "", _aligned(el) or tag == "center")
     return Block("other", text, has_img)
 

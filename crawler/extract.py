@@ -202,6 +202,8 @@ def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
 
     Children tagged in ``skip`` are left out (a nested list inside an item has items of its own).
     """
+    if not len(el) and el.tag != "lb":
+        return (el.text or "").split("\n")  # a leaf (most paragraphs and cells): its own text
     parts: list[str] = []
 
     def walk(node):
@@ -242,7 +244,7 @@ def trafilatura_blocks(body) -> list[Block]:
                     out.append(Block("row", text))
         else:
             kind = "head" if tag == "head" else ("quote" if tag == "quote" else "p")
-            has_img = next(el.iter("graphic"), None) is not None
+            has_img = len(el) > 0 and next(el.iter("graphic"), None) is not None  # (el is no graphic)
             if has_img:
                 out.append(Block("image", "", True, _graphic_alt(el)))
             lines = [line for line in _lines(el) if line.strip()]

@@ -9,7 +9,9 @@ the first incomplete one. ``reextract`` rebuilds articles and links from these f
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import http
 import logging
 import os
@@ -55,21 +57,20 @@ class _GzipMembers:
 
     warcio's WARCWriter (gzip off) writes a record in pieces and flushes after each record;
     a flush ends the member, as warcio's own gzip wrapper does, so readers see the same layout.
+    The pieces are kept until the flush and compressed in one call: zlib's output does not
+    depend on how its input is cut, and one call per member costs less than one per piece.
     """
 
     def __init__(self, out):
         self.out = out
-        self._new()
-
-    def _new(self) -> None:
-        self._zip = zlib.compressobj(WARC_GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._parts: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        self.out.write(self._zip.compress(data))
+        self._parts.append(data)
 
     def flush(self) -> None:
-        self.out.write(self._zip.flush())
-        self._new()
+        self.out.write(zlib.compress(b"".join(self._parts), WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16))
+        self._parts = []
 
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:
@@ -90,6 +91,28 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
     return clock.to_utc(value) or clock.now()
 
 
+def _sha1(*parts: bytes) -> str:
+    """A WARC digest header value, spelled as warcio's Digester spells it (sha1:<base32>)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part)
+    return "sha1:" + base64.b32encode(h.digest()).decode("ascii")
+
+
+#: the payload digest of a request record (it has no payload)
+_EMPTY_DIGEST = _sha1(b"")
+
+
+def _warc_headers(url: str, rec_type: str, when: str, rec_id: str, digests: list[tuple[str, str]]):
+    """WARC headers in the order warcio's create_warc_record + write_request_response_pair give them."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    headers = [("WARC-Date", when), ("WARC-Type", rec_type), ("WARC-Record-ID", rec_id)]
+    if url:
+        headers.append(("WARC-Target-URI", url))
+    return StatusAndHeaders("", headers + digests, protocol="WARC/1.1")
+
+
 def exchange_records(url: str, status: int, headers: Any, body: bytes, request_headers: Any = None,
                      fetched_at: dt.datetime | None = None, method: str = "GET") -> tuple[str, bytes]:
     """One exchange as finished WARC records: (the response's WARC-Record-ID, response + request bytes).
@@ -100,7 +123,7 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
     write_response wrote before, so warcio readers and read_warc's damaged-member recovery read
     either alike.
     """
-    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
     from warcio.timeutils import datetime_to_iso_date
     from warcio.warcwriter import WARCWriter
 
@@ -115,21 +138,31 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
         reason = "Unknown"
     resp_headers = [(k, v) for k, v in _header_list(headers) if k.lower() not in _DROP_HEADERS]
     resp_headers.append(("Content-Length", str(len(body))))
-    resp = writer.create_warc_record(
-        url, "response", payload=BytesIO(body), length=len(body),
-        http_headers=StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1"),
-        warc_headers_dict={"WARC-Date": when})
+    resp_http = StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1")
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     req_headers = _header_list(request_headers)
     if not any(k.lower() == "host" for k, _ in req_headers):
         req_headers.insert(0, ("Host", parts.netloc))
+    req_http = StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True)
+    # The digests are computed here, once, over the bytes warcio writes (its own headers buffer,
+    # which also %-encodes non-ASCII header values): left to warcio, create_warc_record reads
+    # the body for the payload digest and the writer reads it again for the block digest.
+    resp_http.compute_headers_buffer()
+    req_http.compute_headers_buffer()
+    resp_id = StatusAndHeadersParser.make_warc_id()
+    resp = writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body), http_headers=resp_http,
+        warc_headers=_warc_headers(url, "response", when, resp_id, [
+            ("WARC-Payload-Digest", _sha1(body)), ("WARC-Block-Digest", _sha1(resp_http.headers_buff, body))]))
     req = writer.create_warc_record(
-        url, "request",
-        http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True),
-        warc_headers_dict={"WARC-Date": when})
-    writer.write_request_response_pair(req, resp)
-    return resp.rec_headers.get_header("WARC-Record-ID"), buf.getvalue()
+        url, "request", http_headers=req_http,
+        warc_headers=_warc_headers(url, "request", when, StatusAndHeadersParser.make_warc_id(), [
+            ("WARC-Payload-Digest", _EMPTY_DIGEST), ("WARC-Concurrent-To", resp_id),
+            ("WARC-Block-Digest", _sha1(req_http.headers_buff))]))
+    writer.write_record(resp)
+    writer.write_record(req)
+    return resp_id, buf.getvalue()
 
 
 def warcinfo_record(filename: str, run_id: str) -> bytes:

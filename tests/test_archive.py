@@ -281,3 +281,53 @@ def test_a_damaged_member_of_appended_records_costs_that_record_only(tmp_path):
     lost: list = []
     got = [r.url for r in read_warc(path, lost=lost)]
     assert got == urls[:2] + urls[3:] and len(lost) == 1
+
+
+def _warcio_exchange(url, status, reason, headers, body, req_line, req_headers, when):
+    """The records as warcio's own builder writes them (digests computed by warcio)."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
+    resp = writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body),
+        http_headers=StatusAndHeaders(f"{status} {reason}", headers, protocol="HTTP/1.1"),
+        warc_headers_dict={"WARC-Date": when})
+    req = writer.create_warc_record(
+        url, "request", http_headers=StatusAndHeaders(req_line, req_headers, is_http_request=True),
+        warc_headers_dict={"WARC-Date": when})
+    writer.write_request_response_pair(req, resp)
+    return buf.getvalue()
+
+
+def test_exchange_records_are_what_warcio_writes_and_their_digests_verify():
+    # exchange_records computes the digests itself (once): the records must stay byte for byte
+    # what warcio's builder makes (IDs aside), non-ASCII header values (%-encoded) included
+    import re
+    from io import BytesIO
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from crawler.archive import exchange_records
+
+    url = "http://jinshan.021cf.cn/index.php/post/7.html?x=1"
+    body = "园区招商".encode("gbk") * 500
+    fetched = dt.datetime(2024, 5, 1, 12, 0, 0, 654321, tzinfo=UTC)
+    headers = [("Content-Type", "text/html; charset=gbk"), ("Content-Disposition", "inline; filename=园区.html"),
+               ("X-Note", "园区"), ("Content-Encoding", "gzip")]
+    rid, data = exchange_records(url, 200, headers, body, [("User-Agent", "parkcorpus-test")], fetched)
+    mask = re.compile(rb"(WARC-Record-ID|WARC-Concurrent-To): [^\r\n]*")
+    ours = b"".join(_members(data))
+    theirs = _warcio_exchange(url, 200, "OK", headers[:3] + [("Content-Length", str(len(body)))], body,
+                              "GET /index.php/post/7.html?x=1 HTTP/1.1",
+                              [("Host", "jinshan.021cf.cn"), ("User-Agent", "parkcorpus-test")],
+                              "2024-05-01T12:00:00.654321Z")
+    assert mask.sub(b"", ours) == mask.sub(b"", theirs)
+    assert b"%E5%9B%AD%E5%8C%BA" in ours  # the non-ASCII value went through warcio's %-encoding
+    records = list(ArchiveIterator(BytesIO(data), check_digests="raise"))  # raises on a wrong digest
+    assert [r.rec_type for r in records] == ["response", "request"]
+    assert records[0].rec_headers.get_header("WARC-Record-ID") == rid
+    assert records[1].rec_headers.get_header("WARC-Concurrent-To") == rid

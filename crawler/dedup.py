@@ -109,12 +109,37 @@ def _minhash(**kw):
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations(), **kw)
 
 
+#: MurmurHash3's 32-bit finalizer (shift, multiplier, shift, multiplier, shift): datasketch's
+#: affine32 scheme mixes every hash value with it before the permutations
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+def minhash_values(hashes: np.ndarray) -> np.ndarray:
+    """The MinHash values (uint32, NUM_PERM) of non-empty precomputed uint32 shingle hashes.
+
+    The values datasketch's MinHash(hashfunc=int).update_batch(hashes) gives (its affine32
+    scheme, its permutations), computed in one numpy pass: update_batch calls the hash function
+    once per shingle in Python and converts the list back to an array (0.13 against 0.05 ms a
+    post). tests/test_dedup.py holds the two to the same values.
+    """
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = np.array(hashes, dtype=np.uint32)
+    h ^= h >> s1
+    h *= m1
+    h ^= h >> s2
+    h *= m2
+    h ^= h >> s3
+    a, b = _permutations()
+    phv = np.multiply.outer(h, a)  # (shingles, NUM_PERM); uint32 arithmetic wraps like datasketch's
+    phv += b
+    return phv.min(axis=0)
+
+
 def minhash(hashes: np.ndarray):
     """The datasketch MinHash of precomputed shingle hashes (the hash function is the identity)."""
-    m = _minhash(hashfunc=int)
-    if len(hashes):
-        m.update_batch(hashes)
-    return m
+    if not len(hashes):
+        return _minhash(hashfunc=int)
+    return _minhash(hashfunc=int, hashvalues=minhash_values(hashes))
 
 
 def numbers_by_slot(raw_norm: str) -> dict[str, set[str]]:
@@ -194,9 +219,8 @@ def signature(text: str | None, content_hash: str | None = None) -> Signature:
     """The Signature of a text (pure; a crawl's workers run it so the crawl process does not)."""
     raw = normalize_for_dedup(text)
     hashes, slots = _text_features(raw)
-    m = minhash(hashes) if len(hashes) >= MIN_SHINGLES else None
-    return Signature(content_hash, hashes, slots, None if m is None else np.asarray(m.hashvalues),
-                     zlib.compress(raw.encode(), 1))
+    values = minhash_values(hashes) if len(hashes) >= MIN_SHINGLES else None
+    return Signature(content_hash, hashes, slots, values, zlib.compress(raw.encode(), 1))
 
 
 def _us(value) -> int | None:

@@ -269,3 +269,22 @@ def test_a_dead_index_process_never_stops_the_crawl(tmp_path, caplog):
             derived.add(r)  # neither raises nor blocks
         assert derived.close() == {}
     assert "duplicate index process is gone" in caplog.text
+
+
+def test_minhash_values_are_datasketchs_update_batch():
+    # the signature's MinHash values are computed in numpy: they must be the values datasketch's
+    # own update_batch gives (the index stores them and compares them with datasketch's LSH)
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    texts = [dedup.normalize_for_dedup(t).replace(".", "") for t in (STORY, FACTORY, STORY[:40])]
+    batches = [dedup.shingle_hashes(t) for t in texts] + [
+        rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32) for n in (1, 7, 1000)]
+    batches.append(np.array([0, 1, 2**32 - 1], dtype=np.uint32))
+    for hashes in batches:
+        m = dedup._minhash(hashfunc=int)
+        m.update_batch(hashes)
+        got = dedup.minhash_values(hashes)
+        assert got.dtype == np.uint32 and got.tolist() == m.hashvalues.tolist()
+        assert dedup.minhash(hashes).jaccard(m) == 1.0
+    assert dedup.minhash(np.zeros(0, dtype=np.uint32)).hashvalues.tolist() == dedup._minhash().hashvalues.tolist()

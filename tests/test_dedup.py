@@ -288,3 +288,23 @@ def test_minhash_values_are_datasketchs_update_batch():
         assert got.dtype == np.uint32 and got.tolist() == m.hashvalues.tolist()
         assert dedup.minhash(hashes).jaccard(m) == 1.0
     assert dedup.minhash(np.zeros(0, dtype=np.uint32)).hashvalues.tolist() == dedup._minhash().hashvalues.tolist()
+
+
+def test_shingle_hashes_are_the_stored_polynomial_hashes_sorted_and_unique():
+    # the index stores these hashes: they must stay the polynomial hash of each 5-character window
+    # (uint64 wrap-around), mixed by the Fibonacci multiplier, sorted and without repeats
+    import numpy as np
+
+    def reference(norm, k=5):
+        out = set()
+        for i in range(len(norm) - k + 1):
+            h = 0
+            for ch in norm[i:i + k]:
+                h = (h * 1_000_003 + ord(ch)) % 2**64
+            out.add((h * 0x9E3779B97F4A7C15) % 2**64 >> 32)
+        return sorted(out)
+
+    for text in (STORY, FACTORY, "园区园区园区园区园区园区", "abcde", "abcd", "𠀋𠀌𠀍𠀎𠀏𠀐"):
+        norm = dedup.normalize_for_dedup(text).replace(".", "")
+        got = dedup.shingle_hashes(norm)
+        assert got.dtype == np.uint32 and got.tolist() == reference(norm)

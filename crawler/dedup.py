@@ -72,14 +72,19 @@ _SLOT = 4
 
 #: what is not a letter, digit or ideograph (and not the decimal point kept for numbers)
 _NOT_WORD = re.compile(r"[^\w.]|_")
+#: _NOT_WORD before full-width forms are folded: the full-width full stop folds to a kept "."
+#: (every other full-width form is a word character exactly when its ASCII counterpart is)
+_NOT_WORD_UNFOLDED = re.compile(r"[^\w.\uff0e]|_")
 _DIGITS_TO_HASH = str.maketrans("0123456789", "##########")
 
 
 def normalize_for_dedup(text: str | None) -> str:
     """Letters, digits, ideographs and decimal points of the text, normalised like the search index."""
-    from crawler.search import normalize_search
+    from crawler.search import fold_fullwidth, to_simplified
 
-    return _NOT_WORD.sub("", normalize_search(text or ""))
+    # _NOT_WORD.sub("", normalize_search(text)), with the punctuation dropped before the full-width
+    # forms are folded: almost none are left to fold (tests/test_dedup.py checks every character)
+    return fold_fullwidth(_NOT_WORD_UNFOLDED.sub("", to_simplified(text or "")))
 
 
 def shingle_hashes(norm: str, k: int = SHINGLE) -> np.ndarray:

@@ -21,8 +21,10 @@ rebuilt with a warning.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
+import re
 import sqlite3
 import unicodedata
 from pathlib import Path
@@ -91,11 +93,49 @@ def normalize_search(text: str | None) -> str:
     """Text as the index sees it: Traditional -> Simplified (OpenCC t2s) and full-width -> half-width."""
     if not text:
         return ""
-    from crawler.normalize import convert_script, convertible_chars
+    return fold_fullwidth(to_simplified(text))
 
-    if not convertible_chars("t2s").isdisjoint(text):  # skip OpenCC for text already Simplified
-        text = convert_script(text, "t2s")
-    return text.translate(_FULLWIDTH)
+
+def to_simplified(text: str) -> str:
+    """Text through OpenCC t2s; text without a character t2s converts on its own is returned as is."""
+    import numpy as np
+
+    # the text's code points looked up in the table (those past its end read its last, False, entry):
+    # frozenset(convertible_chars).isdisjoint(text) makes a str object of every character
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if _traditional_table().take(cps, mode="clip").any():
+        from crawler.normalize import convert_script
+
+        text = convert_script(text, "t2s")  # not for text already Simplified
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _traditional_table():
+    """A bool per code point up to the last of normalize.convertible_chars("t2s"), then one False."""
+    import numpy as np
+
+    from crawler.normalize import convertible_chars
+
+    cps = np.fromiter(map(ord, convertible_chars("t2s")), dtype=np.int64)
+    table = np.zeros(int(cps.max(initial=0)) + 2, dtype=bool)
+    table[cps] = True
+    return table
+
+
+#: runs of the characters _FULLWIDTH maps (the only ones fold_fullwidth changes)
+_FULLWIDTH_RUN = re.compile("[\uff01-\uff5e\u3000]+")
+
+
+def fold_fullwidth(text: str) -> str:
+    """Full-width forms (Ａ１，（）and the ideographic space) as their ASCII counterparts."""
+    # str.translate with a dict raises and clears a KeyError for every character it does not map
+    # (Python 3.11), most of a Chinese text; the regex finds in C the few runs it does map
+    return _FULLWIDTH_RUN.sub(_fold_run, text)
+
+
+def _fold_run(m: re.Match) -> str:
+    return m.group().translate(_FULLWIDTH)
 
 
 def normalize_query(query: str | None) -> str:

@@ -308,3 +308,18 @@ def test_shingle_hashes_are_the_stored_polynomial_hashes_sorted_and_unique():
         norm = dedup.normalize_for_dedup(text).replace(".", "")
         got = dedup.shingle_hashes(norm)
         assert got.dtype == np.uint32 and got.tolist() == reference(norm)
+
+
+def test_dedup_normalisation_is_the_search_normalisation_without_punctuation():
+    # normalize_for_dedup drops punctuation before folding full-width forms (cheaper); that must
+    # give _NOT_WORD.sub("", normalize_search(text)) for every character, so check each one
+    # (both steps map one character at a time: a separator kept by both keeps them apart)
+    from crawler import search
+
+    sep = "\u4e00"  # 一: a word character, unchanged by either step
+    text = sep.join(chr(c) for c in range(0x110000) if c != 0x4E00)
+    folded = text.translate(search._FULLWIDTH)  # the full-width folding as a plain table
+    assert search.fold_fullwidth(text) == folded
+    assert search.fold_fullwidth(dedup._NOT_WORD_UNFOLDED.sub("", text)) == dedup._NOT_WORD.sub("", folded)
+    for t in (STORY, FACTORY, "據瞭解，園區（集團）ＡＢＣ１２３．５％＿_　面積6800㎡", "沈思远 資料", "\udcffabc", "", None):
+        assert dedup.normalize_for_dedup(t) == dedup._NOT_WORD.sub("", search.normalize_search(t))

@@ -164,10 +164,18 @@ def numbers_by_slot(raw_norm: str) -> dict[str, set[str]]:
     """{the words before a number: the numbers written there} over the normalised text."""
     slots: dict[str, set[str]] = {}
     for m in _NUMBER.finditer(raw_norm):
-        before = raw_norm[max(0, m.start() - _SLOT):m.start()].translate(_DIGITS_TO_HASH)
-        if not before.strip("#."):
-            continue  # 2026-11-05: the parts of one date compare through their first part
-        slots.setdefault(before, set()).add(m.group(0).lstrip("0") or "0")
+        start = m.start()
+        before = raw_norm[start - _SLOT if start > _SLOT else 0:start]
+        if not before.isalpha():  # letters only (most slots): no digit to mask, no "." to strip
+            before = before.translate(_DIGITS_TO_HASH)
+            if not before.strip("#."):
+                continue  # 2026-11-05: the parts of one date compare through their first part
+        number = m.group().lstrip("0") or "0"
+        found = slots.get(before)
+        if found is None:
+            slots[before] = {number}
+        else:
+            found.add(number)
     return slots
 
 

@@ -80,6 +80,13 @@ def test_number_conflicts_compare_numbers_after_the_same_words():
     assert (conflicts, shared) == (1, 2)
 
 
+def test_number_slots_mask_digits_before_a_number_and_skip_parts_of_one_number():
+    # the slot is the 4 characters before a number, digits in it masked; a slot of only digits and
+    # points (the 05 of 2026.11.05) is no slot; leading zeros do not make another number
+    got = dedup.numbers_by_slot("价格0元建筑面积6800平方米层高010米2026.11.05")
+    assert got == {"价格": {"0"}, "建筑面积": {"6800"}, "方米层高": {"10"}, "###米": {"2026.11"}}
+
+
 def test_earliest_post_is_dup_of_even_when_it_arrives_last(tmp_path):
     with dedup.DupIndex(tmp_path) as idx:
         _add(idx, "laian.021cf.cn", 9, "来源：滁州日报\n" + STORY, day=9)

@@ -103,14 +103,32 @@ def _sha1(*parts: bytes) -> str:
 _EMPTY_DIGEST = _sha1(b"")
 
 
-def _warc_headers(url: str, rec_type: str, when: str, rec_id: str, digests: list[tuple[str, str]]):
+def _warc_headers(url: str, rec_type: str, when: str, rec_id: str, fields: list[tuple[str, str]]):
     """WARC headers in the order warcio's create_warc_record + write_request_response_pair give them."""
     from warcio.statusandheaders import StatusAndHeaders
 
     headers = [("WARC-Date", when), ("WARC-Type", rec_type), ("WARC-Record-ID", rec_id)]
     if url:
         headers.append(("WARC-Target-URI", url))
-    return StatusAndHeaders("", headers + digests, protocol="WARC/1.1")
+    return StatusAndHeaders("", headers + fields, protocol="WARC/1.1")
+
+
+def _record(url: str, rec_type: str, when: str, rec_id: str, digests: list[tuple[str, str]],
+            http_headers: Any, payload: bytes = b"") -> bytes:
+    """One WARC record as one gzip member, laid out as warcio's WARCWriter writes it.
+
+    WARC headers, the HTTP headers warcio rendered (headers_buff), the payload, CRLF CRLF: what
+    WARCWriter._write_warc_record writes, without its passes over the payload (digests, copy in
+    16 KB pieces) nor its header lookups. tests/test_archive.py holds the two byte for byte.
+    """
+    from warcio.recordbuilder import RecordBuilder
+
+    block = http_headers.headers_buff
+    warc = _warc_headers(url, rec_type, when, rec_id, digests + [
+        ("Content-Type", RecordBuilder.WARC_RECORDS[rec_type]), ("Content-Length", str(len(block) + len(payload)))])
+    # one zlib call per member: deflate's output does not depend on how its input is cut
+    return zlib.compress(b"".join((warc.to_bytes(), block, payload, b"\r\n\r\n")),
+                         WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16)
 
 
 def exchange_records(url: str, status: int, headers: Any, body: bytes, request_headers: Any = None,
@@ -119,18 +137,15 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
 
     Pure (no file, no state): a crawl's extraction workers build the records of the pages they
     extract and the crawl process only appends the bytes (WarcArchive.append). Each record is
-    its own gzip member (warcio's WARCWriter, zlib level WARC_GZIP_LEVEL), the layout
-    write_response wrote before, so warcio readers and read_warc's damaged-member recovery read
-    either alike.
+    its own gzip member (zlib level WARC_GZIP_LEVEL) holding what warcio's WARCWriter writes for
+    it, the layout write_response wrote before, so warcio readers and read_warc's damaged-member
+    recovery read either alike.
     """
     from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
     from warcio.timeutils import datetime_to_iso_date
-    from warcio.warcwriter import WARCWriter
 
     body = body or b""
-    buf = BytesIO()
-    # WARC/1.1 dates keep microseconds; each record one gzip member (_GzipMembers)
-    writer = WARCWriter(_GzipMembers(buf), gzip=False, warc_version="1.1")
+    # WARC/1.1 dates keep microseconds
     when = datetime_to_iso_date(_utc(fetched_at).replace(tzinfo=None), use_micros=True)
     try:
         reason = http.HTTPStatus(int(status)).phrase
@@ -145,24 +160,17 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
     if not any(k.lower() == "host" for k, _ in req_headers):
         req_headers.insert(0, ("Host", parts.netloc))
     req_http = StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True)
-    # The digests are computed here, once, over the bytes warcio writes (its own headers buffer,
-    # which also %-encodes non-ASCII header values): left to warcio, create_warc_record reads
-    # the body for the payload digest and the writer reads it again for the block digest.
+    # warcio's own header rendering (it %-encodes non-ASCII values); the digests are over it
     resp_http.compute_headers_buffer()
     req_http.compute_headers_buffer()
     resp_id = StatusAndHeadersParser.make_warc_id()
-    resp = writer.create_warc_record(
-        url, "response", payload=BytesIO(body), length=len(body), http_headers=resp_http,
-        warc_headers=_warc_headers(url, "response", when, resp_id, [
-            ("WARC-Payload-Digest", _sha1(body)), ("WARC-Block-Digest", _sha1(resp_http.headers_buff, body))]))
-    req = writer.create_warc_record(
-        url, "request", http_headers=req_http,
-        warc_headers=_warc_headers(url, "request", when, StatusAndHeadersParser.make_warc_id(), [
-            ("WARC-Payload-Digest", _EMPTY_DIGEST), ("WARC-Concurrent-To", resp_id),
-            ("WARC-Block-Digest", _sha1(req_http.headers_buff))]))
-    writer.write_record(resp)
-    writer.write_record(req)
-    return resp_id, buf.getvalue()
+    resp = _record(url, "response", when, resp_id, [
+        ("WARC-Payload-Digest", _sha1(body)), ("WARC-Block-Digest", _sha1(resp_http.headers_buff, body))],
+        resp_http, body)
+    req = _record(url, "request", when, StatusAndHeadersParser.make_warc_id(), [
+        ("WARC-Payload-Digest", _EMPTY_DIGEST), ("WARC-Concurrent-To", resp_id),
+        ("WARC-Block-Digest", _sha1(req_http.headers_buff))], req_http)
+    return resp_id, resp + req
 
 
 def warcinfo_record(filename: str, run_id: str) -> bytes:

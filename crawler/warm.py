@@ -30,11 +30,14 @@ def warm() -> bool:
     """Extract WARM_PAGE once in this process; False (and a debug line) if that fails."""
     from crawler.places import gazetteer
     from crawler.record import Page, record_task
+    from crawler.search import traditional_chars
 
     try:
         record_task(Page.of(WARM_URL, WARM_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}))
         # the name automaton and the local stems of every county, whatever region the page had
         gazetteer().prepare()
+        # the Traditional-character class normalize_search (dedup signatures, search index) scans with
+        traditional_chars()
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation; a worker works without it
         logger.debug("extractor warm-up failed: %s", exc)
         return False

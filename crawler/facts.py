@@ -559,6 +559,10 @@ def _sentences(text: str) -> list[str]:
 
 
 def _parcel_names(sentence: str) -> list[str]:
+    if "地块" not in sentence and "宗地" not in sentence:
+        # both patterns end (RE_PARCEL_NAME) or start (RE_PARCEL_CODE) with one of these words; the
+        # lazy name pattern is tried at every position, most of a post's sentences name no parcel
+        return []
     names = []
     for m in fr.RE_PARCEL_NAME.finditer(sentence):
         if m.start(1) and sentence[m.start(1) - 1] in "“\"'‘「":
@@ -613,6 +617,8 @@ def _prose_values(s: str) -> dict:
     if m:
         v["start_price_yuan"] = parse_money(m.group(1) + m.group(2))
     for pattern in fr.RE_BUYER:
+        if pattern is fr.RE_BUYER_FIRM and "公司" not in s and "集团" not in s:
+            continue  # its lazy name is tried at every position; the name must end in one of these
         m = pattern.search(s)
         if m:
             v["buyer"] = m.group(1)

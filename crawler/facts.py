@@ -10,6 +10,7 @@ and patterns are data in `crawler.fact_rules`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -204,6 +205,12 @@ def parse_date(text: str | None, *, numeric: bool = False) -> date | None:
         return None
 
 
+#: Distinct parcel names and column labels remembered per process (parcel_key, header_field): a
+#: post compares each name several times, and labels (出让面积, 起始价) repeat from post to post.
+FACT_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=FACT_CACHE_SIZE)
 def parcel_key(name: str | None) -> str | None:
     """A parcel name normalised for joins: no spaces or punctuation, upper case, no 地块 suffix,
     and a coded name (JS-0504单元47-09) without the place words in front of its code."""
@@ -221,6 +228,7 @@ def parcel_key(name: str | None) -> str | None:
 # ------------------------------------------------------------------------------------------
 # Parcel tables
 # ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=FACT_CACHE_SIZE)
 def header_field(label: str) -> str | None:
     """The parcel field a column label names (fact_rules.PARCEL_HEADER_RULES), or None."""
     t = re.sub(r"\s+", "", _nfkc(label))
@@ -590,12 +598,14 @@ def _doc_method(text: str) -> str | None:
 def _prose_values(s: str) -> dict:
     """What one sentence states about a parcel (only the fields it names)."""
     v: dict = {}
-    m = fr.RE_AREA_LABEL.search(s)
+    # a word each match must hold, checked first where the pattern has no literal start for the
+    # regex engine to skip ahead by (it would try every position of every sentence)
+    m = fr.RE_AREA_LABEL.search(s) if "面积" in s else None
     if m:
         a = fr.RE_AREA.match(s, m.end()) or fr.RE_AREA.match(_nfkc(s), m.end())
         if a:
             v["area_m2"] = parse_area(a.group(0))
-    m = fr.RE_LAND_USE.search(s)
+    m = fr.RE_LAND_USE.search(s) if "用地" in s else None
     if m:
         v["land_use"] = m.group(1)
     m = fr.RE_PLOT_RATIO.search(s)
@@ -628,7 +638,7 @@ def _prose_values(s: str) -> dict:
         v["deal_price_yuan"] = parse_money(m.group(1) + m.group(2))
     if fr.RE_AT_RESERVE.search(s):
         v["at_reserve"] = True
-    m = fr.RE_UNIT_PRICE.search(s)
+    m = fr.RE_UNIT_PRICE.search(s) if "价" in s else None
     if m:
         v["unit_price_yuan_m2"] = parse_unit_price(m.group(1))
     m = fr.RE_FLOOR_PRICE.search(s)

@@ -326,16 +326,21 @@ class Gazetteer:
             # an everyday word: only the subsite's own county by its short name (金山 on jinshan)
             own = [u for u in units if u.code == region]
             return own[0] if own else None
-        scopes = []
+        # the scopes from the narrowest: the subsite's county, its prefecture, an area named
+        # unambiguously in the text, the subsite's province (written out rather than as a list
+        # of lambdas: this runs for every mention)
+        hit = None
         if region:
-            scopes += [lambda c: c == region, lambda c: c[:4] == region[:4] and region[2:4] != "00"]
-        scopes.append(lambda c: any(c.startswith(_prefix(a)) for a in anchors))
-        if region and not weak:  # a bare short name a province away is no better than none
-            scopes.append(lambda c: c[:2] == region[:2])
-        for inside in scopes:
-            hit = [u for u in units if inside(u.code)]
-            if hit:
-                return _pick(hit)
+            hit = [u for u in units if u.code == region]
+            if not hit and region[2:4] != "00":
+                hit = [u for u in units if u.code[:4] == region[:4]]
+        if not hit and anchors:
+            inside = tuple(_prefix(a) for a in anchors)
+            hit = [u for u in units if u.code.startswith(inside)]
+        if not hit and region and not weak:  # a bare short name a province away is no better than none
+            hit = [u for u in units if u.code[:2] == region[:2]]
+        if hit:
+            return _pick(hit)
         unit = _pick(list(m.fallback) or units)
         if unit is None:
             return None

@@ -159,6 +159,10 @@ RE_PARCEL_CODE = re.compile(r"(?:宗地|地块)编号(?:为|是|：|:)\s*([A-Za-
 #: road names).
 #: "XX公司以总价2,316万元摘得平湖…地块": the verb of a deal (and an ASCII comma) ends what went before.
 PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|(?:宗地|地块|编号|名称)为|摘得|竞得|拍得|斩获|拿下|，|,|、|：|:)")
+#: A firm named before its bid ("绍兴城投集团以总价8.26亿元、楼面价12,100元/平方米竞得…": the price
+#: phrase may be long); one of RE_BUYER, a name of its own so that facts can skip sentences
+#: without 公司/集团 (its lazy name is tried at every position).
+RE_BUYER_FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,36}?(?:竞得|摘得|斩获|拍得|拿下|获得)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"
@@ -166,7 +170,7 @@ RE_BUYER = [
     # 竞得方/受让方 are the wording of 中指 and exchange news ("竞得方为上海奉祥精密机械有限公司")
     re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者|竞得方|受让方|竞得企业|买受人)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
     # "绍兴城投集团以总价8.26亿元、楼面价12,100元/平方米竞得…": the price phrase may be long
-    re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,36}?(?:竞得|摘得|斩获|拍得|拿下|获得)"),
+    RE_BUYER_FIRM,
     re.compile(r"(?:花落|落户)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))"),
 ]
 #: The deal price in prose: "以1500万元竞得", "成交价1500万元", "成交价格为2.3亿元".

@@ -142,7 +142,19 @@ def normalize_field(text: str | None, options: ExtractOptions = DEFAULT_OPTIONS)
     """Normalise a short field (title, category, tag) the same way as the body, without phone masking."""
     if not text:
         return text
-    text = convert_script(text, options.convert)
-    if options.swaps:
+    return _normalized_field(text, options.convert, options.swaps)
+
+
+#: Distinct short fields remembered per process by normalize_field.
+FIELD_CACHE_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=FIELD_CACHE_SIZE)
+def _normalized_field(text: str, convert: str, swaps: bool) -> str:
+    # fields repeat from page to page (a site's categories and tags, a table's 出让面积 and 备注
+    # labels, "—" cells): a pure function of its arguments, so one OpenCC pass (a C call plus
+    # the Python around it) per distinct field is enough
+    text = convert_script(text, convert)
+    if swaps:
         text = apply_swaps(text)[0]
     return text

@@ -40,7 +40,9 @@ START_METHOD = "forkserver"
 PRELOAD = ["crawler.extract", "crawler.record", "crawler.warm"]  # crawler.warm: extracts one page
 #: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
 #: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
-CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]
+#: crawler.warm comes last: finding these imported, it warms them up too (see there).
+CRAWL_PRELOAD = [m for m in PRELOAD if m != "crawler.warm"] + [
+    "crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch", "crawler.warm"]
 #: Most calls `ExtractionPool.call` sends to a worker as one message (see there): small enough that
 #: both workers get a share of a burst, large enough to amortise the message.
 CALL_BATCH = 4

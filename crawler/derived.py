@@ -111,6 +111,10 @@ class DerivedIndexes:
         _close_quietly(self.dups)
         self.dups = None
 
+    def drain(self) -> None:
+        """The feed is over and the writer is about to close: nothing to get ready in this process
+        (DerivedProcess does work here, beside the writer's close)."""
+
     def close(self, written: bool = True) -> dict:
         """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
         search index: it confirms the rows fed, indexes what the files hold and was not fed, and
@@ -201,6 +205,17 @@ class DerivedProcess:
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index process: %s", exc)
 
+    def drain(self) -> None:
+        """The feed is over: send what waits, and have the process index it and get ready for close
+        while the writer closes (both end phases run side by side; close() then does the rest)."""
+        if self.closed:
+            return
+        self._send()
+        try:
+            self.queue.put(("drain",))
+        except Exception as exc:  # noqa: BLE001
+            log.warning("duplicate index process: %s", exc)
+
     def close(self, written: bool = True) -> dict:
         """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
         if self.closed:
@@ -237,5 +252,16 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             result.send(derived.close(written=msg[1]))
             result.close()
             return
+        if msg[0] == "drain":
+            _warm_arrow()
+            continue
         for item, sig in msg[1]:
             derived.add(item, sig)
+
+
+def _warm_arrow() -> None:
+    """Build one Arrow array from Python objects: pyarrow imports pandas the first time it does
+    (~0.3 s), which write_duplicates' table would otherwise pay after the writer has closed."""
+    import pyarrow as pa
+
+    pa.array([], pa.string())

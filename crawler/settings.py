@@ -69,6 +69,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "crawler.extensions.CrawlAccounting": 500,
+    "crawler.extensions.LongLivedObjects": 510,
 }
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,

@@ -209,6 +209,15 @@ def test_a_crawls_fork_server_warms_the_crawl_steps_too():
     assert got == {"CRAWL_PRELOAD": ["1"], "PRELOAD": ["0"]}
 
 
+def test_workers_keep_the_preloaded_objects_out_of_the_collector():
+    from crawler.workers import map_calls
+    from worker_tasks import frozen_objects
+
+    with ExtractionPool(2) as p:
+        got = [v for _t, ok, v in map_calls(frozen_objects, [(i, (), "gc") for i in range(4)], pool=p, chunk=1) if ok]
+    assert len(got) == 4 and min(got) > 10_000, got
+
+
 def test_workers_start_warm():
     from crawler.workers import map_calls
     from worker_tasks import warm_state

@@ -185,20 +185,21 @@ class DerivedProcess:
         """Queue one written (new or changed) article for the duplicate index (sig: its dedup.Signature)."""
         if self.closed:
             return
-        if not self.proc.is_alive():  # died (killed, out of memory): stop feeding it, once
-            log.warning("duplicate index process is gone; `parkcorpus reextract` or `search` rebuild "
-                        "what is missing")
-            self.closed = True
-            self.queue.cancel_join_thread()  # what is still queued has nowhere to go
-            return
         # what DupIndex.add and the search index read (the text: search needs it even with a signature)
         self._batch.append((search_row(record), sig))
         if len(self._batch) >= self.BATCH:
             self._send()
 
     def _send(self) -> None:
+        """Queue the batch; if the process died (killed, out of memory), stop feeding it, once."""
         batch, self._batch = self._batch, []
-        if not batch:
+        if not batch or self.closed:
+            return
+        if not self.proc.is_alive():  # checked per batch, not per post: it is a system call
+            log.warning("duplicate index process is gone; `parkcorpus reextract` or `search` rebuild "
+                        "what is missing")
+            self.closed = True
+            self.queue.cancel_join_thread()  # what is still queued has nowhere to go
             return
         try:
             self.queue.put(("add", batch))
@@ -208,9 +209,9 @@ class DerivedProcess:
     def drain(self) -> None:
         """The feed is over: send what waits, and have the process index it and get ready for close
         while the writer closes (both end phases run side by side; close() then does the rest)."""
+        self._send()
         if self.closed:
             return
-        self._send()
         try:
             self.queue.put(("drain",))
         except Exception as exc:  # noqa: BLE001
@@ -218,12 +219,12 @@ class DerivedProcess:
 
     def close(self, written: bool = True) -> dict:
         """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
+        self._send()  # (finds a dead process too)
         if self.closed:
             self.proc.join()
             return self.summary
         self.closed = True
         try:
-            self._send()
             self.queue.put(("close", written))
             self.queue.close()
             self.queue.join_thread()  # everything queued has reached the pipe

@@ -46,6 +46,9 @@ SNIPPET_CONTEXT = 40
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
+#: the same as characters (its values are ASCII, never keys: replacing one at a time equals translate)
+_FULLWIDTH_CHARS = {chr(k): chr(v) for k, v in _FULLWIDTH.items()}
+_FULLWIDTH_SET = frozenset(_FULLWIDTH_CHARS)
 
 #: what the index keeps of an article row (the columns a sync reads of a file, what a crawl feeds)
 COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
@@ -93,9 +96,16 @@ def normalize_search(text: str | None) -> str:
         return ""
     from crawler.normalize import convert_script, convertible_chars
 
-    if not convertible_chars("t2s").isdisjoint(text):  # skip OpenCC for text already Simplified
+    # the text's distinct characters, once: both checks below then look at a few hundred of them
+    # instead of every character, and the full-width ones present are replaced one by one (the
+    # same result as str.translate, which looks up every character of the text in a dict)
+    chars = set(text)
+    if not convertible_chars("t2s").isdisjoint(chars):  # skip OpenCC for text already Simplified
         text = convert_script(text, "t2s")
-    return text.translate(_FULLWIDTH)
+        chars = set(text)
+    for ch in _FULLWIDTH_SET.intersection(chars):
+        text = text.replace(ch, _FULLWIDTH_CHARS[ch])
+    return text
 
 
 def normalize_query(query: str | None) -> str:

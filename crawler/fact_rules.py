@@ -240,7 +240,10 @@ DOC_TYPE_RULES: list[tuple] = [
     # (written to start with 成 or 结, so the regex engine skips ahead cheaply on news posts)
     ("land_result", re.compile(r"成交(?:(?<=具体成交|地块成交)情况如下|结果如下|(?<=全部成交|均已成交|现已成交))|结果(?:公示|公告|公布)如下"), 2),
     # --- land_notice: parcels offered, the rules of the sale
-    ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
+    # (each branch starts with its own literal, so the regex engine skips ahead to 挂/拍/招/出/决
+    # instead of trying the group at every position)
+    ("land_notice", re.compile(r"挂牌出让(?:国有建设用地使用权)?公告|拍卖出让(?:国有建设用地使用权)?公告|"
+                               r"招标出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
     # a parcel's sale facts ("出让面积48,006平方米"): a sentence stating them is about a parcel, not
     # a statistic, even under a "数据显示" opener (中指 deal briefs); results outvote it (classify)
@@ -276,7 +279,9 @@ DOC_TYPE_RULES: list[tuple] = [
     # market surveys: averages, vacancy, month-on-month changes
     ("statistics", re.compile(r"平均(?:租金|售价|价格|地价)|空置率|环比(?:增长|下降|上涨|持平)"), 1.5),
     # figures are what a statistics story is made of: each percentage or 亿元 amount counts
-    ("statistics", re.compile(r"[0-9０-９.]+\s*(?:%|％|亿元|个百分点)"), 0.5),
+    # (possessive: a shorter run of the figure is followed by a digit, never by the unit, so
+    # giving digits back cannot make a match)
+    ("statistics", re.compile(r"[0-9０-９.]++\s*(?:%|％|亿元|个百分点)"), 0.5),
 ]
 #: An ad offers something: a post that never says 出租/出售/招租/转让/租售 (a rent survey
 #: quoting 元/平方米/天 figures) is not a listing, whatever its price words score.

@@ -47,6 +47,11 @@ CRAWL_PRELOAD = [m for m in PRELOAD if m != "crawler.warm"] + [
 #: Most calls `ExtractionPool.call` sends to a worker as one message (see there): small enough that
 #: both workers get a share of a burst, large enough to amortise the message.
 CALL_BATCH = 4
+#: Niceness added to every worker process (extraction workers, the index process): the crawl's
+#: event loop keeps fetching at full pace, and at normal priority, while the workers use whatever
+#: CPU it leaves; a fair share between them idles the loop (fewer pages in flight) whenever the
+#: workers are runnable. On a 2-core machine, a 1,000-post crawl measured ~7% more pages/s with it.
+WORKER_NICE = 10
 
 
 class PageFailed(ParkcorpusError):
@@ -145,6 +150,7 @@ def _worker_init(owner: int | None = None) -> None:
     # as the worker: out of the collector's generations, full collections stop walking it (and
     # stop touching, hence copying, the pages it shares with the fork server)
     gc.freeze()
+    os.nice(WORKER_NICE)
     if owner is not None:
         _die_with_owner(owner)
 

@@ -196,11 +196,12 @@ def test_the_warm_page_runs_every_extraction_step():
 
 def test_a_crawls_fork_server_warms_the_crawl_steps_too():
     # CRAWL_PRELOAD imports the WARC and dedup modules before crawler.warm, which then runs the
-    # page through post_task: the dedup signature's search normalisation builds OpenCC's set of
-    # convertible characters there, once, not in each worker; a plain pool's warm-up does not
+    # page through post_task: the dedup signature's MinHash permutations are made there, once,
+    # not in each worker; a plain pool's warm-up (reextract, facts) does not make them
     probe = ("import importlib, sys; from crawler import workers; "
              "[importlib.import_module(m) for m in getattr(workers, sys.argv[1])]; "
-             "from crawler.normalize import convertible_chars; print(convertible_chars.cache_info().currsize)")
+             "d = sys.modules.get('crawler.dedup'); "
+             "print(d._permutations.cache_info().currsize if d else 0)")
     got = {}
     for name in ("CRAWL_PRELOAD", "PRELOAD"):
         out = subprocess.run([sys.executable, "-c", probe, name], capture_output=True, text=True, timeout=120)
@@ -216,6 +217,15 @@ def test_workers_keep_the_preloaded_objects_out_of_the_collector():
     with ExtractionPool(2) as p:
         got = [v for _t, ok, v in map_calls(frozen_objects, [(i, (), "gc") for i in range(4)], pool=p, chunk=1) if ok]
     assert len(got) == 4 and min(got) > 10_000, got
+
+
+def test_workers_run_below_the_crawl_process_priority():
+    from crawler.workers import WORKER_NICE, map_calls
+    from worker_tasks import niceness
+
+    with ExtractionPool(2) as p:
+        got = [v for _t, ok, v in map_calls(niceness, [(i, (), "nice") for i in range(4)], pool=p, chunk=1) if ok]
+    assert got == [min(19, os.nice(0) + WORKER_NICE)] * 4, got
 
 
 def test_workers_start_warm():

@@ -67,3 +67,8 @@ def frozen_objects():
     import gc
 
     return gc.get_freeze_count()
+
+
+def niceness():
+    """This process's nice value."""
+    return os.nice(0)

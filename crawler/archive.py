@@ -9,7 +9,9 @@ the first incomplete one. ``reextract`` rebuilds articles and links from these f
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import http
 import logging
 import os
@@ -55,21 +57,20 @@ class _GzipMembers:
 
     warcio's WARCWriter (gzip off) writes a record in pieces and flushes after each record;
     a flush ends the member, as warcio's own gzip wrapper does, so readers see the same layout.
+    The pieces are kept until the flush and compressed in one call: zlib's output does not
+    depend on how its input is cut, and one call per member costs less than one per piece.
     """
 
     def __init__(self, out):
         self.out = out
-        self._new()
-
-    def _new(self) -> None:
-        self._zip = zlib.compressobj(WARC_GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._parts: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        self.out.write(self._zip.compress(data))
+        self._parts.append(data)
 
     def flush(self) -> None:
-        self.out.write(self._zip.flush())
-        self._new()
+        self.out.write(zlib.compress(b"".join(self._parts), WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16))
+        self._parts = []
 
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:
@@ -90,24 +91,61 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
     return clock.to_utc(value) or clock.now()
 
 
+def _sha1(*parts: bytes) -> str:
+    """A WARC digest header value, spelled as warcio's Digester spells it (sha1:<base32>)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part)
+    return "sha1:" + base64.b32encode(h.digest()).decode("ascii")
+
+
+#: the payload digest of a request record (it has no payload)
+_EMPTY_DIGEST = _sha1(b"")
+
+
+def _warc_headers(url: str, rec_type: str, when: str, rec_id: str, fields: list[tuple[str, str]]):
+    """WARC headers in the order warcio's create_warc_record + write_request_response_pair give them."""
+    from warcio.statusandheaders import StatusAndHeaders
+
+    headers = [("WARC-Date", when), ("WARC-Type", rec_type), ("WARC-Record-ID", rec_id)]
+    if url:
+        headers.append(("WARC-Target-URI", url))
+    return StatusAndHeaders("", headers + fields, protocol="WARC/1.1")
+
+
+def _record(url: str, rec_type: str, when: str, rec_id: str, digests: list[tuple[str, str]],
+            http_headers: Any, payload: bytes = b"") -> bytes:
+    """One WARC record as one gzip member, laid out as warcio's WARCWriter writes it.
+
+    WARC headers, the HTTP headers warcio rendered (headers_buff), the payload, CRLF CRLF: what
+    WARCWriter._write_warc_record writes, without its passes over the payload (digests, copy in
+    16 KB pieces) nor its header lookups. tests/test_archive.py holds the two byte for byte.
+    """
+    from warcio.recordbuilder import RecordBuilder
+
+    block = http_headers.headers_buff
+    warc = _warc_headers(url, rec_type, when, rec_id, digests + [
+        ("Content-Type", RecordBuilder.WARC_RECORDS[rec_type]), ("Content-Length", str(len(block) + len(payload)))])
+    # one zlib call per member: deflate's output does not depend on how its input is cut
+    return zlib.compress(b"".join((warc.to_bytes(), block, payload, b"\r\n\r\n")),
+                         WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16)
+
+
 def exchange_records(url: str, status: int, headers: Any, body: bytes, request_headers: Any = None,
                      fetched_at: dt.datetime | None = None, method: str = "GET") -> tuple[str, bytes]:
     """One exchange as finished WARC records: (the response's WARC-Record-ID, response + request bytes).
 
     Pure (no file, no state): a crawl's extraction workers build the records of the pages they
     extract and the crawl process only appends the bytes (WarcArchive.append). Each record is
-    its own gzip member (warcio's WARCWriter, zlib level WARC_GZIP_LEVEL), the layout
-    write_response wrote before, so warcio readers and read_warc's damaged-member recovery read
-    either alike.
+    its own gzip member (zlib level WARC_GZIP_LEVEL) holding what warcio's WARCWriter writes for
+    it, the layout write_response wrote before, so warcio readers and read_warc's damaged-member
+    recovery read either alike.
     """
-    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
     from warcio.timeutils import datetime_to_iso_date
-    from warcio.warcwriter import WARCWriter
 
     body = body or b""
-    buf = BytesIO()
-    # WARC/1.1 dates keep microseconds; each record one gzip member (_GzipMembers)
-    writer = WARCWriter(_GzipMembers(buf), gzip=False, warc_version="1.1")
+    # WARC/1.1 dates keep microseconds
     when = datetime_to_iso_date(_utc(fetched_at).replace(tzinfo=None), use_micros=True)
     try:
         reason = http.HTTPStatus(int(status)).phrase
@@ -115,21 +153,24 @@ def exchange_records(url: str, status: int, headers: Any, body: bytes, request_h
         reason = "Unknown"
     resp_headers = [(k, v) for k, v in _header_list(headers) if k.lower() not in _DROP_HEADERS]
     resp_headers.append(("Content-Length", str(len(body))))
-    resp = writer.create_warc_record(
-        url, "response", payload=BytesIO(body), length=len(body),
-        http_headers=StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1"),
-        warc_headers_dict={"WARC-Date": when})
+    resp_http = StatusAndHeaders(f"{int(status)} {reason}", resp_headers, protocol="HTTP/1.1")
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     req_headers = _header_list(request_headers)
     if not any(k.lower() == "host" for k, _ in req_headers):
         req_headers.insert(0, ("Host", parts.netloc))
-    req = writer.create_warc_record(
-        url, "request",
-        http_headers=StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True),
-        warc_headers_dict={"WARC-Date": when})
-    writer.write_request_response_pair(req, resp)
-    return resp.rec_headers.get_header("WARC-Record-ID"), buf.getvalue()
+    req_http = StatusAndHeaders(f"{method} {target} HTTP/1.1", req_headers, is_http_request=True)
+    # warcio's own header rendering (it %-encodes non-ASCII values); the digests are over it
+    resp_http.compute_headers_buffer()
+    req_http.compute_headers_buffer()
+    resp_id = StatusAndHeadersParser.make_warc_id()
+    resp = _record(url, "response", when, resp_id, [
+        ("WARC-Payload-Digest", _sha1(body)), ("WARC-Block-Digest", _sha1(resp_http.headers_buff, body))],
+        resp_http, body)
+    req = _record(url, "request", when, StatusAndHeadersParser.make_warc_id(), [
+        ("WARC-Payload-Digest", _EMPTY_DIGEST), ("WARC-Concurrent-To", resp_id),
+        ("WARC-Block-Digest", _sha1(req_http.headers_buff))], req_http)
+    return resp_id, resp + req
 
 
 def warcinfo_record(filename: str, run_id: str) -> bytes:

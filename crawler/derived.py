@@ -111,6 +111,10 @@ class DerivedIndexes:
         _close_quietly(self.dups)
         self.dups = None
 
+    def drain(self) -> None:
+        """The feed is over and the writer is about to close: nothing to get ready in this process
+        (DerivedProcess does work here, beside the writer's close)."""
+
     def close(self, written: bool = True) -> dict:
         """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
         search index: it confirms the rows fed, indexes what the files hold and was not fed, and
@@ -181,34 +185,46 @@ class DerivedProcess:
         """Queue one written (new or changed) article for the duplicate index (sig: its dedup.Signature)."""
         if self.closed:
             return
-        if not self.proc.is_alive():  # died (killed, out of memory): stop feeding it, once
-            log.warning("duplicate index process is gone; `parkcorpus reextract` or `search` rebuild "
-                        "what is missing")
-            self.closed = True
-            self.queue.cancel_join_thread()  # what is still queued has nowhere to go
-            return
         # what DupIndex.add and the search index read (the text: search needs it even with a signature)
         self._batch.append((search_row(record), sig))
         if len(self._batch) >= self.BATCH:
             self._send()
 
     def _send(self) -> None:
+        """Queue the batch; if the process died (killed, out of memory), stop feeding it, once."""
         batch, self._batch = self._batch, []
-        if not batch:
+        if not batch or self.closed:
+            return
+        if not self.proc.is_alive():  # checked per batch, not per post: it is a system call
+            log.warning("duplicate index process is gone; `parkcorpus reextract` or `search` rebuild "
+                        "what is missing")
+            self.closed = True
+            self.queue.cancel_join_thread()  # what is still queued has nowhere to go
             return
         try:
             self.queue.put(("add", batch))
         except Exception as exc:  # noqa: BLE001 - derived data must never stop a crawl
             log.warning("duplicate index process: %s", exc)
 
+    def drain(self) -> None:
+        """The feed is over: send what waits, and have the process index it and get ready for close
+        while the writer closes (both end phases run side by side; close() then does the rest)."""
+        self._send()
+        if self.closed:
+            return
+        try:
+            self.queue.put(("drain",))
+        except Exception as exc:  # noqa: BLE001
+            log.warning("duplicate index process: %s", exc)
+
     def close(self, written: bool = True) -> dict:
         """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
+        self._send()  # (finds a dead process too)
         if self.closed:
             self.proc.join()
             return self.summary
         self.closed = True
         try:
-            self._send()
             self.queue.put(("close", written))
             self.queue.close()
             self.queue.join_thread()  # everything queued has reached the pipe
@@ -237,5 +253,16 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             result.send(derived.close(written=msg[1]))
             result.close()
             return
+        if msg[0] == "drain":
+            _warm_arrow()
+            continue
         for item, sig in msg[1]:
             derived.add(item, sig)
+
+
+def _warm_arrow() -> None:
+    """Build one Arrow array from Python objects: pyarrow imports pandas the first time it does
+    (~0.3 s), which write_duplicates' table would otherwise pay after the writer has closed."""
+    import pyarrow as pa
+
+    pa.array([], pa.string())

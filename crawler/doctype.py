@@ -27,6 +27,11 @@ def opening(text: str) -> str:
 
 
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+#: The types that get a score (all but "other").
+_SCORED = fr.DOC_TYPES[:-1]
+#: fact_rules.DOC_TYPE_RULES unpacked once: (index, doc type, pattern, weight, lead only?, news type?).
+_RULES = [(k, t, p, w, scope == ["lead"], t in fr.NEWS_TYPES)
+          for k, (t, p, w, *scope) in enumerate(fr.DOC_TYPE_RULES)]
 
 
 def scores(title: str | None, text: str | None, tables: list[dict] | None = None) -> dict[str, float]:
@@ -37,7 +42,7 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
     each sentence votes for the type whose rules it matches most (a deal or plan sentence votes
     for no news type), the opening sentence three times; the score is a share of the sentences.
     """
-    out = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
+    out = dict.fromkeys(_SCORED, 0.0)
     text = text or ""
     title = title or ""
     lead = opening(text)
@@ -48,42 +53,46 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
     spans = [m.span() for m in _SENTENCE.finditer(body) if len(m.group(0).strip()) > 8]
     # each rule runs once over the body; its matches are counted per sentence by position, and
     # in all (which is the specific types' count below when the body is the whole text)
-    counts: dict[int, int] = {}
+    counts: list[int] = [0] * len(_RULES)
     votes: dict[int, dict[str, float]] = {}  # only sentences some rule matches vote
     if spans:
         starts = [st for st, _ in spans]
-        for k, (doc_type, pattern, weight, *_) in enumerate(fr.DOC_TYPE_RULES):
-            hits: dict[int, int] = {}
+        cap = fr.MAX_RULE_HITS
+        for k, doc_type, pattern, weight, _lead, _news in _RULES:
+            hits: dict[int, int] | None = None  # most rules match nowhere in a post
             total = 0
             for m in pattern.finditer(body):
                 total += 1
                 i = bisect.bisect_right(starts, m.start()) - 1
                 if i >= 0 and m.end() <= spans[i][1]:
+                    if hits is None:
+                        hits = {}
                     hits[i] = hits.get(i, 0) + 1
             counts[k] = total
-            for i, n in hits.items():
-                if i not in votes:
-                    votes[i] = dict.fromkeys(fr.DOC_TYPES[:-1], 0.0)
-                votes[i][doc_type] += weight * min(n, fr.MAX_RULE_HITS)
+            if hits:
+                for i, n in hits.items():
+                    v = votes.get(i)
+                    if v is None:
+                        v = votes[i] = dict.fromkeys(_SCORED, 0.0)
+                    v[doc_type] += weight * min(n, cap)
     whole = body == text
-    for k, (doc_type, pattern, weight, *scope) in enumerate(fr.DOC_TYPE_RULES):
-        if doc_type in fr.NEWS_TYPES:
+    for k, doc_type, pattern, weight, lead_only, news in _RULES:
+        if news:
             continue
-        if scope != ["lead"] and whole and k in counts:
-            hits = min(counts[k], fr.MAX_RULE_HITS)
+        if not lead_only and whole and spans:
+            hits_ = min(counts[k], fr.MAX_RULE_HITS)
         else:
-            hits = 0
-            for _ in pattern.finditer(lead if scope == ["lead"] else text):
-                hits += 1
-                if hits >= fr.MAX_RULE_HITS:
+            hits_ = 0
+            for _ in pattern.finditer(lead if lead_only else text):
+                hits_ += 1
+                if hits_ >= fr.MAX_RULE_HITS:
                     break
-        out[doc_type] += weight * hits
+        out[doc_type] += weight * hits_
         # the opening says what the post is; later sections of a long report wander off
         if pattern.search(lead):
             out[doc_type] += weight * fr.LEAD_WEIGHT
         if pattern.search(title):
             out[doc_type] += weight * fr.TITLE_WEIGHT
-    news_rules = [(t, p, w) for t, p, w, *_ in fr.DOC_TYPE_RULES if t in fr.NEWS_TYPES]
     if spans:
         tally = dict.fromkeys(fr.NEWS_TYPES, 0.0)
         for i, v in votes.items():
@@ -96,8 +105,8 @@ def scores(title: str | None, text: str | None, tables: list[dict] | None = None
         # a share, so that a long report does not outvote the deal or ad it opens with
         for doc_type, n in tally.items():
             out[doc_type] += fr.NEWS_SCALE * n / (len(spans) + 1)
-    for doc_type, pattern, weight in news_rules:
-        if pattern.search(title):
+    for _k, doc_type, pattern, weight, _lead, news in _RULES:
+        if news and pattern.search(title):
             out[doc_type] += weight * fr.TITLE_WEIGHT
     for table in tables or []:
         _table_votes(table, out)

@@ -6,6 +6,7 @@ the crawl, the summary lands in PARKCORPUS_SUMMARY_FILE when that setting is giv
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -143,3 +144,43 @@ class CrawlAccounting:
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         os.replace(tmp, path)
+
+
+class LongLivedObjects:
+    """Keeps the garbage collector's work in a crawl process to what the crawl allocates.
+
+    When the spider opens, the process holds ~130k objects that live as long as the crawl
+    (Scrapy, Twisted, pyarrow, the known-post state): gc.freeze() takes them out of the
+    collector's generations, so full collections stop walking them again. And a crawl allocates
+    in bursts (a response, its record, its requests) that reference counting mostly frees before
+    a young collection would scan them: a higher first-generation threshold makes fewer, cheaper
+    collections. A 1,000-post crawl spent 0.7 s CPU in the collector, 0.14 s with both (0.48 s
+    with the freeze alone). spider_closed undoes both (a process may run another crawl).
+    """
+
+    #: the first-generation threshold while the crawl runs (Python's default: 700)
+    YOUNG_THRESHOLD = 20_000
+
+    def __init__(self, crawler):
+        self.thresholds: tuple[int, ...] | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        """Build from the crawler (Scrapy component protocol)."""
+        return cls(crawler)
+
+    def spider_opened(self, spider=None):
+        """Freeze what exists now; collect the young generation less often."""
+        gc.freeze()
+        self.thresholds = gc.get_threshold()
+        young = self.thresholds[0] and max(self.YOUNG_THRESHOLD, self.thresholds[0])  # 0: collection is off
+        gc.set_threshold(young, *self.thresholds[1:])
+
+    def spider_closed(self, spider=None):
+        """Unfreeze and restore the thresholds."""
+        if self.thresholds is not None:
+            gc.unfreeze()
+            gc.set_threshold(*self.thresholds)
+            self.thresholds = None

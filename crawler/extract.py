@@ -52,7 +52,13 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "center", "blockquote", "h1", "
 
 
 #: A paragraph holding one of these holds more than one line.
-_NESTED_TAGS = tuple(_BLOCK_TAGS | {"br"})
+_NESTED_TAGS = frozenset(_BLOCK_TAGS | {"br"})
+
+
+def _nested(el) -> bool:
+    """el has a block or ``<br>`` below it (a tag set in Python: lxml's many-tag
+    ``iterdescendants(*tags)`` builds a matcher per call, dearer than walking a short paragraph)."""
+    return any(d.tag in _NESTED_TAGS for d in el.iterdescendants())
 
 
 def _img_alt(el) -> str:
@@ -75,19 +81,32 @@ def _aligned(el) -> bool:
 def _dom_block(el) -> Block:
     """A top-level child of ``.single`` as one Block (only single-line paragraphs are typed p)."""
     tag = el.tag if isinstance(el.tag, str) else ""
-    has_img = tag == "img" or next(el.iter("img"), None) is not None
-    text = _text(el)
+    if not len(el):
+        # most paragraphs are one text node: no text_content() XPath, no descendant walks
+        text, has_img, nested = " ".join((el.text or "").split()), tag == "img", False
+    elif tag in _PARAGRAPH_TAGS:
+        text = _text(el)
+        below = {d.tag for d in el.iterdescendants()}  # one walk for both questions
+        has_img, nested = "img" in below, not below.isdisjoint(_NESTED_TAGS)
+    else:
+        text, has_img, nested = _text(el), next(el.iter("img"), None) is not None, True
     if has_img and not text:
         return Block("image", "", True, _img_alt(el))
-    if tag in ("p", "div", "center", "section", "span", "a", "strong", "b", "font"):
-        nested = next(el.iterdescendants(*_NESTED_TAGS), None) is not None
-        if not nested:
-            return Block("p", text, has_img, _img_alt(el) if has_img else "", _aligned(el) or tag == "center")
+    if tag in _PARAGRAPH_TAGS and not nested:
+        return Block("p", text, has_img, _img_alt(el) if has_img else "", _aligned(el) or tag == "center")
     return Block("other", text, has_img)
 
 
-_INLINE_TAGS = {"b", "strong", "font", "span", "em", "i", "u", "a", "small", "big", "sup", "sub"}
-_HOIST_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "div", "p", "blockquote", "dl", "figure", "section"}
+#: Top-level children that are one paragraph when nothing block-level is nested in them.
+_PARAGRAPH_TAGS = frozenset({"p", "div", "center", "section", "span", "a", "strong", "b", "font"})
+
+
+_INLINE_TAGS = frozenset({"b", "strong", "font", "span", "em", "i", "u", "a", "small", "big", "sup", "sub"})
+_HOIST_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "div", "p", "blockquote", "dl",
+                         "figure", "section"})
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: Elements inside ``.single`` that never carry article text (`rules.XP_SINGLE_JUNK`), compiled once.
+_XP_SINGLE_JUNK = etree.XPath(rules.XP_SINGLE_JUNK)
 
 
 def repair_nesting(single) -> None:
@@ -97,10 +116,16 @@ def repair_nesting(single) -> None:
     inside that paragraph; the editor's HTML on these sites has such soup, and a paragraph holding
     a table would come out as one line.
     """
-    for el in list(single.iter(*_INLINE_TAGS)):
-        if el is not single and any(d.tag in _HOIST_TAGS for d in el.iterdescendants() if isinstance(d.tag, str)):
+    # One walk, tags tested in Python: lxml's many-tag iter() builds a matcher per call. Dropping
+    # an inline tag moves its children up in place, so document order (and the paragraphs the
+    # second loop sees) is as a fresh walk would find it.
+    elements = list(single.iter())
+    for el in elements:
+        if el.tag in _INLINE_TAGS and el is not single and any(d.tag in _HOIST_TAGS for d in el.iterdescendants()):
             el.drop_tag()
-    for el in list(single.iter("p", "h1", "h2", "h3", "h4", "h5", "h6")):
+    for el in elements:
+        if el.tag != "p" and el.tag not in _HEADING_TAGS:
+            continue
         kids = [c for c in el if isinstance(c.tag, str)]
         first = next((i for i, c in enumerate(kids) if c.tag in _HOIST_TAGS), None)
         if first is None or el.getparent() is None:
@@ -116,14 +141,17 @@ def prune_single(single) -> bool:
     Returns whether two of the paragraphs it kept, top-level or inside a wrapper, have the same
     text (see `_mark_repeats`).
     """
-    for junk in single.xpath(rules.XP_SINGLE_JUNK):
+    for junk in _XP_SINGLE_JUNK(single):
         junk.drop_tree()
     repair_nesting(single)
     children = [c for c in single if isinstance(c.tag, str)]
     kept = []
     for child in children:
         block = _dom_block(child)
-        block.text = clean.clean_line(block.text)
+        # The text is split()/joined already: of what clean_line strips or collapses only the
+        # zero-width space and BOM (not str.isspace) can be left, and its two regexes cost more.
+        if "\u200b" in block.text or "\ufeff" in block.text:
+            block.text = clean.clean_line(block.text)
         drop = False
         if block.kind == "image":
             drop = clean.is_qr_image(block)
@@ -149,8 +177,9 @@ def prune_single(single) -> bool:
         child.drop_tree()
     # Subheads (h2/h3 in the editor's HTML) become paragraphs: trafilatura drops short headings
     # between paragraphs of a fragment, and the corpus keeps a subhead as one line anyway.
-    for head in single.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
-        head.tag = "p"
+    for head in single.iterdescendants():
+        if head.tag in _HEADING_TAGS:
+            head.tag = "p"
     # Lazy images: tpure keeps the real URL in data-original and a placeholder in src.
     for img in single.iter("img"):
         if img.get("data-original"):
@@ -165,8 +194,7 @@ def _paragraph_texts(el, block: Block) -> list[str]:
     parcel's lines in a ``<div>``, and repeat 出让年限：50年 in each)."""
     if block.kind == "p":
         return [" ".join(block.text.split())]
-    return [" ".join(d.text_content().split()) for d in el.iter(*_REPEAT_TAGS)
-            if next(d.iterdescendants(*_NESTED_TAGS), None) is None]
+    return [" ".join(d.text_content().split()) for d in el.iter() if d.tag in _REPEAT_TAGS and not _nested(d)]
 
 
 def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
@@ -174,6 +202,8 @@ def _lines(el, skip: tuple[str, ...] = ()) -> list[str]:
 
     Children tagged in ``skip`` are left out (a nested list inside an item has items of its own).
     """
+    if not len(el) and el.tag != "lb":
+        return (el.text or "").split("\n")  # a leaf (most paragraphs and cells): its own text
     parts: list[str] = []
 
     def walk(node):
@@ -214,7 +244,7 @@ def trafilatura_blocks(body) -> list[Block]:
                     out.append(Block("row", text))
         else:
             kind = "head" if tag == "head" else ("quote" if tag == "quote" else "p")
-            has_img = next(el.iter("graphic"), None) is not None
+            has_img = len(el) > 0 and next(el.iter("graphic"), None) is not None  # (el is no graphic)
             if has_img:
                 out.append(Block("image", "", True, _graphic_alt(el)))
             lines = [line for line in _lines(el) if line.strip()]
@@ -299,7 +329,7 @@ def _dom_fallback_blocks(single) -> list[Block]:
 #: k-th repeat): trafilatura keeps one of identical paragraphs, but an article may repeat a line
 #: (出让年限：50年 under each parcel of a notice). An invisible separator, never in article text.
 _REPEAT_MARK = "\u2063"
-_REPEAT_TAGS = ("p", "li", "div", "blockquote", "dd", "dt")
+_REPEAT_TAGS = frozenset({"p", "li", "div", "blockquote", "dd", "dt"})
 
 
 def _mark_repeats(single) -> list[tuple]:
@@ -310,8 +340,10 @@ def _mark_repeats(single) -> list[tuple]:
     """
     seen: dict[str, int] = {}
     undo: list[tuple] = []
-    for el in single.iter(*_REPEAT_TAGS):
-        if next(el.iterdescendants(*_NESTED_TAGS), None) is not None:
+    for el in single.iter():
+        if el.tag not in _REPEAT_TAGS:
+            continue
+        if _nested(el):
             continue  # a container: its paragraphs are marked themselves
         text = " ".join(el.text_content().split())
         if not text:
@@ -415,9 +447,10 @@ _ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
 )
 
 
-def _html_parser() -> lxml.html.HTMLParser:
-    """A new HTML parser (one per page: its error log is the page's) with those element classes."""
-    parser = lxml.html.HTMLParser()
+def _html_parser(encoding: str | None = None) -> lxml.html.HTMLParser:
+    """A new HTML parser (one per page: its error log is the page's) with those element classes;
+    encoding is the codec of the bytes it is given (None for a str)."""
+    parser = lxml.html.HTMLParser(encoding=encoding)
     parser.set_element_class_lookup(_ELEMENT_CLASSES)
     return parser
 
@@ -428,12 +461,19 @@ def _parse(html: bytes | str, content_type: str | None = None, charset: str | No
         text, codec, bad = decode_html(html, content_type, charset)
     else:
         text, codec, bad = html, None, 0
-    text = _RE_XML_DECL.sub("", text, count=1)
-    if not text.strip():
+    declaration = _RE_XML_DECL.match(text)
+    if declaration:
+        text = text[declaration.end():]
+    if not text or text.isspace():
         raise errors.NotAnArticle("empty page")
-    parser = _html_parser()
+    # Bytes that decoded as UTF-8 as they are go to libxml2 as they are: from a str it would read
+    # CPython's UTF-16/32 copy and convert it back to UTF-8 first. The tree is the same (a BOM, an
+    # XML declaration or a replaced byte takes the str way, which drops or mends them).
+    as_bytes = (isinstance(html, bytes) and codec == "utf-8" and not bad and not declaration
+                and not html.startswith(codecs.BOM_UTF8))
+    parser = _html_parser("utf-8" if as_bytes else None)
     try:
-        tree = lxml.html.document_fromstring(text, parser=parser)
+        tree = lxml.html.document_fromstring(html if as_bytes else text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise errors.NotAnArticle(f"not an HTML page ({exc})") from None
     # libxml2 stops descending at 256 levels and silently drops what lies deeper: a body nested

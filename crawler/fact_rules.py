@@ -159,6 +159,10 @@ RE_PARCEL_CODE = re.compile(r"(?:宗地|地块)编号(?:为|是|：|:)\s*([A-Za-
 #: road names).
 #: "XX公司以总价2,316万元摘得平湖…地块": the verb of a deal (and an ASCII comma) ends what went before.
 PARCEL_NAME_LEAD = re.compile(r"^.*(?:近日|日前|今天|今日|目前|此次|本次|该|位于|其中|的|(?:宗地|地块|编号|名称)为|摘得|竞得|拍得|斩获|拿下|，|,|、|：|:)")
+#: A firm named before its bid ("绍兴城投集团以总价8.26亿元、楼面价12,100元/平方米竞得…": the price
+#: phrase may be long); one of RE_BUYER, a name of its own so that facts can skip sentences
+#: without 公司/集团 (its lazy name is tried at every position).
+RE_BUYER_FIRM = re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,36}?(?:竞得|摘得|斩获|拍得|拿下|获得)")
 #: The winner of a deal: "由XX公司以1500万元竞得", "被XX公司竞得", "XX公司以底价竞得", "竞得人为XX".
 RE_BUYER = [
     re.compile(r"(?:由|被)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所|有限合伙\)?|银行))"
@@ -166,7 +170,7 @@ RE_BUYER = [
     # 竞得方/受让方 are the wording of 中指 and exchange news ("竞得方为上海奉祥精密机械有限公司")
     re.compile(r"(?:竞得人|受让人|竞得单位|受让单位|竞得者|竞得方|受让方|竞得企业|买受人)(?:为|是|：|:)\s*([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团|厂|中心|合伙企业|研究院|研究所))"),
     # "绍兴城投集团以总价8.26亿元、楼面价12,100元/平方米竞得…": the price phrase may be long
-    re.compile(r"([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))(?:以|用)[^，。；]{0,36}?(?:竞得|摘得|斩获|拍得|拿下|获得)"),
+    RE_BUYER_FIRM,
     re.compile(r"(?:花落|落户)([\u4e00-\u9fa5A-Za-z0-9（）()·]{2,40}?(?:公司|集团))"),
 ]
 #: The deal price in prose: "以1500万元竞得", "成交价1500万元", "成交价格为2.3亿元".
@@ -236,7 +240,10 @@ DOC_TYPE_RULES: list[tuple] = [
     # (written to start with 成 or 结, so the regex engine skips ahead cheaply on news posts)
     ("land_result", re.compile(r"成交(?:(?<=具体成交|地块成交)情况如下|结果如下|(?<=全部成交|均已成交|现已成交))|结果(?:公示|公告|公布)如下"), 2),
     # --- land_notice: parcels offered, the rules of the sale
-    ("land_notice", re.compile(r"(?:挂牌|拍卖|招标)出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
+    # (each branch starts with its own literal, so the regex engine skips ahead to 挂/拍/招/出/决
+    # instead of trying the group at every position)
+    ("land_notice", re.compile(r"挂牌出让(?:国有建设用地使用权)?公告|拍卖出让(?:国有建设用地使用权)?公告|"
+                               r"招标出让(?:国有建设用地使用权)?公告|出让公告|决定以(?:网上|公开)?(?:挂牌|拍卖|招标)方式"), 5),
     ("land_notice", re.compile(r"挂牌(?:时间|期限|地点)|拍卖(?:时间|地点)|竞买(?:申请|保证金|人)|起始(?:总)?价|起拍价|申请人可以单独申请|价高者得"), 2),
     # a parcel's sale facts ("出让面积48,006平方米"): a sentence stating them is about a parcel, not
     # a statistic, even under a "数据显示" opener (中指 deal briefs); results outvote it (classify)
@@ -272,7 +279,9 @@ DOC_TYPE_RULES: list[tuple] = [
     # market surveys: averages, vacancy, month-on-month changes
     ("statistics", re.compile(r"平均(?:租金|售价|价格|地价)|空置率|环比(?:增长|下降|上涨|持平)"), 1.5),
     # figures are what a statistics story is made of: each percentage or 亿元 amount counts
-    ("statistics", re.compile(r"[0-9０-９.]+\s*(?:%|％|亿元|个百分点)"), 0.5),
+    # (possessive: a shorter run of the figure is followed by a digit, never by the unit, so
+    # giving digits back cannot make a match)
+    ("statistics", re.compile(r"[0-9０-９.]++\s*(?:%|％|亿元|个百分点)"), 0.5),
 ]
 #: An ad offers something: a post that never says 出租/出售/招租/转让/租售 (a rent survey
 #: quoting 元/平方米/天 figures) is not a listing, whatever its price words score.

@@ -10,6 +10,7 @@ and patterns are data in `crawler.fact_rules`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date
@@ -204,6 +205,12 @@ def parse_date(text: str | None, *, numeric: bool = False) -> date | None:
         return None
 
 
+#: Distinct parcel names and column labels remembered per process (parcel_key, header_field): a
+#: post compares each name several times, and labels (出让面积, 起始价) repeat from post to post.
+FACT_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=FACT_CACHE_SIZE)
 def parcel_key(name: str | None) -> str | None:
     """A parcel name normalised for joins: no spaces or punctuation, upper case, no 地块 suffix,
     and a coded name (JS-0504单元47-09) without the place words in front of its code."""
@@ -221,6 +228,7 @@ def parcel_key(name: str | None) -> str | None:
 # ------------------------------------------------------------------------------------------
 # Parcel tables
 # ------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=FACT_CACHE_SIZE)
 def header_field(label: str) -> str | None:
     """The parcel field a column label names (fact_rules.PARCEL_HEADER_RULES), or None."""
     t = re.sub(r"\s+", "", _nfkc(label))
@@ -559,6 +567,10 @@ def _sentences(text: str) -> list[str]:
 
 
 def _parcel_names(sentence: str) -> list[str]:
+    if "地块" not in sentence and "宗地" not in sentence:
+        # both patterns end (RE_PARCEL_NAME) or start (RE_PARCEL_CODE) with one of these words; the
+        # lazy name pattern is tried at every position, most of a post's sentences name no parcel
+        return []
     names = []
     for m in fr.RE_PARCEL_NAME.finditer(sentence):
         if m.start(1) and sentence[m.start(1) - 1] in "“\"'‘「":
@@ -586,12 +598,14 @@ def _doc_method(text: str) -> str | None:
 def _prose_values(s: str) -> dict:
     """What one sentence states about a parcel (only the fields it names)."""
     v: dict = {}
-    m = fr.RE_AREA_LABEL.search(s)
+    # a word each match must hold, checked first where the pattern has no literal start for the
+    # regex engine to skip ahead by (it would try every position of every sentence)
+    m = fr.RE_AREA_LABEL.search(s) if "面积" in s else None
     if m:
         a = fr.RE_AREA.match(s, m.end()) or fr.RE_AREA.match(_nfkc(s), m.end())
         if a:
             v["area_m2"] = parse_area(a.group(0))
-    m = fr.RE_LAND_USE.search(s)
+    m = fr.RE_LAND_USE.search(s) if "用地" in s else None
     if m:
         v["land_use"] = m.group(1)
     m = fr.RE_PLOT_RATIO.search(s)
@@ -613,6 +627,8 @@ def _prose_values(s: str) -> dict:
     if m:
         v["start_price_yuan"] = parse_money(m.group(1) + m.group(2))
     for pattern in fr.RE_BUYER:
+        if pattern is fr.RE_BUYER_FIRM and "公司" not in s and "集团" not in s:
+            continue  # its lazy name is tried at every position; the name must end in one of these
         m = pattern.search(s)
         if m:
             v["buyer"] = m.group(1)
@@ -622,7 +638,7 @@ def _prose_values(s: str) -> dict:
         v["deal_price_yuan"] = parse_money(m.group(1) + m.group(2))
     if fr.RE_AT_RESERVE.search(s):
         v["at_reserve"] = True
-    m = fr.RE_UNIT_PRICE.search(s)
+    m = fr.RE_UNIT_PRICE.search(s) if "价" in s else None
     if m:
         v["unit_price_yuan_m2"] = parse_unit_price(m.group(1))
     m = fr.RE_FLOOR_PRICE.search(s)

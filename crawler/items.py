@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import pyarrow as pa
 
@@ -177,10 +179,51 @@ def _post_id(url: str) -> int | None:
 LINK_ROWS = "link_rows"
 
 
+#: A link with its own scheme and host and nothing urlsplit would strip or drop (ASCII controls,
+#: spaces): its join depends on the page only through the page's scheme.
+_ABSOLUTE_LINK = re.compile(r"https?://[^/?#\x00-\x20\x7f]+(?:[/?#][^\x00-\x20\x7f]*)?\Z")
+#: Distinct links (and their post ids) remembered per process by link_rows.
+LINK_CACHE_SIZE = 8192
+_link_targets: dict[tuple[str, str], tuple[str, str | None]] = {}
+_link_post_ids: dict[str, int | None] = {}
+
+
+def _remember(cache: dict, key: Any, value: Any) -> None:
+    if len(cache) >= LINK_CACHE_SIZE:
+        cache.clear()  # bounded; a crawl links mostly to the posts it saw last
+    cache[key] = value
+
+
+def _link_target(src_url: str | None, url: str) -> tuple[str, str | None]:
+    """(dst_url, dst_site) of a link on the page src_url."""
+    key = None
+    if src_url and _ABSOLUTE_LINK.match(url):
+        # the same posts are linked from page after page (related lists, prev/next): urljoin and
+        # urlsplit are ~10 µs of Python per link, and for an absolute link their result is the
+        # same on every page of a scheme
+        key = (urlsplit(src_url).scheme, url)
+        hit = _link_targets.get(key)
+        if hit is not None:
+            return hit
+    dst = urljoin(src_url, url)
+    out = (dst, urlsplit(dst).hostname)
+    if key is not None:
+        _remember(_link_targets, key, out)
+    return out
+
+
+def _link_post_id(dst: str) -> int | None:
+    """The post id of a link target (crawler.sites.post_id_of), remembered like the target."""
+    try:
+        return _link_post_ids[dst]
+    except KeyError:
+        pid = _post_id(dst)
+        _remember(_link_post_ids, dst, pid)
+        return pid
+
+
 def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The LINK_SCHEMA rows of one article record: related, prev, next and inline links, in page order."""
-    from urllib.parse import urljoin, urlsplit
-
     src_url = record["url"]
     base = {
         "src_site": record["site"],
@@ -192,12 +235,12 @@ def link_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     }
 
     def row(kind: str, url: str, anchor: str | None, position: int, post_id: int | None = None) -> dict:
-        dst = urljoin(src_url, url)
+        dst, dst_site = _link_target(src_url, url)
         return {
             **base,
             "dst_url": dst,
-            "dst_site": urlsplit(dst).hostname,
-            "dst_post_id": post_id if post_id is not None else _post_id(dst),
+            "dst_site": dst_site,
+            "dst_post_id": post_id if post_id is not None else _link_post_id(dst),
             "kind": kind,
             "anchor": anchor,
             "position": position,

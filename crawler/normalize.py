@@ -142,7 +142,25 @@ def normalize_field(text: str | None, options: ExtractOptions = DEFAULT_OPTIONS)
     """Normalise a short field (title, category, tag) the same way as the body, without phone masking."""
     if not text:
         return text
-    text = convert_script(text, options.convert)
-    if options.swaps:
+    if len(text) > FIELD_CACHE_MAX_CHARS:
+        return _normalize_field(text, options.convert, options.swaps)
+    return _normalized_field(text, options.convert, options.swaps)
+
+
+#: Distinct short fields remembered per process by normalize_field, and the longest one remembered
+#: (a paragraph of crawler.facts.body_lines is read once: no use keeping it).
+FIELD_CACHE_SIZE = 8192
+FIELD_CACHE_MAX_CHARS = 200
+
+
+def _normalize_field(text: str, convert: str, swaps: bool) -> str:
+    text = convert_script(text, convert)
+    if swaps:
         text = apply_swaps(text)[0]
     return text
+
+
+# fields repeat from page to page (a site's categories and tags, a table's 出让面积 and 备注 labels,
+# "—" cells): the result is a pure function of the arguments, so one OpenCC pass (a C call plus
+# the Python around it) per distinct field is enough
+_normalized_field = functools.lru_cache(maxsize=FIELD_CACHE_SIZE)(_normalize_field)

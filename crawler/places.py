@@ -154,6 +154,11 @@ class Gazetteer:
         return ahocorasick_rs.AhoCorasick(names) if names else None
 
     @functools.cached_property
+    def _profiles(self) -> dict[str, tuple]:
+        """Name -> _profile(name), filled as names occur (per process: a worker's own pages)."""
+        return {}
+
+    @functools.cached_property
     def _local_index(self) -> dict[str, dict[str, list[Unit]]]:
         """County code -> {town stem: [that county]} for the stems that are not everyday words,
         in one pass over all stems, so that a region's local stems are a lookup."""
@@ -201,33 +206,51 @@ class Gazetteer:
         auto = self._automaton
         if auto is None:
             return []
-        # every occurrence, overlapping ones too, as (name index, start, end) in code points
-        found = [(start, end - start) for _, start, end in auto.find_matches_as_indexes(text, overlapping=True)]
-        found.sort(key=lambda f: (f[0], -f[1]))
-        return found
+        # every occurrence, overlapping ones too, as (name index, start, end) in code points; sorted
+        # as (start, -length) tuples (no key function: a Python call per occurrence)
+        found = sorted([(start, start - end) for _, start, end in auto.find_matches_as_indexes(text, overlapping=True)])
+        return [(start, -neg) for start, neg in found]
+
+    def _profile(self, s: str) -> tuple:
+        """What the rules of _candidates need to know about a name, looked up once per process:
+        (full-name units, the word after it that makes it no name, town units, park stem?, own
+        short-name units, park units, short name?)."""
+        try:
+            return self._profiles[s]
+        except KeyError:
+            pass
+        full = tuple(self.full[s]) if s in self.full else None
+        own = tuple(self.short.get(s, ()))
+        p = (full, _NOT_FULL_AFTER.get(s[-1]) if full is not None else None,
+             tuple(self.town[s]) if s in self.town else None,
+             s in self.short or (s in self.stem and s not in self.common),
+             own, own + tuple(self.stem.get(s, ())), s in self.short)
+        self._profiles[s] = p
+        return p
 
     def _candidates(self, text: str, region: str | None = None) -> list[_Match]:
         out: list[_Match] = []
         local = self.local_stems(region)
+        # one lookup per occurrence in a memo instead of five or six in the big name indexes: in
+        # a worker those are cold in the CPU cache between pages
+        profile = self._profile
         for i, L in self._occurrences(text):
-            s = text[i:i + L]
-            if s in self.full:
-                tail = _NOT_FULL_AFTER.get(s[-1])
-                if not (tail and text.startswith(tail, i + L)):
-                    out.append(_Match(i, i + L, s, "full", tuple(self.full[s])))
-            if s in self.town:
-                out.append(_Match(i, i + L, s, "town", tuple(self.town[s])))
-            park = (s in self.short or (s in self.stem and s not in self.common)) and _PARK_SUFFIX.match(text, i + L)
+            end = i + L
+            s = text[i:end]
+            full, tail, town, park_stem, own, park_units, short = profile(s)
+            if full is not None and not (tail and text.startswith(tail, end)):
+                out.append(_Match(i, end, s, "full", full))
+            if town is not None:
+                out.append(_Match(i, end, s, "town", town))
+            park = park_stem and _PARK_SUFFIX.match(text, end)
             if park:
                 # 来安经济开发区 (county) or 枫泾工业区 (town); a county's own name wins
                 # when no context says otherwise (昆山开发区, although there are 昆山镇s)
-                own = tuple(self.short.get(s, ()))
-                out.append(_Match(i, park.end(), text[i:park.end()], "park",
-                                  own + tuple(self.stem.get(s, ())), own))
-            elif (s in self.short or s in local) and not _NOT_AREA_AFTER.match(text, i + L) \
-                    and not self._straddles(text, i, i + L) and not self._person(text, i, i + L):
-                units = tuple(self.short.get(s, ())) + tuple(local.get(s, ()))
-                out.append(_Match(i, i + L, s, "short", units))
+                out.append(_Match(i, park.end(), text[i:park.end()], "park", park_units, own))
+            elif (short or s in local) and not _NOT_AREA_AFTER.match(text, end) \
+                    and not self._straddles(text, i, end) and not self._person(text, i, end):
+                units = own + tuple(local.get(s, ()))
+                out.append(_Match(i, end, s, "short", units))
         return out
 
     def _straddles(self, text: str, start: int, end: int) -> bool:
@@ -303,16 +326,21 @@ class Gazetteer:
             # an everyday word: only the subsite's own county by its short name (金山 on jinshan)
             own = [u for u in units if u.code == region]
             return own[0] if own else None
-        scopes = []
+        # the scopes from the narrowest: the subsite's county, its prefecture, an area named
+        # unambiguously in the text, the subsite's province (written out rather than as a list
+        # of lambdas: this runs for every mention)
+        hit = None
         if region:
-            scopes += [lambda c: c == region, lambda c: c[:4] == region[:4] and region[2:4] != "00"]
-        scopes.append(lambda c: any(c.startswith(_prefix(a)) for a in anchors))
-        if region and not weak:  # a bare short name a province away is no better than none
-            scopes.append(lambda c: c[:2] == region[:2])
-        for inside in scopes:
-            hit = [u for u in units if inside(u.code)]
-            if hit:
-                return _pick(hit)
+            hit = [u for u in units if u.code == region]
+            if not hit and region[2:4] != "00":
+                hit = [u for u in units if u.code[:4] == region[:4]]
+        if not hit and anchors:
+            inside = tuple(_prefix(a) for a in anchors)
+            hit = [u for u in units if u.code.startswith(inside)]
+        if not hit and region and not weak:  # a bare short name a province away is no better than none
+            hit = [u for u in units if u.code[:2] == region[:2]]
+        if hit:
+            return _pick(hit)
         unit = _pick(list(m.fallback) or units)
         if unit is None:
             return None

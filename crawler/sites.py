@@ -159,6 +159,7 @@ def resolve_sites(
     return out, warnings
 
 
+@functools.lru_cache(maxsize=16_384)  # a crawl meets each post's URL many times (related, prev/next links)
 def post_key(url: str) -> tuple[str, int] | None:
     """(host, post id) of a post URL in either form, else None: one parse for both (a crawl asks per link)."""
     parts = urlsplit(url)

@@ -19,6 +19,8 @@ _WS = re.compile(r"[\s\u3000\xa0]+")
 
 def _span(value: str | None, cap: int) -> int:
     """A rowspan/colspan attribute as a count in 1..cap (junk and 0 count as 1)."""
+    if value is None:
+        return 1  # most cells have no span: no int("None") and its exception per cell
     try:
         n = int(str(value).strip())
     except (TypeError, ValueError):
@@ -47,6 +49,10 @@ def _tag(el) -> str:
 
 def cell_text(cell, options: ExtractOptions = DEFAULT_OPTIONS) -> str:
     """Text of a cell without nested tables, whitespace collapsed, normalised like the body."""
+    if len(cell) == 0 and _tag(cell) != "table":
+        # most cells hold plain text: no walk (a Python call per node)
+        text = _WS.sub(" ", cell.text or "").strip()
+        return normalize_field(text, options) or ""
     parts: list[str] = []
 
     def walk(node):

@@ -5,11 +5,18 @@ name index and automaton, OpenCC's tables, trafilatura's options and the rules' 
 use. The fork server imports this module once, which extracts one small built-in tpure page,
 so every worker it forks (and every worker restarted after a crash) starts with all of that
 built, shared copy-on-write, instead of paying for it on its first page.
+
+A crawl's fork server imports the WARC and duplicate-index modules first
+(crawler.workers.CRAWL_PRELOAD): then the page goes through crawler.record.post_task as a crawl's
+worker runs it, WARC records and dedup signature included, whose first call builds more (OpenCC's
+set of convertible characters for the search normalisation, ~30 ms; the MinHash permutations),
+once here rather than in each worker and in the index process.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +36,17 @@ WARM_URL = "http://jinshan.021cf.cn/index.php/post/1.html"
 def warm() -> bool:
     """Extract WARM_PAGE once in this process; False (and a debug line) if that fails."""
     from crawler.places import gazetteer
-    from crawler.record import Page, record_task
+    from crawler.record import Page, post_task
+    from crawler.search import traditional_chars
 
+    crawl = "crawler.dedup" in sys.modules and "crawler.archive" in sys.modules  # preloaded first: a crawl
     try:
-        record_task(Page.of(WARM_URL, WARM_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}))
+        page = Page.of(WARM_URL, WARM_PAGE, 200, {"Content-Type": "text/html; charset=utf-8"})
+        post_task(page, archive={"url": WARM_URL, "request_headers": None} if crawl else None, dedup=crawl)
         # the name automaton and the local stems of every county, whatever region the page had
         gazetteer().prepare()
+        # the Traditional-character class normalize_search (dedup signatures, search index) scans with
+        traditional_chars()
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation; a worker works without it
         logger.debug("extractor warm-up failed: %s", exc)
         return False

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import multiprocessing
 import os
 import pickle
@@ -40,10 +41,17 @@ START_METHOD = "forkserver"
 PRELOAD = ["crawler.extract", "crawler.record", "crawler.warm"]  # crawler.warm: extracts one page
 #: What a crawl's workers also run per page (crawler.record.post_task: WARC records, dedup
 #: signatures) and its index process needs: preloaded for a crawl only (datasketch brings scipy).
-CRAWL_PRELOAD = PRELOAD + ["crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch"]
+#: crawler.warm comes last: finding these imported, it warms them up too (see there).
+CRAWL_PRELOAD = [m for m in PRELOAD if m != "crawler.warm"] + [
+    "crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch", "crawler.warm"]
 #: Most calls `ExtractionPool.call` sends to a worker as one message (see there): small enough that
 #: both workers get a share of a burst, large enough to amortise the message.
 CALL_BATCH = 4
+#: Niceness added to every worker process (extraction workers, the index process): the crawl's
+#: event loop keeps fetching at full pace, and at normal priority, while the workers use whatever
+#: CPU it leaves; a fair share between them idles the loop (fewer pages in flight) whenever the
+#: workers are runnable. On a 2-core machine, a 1,000-post crawl measured ~7% more pages/s with it.
+WORKER_NICE = 10
 
 
 class PageFailed(ParkcorpusError):
@@ -138,6 +146,11 @@ def _worker_init(owner: int | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent decides how to stop (finish the pages in
     # flight, flush its buffers), so a worker must not die of the SIGINT meant for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # what the fork server preloaded (~190k objects: trafilatura, the gazetteer ...) lives as long
+    # as the worker: out of the collector's generations, full collections stop walking it (and
+    # stop touching, hence copying, the pages it shares with the fork server)
+    gc.freeze()
+    os.nice(WORKER_NICE)
     if owner is not None:
         _die_with_owner(owner)
 

@@ -140,6 +140,8 @@ class ParquetWriterPipeline:
         """Write what is buffered (also on SIGTERM / Ctrl-C: Scrapy closes the spider gracefully)."""
         if self.writer is None:
             return
+        if self.derived is not None:
+            self.derived.drain()  # the index process finishes its feed while the writer closes
         before = self.writer.flushes
         try:
             self.writer.close()  # writes the buffer, then merges the run's files per partition

@@ -281,3 +281,65 @@ def test_a_damaged_member_of_appended_records_costs_that_record_only(tmp_path):
     lost: list = []
     got = [r.url for r in read_warc(path, lost=lost)]
     assert got == urls[:2] + urls[3:] and len(lost) == 1
+
+
+def _warcio_exchange(url, status, reason, headers, body, req_line, req_headers, when):
+    """The records as warcio's own builder writes them (digests computed by warcio)."""
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    buf = BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
+    resp = writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body),
+        http_headers=StatusAndHeaders(f"{status} {reason}", headers, protocol="HTTP/1.1"),
+        warc_headers_dict={"WARC-Date": when})
+    req = writer.create_warc_record(
+        url, "request", http_headers=StatusAndHeaders(req_line, req_headers, is_http_request=True),
+        warc_headers_dict={"WARC-Date": when})
+    writer.write_request_response_pair(req, resp)
+    return buf.getvalue()
+
+
+def test_exchange_records_are_what_warcio_writes_and_their_digests_verify():
+    # exchange_records lays the records out and computes the digests itself (once): the records
+    # must stay byte for byte what warcio's WARCWriter makes (IDs aside), non-ASCII header values
+    # (%-encoded), an empty body, an unknown status and Scrapy's multi-valued bytes headers included
+    import re
+    from io import BytesIO
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from crawler.archive import exchange_records
+
+    fetched = dt.datetime(2024, 5, 1, 12, 0, 0, 654321, tzinfo=UTC)
+    gbk = "园区招商".encode("gbk") * 500
+    cases = [
+        ("http://jinshan.021cf.cn/index.php/post/7.html?x=1", 200, "OK",
+         [("Content-Type", "text/html; charset=gbk"), ("Content-Disposition", "inline; filename=园区.html"),
+          ("X-Note", "园区"), ("Content-Encoding", "gzip")], gbk, [("User-Agent", "parkcorpus-test")],
+         "GET /index.php/post/7.html?x=1 HTTP/1.1", [("Host", "jinshan.021cf.cn"), ("User-Agent", "parkcorpus-test")]),
+        ("http://laian.021cf.cn/index.php/post/8.html", 404, "Not Found",
+         {b"Set-Cookie": [b"a=1", b"b=2"], b"Content-Length": [b"0"]}, b"", {b"Host": [b"laian.021cf.cn"]},
+         "GET /index.php/post/8.html HTTP/1.1", [("Host", "laian.021cf.cn")]),
+        ("http://a.cn", 599, "Unknown", [], b"<p>x</p>", None, "GET / HTTP/1.1", [("Host", "a.cn")]),
+    ]
+    mask = re.compile(rb"(WARC-Record-ID|WARC-Concurrent-To): [^\r\n]*")
+    for url, status, reason, headers, body, request_headers, req_line, req_expected in cases:
+        rid, data = exchange_records(url, status, headers, body, request_headers, fetched)
+        kept = [(k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+                for k, vs in (headers.items() if isinstance(headers, dict) else headers)
+                for v in (vs if isinstance(vs, list) else [vs])
+                if (k.decode() if isinstance(k, bytes) else k).lower() not in ("content-encoding", "content-length")]
+        theirs = _warcio_exchange(url, status, reason, kept + [("Content-Length", str(len(body)))], body,
+                                  req_line, req_expected, "2024-05-01T12:00:00.654321Z")
+        ours = _members(data)
+        assert len(ours) == 2 and mask.sub(b"", b"".join(ours)) == mask.sub(b"", theirs)
+        records = list(ArchiveIterator(BytesIO(data), check_digests="raise"))  # raises on a wrong digest
+        assert [r.rec_type for r in records] == ["response", "request"]
+        assert records[0].rec_headers.get_header("WARC-Record-ID") == rid
+        assert records[1].rec_headers.get_header("WARC-Concurrent-To") == rid
+    url, status, _, headers, body = cases[0][:5]
+    assert b"%E5%9B%AD%E5%8C%BA" in _members(exchange_records(url, status, headers, body)[1])[0]  # %-encoded

@@ -80,6 +80,13 @@ def test_number_conflicts_compare_numbers_after_the_same_words():
     assert (conflicts, shared) == (1, 2)
 
 
+def test_number_slots_mask_digits_before_a_number_and_skip_parts_of_one_number():
+    # the slot is the 4 characters before a number, digits in it masked; a slot of only digits and
+    # points (the 05 of 2026.11.05) is no slot; leading zeros do not make another number
+    got = dedup.numbers_by_slot("价格0元建筑面积6800平方米层高010米2026.11.05")
+    assert got == {"价格": {"0"}, "建筑面积": {"6800"}, "方米层高": {"10"}, "###米": {"2026.11"}}
+
+
 def test_earliest_post_is_dup_of_even_when_it_arrives_last(tmp_path):
     with dedup.DupIndex(tmp_path) as idx:
         _add(idx, "laian.021cf.cn", 9, "来源：滁州日报\n" + STORY, day=9)
@@ -269,3 +276,57 @@ def test_a_dead_index_process_never_stops_the_crawl(tmp_path, caplog):
             derived.add(r)  # neither raises nor blocks
         assert derived.close() == {}
     assert "duplicate index process is gone" in caplog.text
+
+
+def test_minhash_values_are_datasketchs_update_batch():
+    # the signature's MinHash values are computed in numpy: they must be the values datasketch's
+    # own update_batch gives (the index stores them and compares them with datasketch's LSH)
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    texts = [dedup.normalize_for_dedup(t).replace(".", "") for t in (STORY, FACTORY, STORY[:40])]
+    batches = [dedup.shingle_hashes(t) for t in texts] + [
+        rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32) for n in (1, 7, 1000)]
+    batches.append(np.array([0, 1, 2**32 - 1], dtype=np.uint32))
+    for hashes in batches:
+        m = dedup._minhash(hashfunc=int)
+        m.update_batch(hashes)
+        got = dedup.minhash_values(hashes)
+        assert got.dtype == np.uint32 and got.tolist() == m.hashvalues.tolist()
+        assert dedup.minhash(hashes).jaccard(m) == 1.0
+    assert dedup.minhash(np.zeros(0, dtype=np.uint32)).hashvalues.tolist() == dedup._minhash().hashvalues.tolist()
+
+
+def test_shingle_hashes_are_the_stored_polynomial_hashes_sorted_and_unique():
+    # the index stores these hashes: they must stay the polynomial hash of each 5-character window
+    # (uint64 wrap-around), mixed by the Fibonacci multiplier, sorted and without repeats
+    import numpy as np
+
+    def reference(norm, k=5):
+        out = set()
+        for i in range(len(norm) - k + 1):
+            h = 0
+            for ch in norm[i:i + k]:
+                h = (h * 1_000_003 + ord(ch)) % 2**64
+            out.add((h * 0x9E3779B97F4A7C15) % 2**64 >> 32)
+        return sorted(out)
+
+    for text in (STORY, FACTORY, "园区园区园区园区园区园区", "abcde", "abcd", "𠀋𠀌𠀍𠀎𠀏𠀐"):
+        norm = dedup.normalize_for_dedup(text).replace(".", "")
+        got = dedup.shingle_hashes(norm)
+        assert got.dtype == np.uint32 and got.tolist() == reference(norm)
+
+
+def test_dedup_normalisation_is_the_search_normalisation_without_punctuation():
+    # normalize_for_dedup drops punctuation before folding full-width forms (cheaper); that must
+    # give _NOT_WORD.sub("", normalize_search(text)) for every character, so check each one
+    # (both steps map one character at a time: a separator kept by both keeps them apart)
+    from crawler import search
+
+    sep = "\u4e00"  # 一: a word character, unchanged by either step
+    text = sep.join(chr(c) for c in range(0x110000) if c != 0x4E00)
+    folded = text.translate(search._FULLWIDTH)  # the full-width folding as a plain table
+    assert search.fold_fullwidth(text) == folded
+    assert search.fold_fullwidth(dedup._NOT_WORD_UNFOLDED.sub("", text)) == dedup._NOT_WORD.sub("", folded)
+    for t in (STORY, FACTORY, "據瞭解，園區（集團）ＡＢＣ１２３．５％＿_　面積6800㎡", "沈思远 資料", "\udcffabc", "", None):
+        assert dedup.normalize_for_dedup(t) == dedup._NOT_WORD.sub("", search.normalize_search(t))

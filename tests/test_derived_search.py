@@ -40,6 +40,7 @@ def _run(out, records, run_id, *, process=False, write=None, written=True, flush
             writer.flush()  # what was added so far is on disk; what follows never is
         if writer.add(r) != "unchanged":
             derived.add(r)
+    derived.drain()  # as the pipeline: the index process drains its feed while the writer closes
     if write is None:
         writer.close()
     derived.close(written=written)

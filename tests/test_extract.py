@@ -417,3 +417,50 @@ def test_a_repeated_paragraph_inside_a_wrapper_is_kept_each_time(body):
     lines = rec["text"].split("\n")
     assert lines[:4] == ["地块一位于枫泾镇。", "出让年限：50年", "地块二位于亭林镇。", "出让年限：50年"]
     assert "\u2063" not in rec["text"]
+
+
+@pytest.mark.parametrize("href", [
+    "http://jinshan.021cf.cn/index.php/post/3061.html",
+    "https://laian.021cf.cn/index.php?id=12&page=2",
+    "http://a.cn:8080/x/./y/../z",
+    "http://a.cn",
+    "http://a.cn/x?",  # urljoin drops an empty query
+    "http://a.cn/x#",  # and an empty fragment
+    "http://a.cn/x;p",  # path params go through urlparse
+    "HTTP://A.cn/x",  # the scheme is lower-cased
+    "https://a.cn/x",  # another scheme than the base's
+    "http://a.cn/\u56ed\u533a.html",
+    "http://[::1]/x",
+    "http://a.cn/x\ty",
+    "//a.cn/x",
+    "/index.php/post/1.html",
+    "post/1.html",
+    "?id=3",
+])
+@pytest.mark.parametrize("base", ["http://jinshan.021cf.cn/index.php/post/1.html", "https://a.cn/b/", ""])
+def test_abs_url_is_urljoin(base, href):
+    """abs_url answers plain absolute links itself: always what urljoin says."""
+    from urllib.parse import urljoin
+
+    from crawler.pagemodel import abs_url
+
+    assert abs_url(base, href) == urljoin(base, href)
+
+
+@pytest.mark.parametrize("raw", [
+    "<html><head><meta charset='gbk'></head><body><div class='single'><p>园区\r\n招商</p></div></body></html>".encode(),
+    b"\xef\xbb\xbf<html><body><p>\xe5\x9b\xad</p></body></html>",  # a BOM
+    b"<?xml version='1.0' encoding='utf-8'?><html><body><p>\xe5\x9b\xad</p></body></html>",
+    b"<html><body><p>a\x00b\x0c<!-- c --><?pi x?>&nbsp;&#0;</p></body></html>",
+    b"<p>\xe5\x9b\xad</p><p>\xff</p>",  # not UTF-8
+])
+def test_utf8_bytes_parse_as_their_text(raw):
+    """A UTF-8 page goes to libxml2 as bytes: the tree is the one its decoded text gives."""
+    import lxml.html
+    from lxml import etree
+
+    from crawler.extract import _html_parser, _parse
+
+    tree, text, _codec, _bad = _parse(raw)
+    from_text = lxml.html.document_fromstring(text, parser=_html_parser())
+    assert etree.tostring(tree, encoding="unicode") == etree.tostring(from_text, encoding="unicode")

@@ -121,3 +121,18 @@ def test_t2s_does_not_rewrite_simplified_names_or_words():
     assert normalize_text("據瞭解，該地塊規劃總建築面積約四萬平方米。")[0] == "据了解，该地块规划总建筑面积约四万平方米。"
     # A stray Traditional character in Simplified text is converted on its own.
     assert normalize_text("香港企业港資物流落户金山，总经理沈思远出席签约仪式并致辞。")[0] == "香港企业港资物流落户金山，总经理沈思远出席签约仪式并致辞。"
+
+
+def test_remembered_fields_follow_their_options():
+    # normalize_field remembers fields: the same text under other options is normalised anew,
+    # and a long field (not remembered) is normalised like a short one
+    from crawler.normalize import FIELD_CACHE_MAX_CHARS, normalize_field
+
+    for _ in range(2):
+        assert normalize_field("華東冷鏈蕞新") == "华东冷链最新"
+        assert normalize_field("華東冷鏈蕞新", ExtractOptions(convert="none")) == "華東冷鏈最新"
+        assert normalize_field("華東冷鏈蕞新", ExtractOptions(swaps=False)) == "华东冷链蕞新"
+        assert normalize_field("华东冷链", ExtractOptions(convert="s2t")) == "華東冷鏈"
+    long = "華東冷鏈蕞新" * (FIELD_CACHE_MAX_CHARS // 6 + 1)
+    assert len(long) > FIELD_CACHE_MAX_CHARS
+    assert normalize_field(long) == "华东冷链最新" * (FIELD_CACHE_MAX_CHARS // 6 + 1)

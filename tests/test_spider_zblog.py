@@ -212,3 +212,16 @@ def test_related_links_are_requested_once_the_lists_are_done(tmp_path):
         spider.on_idle()
     assert sorted(int(r.url.split("/")[-1].split(".")[0]) for r in queued) == sorted(linked - {pid, min(linked)})
     spider.on_idle()  # nothing left: the spider may close
+
+
+def test_no_generator_callback_returns_a_value():
+    # crawler.settings turns Scrapy's per-response check off (WARN_ON_GENERATOR_RETURN_VALUE, it
+    # re-parses the callback's source): this test makes the check once, for every callback
+    import inspect
+
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    spider = ZblogSpider.__new__(ZblogSpider)
+    generators = [name for name, fn in inspect.getmembers(ZblogSpider, inspect.isgeneratorfunction)]
+    assert {"parse_list", "parse_feed", "post_steps"} <= set(generators)
+    assert [name for name in generators if is_generator_with_return_value(getattr(spider, name))] == []

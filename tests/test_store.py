@@ -397,6 +397,21 @@ def test_link_rows_cover_related_prev_next_inline():
     assert [(x["dst_site"], x["dst_post_id"]) for x in off] == [("example.com", 3), ("example.com", None)]
 
 
+
+def test_link_rows_join_like_urljoin_on_every_page():
+    # link_rows remembers absolute links across pages: the rows must still be those of urljoin on
+    # each page, whatever its scheme, for absolute, relative and odd links
+    from urllib.parse import urljoin, urlsplit
+
+    links = ["http://a.example/x/../y?q#f", "https://a.example/p;v?", "http://B.Example:80/Z", "/index.php/post/7.html",
+             "post/8.html", "http:///nohost", "http://a.example/\tx", "//c.example/q", "HTTP://a.example/up"]
+    for page in ("http://s.example/a/b.html", "https://s.example/a/b.html", "ftp://s.example/", "http://s.example/a/b.html"):
+        r = rec(5, url=page, prev_url=None, next_url=None, related=[],
+                inline_links=[{"url": u, "anchor": "a"} for u in links])
+        rows = link_rows(r)
+        assert [x["dst_url"] for x in rows] == [urljoin(page, u) for u in links]
+        assert [x["dst_site"] for x in rows] == [urlsplit(urljoin(page, u)).hostname for u in links]
+
 def test_links_dataset_rows(tmp_path):
     out = tmp_path / "data"
     write(out, [rec(1), rec(2)])

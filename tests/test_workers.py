@@ -6,6 +6,8 @@ import asyncio
 import functools
 import os
 import signal
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -167,8 +169,6 @@ def test_workers_ignore_sigint_and_stop_on_shutdown():
 def test_scrapy_async_callback_awaits_the_pool(replica, tmp_path, no_proxy_env):
     """Scrapy 2.19 with the asyncio reactor: an `async def` callback awaits pool.extract."""
     import json
-    import subprocess
-    import sys
     from pathlib import Path
 
     site = replica.network.site(replica.network.hosts[0])
@@ -192,6 +192,40 @@ def test_the_warm_page_runs_every_extraction_step():
     assert record["template"] == "tpure" and record["title"] == "金山区工业园区厂房出租"
     assert record["places"] and record["tables"] and record["doc_type"] == "listing"
     assert warm.warm() is True
+
+
+def test_a_crawls_fork_server_warms_the_crawl_steps_too():
+    # CRAWL_PRELOAD imports the WARC and dedup modules before crawler.warm, which then runs the
+    # page through post_task: the dedup signature's MinHash permutations are made there, once,
+    # not in each worker; a plain pool's warm-up (reextract, facts) does not make them
+    probe = ("import importlib, sys; from crawler import workers; "
+             "[importlib.import_module(m) for m in getattr(workers, sys.argv[1])]; "
+             "d = sys.modules.get('crawler.dedup'); "
+             "print(d._permutations.cache_info().currsize if d else 0)")
+    got = {}
+    for name in ("CRAWL_PRELOAD", "PRELOAD"):
+        out = subprocess.run([sys.executable, "-c", probe, name], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        got[name] = out.stdout.split()
+    assert got == {"CRAWL_PRELOAD": ["1"], "PRELOAD": ["0"]}
+
+
+def test_workers_keep_the_preloaded_objects_out_of_the_collector():
+    from crawler.workers import map_calls
+    from worker_tasks import frozen_objects
+
+    with ExtractionPool(2) as p:
+        got = [v for _t, ok, v in map_calls(frozen_objects, [(i, (), "gc") for i in range(4)], pool=p, chunk=1) if ok]
+    assert len(got) == 4 and min(got) > 10_000, got
+
+
+def test_workers_run_below_the_crawl_process_priority():
+    from crawler.workers import WORKER_NICE, map_calls
+    from worker_tasks import niceness
+
+    with ExtractionPool(2) as p:
+        got = [v for _t, ok, v in map_calls(niceness, [(i, (), "nice") for i in range(4)], pool=p, chunk=1) if ok]
+    assert got == [min(19, os.nice(0) + WORKER_NICE)] * 4, got
 
 
 def test_workers_start_warm():

@@ -60,3 +60,15 @@ def echo_or_fail(value):
     if value == CRASH:
         os._exit(3)
     return {"value": value, "pid": os.getpid()}
+
+
+def frozen_objects():
+    """How many objects this process's garbage collector keeps out of its generations (gc.freeze)."""
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def niceness():
+    """This process's nice value."""
+    return os.nice(0)

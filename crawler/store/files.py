@@ -42,7 +42,9 @@ SMALL_FILE_ZSTD = ("text",)
 def _leaf_paths(schema: pa.Schema) -> tuple[str, ...]:
     """The Parquet column paths of schema's leaves ("tags.list.element" ...), as pyarrow names them."""
     sink = pa.BufferOutputStream()
-    pq.write_table(schema.empty_table(), sink)
+    # a writer with no rows, not write_table(schema.empty_table()): building any Table from Python
+    # makes pyarrow import pandas (~0.3 s), which a crawl's extraction workers otherwise never need
+    pq.ParquetWriter(sink, schema).close()
     pf = pq.ParquetFile(pa.BufferReader(sink.getvalue()))
     return tuple(pf.schema.column(i).path for i in range(len(pf.schema)))
 

@@ -115,10 +115,13 @@ class DerivedIndexes:
         """The feed is over and the writer is about to close: nothing to get ready in this process
         (DerivedProcess does work here, beside the writer's close)."""
 
-    def close(self, written: bool = True) -> dict:
+    def close(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
         """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
         search index: it confirms the rows fed, indexes what the files hold and was not fed, and
-        drops the rows fed that no file holds (the writer failed)."""
+        drops the rows fed that no file holds (the writer failed).
+
+        keys: the writer's DatasetWriter.written_keys(): the sync takes the version keys of the
+        files it lists from there instead of reading them (~1.5 ms a file)."""
         from crawler import dedup, search
 
         if self.dups is not None:
@@ -136,7 +139,7 @@ class DerivedIndexes:
         if not self.local:
             return self.summary
         try:
-            counts = search.build(self.out)
+            counts = search.build(self.out, keys if written else None)
             log.info("search index: %d rows fed during the run; the sync read %d of %d rows of %d new files "
                      "whole, dropped %d pending rows no file holds", self.fed, counts["read"],
                      counts["read"] + counts["skipped"], counts["files"], counts["repaired"])
@@ -217,7 +220,7 @@ class DerivedProcess:
         except Exception as exc:  # noqa: BLE001
             log.warning("duplicate index process: %s", exc)
 
-    def close(self, written: bool = True) -> dict:
+    def close(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
         """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
         self._send()  # (finds a dead process too)
         if self.closed:
@@ -225,7 +228,7 @@ class DerivedProcess:
             return self.summary
         self.closed = True
         try:
-            self.queue.put(("close", written))
+            self.queue.put(("close", written, keys))
             self.queue.close()
             self.queue.join_thread()  # everything queued has reached the pipe
             self.summary = self._result.recv() or {}
@@ -239,7 +242,7 @@ class DerivedProcess:
 
 
 def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
-    """The DerivedProcess side: DerivedIndexes fed from the queue until ("close", written)."""
+    """The DerivedProcess side: DerivedIndexes fed from the queue until ("close", written, keys)."""
     from crawler.lock import pid_alive
     from crawler.workers import _worker_init
 
@@ -250,7 +253,7 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
         if not pid_alive(owner):  # killed: what is still queued may never reach a file, so index no more
             os._exit(1)
         if msg[0] == "close":
-            result.send(derived.close(written=msg[1]))
+            result.send(derived.close(written=msg[1], keys=msg[2]))
             result.close()
             return
         if msg[0] == "drain":

@@ -52,8 +52,6 @@ _FULLWIDTH[0x3000] = 0x20  # ideographic space
 #: what the index keeps of an article row (the columns a sync reads of a file, what a crawl feeds)
 COLUMNS = ("url", "site", "post_id", "title", "text", "published", "doc_type", "content_hash",
             "record_hash", "fetched_at", "extracted_at")
-#: what a sync reads of every new file first: enough to tell a row is the indexed version already
-_KEYS = ("site", "post_id", "record_hash", "fetched_at", "extracted_at")
 
 _TABLES = """
     CREATE TABLE docs(id INTEGER PRIMARY KEY, site TEXT NOT NULL, post_id INTEGER NOT NULL,
@@ -340,8 +338,11 @@ class SearchIndex:
         """Number of indexed posts a crawl fed that no sync has found in a file yet."""
         return self.db.execute("SELECT count(*) FROM docs WHERE pending IS NOT NULL").fetchone()[0]
 
-    def sync(self, out: str | os.PathLike) -> dict:
+    def sync(self, out: str | os.PathLike, written: tuple[Any, dict] | None = None) -> dict:
         """Bring the index up to date with <out>/articles; returns counts and the files read.
+
+        written: DatasetWriter.written_keys() of the run that wrote the new files: a file it lists,
+        still of the size and mtime it had when written, is not read for its version keys.
 
         Counts over the rows of the new files: "added" (a post not indexed), "replaced" (a newer
         version replaced the indexed one), "skipped" (nothing to index: the row is the indexed
@@ -359,8 +360,11 @@ class SearchIndex:
                   "files": len(fresh)}
         if not fresh and not gone and not self.pending():
             return counts
+        given, listed = written if written is not None and written[0] is not None else (None, {})
         for rel in fresh:
-            self._sync_file(root, rel, counts)
+            first, rows, size, mtime = listed.get(rel, (0, 0, None, None))
+            keys = given.slice(first, rows) if now[rel] == (size, mtime) else None
+            self._sync_file(root, rel, counts, keys)
         if gone:
             present = set()
             for rel in now:
@@ -377,9 +381,11 @@ class SearchIndex:
         self.checkpoint()
         return counts
 
-    def _sync_file(self, root: Path, rel: str, counts: dict) -> None:
-        """Index one new file: its version keys first, the whole rows only where the keys cannot tell."""
-        keys = _read(root, rel, _KEYS)
+    def _sync_file(self, root: Path, rel: str, counts: dict, keys: Any = None) -> None:
+        """Index one new file: its version keys first (read, unless given), the whole rows only where the keys cannot tell."""
+        from crawler.store.writer import VERSION_KEYS
+
+        keys = keys if keys is not None else _read(root, rel, VERSION_KEYS)
         n = keys.num_rows
         sites, pids = keys.column("site").to_pylist(), keys.column("post_id").to_pylist()
         rhs = keys.column("record_hash").to_pylist() if "record_hash" in keys.column_names else [None] * n
@@ -634,11 +640,13 @@ def search(out: str | os.PathLike, query: str, site=None, since=None, until=None
         return idx.search(query, site=site, since=since, until=until, doc_type=doc_type, limit=limit)
 
 
-def build(out: str | os.PathLike) -> dict:
-    """Sync (or first build) the index of an output folder; returns counts (what `crawl` calls at the end)."""
+def build(out: str | os.PathLike, written: tuple[Any, dict] | None = None) -> dict:
+    """Sync (or first build) the index of an output folder; returns counts (what `crawl` calls at the end).
+
+    written: the crawl's DatasetWriter.written_keys() (see SearchIndex.sync)."""
     root = Path(str(out).removeprefix("file://"))
     with SearchIndex(root) as idx:
-        counts = idx.sync(root)
+        counts = idx.sync(root, written)
         counts["posts"] = idx.count()
         counts["rebuilt"] = idx.rebuilt
         return counts

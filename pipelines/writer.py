@@ -149,4 +149,5 @@ class ParquetWriterPipeline:
         except OSError as exc:
             self._fatal(exc)
         if self.derived is not None:
-            self.derived.close(written=not self.failed)
+            # the files' version keys as written: the search sync need not read them back
+            self.derived.close(written=not self.failed, keys=None if self.failed else self.writer.written_keys())

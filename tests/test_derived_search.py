@@ -233,3 +233,49 @@ def test_a_crawls_index_is_fed_during_the_crawl_and_equals_one_built_from_the_fi
     if workers == 1:  # the index process of a pool logs nowhere the test can read
         # every row was indexed as the crawl wrote it: the end-of-run sync read none whole
         assert "search index: 50 rows fed during the run; the sync read 0 of 50 rows" in log.read_text()
+
+
+def test_the_writer_hands_the_sync_the_keys_it_wrote_and_the_sync_reads_no_file_for_them(tmp_path, monkeypatch):
+    import os
+
+    import pyarrow.parquet as pq
+
+    from crawler.store.writer import VERSION_KEYS
+
+    out = tmp_path / "data"
+    records = _records(n=9) + _records(site="laian.021cf.cn", start=100, n=4)
+    writer = DatasetWriter(out, "run1", flush_rows=100)  # one flush: no merge
+    fed = DerivedIndexes(out, "run1")
+    for r in records:
+        writer.add(stamp_version(r))
+        fed.add(r)
+    writer.close()
+    keys, files = writer.written_keys()
+    root = out / "articles"
+    assert sorted(files) == sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+    for rel, (first, rows, _size, _mtime) in files.items():  # the keys are what each file holds
+        held = search._with_site(pq.read_table(root / rel, columns=[c for c in VERSION_KEYS if c != "site"]), rel)
+        assert held.select(VERSION_KEYS).to_pylist() == keys.slice(first, rows).select(VERSION_KEYS).to_pylist()
+    # a file changed since it was written is read again, the others are not
+    changed = sorted(files)[0]
+    st = (root / changed).stat()
+    os.utime(root / changed, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    reads = []
+    real = search._read
+    monkeypatch.setattr(search, "_read", lambda root, rel, columns: reads.append(rel) or real(root, rel, columns))
+    fed.close(keys=(keys, files))
+    assert reads == [changed]
+    assert _snapshot(out) == _scratch(out, tmp_path)
+    with search.SearchIndex(out) as idx:
+        assert idx.pending() == 0 and idx.count() == len(records)
+
+
+def test_a_merged_file_is_not_listed_with_the_keys_of_the_files_it_replaced(tmp_path):
+    out = tmp_path / "data"
+    writer = DatasetWriter(out, "run1", flush_rows=3)  # several flushes into the same partition: merged
+    for r in _records(n=10):
+        writer.add(stamp_version(r))
+    writer.close()
+    _keys, files = writer.written_keys()
+    merged = [p.relative_to(out / "articles").as_posix() for p in (out / "articles").rglob("*.parquet")]
+    assert merged and not set(merged) & set(files)

@@ -50,6 +50,11 @@ def buffer_rows(flush_rows: int, setting: int | None = 0) -> int:
     return max(flush_rows, int(setting or 0) or BUFFER_FACTOR * flush_rows)
 
 
+#: The columns that tell one written version of a post from another: what the search index's sync
+#: reads of a new file (crawler.search), or takes from written_keys for the files a crawl wrote.
+VERSION_KEYS = ("site", "post_id", "record_hash", "fetched_at", "extracted_at")
+
+
 def stamp_version(record: dict[str, Any]) -> dict[str, Any]:
     """Fill in, in place, the version fields every written row has: content_hash and record_hash
     from the text, fetched_at/extracted_at in UTC (now when missing). `_normalise` runs it on each
@@ -217,6 +222,10 @@ class DatasetWriter:
         self.offload = offload
         self.flushes = 0
         self.files: list[Path] = []
+        # the version keys of the article files written (see written_keys): key tables, one per
+        # flush, and file -> (table index, first row, rows, size, mtime_ns as written)
+        self._key_tables: list[pa.Table] = []
+        self._key_of: dict[Path, tuple[int, int, int, int, int]] = {}
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
                        "parcels_written": 0, "listings_written": 0}
         self.closed = False
@@ -320,7 +329,46 @@ class DatasetWriter:
             articles.append((whole.slice(offset, len(rows)), tmpdir, target))
             offset += len(rows)
             counted.append(("rows_written", len(rows)))
-        return written + self._write_jobs(articles, counted, whole)
+        done = self._write_jobs(articles, counted, whole)
+        self._keep_keys(whole, articles, [site for (site, _, _), _ in ordered], done)
+        return written + done
+
+    def _keep_keys(self, whole: pa.Table, jobs: list[tuple[pa.Table, Path, Path]], sites: list[str],
+                   done: list[Path]) -> None:
+        """Remember the version keys of the article files of one flush (jobs' files, their sites, in order)."""
+        if not isinstance(self.out, Path):
+            return  # an object store has no search index to sync
+        keys = whole.select([c for c in VERSION_KEYS if c in whole.column_names])
+        if "site" not in keys.column_names:  # a partition key: the files do not hold it
+            site = pa.array([s for s, (part, _, _) in zip(sites, jobs) for _ in range(part.num_rows)], pa.string())
+            keys = keys.append_column("site", site)
+        self._key_tables.append(keys)
+        table, offset = len(self._key_tables) - 1, 0
+        for (part, _tmp, _target), path in zip(jobs, done):
+            try:
+                st = path.stat()
+                self._key_of[path] = (table, offset, part.num_rows, st.st_size, st.st_mtime_ns)
+            except OSError:  # gone already: the sync finds it or not
+                pass
+            offset += part.num_rows
+
+    def written_keys(self) -> tuple[pa.Table | None, dict[str, tuple[int, int, int, int]]]:
+        """The version keys (VERSION_KEYS) of the article files this writer wrote, for the search sync.
+
+        (keys, {path under articles/: (first row, rows, size, mtime_ns)}): the rows of keys a file
+        holds, with the file's size and mtime as written. A merged file is left out (its rows are
+        several files'), and so is everything on an object store: the sync reads those files.
+        """
+        if not self._key_of:
+            return None, {}
+        starts, n = [], 0
+        for t in self._key_tables:
+            starts.append(n)
+            n += t.num_rows
+        root = self.out / ARTICLES
+        files = {path.relative_to(root).as_posix(): (starts[t] + first, rows, size, mtime)
+                 for path, (t, first, rows, size, mtime) in self._key_of.items()}
+        return pa.concat_tables(self._key_tables), files
 
     def _write_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], counted: list[tuple[str, int]],
                     whole: pa.Table | None = None) -> list[Path]:
@@ -385,6 +433,8 @@ class DatasetWriter:
             if len(files) < 2 or failed:
                 final.extend(files)
                 continue
+            for f in files:  # the merged file keeps one of these names: its keys are no longer one file's
+                self._key_of.pop(f, None)
             schema, order = self._schema_of(folder)
             try:
                 final.extend(_merge_files(self.out, files, schema, order))

@@ -87,11 +87,16 @@ def _schema() -> sqlitedb.Schema:
                            probe="SELECT count(*) FROM fts")  # touches the FTS shadow tables
 
 
+#: lone surrogates: what Python makes of bytes a command line could not decode (surrogateescape);
+#: OpenCC cannot encode them, and no stored text holds one (Parquet strings are UTF-8)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def normalize_search(text: str | None) -> str:
     """Text as the index sees it: Traditional -> Simplified (OpenCC t2s) and full-width -> half-width."""
     if not text:
         return ""
-    return fold_fullwidth(to_simplified(text))
+    return fold_fullwidth(to_simplified(_SURROGATES.sub("\ufffd", text)))
 
 
 def to_simplified(text: str) -> str:

@@ -122,6 +122,16 @@ def test_empty_or_punctuation_only_query_is_a_usage_error(out, bad):
     assert "\n" not in str(exc.value)
 
 
+def test_a_query_with_undecodable_command_line_bytes_finds_what_its_readable_part_does(out):
+    # Python hands a command line's undecodable bytes over as lone surrogates (surrogateescape):
+    # OpenCC cannot take them; a query holding one and a Traditional character used to raise
+    folder, _ = out
+    assert search.normalize_search("半塔工業\udcff園") == "半塔工业\ufffd园"
+    assert search.search(folder, "半塔工業\udcff") == []  # the broken character matches nothing
+    with pytest.raises(SearchQueryError):  # nothing readable left: a usage error, as punctuation is
+        search.search(folder, "\udcff")
+
+
 def test_a_folder_without_articles_is_a_dataset_error(tmp_path):
     with pytest.raises(DatasetError, match="no articles dataset"):
         search.search(tmp_path, "枫泾镇")

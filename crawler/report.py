@@ -12,6 +12,7 @@ import html
 import io
 import logging
 import os
+import re
 import secrets
 import sys
 from datetime import datetime, timezone
@@ -43,12 +44,31 @@ MAX_SITES = 8
 LINK_COLUMNS = ["src_site", "src_post_id", "src_url", "dst_url", "dst_site", "dst_post_id", "kind"]
 
 
+#: File names of CJK fonts (Noto/Source Han CJK, WenQuanYi, SimHei, YaHei, PingFang), for the
+#: system scan when matplotlib's cached font list has none of CJK_FONTS.
+_CJK_FONT_FILE = re.compile(r"cjk|wqy|wenquanyi|sourcehansans|simhei|msyh|pingfang", re.I)
+
+
 def cjk_font() -> str | None:
     """The name of an installed CJK font matplotlib can use, or None (labels may then show boxes)."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    def known() -> str | None:
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in installed), None)
+
+    found = known()
+    if found is None:
+        # matplotlib caches its font list the first time it runs: a CJK font installed after that
+        # (apt-get install fonts-noto-cjk) is on the system but not in the list, so add it
+        for path in font_manager.findSystemFonts():
+            if _CJK_FONT_FILE.search(os.path.basename(path)):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # a font file FreeType cannot read
+                    continue
+        found = known()
+    return found
 
 
 def _setup_matplotlib():

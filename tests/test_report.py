@@ -234,3 +234,19 @@ def test_crawl_history_keeps_the_latest_runs(tmp_path, monkeypatch):
     shown = re.findall(r"<td>(run\d)</td>", page)
     assert shown == ["run4", "run3", "run2"]  # newest first, the older ones left out
     assert "crawl_history" in info["plots"]
+
+
+def test_a_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(monkeypatch):
+    # matplotlib builds its font list once: fonts-noto-cjk installed later is on the system but
+    # not in the list, and the plots' Chinese labels came out as boxes
+    import os
+
+    from matplotlib import font_manager
+
+    from crawler.report import _CJK_FONT_FILE, CJK_FONTS, cjk_font
+
+    if not any(_CJK_FONT_FILE.search(os.path.basename(p)) for p in font_manager.findSystemFonts()):
+        pytest.skip("no CJK font installed (Debian: fonts-noto-cjk)")
+    stale = [f for f in font_manager.fontManager.ttflist if f.name not in CJK_FONTS]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    assert cjk_font() in CJK_FONTS

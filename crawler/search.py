@@ -262,17 +262,9 @@ class SearchIndex:
         it writes): the next sync confirms them when it finds them in a file, else drops them.
         """
         counts = {"added": 0, "replaced": 0, "skipped": 0}
-        cur = self.db.cursor()
-        # IMMEDIATE: take the write lock first; a read transaction that later writes fails at once
-        # ("database is locked") when another process (a crawl's feed, a search's sync) wrote meanwhile
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlitedb.transaction(self.db) as cur:
             for row in _rows(rows):
                 self._add_one(cur, row, counts, 1 if pending else None)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         return counts
 
     def _add_one(self, cur, row: dict, counts: dict, pending: int | None = None) -> None:
@@ -319,15 +311,8 @@ class SearchIndex:
 
     def remove(self, keys: Iterable[tuple[str, int]]) -> int:
         """Drop posts by (site, post_id); returns how many were indexed."""
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            n = self._remove(cur, keys)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        return n
+        with sqlitedb.transaction(self.db) as cur:
+            return self._remove(cur, keys)
 
     def _remove(self, cur, keys: Iterable[tuple[str, int]]) -> int:
         n = 0
@@ -378,11 +363,9 @@ class SearchIndex:
             indexed = set(self.db.execute("SELECT site, post_id FROM docs"))
             counts["removed"] = self.remove(indexed - present)
         counts["repaired"] = self._repair(root, now)
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        cur.execute("DELETE FROM files")
-        cur.executemany("INSERT INTO files VALUES(?,?,?)", [(p, s, m) for p, (s, m) in now.items()])
-        cur.execute("COMMIT")
+        with sqlitedb.transaction(self.db) as cur:
+            cur.execute("DELETE FROM files")
+            cur.executemany("INSERT INTO files VALUES(?,?,?)", [(p, s, m) for p, (s, m) in now.items()])
         self.checkpoint()
         return counts
 
@@ -396,9 +379,8 @@ class SearchIndex:
         rhs = keys.column("record_hash").to_pylist() if "record_hash" in keys.column_names else [None] * n
         stamps = [[_us(v) for v in keys.column(c).to_pylist()] if c in keys.column_names else [None] * n
                   for c in ("fetched_at", "extracted_at")]
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")  # decided and written under one lock: a feed cannot slip in between
-        try:
+        # decided and written under one lock: a feed cannot slip in between
+        with sqlitedb.transaction(self.db) as cur:
             state: dict[tuple[str, int], tuple | None] = {}
             confirm, whole = [], []
             for i, key in enumerate(zip(sites, pids)):
@@ -423,16 +405,10 @@ class SearchIndex:
                 for row in _rows(table.take(whole) if len(whole) < n else table):
                     self._add_one(cur, row, counts)
                 counts["read"] += len(whole)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
 
     def _repair(self, root: Path, now: dict) -> int:
         """Drop the pending rows (no file held them) and index the versions the files hold of those posts."""
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlitedb.transaction(self.db) as cur:
             left = cur.execute("SELECT site, post_id FROM docs WHERE pending IS NOT NULL").fetchall()
             if left:
                 log.info("search index: %d posts a crawl indexed are in no file; indexing the files' versions",
@@ -450,10 +426,6 @@ class SearchIndex:
                     if hit:
                         for row in _rows(_read(root, rel, COLUMNS).take(hit)):
                             self._add_one(cur, row, scratch)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         return len(left)
 
     def checkpoint(self) -> None:

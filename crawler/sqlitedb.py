@@ -112,6 +112,23 @@ def rebuilding(path: str | os.PathLike, companions: tuple[str, ...] = ()) -> Ite
     replace(tmp, path, companions)
 
 
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    """A cursor in one write transaction: committed when the block ends, rolled back on any error.
+
+    BEGIN IMMEDIATE takes the write lock first: a read transaction that later writes fails at once
+    ("database is locked") when another process (a crawl's feed, a search's sync) wrote meanwhile.
+    """
+    cur = db.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    try:
+        yield cur
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+
+
 def create(db: sqlite3.Connection, schema: Schema) -> None:
     """Create the meta table (with the schema version) and the owner's tables in an empty file."""
     db.executescript("BEGIN IMMEDIATE;\nCREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);\n"

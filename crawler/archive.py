@@ -57,8 +57,7 @@ class _GzipMembers:
 
     warcio's WARCWriter (gzip off) writes a record in pieces and flushes after each record;
     a flush ends the member, as warcio's own gzip wrapper does, so readers see the same layout.
-    The pieces are kept until the flush and compressed in one call: zlib's output does not
-    depend on how its input is cut, and one call per member costs less than one per piece.
+    The pieces are kept until the flush and compressed in one call (`_gzip_member`).
     """
 
     def __init__(self, out):
@@ -69,8 +68,14 @@ class _GzipMembers:
         self._parts.append(data)
 
     def flush(self) -> None:
-        self.out.write(zlib.compress(b"".join(self._parts), WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16))
+        self.out.write(_gzip_member(b"".join(self._parts)))
         self._parts = []
+
+
+def _gzip_member(data: bytes) -> bytes:
+    """data as one gzip member at WARC_GZIP_LEVEL, in one zlib call (deflate's output does not
+    depend on how its input is cut, and one call costs less than one per piece)."""
+    return zlib.compress(data, WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16)
 
 
 def _header_list(headers: Any) -> list[tuple[str, str]]:
@@ -126,9 +131,7 @@ def _record(url: str, rec_type: str, when: str, rec_id: str, digests: list[tuple
     block = http_headers.headers_buff
     warc = _warc_headers(url, rec_type, when, rec_id, digests + [
         ("Content-Type", RecordBuilder.WARC_RECORDS[rec_type]), ("Content-Length", str(len(block) + len(payload)))])
-    # one zlib call per member: deflate's output does not depend on how its input is cut
-    return zlib.compress(b"".join((warc.to_bytes(), block, payload, b"\r\n\r\n")),
-                         WARC_GZIP_LEVEL, zlib.MAX_WBITS + 16)
+    return _gzip_member(b"".join((warc.to_bytes(), block, payload, b"\r\n\r\n")))
 
 
 def exchange_records(url: str, status: int, headers: Any, body: bytes, request_headers: Any = None,

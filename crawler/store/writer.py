@@ -223,9 +223,9 @@ class DatasetWriter:
         self.flushes = 0
         self.files: list[Path] = []
         # the version keys of the article files written (see written_keys): key tables, one per
-        # flush, and file -> (table index, first row, rows, size, mtime_ns as written)
+        # flush, and file -> (first row in their concatenation, rows, size, mtime_ns as written)
         self._key_tables: list[pa.Table] = []
-        self._key_of: dict[Path, tuple[int, int, int, int, int]] = {}
+        self._key_of: dict[Path, tuple[int, int, int, int]] = {}
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
                        "parcels_written": 0, "listings_written": 0}
         self.closed = False
@@ -342,12 +342,12 @@ class DatasetWriter:
         if "site" not in keys.column_names:  # a partition key: the files do not hold it
             site = pa.array([s for s, (part, _, _) in zip(sites, jobs) for _ in range(part.num_rows)], pa.string())
             keys = keys.append_column("site", site)
+        offset = sum(t.num_rows for t in self._key_tables)  # where this flush's keys start
         self._key_tables.append(keys)
-        table, offset = len(self._key_tables) - 1, 0
         for (part, _tmp, _target), path in zip(jobs, done):
             try:
                 st = path.stat()
-                self._key_of[path] = (table, offset, part.num_rows, st.st_size, st.st_mtime_ns)
+                self._key_of[path] = (offset, part.num_rows, st.st_size, st.st_mtime_ns)
             except OSError:  # gone already: the sync finds it or not
                 pass
             offset += part.num_rows
@@ -361,13 +361,8 @@ class DatasetWriter:
         """
         if not self._key_of:
             return None, {}
-        starts, n = [], 0
-        for t in self._key_tables:
-            starts.append(n)
-            n += t.num_rows
         root = self.out / ARTICLES
-        files = {path.relative_to(root).as_posix(): (starts[t] + first, rows, size, mtime)
-                 for path, (t, first, rows, size, mtime) in self._key_of.items()}
+        files = {path.relative_to(root).as_posix(): entry for path, entry in self._key_of.items()}
         return pa.concat_tables(self._key_tables), files
 
     def _write_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], counted: list[tuple[str, int]],

@@ -255,10 +255,11 @@ class ExtractionPool:
                 self._executor = self._new_executor(self.workers)
             return self._executor
 
-    def _restart(self, broken: ProcessPoolExecutor) -> None:
-        """Replace a broken main executor (once, whoever notices first)."""
+    def _restart(self, broken: ProcessPoolExecutor, crashed: bool = True) -> None:
+        """Replace a broken main executor (once, whoever notices first); crashed: count a crash
+        (a page's batch died with it), not only a submit refused by it."""
         with self._lock:
-            self.stats.crashes += 1
+            self.stats.crashes += crashed
             if self._executor is broken and not self._closed:
                 broken.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._new_executor(self.workers)
@@ -352,7 +353,14 @@ class ExtractionPool:
         After a crash each call is retried alone; one that crashes again gives (False, PageFailed(url)).
         """
         executor = self._current()
-        first = executor.submit(call_batch, fn, arglists, catch)
+        try:
+            first = executor.submit(call_batch, fn, arglists, catch)
+        except BrokenProcessPool:
+            # a worker died (another page's crash, the OOM killer) and the executor is not
+            # replaced yet: these calls never ran, so they go to the replacement, not to the retry
+            self._restart(executor, crashed=False)
+            executor = self._current()
+            first = executor.submit(call_batch, fn, arglists, catch)
         done: Future = Future()
 
         def retry_all() -> None:

@@ -106,6 +106,22 @@ def test_calls_of_one_loop_turn_travel_together_and_fail_alone():
         assert p.stats.batched == 6 and 1 < p.stats.batches < 6  # batches, not one message a call
 
 
+def test_calls_sent_after_an_idle_worker_died_go_to_a_fresh_executor():
+    """A worker killed between pages breaks the executor before `_restart` replaces it: calls
+    sent then never ran, so they go to a fresh executor instead of failing."""
+    import time
+
+    with ExtractionPool(2) as p:
+        pid = asyncio.run(p.call(os.getpid))
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not p._executor._broken and time.monotonic() < deadline:  # the executor notices
+            time.sleep(0.02)
+        assert p._executor._broken
+        assert asyncio.run(p.call(echo_or_fail, "a"))["value"] == "a"
+        assert p.stats.restarts == 1 and p.stats.crashes == 0 and p.stats.failed == []
+
+
 def test_a_crash_in_a_batch_fails_only_its_call():
     with ExtractionPool(2) as p:
         async def main():

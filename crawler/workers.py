@@ -44,9 +44,16 @@ PRELOAD = ["crawler.extract", "crawler.record", "crawler.warm"]  # crawler.warm:
 #: crawler.warm comes last: finding these imported, it warms them up too (see there).
 CRAWL_PRELOAD = [m for m in PRELOAD if m != "crawler.warm"] + [
     "crawler.archive", "warcio.warcwriter", "crawler.dedup", "datasketch", "crawler.warm"]
-#: Most calls `ExtractionPool.call` sends to a worker as one message (see there): small enough that
-#: both workers get a share of a burst, large enough to amortise the message.
-CALL_BATCH = 4
+#: Most calls `ExtractionPool.call` sends to a worker as one message (see there). Each message
+#: costs the crawl process's executor threads ~0.8 ms of CPU (wake-ups, pipe, pickling), which
+#: batches of up to 16 spread over more pages than 4 did: 1,000 posts went in ~70 messages instead
+#: of ~400, and the crawl process's CPU a page fell ~0.4 ms (bench/README.md).
+CALL_BATCH = 16
+#: Batches of `ExtractionPool.call` out at once per worker: one being extracted, one waiting
+#: behind it, so a worker that finishes has its next batch at hand. Calls made while that many
+#: are out wait in the crawl process and leave together when a batch comes back: batches grow
+#: with the load (one page each while workers idle, CALL_BATCH when they are busy).
+IN_FLIGHT = 2
 #: Niceness added to every worker process (extraction workers, the index process): the crawl's
 #: event loop keeps fetching at full pace, and at normal priority, while the workers use whatever
 #: CPU it leaves; a fair share between them idles the loop (fewer pages in flight) whenever the
@@ -211,8 +218,10 @@ class ExtractionPool:
         self._retry_lock = threading.Lock()  # one retry at a time: a crash then names its page
         self._async_retry: asyncio.Lock | None = None
         self._closed = False
-        self._pending: list[tuple] = []  # calls of this event-loop turn, not sent yet (see call)
+        self._pending: list[tuple] = []  # calls not sent yet: of this event-loop turn, or waiting for a slot (see call)
         self._flush_scheduled = False
+        self._in_flight = 0  # batches of `call` sent and not yet answered
+        self._loop: asyncio.AbstractEventLoop | None = None  # the event loop those belong to
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -314,9 +323,14 @@ class ExtractionPool:
         Calls made in the same turn of the event loop travel to the workers together, up to
         CALL_BATCH a message (`submit_calls`): one pickle, pipe write and result message per batch
         instead of per page, which is most of what handing pages out costs the crawl process.
-        Each call still gets its own result or exception.
+        At most IN_FLIGHT batches a worker are out at once; calls made meanwhile wait here and
+        leave together when one comes back. Each call still gets its own result or exception.
         """
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # another event loop (asyncio.run again): the batches the old one sent are not waited
+            # for here, and what it left unsent has no one awaiting it
+            self._loop, self._in_flight, self._pending, self._flush_scheduled = loop, 0, [], False
         waiter = loop.create_future()
         self._pending.append((fn, args, url, waiter))
         if not self._flush_scheduled:
@@ -325,15 +339,26 @@ class ExtractionPool:
         return await waiter
 
     def _flush_calls(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Send the calls gathered this turn, as batches of one function each."""
+        """Send the calls gathered so far, as batches of one function each, while fewer than
+        IN_FLIGHT batches a worker are out; the rest wait for a batch to come back."""
         self._flush_scheduled = False
-        pending, self._pending = self._pending, []
+        room = IN_FLIGHT * self.workers - self._in_flight
+        if room <= 0 or not self._pending:
+            return
         groups: dict[Any, list] = {}
-        for call in pending:
-            groups.setdefault(call[0], []).append(call)
+        for call in self._pending:
+            if not call[3].done():  # cancelled while it waited: nothing to extract it for
+                groups.setdefault(call[0], []).append(call)
+        self._pending = []
         for fn, calls in groups.items():
-            for i in range(0, len(calls), CALL_BATCH):
-                chunk = calls[i:i + CALL_BATCH]
+            # spread over the free slots (idle workers share a burst), at most CALL_BATCH a message
+            size = min(CALL_BATCH, -(-len(calls) // room)) if room > 0 else CALL_BATCH
+            for i in range(0, len(calls), size):
+                chunk = calls[i:i + size]
+                if room <= 0:
+                    self._pending.extend(chunk)
+                    continue
+                room -= 1
                 self.stats.batches += 1
                 self.stats.batched += len(chunk)
                 try:
@@ -343,8 +368,18 @@ class ExtractionPool:
                         if not waiter.done():
                             waiter.set_exception(exc)
                     continue
+                self._in_flight += 1
                 asyncio.wrap_future(done, loop=loop).add_done_callback(
-                    functools.partial(_hand_out, [c[3] for c in chunk]))
+                    functools.partial(self._returned, loop, [c[3] for c in chunk]))
+
+    def _returned(self, loop: asyncio.AbstractEventLoop, waiters: list[asyncio.Future], done: asyncio.Future) -> None:
+        """A batch is back: its waiters get their results, and the calls waiting meanwhile go out."""
+        if loop is self._loop:
+            self._in_flight -= 1
+        _hand_out(waiters, done)
+        if self._pending and not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush_calls, loop)
 
     def submit_calls(self, fn: Callable[..., Any], arglists: list[tuple], urls: list[str],
                      catch: type[BaseException] | tuple = ParkcorpusError) -> Future:

@@ -17,7 +17,7 @@ from crawler.extract import extract_html
 from crawler.normalize import ExtractOptions
 from crawler.workers import ExtractionPool, Page, PageFailed, map_pages, pool_size
 from paths import SAMPLES
-from worker_tasks import CRASH, crash_once_task, crashing_task, echo_or_fail, pid_task
+from worker_tasks import CRASH, crash_once_task, crashing_task, echo_or_fail, gated_echo, pid_task
 
 FETCHED = datetime(2026, 11, 26, 17, 24, tzinfo=timezone.utc)
 POST = (SAMPLES / "post-3756.html").read_bytes()
@@ -104,6 +104,58 @@ def test_calls_of_one_loop_turn_travel_together_and_fail_alone():
         assert [r["value"] for i, r in enumerate(results) if i != 2] == ["a", "b", "c", "d", "e"]
         assert isinstance(results[2], ValueError) and "a bug on this page" in str(results[2])
         assert p.stats.batched == 6 and 1 < p.stats.batches < 6  # batches, not one message a call
+
+
+def test_calls_made_while_the_workers_are_busy_wait_and_leave_as_one_batch(tmp_path):
+    """With IN_FLIGHT batches a worker out, later calls wait in the crawl process; when a batch
+    comes back they go out together, in one message (batches grow with the load)."""
+    from crawler import workers
+
+    gates = [str(tmp_path / f"gate{i}") for i in range(workers.IN_FLIGHT)]
+    with ExtractionPool(1) as p:
+        async def main():
+            held = [asyncio.ensure_future(p.call(gated_echo, gate, i)) for i, gate in enumerate(gates)]
+            await asyncio.sleep(0.2)  # the held calls are out, one batch each
+            sent = p.stats.batches
+            later = [asyncio.ensure_future(p.call(echo_or_fail, v)) for v in "abcde"]
+            await asyncio.sleep(0.2)
+            waiting = p.stats.batches - sent  # no slot free: nothing more went out
+            open(gates[0], "w").close()  # one batch comes back: one slot frees
+            first = await held[0]
+            await asyncio.sleep(0.2)
+            after = p.stats.batches - sent
+            for gate in gates[1:]:
+                open(gate, "w").close()
+            return sent, waiting, after, [first, *await asyncio.gather(*held[1:])], await asyncio.gather(*later)
+
+        sent, waiting, after, held, later = asyncio.run(asyncio.wait_for(main(), 60))
+        assert sent == workers.IN_FLIGHT and waiting == 0
+        assert after == 1  # the five waited and left as one message
+        assert [r["value"] for r in held] == list(range(workers.IN_FLIGHT))
+        assert [r["value"] for r in later] == list("abcde")
+        assert p.stats.batched == workers.IN_FLIGHT + 5 and p.stats.batches == workers.IN_FLIGHT + 1
+
+
+def test_a_new_event_loop_is_not_blocked_by_the_batches_an_old_one_left_out(tmp_path):
+    """asyncio.run again on the same pool (a test session, a second crawl): the first loop's
+    batches still out do not count against the second loop's slots."""
+    from crawler import workers
+
+    gate = str(tmp_path / "gate")
+    with ExtractionPool(1) as p:
+        async def first():
+            calls = [p.call(gated_echo, gate, v) for v in range(workers.IN_FLIGHT)]
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*calls), 0.3)
+
+        async def second():
+            calls = [asyncio.ensure_future(p.call(echo_or_fail, v)) for v in "xy"]
+            await asyncio.sleep(0.2)
+            open(gate, "w").close()  # the worker finishes the old batches, then these
+            return await asyncio.gather(*calls)
+
+        asyncio.run(first())
+        assert [r["value"] for r in asyncio.run(asyncio.wait_for(second(), 60))] == ["x", "y"]
 
 
 def test_calls_sent_after_an_idle_worker_died_go_to_a_fresh_executor():

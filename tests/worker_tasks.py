@@ -72,3 +72,13 @@ def frozen_objects():
 def niceness():
     """This process's nice value."""
     return os.nice(0)
+
+
+def gated_echo(gate, value):
+    """value back once the file gate exists (a batch held in flight until the test lets it go)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"value": value, "pid": os.getpid()}

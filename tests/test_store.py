@@ -643,6 +643,48 @@ def test_files_written_through_the_worker_pool_equal_files_written_here(tmp_path
     assert not list((tmp_path / "pool" / ".tmp").glob("*"))
 
 
+def test_a_flush_puts_the_links_in_place_first_then_writes_the_articles_in_chunks(tmp_path):
+    """Written here, the article files go in ARTICLE_CHUNKS stages, each while the next one's
+    Table is built (through the workers, one); none starts before every links (and facts) file
+    is in place."""
+    import threading
+    import time
+
+    from crawler.store import writer as store_writer
+    from crawler.store.writer import ARTICLE_CHUNKS
+
+    events, lock = [], threading.Lock()
+
+    def write_files(jobs):  # records when each stage starts and ends
+        kind = sorted({target.relative_to(out).parts[0] for _table, _tmp, target in jobs})
+        with lock:
+            events.append(("start", kind))
+        if "links" in kind:
+            time.sleep(0.2)  # a slow links stage: the articles still wait for it
+        results = real_write_files(jobs)
+        with lock:
+            events.append(("end", kind))
+        return results
+
+    real_write_files = store_writer.write_files
+    for name, offload, stages in (("here", None, ARTICLE_CHUNKS), ("pool", lambda fn, jobs: fn(jobs), 1)):
+        out = tmp_path / name
+        events.clear()
+        w = store.DatasetWriter(out, "run", flush_rows=100, offload=offload)
+        for r in _spread(48):  # 24 partitions
+            w.add(r)
+        store_writer.write_files = write_files
+        try:
+            w.close()
+        finally:
+            store_writer.write_files = real_write_files
+        article_starts = [i for i, (what, kind) in enumerate(events) if what == "start" and kind == ["articles"]]
+        links_end = next(i for i, (what, kind) in enumerate(events) if what == "end" and "links" in kind)
+        assert len(article_starts) == stages and links_end < article_starts[0]
+        assert w.counts["rows_written"] == 48 and len(list((out / "articles").rglob("*.parquet"))) == 24
+        assert sorted(store.load(out)["post_id"]) == list(range(1, 49))
+
+
 def test_a_write_error_in_a_worker_reaches_the_writer_after_the_files_before_it(tmp_path):
     from crawler.store.writer import write_files
     from crawler.workers import ExtractionPool, run_split

@@ -56,6 +56,7 @@ class DerivedIndexes:
         self.local = dedup.is_local(out)
         self.fed = 0  # rows this run added to the search index (pending until a sync finds them)
         self._rows: list[dict] = []
+        self._dup_table = None  # the duplicate groups, made by drain(), written by close()
         self.summary: dict = {}
         if not self.local:
             log.info("duplicate groups and the search index are kept for local datasets only (%s)", out)
@@ -112,8 +113,19 @@ class DerivedIndexes:
         self.dups = None
 
     def drain(self) -> None:
-        """The feed is over and the writer is about to close: nothing to get ready in this process
-        (DerivedProcess does work here, beside the writer's close)."""
+        """The feed is over (no add after this) and the writer is about to close: index the rows
+        waiting for the search index (marked pending: the sync at close drops those no file
+        holds) and finish the duplicate groups, so that close() only writes them, when the rows
+        were written. In a DerivedProcess this runs beside the writer's close."""
+        from crawler import dedup
+
+        self.flush()
+        if self.dups is not None:
+            try:
+                self._dup_table = dedup.duplicates_table(self.dups, self.run_id)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("duplicates not written: %s", exc)
+            self._drop()
 
     def close(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
         """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
@@ -124,12 +136,14 @@ class DerivedIndexes:
         files it lists from there instead of reading them (~1.5 ms a file)."""
         from crawler import dedup, search
 
-        if self.dups is not None:
+        if self.dups is not None or self._dup_table is not None:
             try:
                 if written:
-                    self.summary["duplicates"] = dedup.write_duplicates(self.out, self.dups, self.run_id)
+                    self.summary["duplicates"] = dedup.write_duplicates(self.out, self.dups, self.run_id,
+                                                                        table=self._dup_table)
             except Exception as exc:  # noqa: BLE001
                 log.warning("duplicates not written: %s", exc)
+            self._dup_table = None
             self._drop()
         if written:
             self.flush()
@@ -248,6 +262,9 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
 
     _worker_init(owner)
     derived = DerivedIndexes(out, run_id)
+    # now, while the crawl is starting and a core is free, not at the end of the run beside the
+    # writer's close, where it took CPU from the workers writing the files
+    _warm_arrow()
     while True:
         msg = queue.get()
         if not pid_alive(owner):  # killed: what is still queued may never reach a file, so index no more
@@ -257,7 +274,7 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             result.close()
             return
         if msg[0] == "drain":
-            _warm_arrow()
+            derived.drain()
             continue
         for item, sig in msg[1]:
             derived.add(item, sig)
@@ -265,7 +282,7 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
 
 def _warm_arrow() -> None:
     """Build one Arrow array from Python objects: pyarrow imports pandas the first time it does
-    (~0.3 s), which write_duplicates' table would otherwise pay after the writer has closed."""
+    (~0.25 s of CPU), which the duplicates table would otherwise pay at the end of the run."""
     import pyarrow as pa
 
     pa.array([], pa.string())

@@ -330,3 +330,30 @@ def test_dedup_normalisation_is_the_search_normalisation_without_punctuation():
     assert search.fold_fullwidth(dedup._NOT_WORD_UNFOLDED.sub("", text)) == dedup._NOT_WORD.sub("", folded)
     for t in (STORY, FACTORY, "據瞭解，園區（集團）ＡＢＣ１２３．５％＿_　面積6800㎡", "沈思远 資料", "\udcffabc", "", None):
         assert dedup.normalize_for_dedup(t) == dedup._NOT_WORD.sub("", search.normalize_search(t))
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["in-process", "index-process"])
+def test_drain_finishes_the_groups_and_close_writes_them_only_when_the_rows_were_written(tmp_path, process):
+    """As the crawl's pipeline: drain() (beside the writer's close) makes the groups, close()
+    writes <out>/duplicates/ when the writer succeeded, and nothing when it failed."""
+    from crawler.derived import DerivedIndexes, DerivedProcess
+
+    rows, _gold = labelled_set(n_stories=30, seed=3)
+    cls = DerivedProcess if process else DerivedIndexes
+    summaries = {}
+    for name, drain, written in (("plain", False, True), ("drained", True, True), ("failed", True, False)):
+        out = tmp_path / name
+        out.mkdir()
+        derived = cls(out, "run")
+        for r in rows:
+            derived.add(r, dedup.signature(r["text"], r["content_hash"]))
+        if drain:
+            derived.drain()
+        summaries[name] = derived.close(written=written)
+    plain = dedup.read_duplicates(tmp_path / "plain")
+    assert plain.num_rows and summaries["plain"]["duplicates"]["rows"] == plain.num_rows
+    assert dedup.read_duplicates(tmp_path / "drained").equals(plain)
+    assert summaries["drained"]["duplicates"] == summaries["plain"]["duplicates"]
+    assert dedup.read_duplicates(tmp_path / "failed").num_rows == 0 and "duplicates" not in summaries["failed"]
+    with dedup.DupIndex(tmp_path / "failed") as idx:  # the index itself keeps what was fed
+        assert idx.count() == len(rows)

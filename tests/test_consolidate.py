@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,6 +265,48 @@ def test_disk_full_during_the_merge_keeps_the_files(tmp_path, monkeypatch, caplo
     assert sorted(map(str, w.files)) == sorted(map(str, run_files(out, "run") + run_files(out, "run", "links")))
     assert not list((out / ".tmp").iterdir())
     assert sorted(store.load(out)["post_id"]) == list(range(1, 10))
+
+
+def test_merges_through_the_workers_equal_merges_here_and_keep_the_files_on_failure(tmp_path, caplog):
+    """With offload (a crawl's pool) the folders' merges are split over the workers: the same
+    files as merged here; a merge that fails there (no room for its temporary file) keeps the
+    files as written, and the writer says so."""
+    from crawler.workers import ExtractionPool, run_split
+
+    caplog.set_level(logging.WARNING, logger="crawler.store")
+    rows = [rec(i, published=dt.datetime(2024, 1 + i % 6, 2, tzinfo=dt.timezone.utc)) for i in range(1, 37)]
+    sent = []
+
+    with ExtractionPool(2) as pool:
+        def offload(fn, jobs):  # what the crawl pipeline passes
+            sent.append(fn.__name__)
+            return run_split(pool, fn, jobs)
+
+        for name, hook in (("here", None), ("pool", offload)):
+            w = store.DatasetWriter(tmp_path / name, "run", flush_rows=2, offload=hook)
+            for r in rows:
+                w.add(r)
+            w.close()
+        here, pool_files = (sorted(f.relative_to(tmp_path / n) for f in run_files(tmp_path / n, "run"))
+                            for n in ("here", "pool"))
+        assert "merge_folders" in sent  # the merges went to the workers
+        assert here == pool_files and len(here) == 6  # one file a month partition
+        for rel in here:
+            assert pq.read_table(tmp_path / "pool" / rel).drop_columns(["extracted_at"]).equals(
+                pq.read_table(tmp_path / "here" / rel).drop_columns(["extracted_at"]))
+
+        out = tmp_path / "failing"
+        w = store.DatasetWriter(out, "run", flush_rows=2, offload=offload)
+        for r in rows:
+            w.add(r)
+        w.flush()
+        written = sorted(map(str, w.files))
+        shutil.rmtree(out / ".tmp")
+        (out / ".tmp").write_text("not a folder")  # no merge can write its file
+        w.close()
+    assert "could not merge" in caplog.text
+    assert sorted(map(str, w.files)) == written and all(Path(f).exists() for f in written)
+    assert sorted(store.load(out)["post_id"]) == list(range(1, 37))
 
 
 def test_files_compacted_away_during_the_run_are_not_recreated(tmp_path, swap_mode):

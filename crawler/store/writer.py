@@ -513,42 +513,46 @@ class DatasetWriter:
         """Merge, in every folder where this writer wrote more than one file, those files into one.
 
         Only this writer's own files (``self.files``) are read and removed: other runs writing
-        into the same folder (Scrapyd jobs) are never touched. One folder at a time, streamed in
-        row groups, so memory stays bounded. Per folder (see ``_merge_files``): the merged file
+        into the same folder (Scrapyd jobs) are never touched. One folder at a time (with
+        ``offload``, the folders split over the extraction workers, each merging its share one
+        at a time), streamed in row groups, so memory stays bounded. Per folder (see
+        ``_merge_files``): the merged file
         is written complete under ``.tmp/``, exchanged atomically with the last of the files it
         replaces (it keeps that file's name; the name of a file that vanished, e.g. taken by a
         concurrent ``compact``, is never re-created), then the other files are removed. Between
         the exchange and the removals a reader sees some rows twice, identical and of the same
         run, which ``load``/``known_posts`` collapse and ``validate`` reports as a warning only;
         a crash there leaves that state (``compact`` or ``validate --repair`` folds it). A
-        failure (disk full) keeps the files as they are and stops merging.
+        failure (disk full) keeps the files as they are and stops merging (the share of the
+        worker it happened in).
         """
         groups: dict[Path, list[Path]] = {}
         for f in self.files:
             groups.setdefault(f.parent, []).append(f)
         final: list[Path] = []
-        failed = False
+        jobs: list[tuple[Path, list[Path], pa.Schema, list[tuple[str, str]]]] = []
         # article partitions first (sorted, so the order is predictable), then links, parcels, listings
         for folder, files in sorted(groups.items(), key=lambda kv: (self.out / ARTICLES not in kv[0].parents, kv[0])):
-            if len(files) < 2 or failed:
+            if len(files) < 2:
                 final.extend(files)
                 continue
             for f in files:  # the merged file keeps one of these names: its keys are no longer one file's
                 self._key_of.pop(f, None)
-            schema, order = self._schema_of(folder)
-            try:
-                final.extend(_merge_files(self.out, files, schema, order))
-            except FileNotFoundError:
-                # a concurrent compact swapped this folder's files out: nothing of ours to merge
-                final.extend(f for f in files if f.exists())
-            except OSError as exc:
-                failed = True
+            jobs.append((self.out, files, *self._schema_of(folder)))
+        if jobs and self.offload is not None and len(jobs) > 1:
+            # through the workers, split over them: each merge reads, sorts and writes its folder's
+            # files, which the crawl process otherwise did one folder after another alone
+            results = self.offload(merge_folders, jobs)
+            results += merge_folders(jobs[len(results):])  # a part that stopped at an error: the rest here
+        else:
+            results = merge_folders(jobs)
+        for (_out, files, _schema, _order), (left, exc) in zip(jobs, results):
+            final.extend(left)
+            if exc is not None:
                 logger.warning("could not merge the %d files of %s (%s): they stay as written; "
-                               "`parkcorpus compact` merges them later", len(files), folder,
+                               "`parkcorpus compact` merges them later", len(files), files[0].parent,
                                exc.strerror or exc)
-                final.extend(f for f in files if f.exists())
         self.files = final
-
 
     def _schema_of(self, folder: Path) -> tuple[pa.Schema, list[tuple[str, str]]]:
         """The file schema and row order of the dataset folder holds files of."""
@@ -564,6 +568,29 @@ _ARTICLE_ORDER = [("post_id", "ascending"), ("fetched_at", "ascending")]
 _LINK_ORDER = [("src_post_id", "ascending"), ("kind", "ascending"), ("position", "ascending")]
 #: A merge writes a row group when it holds this many bytes of Arrow data (or ROW_GROUP_ROWS rows).
 MERGE_GROUP_BYTES = 32 * 1024 * 1024
+
+
+def merge_folders(jobs: list[tuple[Path, list[Path], pa.Schema, list[tuple[str, str]]]]
+                  ) -> list[tuple[list[Path], OSError | None]]:
+    """_merge_files(out, files, schema, order) for each job, in order: [(the files left, None or
+    the OSError)], one per job. After an OSError (disk full) the later folders are not merged
+    (their files are left as they are); a folder whose files a concurrent compact took is skipped.
+    What DatasetWriter runs at close, here or in a worker process."""
+    out: list[tuple[list[Path], OSError | None]] = []
+    failed = False
+    for root, files, schema, order in jobs:
+        if failed:
+            out.append((files, None))
+            continue
+        try:
+            out.append((_merge_files(root, files, schema, order), None))
+        except FileNotFoundError:
+            # a concurrent compact swapped this folder's files out: nothing of ours to merge
+            out.append(([f for f in files if f.exists()], None))
+        except OSError as exc:
+            failed = True
+            out.append(([f for f in files if f.exists()], exc))
+    return out
 
 
 def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tuple[str, str]]) -> list[Path]:

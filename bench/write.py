@@ -154,8 +154,8 @@ def run(records: list[dict], variant: str, repeat: int, workers: int, flush_rows
         pool = ExtractionPool(workers, preload=CRAWL_PRELOAD).start()
         task = functools.partial(_write_with, off) if off else write_files
 
-        def offload(fn, jobs):
-            return run_split(pool, task, jobs)
+        def offload(fn, jobs):  # the variant's switches apply to the file writes (merges run as they are)
+            return run_split(pool, task if fn is write_files else fn, jobs)
     try:
         with knobs_set(off):
             runs = [one_close(records, offload, flush_rows) for _ in range(repeat)]

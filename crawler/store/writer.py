@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -206,74 +207,6 @@ def _chunks(items: list, n: int) -> list[list]:
     return out
 
 
-def _in_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
-    """Start fn() on a helper thread; returns the wait for its result (its exception re-raised)."""
-    import threading
-
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="parkcorpus-write", daemon=True)
-    thread.start()
-
-    def wait() -> Any:
-        thread.join()
-        if "error" in box:
-            raise box["error"]
-        return box["result"]
-
-    return wait
-
-
-class _Stages:
-    """The write stages of one flush, in order: started (a helper thread each) and finished in
-    that order. A failed stage stops later ones from starting; the ones already started are
-    still waited for and their files listed (they are complete), then the first error is raised."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple] = []  # (wait, jobs, counted, whole, sites)
-        self.done = 0
-        self.written: list[Path] = []
-        self.error: BaseException | None = None
-
-    def start(self, writer: DatasetWriter, jobs: list, counted: list, whole: pa.Table | None = None,
-              sites: list[str] | None = None) -> None:
-        if self.error is None:
-            self.started.append((writer._start_jobs(jobs, whole), jobs, counted, whole, sites))
-
-    def finish(self, writer: DatasetWriter, until: int | None = None) -> list[Path]:
-        """Wait for the stages started (the first `until` of them), list their files; raise the first error."""
-        end = len(self.started) if until is None else min(until, len(self.started))
-        while self.done < end:
-            wait, jobs, counted, whole, sites = self.started[self.done]
-            self.done += 1
-            try:
-                done, exc = writer._collect(wait(), counted)
-            except BaseException as exc_:  # noqa: BLE001 - the offload itself failed
-                done, exc = [], exc_
-            self.written += done
-            if whole is not None:
-                writer._keep_keys(whole, jobs, sites, done)
-            if exc is not None and self.error is None:
-                self.error = exc
-        if self.error is not None and self.done == len(self.started):
-            raise self.error
-        return self.written
-
-    def close(self) -> None:
-        """Wait for every stage still running (after an error elsewhere: no write left behind)."""
-        for wait, *_ in self.started[self.done:]:
-            try:
-                wait()
-            except BaseException:  # noqa: BLE001 - the first error is already on its way
-                pass
-
-
 class DatasetWriter:
     """Buffers article records per partition and writes them as complete Parquet files.
 
@@ -409,10 +342,11 @@ class DatasetWriter:
                 table = pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in facts], schema=schema)
                 first.append((table, tmpdir, self.out / kind / f"site={site}" / f"part-{self.run_id}-{n}.parquet"))
                 counted.append((f"{kind}_written", len(facts)))
-        stages = _Stages()
-        try:
-            stages.start(self, first, counted)
-            links_done = False
+        # every write runs on a helper thread (Parquet encoding releases the GIL); leaving the
+        # block waits for any still running, so no write outlives an error
+        with ThreadPoolExecutor(max_workers=ARTICLE_CHUNKS + 1, thread_name_prefix="parkcorpus-write") as threads:
+            links = threads.submit(self._run_jobs, first)
+            stages = []
             for chunk in _chunks(sorted(batch.items()), ARTICLE_CHUNKS if self.offload is None else 1):
                 for _, rows in chunk:
                     rows.sort(key=lambda r: (r["post_id"], r["fetched_at"]))
@@ -420,21 +354,34 @@ class DatasetWriter:
                 # costs ~3x building one (per-column set-up), and the slices write byte-identical files
                 whole = pa.Table.from_pylist([r for _, rows in chunk for r in rows], schema=FILE_SCHEMA)
                 articles: list[tuple[pa.Table, Path, Path]] = []
-                counted = []
+                counted_articles: list[tuple[str, int]] = []
                 offset = 0
                 for (site, year, month), rows in chunk:
                     target = self.out / ARTICLES / partition_dir(site, year, month) / f"part-{self.run_id}-{n}.parquet"
                     articles.append((whole.slice(offset, len(rows)), tmpdir, target))
                     offset += len(rows)
-                    counted.append(("rows_written", len(rows)))
-                if not links_done:  # the links and facts files are in place before any article file
-                    stages.finish(self, until=1)
-                    links_done = True
+                    counted_articles.append(("rows_written", len(rows)))
+                if links is not None:  # the links and facts files are in place before any article file
+                    written, error = self._collect(links.result(), counted)
+                    links = None
+                    if error is not None:
+                        raise error
                 # written while the next chunk's Table is built
-                stages.start(self, articles, counted, whole, [site for (site, _, _), _ in chunk])
-            return stages.finish(self)
-        finally:
-            stages.close()
+                stages.append((threads.submit(self._run_jobs, articles, whole), articles, counted_articles,
+                               whole, [site for (site, _, _), _ in chunk]))
+            # a failed chunk does not hide the files the others wrote: each is listed, then the first error raised
+            error = None
+            for future, jobs, counted, whole, sites in stages:
+                try:
+                    done, exc = self._collect(future.result(), counted)
+                except Exception as exc_:  # noqa: BLE001 - the offload itself failed
+                    done, exc = [], exc_
+                written += done
+                self._keep_keys(whole, jobs, sites, done)
+                error = error or exc
+            if error is not None:
+                raise error
+            return written
 
     def _keep_keys(self, whole: pa.Table, jobs: list[tuple[pa.Table, Path, Path]], sites: list[str],
                    done: list[Path]) -> None:
@@ -468,17 +415,15 @@ class DatasetWriter:
         files = {path.relative_to(root).as_posix(): entry for path, entry in self._key_of.items()}
         return pa.concat_tables(self._key_tables), files
 
-    def _start_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], whole: pa.Table | None = None
-                    ) -> Callable[[], list[tuple[Path | None, OSError | None]]]:
-        """Start writing (table, tmpdir, target) files, through offload or here; returns the wait
-        for write_files' results. whole: the Table the jobs' tables are consecutive slices of
-        (shipped once)."""
+    def _run_jobs(self, jobs: list[tuple[pa.Table, Path, Path]], whole: pa.Table | None = None
+                  ) -> list[tuple[Path | None, OSError | None]]:
+        """write_files(jobs) through offload or here. whole: the Table the jobs' tables are
+        consecutive slices of (shipped once)."""
         if not jobs:
-            return list
+            return []
         if self.offload is not None:
-            shipped = _shipped(jobs, whole)
-            return _in_thread(lambda: self.offload(write_files, shipped))
-        return _in_thread(lambda: write_files(jobs))
+            return self.offload(write_files, _shipped(jobs, whole))
+        return write_files(jobs)
 
     def _collect(self, results: list[tuple[Path | None, OSError | None]], counted: list[tuple[str, int]]
                  ) -> tuple[list[Path], OSError | None]:
@@ -539,11 +484,13 @@ class DatasetWriter:
             for f in files:  # the merged file keeps one of these names: its keys are no longer one file's
                 self._key_of.pop(f, None)
             jobs.append((self.out, files, *self._schema_of(folder)))
-        if jobs and self.offload is not None and len(jobs) > 1:
+        if self.offload is not None and len(jobs) > 1:
             # through the workers, split over them: each merge reads, sorts and writes its folder's
             # files, which the crawl process otherwise did one folder after another alone
             results = self.offload(merge_folders, jobs)
-            results += merge_folders(jobs[len(results):])  # a part that stopped at an error: the rest here
+            # (merge_folders answers every job; an offload that answered fewer leaves the rest here,
+            # so no folder's files drop out of self.files)
+            results += merge_folders(jobs[len(results):])
         else:
             results = merge_folders(jobs)
         for (_out, files, _schema, _order), (left, exc) in zip(jobs, results):

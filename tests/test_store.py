@@ -100,6 +100,43 @@ def test_small_files_compress_the_text_with_zstd_and_the_rest_with_snappy_large_
                                             else {"SNAPPY"})
 
 
+def _stats(path):
+    md = pq.ParquetFile(path).metadata.row_group(0)
+    return {md.column(i).path_in_schema: md.column(i).statistics for i in range(md.num_columns)}
+
+
+@pytest.mark.parametrize("merged", [False, True])
+def test_free_text_has_no_statistics_keys_and_dates_keep_theirs_and_filters_still_prune(tmp_path, merged):
+    from crawler.store.files import NO_STATISTICS
+
+    out = tmp_path / "data"
+    # ~1 KB of UTF-8: below the size (4 KB) above which Parquet writers drop a value's statistics anyway
+    long_text = "产业园区招商" * 60
+    w = store.DatasetWriter(out, "run", flush_rows=2 if merged else 1000)
+    for i in range(4):  # flushed 2 by 2 and merged at close, or written in one piece
+        w.add(rec(i, text=f"{i}{long_text}", published=dt.datetime(2024, 5, 2 + i, 3, 0, tzinfo=UTC)))
+    w.close()
+    (f,) = store.dataset_files(out)
+    stats = _stats(f)
+    assert stats["text"] is None or not stats["text"].has_min_max
+    for path, st in stats.items():
+        if path.partition(".")[0] in NO_STATISTICS:
+            assert st is None or not st.has_min_max, path
+    assert (stats["post_id"].min, stats["post_id"].max) == (0, 3)
+    assert stats["published"].has_min_max and stats["content_hash"].has_min_max
+    assert stats["tags.list.element"].has_min_max  # nested leaves keep theirs
+    # the texts (~1 KB each) are not in the footer: with every statistic it holds their min and max
+    every = tmp_path / "every.parquet"
+    pq.write_table(pq.read_table(f), every, write_statistics=True)
+    assert pq.ParquetFile(every).metadata.serialized_size - pq.ParquetFile(f).metadata.serialized_size > 2 * 1000
+    # a range filter still skips the file by its published statistics, and reads it when it matches
+    dataset = ds.dataset(f, format="parquet")
+    after = pa.scalar(dt.datetime(2024, 6, 1, tzinfo=UTC), pa.timestamp("us", tz="UTC"))
+    assert [fr for frag in dataset.get_fragments() for fr in frag.split_by_row_group(ds.field("published") > after)] == []
+    assert dataset.to_table(filter=ds.field("published") < after).num_rows == 4
+    assert pq.read_table(f).column("text").to_pylist()[0] == f"0{long_text}"
+
+
 def test_small_snappy_files_read_back_identically_in_every_reader(tmp_path):
     import duckdb
     import polars as pl

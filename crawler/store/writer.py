@@ -556,7 +556,7 @@ def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tu
     tmp = tmpdir / f"{keep.name}.merge-{secrets.token_hex(4)}.tmp"
     try:
         with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=True,
-                              write_statistics=True) as pw:
+                              write_statistics=list(_files.statistics_for(schema))) as pw:
             chunk: list[pa.Table] = []
             rows = size = 0
 

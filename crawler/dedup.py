@@ -508,11 +508,12 @@ def duplicates_schema():
     ])
 
 
-def duplicates_table(index: DupIndex, run_id: str | None = None):
-    """The groups as a pyarrow Table of duplicates_schema() (what the end of a run writes)."""
+def duplicates_table(index: DupIndex | list[dict], run_id: str | None = None):
+    """The groups (of an index, or its groups() already made) as a pyarrow Table of
+    duplicates_schema() (what the end of a run writes)."""
     import pyarrow as pa
 
-    rows = index.groups()
+    rows = index.groups() if isinstance(index, DupIndex) else [dict(r) for r in index]
     for r in rows:
         r["run_id"] = run_id
     return pa.Table.from_pylist(rows, schema=duplicates_schema())

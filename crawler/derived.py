@@ -38,6 +38,18 @@ def _close_quietly(index) -> None:
         pass
 
 
+def write_duplicates(out: str | os.PathLike, run_id: str | None, groups: list[dict]) -> dict:
+    """Write <out>/duplicates/ from DupIndex.groups(): {"duplicates": counts}, or {} with a warning
+    when it failed (derived data never fails a crawl)."""
+    from crawler import dedup
+
+    try:
+        return {"duplicates": dedup.write_duplicates(out, None, run_id, table=dedup.duplicates_table(groups, run_id))}
+    except Exception as exc:  # noqa: BLE001
+        log.warning("duplicates not written: %s", exc)
+        return {}
+
+
 class DerivedIndexes:
     """Per-run feeder: `add(record)` for each new or changed article, `close()` at the end of the run."""
 
@@ -56,7 +68,7 @@ class DerivedIndexes:
         self.local = dedup.is_local(out)
         self.fed = 0  # rows this run added to the search index (pending until a sync finds them)
         self._rows: list[dict] = []
-        self._dup_table = None  # the duplicate groups, made by drain(), written by close()
+        self._groups: list[dict] | None = None  # the duplicate groups (DupIndex.groups()), made by drain()
         self.summary: dict = {}
         if not self.local:
             log.info("duplicate groups and the search index are kept for local datasets only (%s)", out)
@@ -117,15 +129,24 @@ class DerivedIndexes:
         waiting for the search index (marked pending: the sync at close drops those no file
         holds) and finish the duplicate groups, so that close() only writes them, when the rows
         were written. In a DerivedProcess this runs beside the writer's close."""
-        from crawler import dedup
-
         self.flush()
+        self._make_groups()
+
+    def _make_groups(self) -> None:
         if self.dups is not None:
             try:
-                self._dup_table = dedup.duplicates_table(self.dups, self.run_id)
+                self._groups = self.dups.groups()
             except Exception as exc:  # noqa: BLE001
                 log.warning("duplicates not written: %s", exc)
             self._drop()
+
+    def take_groups(self) -> list[dict] | None:
+        """The duplicate groups (made by drain(), or now), and the duplicate index closed: what
+        write_duplicates writes. None when there are none to write (not a local dataset, or the
+        index failed)."""
+        self._make_groups()
+        groups, self._groups = self._groups, None
+        return groups
 
     def close(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
         """Write <out>/duplicates/ (when the rows were written) and close that index, then sync the
@@ -134,17 +155,16 @@ class DerivedIndexes:
 
         keys: the writer's DatasetWriter.written_keys(): the sync takes the version keys of the
         files it lists from there instead of reading them (~1.5 ms a file)."""
-        from crawler import dedup, search
+        groups = self.take_groups()
+        if written and groups is not None:
+            self.summary.update(write_duplicates(self.out, self.run_id, groups))
+        self.sync(written, keys)
+        return self.summary
 
-        if self.dups is not None or self._dup_table is not None:
-            try:
-                if written:
-                    self.summary["duplicates"] = dedup.write_duplicates(self.out, self.dups, self.run_id,
-                                                                        table=self._dup_table)
-            except Exception as exc:  # noqa: BLE001
-                log.warning("duplicates not written: %s", exc)
-            self._dup_table = None
-            self._drop()
+    def sync(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
+        """close() without the duplicates: the search index's last rows and its sync."""
+        from crawler import search
+
         if written:
             self.flush()
         self._rows = []  # not written: the sync indexes what did reach a file
@@ -191,6 +211,7 @@ class DerivedProcess:
                                 name="parkcorpus-derived", daemon=True)
         self.proc.start()
         child_end.close()  # the child holds the only write end: its death reads as EOF here
+        self.out, self.run_id = out, run_id
         self.summary: dict = {}
         self.closed = False
         self._batch: list = []
@@ -235,7 +256,12 @@ class DerivedProcess:
             log.warning("duplicate index process: %s", exc)
 
     def close(self, written: bool = True, keys: tuple[Any, dict] | None = None) -> dict:
-        """Let the process finish (duplicates, then the search index) and wait for it; returns its summary."""
+        """Let the process finish and wait for it; returns the summary.
+
+        The process sends the duplicate groups back, and this process writes them (when the rows
+        were written) while that one syncs the search index: building an Arrow table from Python
+        objects makes pyarrow import pandas (~0.2 s of CPU), which this process has done already
+        and the index process then never needs to."""
         self._send()  # (finds a dead process too)
         if self.closed:
             self.proc.join()
@@ -245,7 +271,10 @@ class DerivedProcess:
             self.queue.put(("close", written, keys))
             self.queue.close()
             self.queue.join_thread()  # everything queued has reached the pipe
-            self.summary = self._result.recv() or {}
+            groups = self._result.recv()
+            if written and groups is not None:
+                self.summary.update(write_duplicates(self.out, self.run_id, groups))
+            self.summary.update(self._result.recv() or {})
         except (EOFError, OSError) as exc:
             log.warning("duplicate index process ended early (%s); `parkcorpus reextract` or `search` "
                         "rebuild what is missing", exc or "no summary")
@@ -262,15 +291,14 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
 
     _worker_init(owner)
     derived = DerivedIndexes(out, run_id)
-    # now, while the crawl is starting and a core is free, not at the end of the run beside the
-    # writer's close, where it took CPU from the workers writing the files
-    _warm_arrow()
     while True:
         msg = queue.get()
         if not pid_alive(owner):  # killed: what is still queued may never reach a file, so index no more
             os._exit(1)
-        if msg[0] == "close":
-            result.send(derived.close(written=msg[1], keys=msg[2]))
+        if msg[0] == "close":  # the groups go back to be written (see DerivedProcess.close)
+            groups = derived.take_groups()  # (closes the duplicate index either way)
+            result.send(groups if msg[1] else None)
+            result.send(derived.sync(written=msg[1], keys=msg[2]))
             result.close()
             return
         if msg[0] == "drain":
@@ -278,11 +306,3 @@ def _serve(out: str, run_id: str | None, queue, result, owner: int) -> None:
             continue
         for item, sig in msg[1]:
             derived.add(item, sig)
-
-
-def _warm_arrow() -> None:
-    """Build one Arrow array from Python objects: pyarrow imports pandas the first time it does
-    (~0.25 s of CPU), which the duplicates table would otherwise pay at the end of the run."""
-    import pyarrow as pa
-
-    pa.array([], pa.string())

@@ -188,6 +188,17 @@ def _us(value: Any) -> int | None:
     raise TypeError(f"not a timestamp: {value!r}")
 
 
+def _us_column(column: Any) -> list[int | None]:
+    """_us of every value of an Arrow column: a timestamp column is cast, not turned into Python
+    datetimes (faster, and a tz-aware value's as_py() makes pyarrow import pandas, which a
+    crawl's index process otherwise never needs)."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(column.type):
+        return column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64()).to_pylist()
+    return [_us(v) for v in column.to_pylist()]
+
+
 #: rowid = publication second << ROWID_BITS + a counter: rowid order is publication order. 256
 #: posts fit in one second (more spill into the next second's slots, where their order is
 #: approximate); a wider field makes every rowid delta in the FTS doclists longer (the index is
@@ -377,7 +388,7 @@ class SearchIndex:
         n = keys.num_rows
         sites, pids = keys.column("site").to_pylist(), keys.column("post_id").to_pylist()
         rhs = keys.column("record_hash").to_pylist() if "record_hash" in keys.column_names else [None] * n
-        stamps = [[_us(v) for v in keys.column(c).to_pylist()] if c in keys.column_names else [None] * n
+        stamps = [_us_column(keys.column(c)) if c in keys.column_names else [None] * n
                   for c in ("fetched_at", "extracted_at")]
         # decided and written under one lock: a feed cannot slip in between
         with sqlitedb.transaction(self.db) as cur:

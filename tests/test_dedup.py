@@ -357,3 +357,4 @@ def test_drain_finishes_the_groups_and_close_writes_them_only_when_the_rows_were
     assert dedup.read_duplicates(tmp_path / "failed").num_rows == 0 and "duplicates" not in summaries["failed"]
     with dedup.DupIndex(tmp_path / "failed") as idx:  # the index itself keeps what was fed
         assert idx.count() == len(rows)
+

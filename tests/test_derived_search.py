@@ -279,3 +279,51 @@ def test_a_merged_file_is_not_listed_with_the_keys_of_the_files_it_replaced(tmp_
     _keys, files = writer.written_keys()
     merged = [p.relative_to(out / "articles").as_posix() for p in (out / "articles").rglob("*.parquet")]
     assert merged and not set(merged) & set(files)
+
+
+def test_the_index_process_work_never_imports_pandas(tmp_path):
+    """What a crawl's index process runs (feed, drain, groups, the sync with the writer's keys)
+    builds no Arrow table from Python objects and turns no timestamp into a datetime: pyarrow
+    imports pandas the first time it does either (~0.2 s of CPU in that process). So the groups
+    go back to the crawl process, which writes them (DerivedProcess.close)."""
+    import json
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "data"
+    # the same story on two sites: copies, so there are duplicate groups to make
+    records = _records() + _records(site="laian.021cf.cn")
+    for r in records:
+        r["text"] = "".join(chr(0x4E00 + (r["post_id"] * 7919 + i * 104729) % 20000) for i in range(400))
+    # one flush, as a crawl of a few thousand posts: no merged file, whose version keys the writer
+    # cannot hand over (the sync reads those, and reading Parquet imports pandas too)
+    writer = DatasetWriter(out, "run", flush_rows=1000)
+    for r in records:
+        stamp_version(r)
+        writer.add(r)
+    writer.close()
+    state = tmp_path / "feed.pkl"
+    state.write_bytes(pickle.dumps((records, writer.written_keys())))
+    here = Path(__file__).parent
+    script = f"""
+import json, pickle, sys
+sys.path[:0] = [{str(here)!r}, {str(here.parent)!r}]
+from crawler.derived import DerivedIndexes
+records, keys = pickle.loads(open({str(state)!r}, "rb").read())
+derived = DerivedIndexes({str(out)!r}, "run")
+for r in records:
+    derived.add(r)
+derived.drain()
+groups = derived.take_groups()
+summary = derived.sync(written=True, keys=keys)
+print(json.dumps({{"groups": len(groups), "posts": summary["search_index"]["posts"], "pandas": "pandas" in sys.modules}}))
+"""
+    got = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                                    check=True).stdout)
+    assert got["groups"] == len(records)  # every post and its copy on the other site
+    assert got["posts"] == len(records)
+    assert got["pandas"] is False, "the index process's work imported pandas"
+    with search.open_index(out, sync=False) as idx:
+        assert idx.pending() == 0  # the sync confirmed every row it was fed

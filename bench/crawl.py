@@ -27,6 +27,13 @@ from the second-largest to the largest size. Targets: full >= 0.75x fetch-only w
 CPU per page <= 1.2x fetch-only's; peak RSS at 100k <= 1.5x that at 10k; files bounded by
 partitions, not by posts. Dated results: bench/README.md.
 
+One round's ratio moves with the machine: on a 2-core VM fetch-only alone varies by about +-6 %
+from run to run and the full crawl by about +-5 %, so a single ratio spreads by about +-0.06.
+``--repeat N`` runs N rounds of the variants one after another (fetch-only, full, fetch-only,
+full, ...: each ratio pairs runs made a few seconds apart, under the same background load) and
+prints every round's ratio, then their median, lowest and highest.
+
+    python bench/crawl.py --sizes 1000 --variants fetch-only,full --repeat 5   # the ratio over 5 rounds
     python bench/crawl.py --sizes 1000 --variants fetch-only,full --profile /tmp/prof
     python -m pstats /tmp/prof/1000-full.prof   # where the crawl process's main thread spends its CPU
 """
@@ -39,6 +46,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -319,6 +327,9 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default="fetch-only,full-1,full",
                    help="which runs to make: fetch-only, full-1 (extraction in the crawl process), "
                         "full (the pool); default all three"),
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds of the variants per size, interleaved; prints each round's ratio and "
+                        "their median (default 1)")
     p.add_argument("--queue", choices=("default", "memory", "disk"), default="default",
                    help="scheduler queue: the project's setting, Scrapy's in-memory queue, or "
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
@@ -365,25 +376,26 @@ def main(argv=None) -> int:
             replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed,
                                                   prerender=args.replica == "prerendered")
             try:
-                pair = {}
-                for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
-                    out = work / f"{size}-{variant}"
-                    shutil.rmtree(out, ignore_errors=True)
-                    r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
-                                Path(args.profile) if args.profile else None)
-                    r["size"] = size
-                    pair[variant] = r
-                    rows.append(r)
-                    print(f"  {size:>7} {variant:<10} {r['pages']:>7} pages in {r['elapsed']:.1f} s, "
-                          f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-                if "fetch-only" in pair:
-                    base = pair["fetch-only"]
-                    for v in ("full-1", "full"):
-                        if v in pair:
-                            pair[v]["ratio"] = (pair[v]["pages"] / pair[v]["elapsed"]) / (
-                                base["pages"] / base["elapsed"])
-                            pair[v]["cpu_ratio"] = (pair[v]["cpu_s"] / pair[v]["pages"]) / (
-                                base["cpu_s"] / base["pages"])
+                for rnd in range(1, max(1, args.repeat) + 1):
+                    pair = {}
+                    for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
+                        out = work / f"{size}-{variant}"
+                        shutil.rmtree(out, ignore_errors=True)
+                        r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
+                                    Path(args.profile) if args.profile else None)
+                        r["size"], r["round"] = size, rnd
+                        pair[variant] = r
+                        rows.append(r)
+                        print(f"  {size:>7} {variant:<10} {r['pages']:>7} pages in {r['elapsed']:.1f} s, "
+                              f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+                    if "fetch-only" in pair:
+                        base = pair["fetch-only"]
+                        for v in ("full-1", "full"):
+                            if v in pair:
+                                pair[v]["ratio"] = (pair[v]["pages"] / pair[v]["elapsed"]) / (
+                                    base["pages"] / base["elapsed"])
+                                pair[v]["cpu_ratio"] = (pair[v]["cpu_s"] / pair[v]["pages"]) / (
+                                    base["cpu_s"] / base["pages"])
             finally:
                 replica.terminate()
                 replica.wait(10)
@@ -396,6 +408,7 @@ def main(argv=None) -> int:
 
     print()
     print(f"load average before/after: {load0} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    rounds = max(1, args.repeat) > 1
     print("| posts | run | pages | s | pages/s | s per 1,000 posts | / fetch-only pages/s | crawl CPU ms/page "
           "| / fetch-only CPU | workers CPU ms/page | replica CPU ms/page | RSS MB at half | peak RSS MB "
           "| peak RSS MB + workers | queue peak | files | partitions |")
@@ -407,7 +420,8 @@ def main(argv=None) -> int:
         cpu = r["cpu_s"] / r["pages"] * 1000 if r["pages"] else 0.0
         cpu_ratio = f"{r['cpu_ratio']:.2f}" if "cpu_ratio" in r else ""
         wcpu = r["workers_cpu_s"] / max(r["pages"], 1) * 1000
-        print(f"| {r['size']:,} | {r['variant']} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
+        run = f"{r['variant']} #{r['round']}" if rounds else r["variant"]
+        print(f"| {r['size']:,} | {run} | {r['pages']:,} | {r['elapsed']:.1f} | {pps:.0f} | "
               f"{per_k:.2f} | {ratio} | {cpu:.1f} | {cpu_ratio} | {wcpu:.1f} | "
               f"{r['server_cpu_s'] / max(r['pages'], 1) * 1000:.1f} | {r['rss_half_mb']:.0f} | "
               f"{r['peak_rss_mb']:.0f} | {r['total_rss_peak_mb']:.0f} | {r['queue_peak']:,} | {r['files']:,} | "
@@ -427,8 +441,20 @@ def main(argv=None) -> int:
         print(f"\npeak RSS of the full crawl at {big:,} posts = {growth:.2f}x that at {prev:,} (target <= 1.5)")
     for r in rows:
         if r["variant"] == "full" and "ratio" in r:
-            print(f"{r['size']:,} posts, pool: {r['ratio']:.2f}x fetch-only's pages/s (target >= 0.75), "
+            at = f" (round {r['round']})" if rounds else ""
+            print(f"{r['size']:,} posts{at}, pool: {r['ratio']:.2f}x fetch-only's pages/s (target >= 0.75), "
                   f"crawl-process CPU per page {r['cpu_ratio']:.2f}x fetch-only's (target <= 1.2)")
+    if rounds:
+        for size in sizes:
+            for v in ("full-1", "full"):
+                got = [r for r in rows if r["size"] == size and r["variant"] == v and "ratio" in r]
+                if len(got) < 2:
+                    continue
+                ratios, cpus = sorted(r["ratio"] for r in got), sorted(r["cpu_ratio"] for r in got)
+                print(f"{size:,} posts, {v}, {len(got)} rounds: median {statistics.median(ratios):.2f}x fetch-only's "
+                      f"pages/s ({ratios[0]:.2f}-{ratios[-1]:.2f}), {sum(x >= 0.75 for x in ratios)} of "
+                      f"{len(ratios)} >= 0.75; crawl-process CPU per page median {statistics.median(cpus):.2f}x "
+                      f"({cpus[0]:.2f}-{cpus[-1]:.2f})")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=2, default=str))
     return 0

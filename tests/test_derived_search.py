@@ -4,6 +4,7 @@ lacks after a failed or killed run."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import sqlite3
@@ -270,15 +271,40 @@ def test_the_writer_hands_the_sync_the_keys_it_wrote_and_the_sync_reads_no_file_
         assert idx.pending() == 0 and idx.count() == len(records)
 
 
-def test_a_merged_file_is_not_listed_with_the_keys_of_the_files_it_replaced(tmp_path):
+@pytest.mark.parametrize("pool", [False, True], ids=["here", "workers"])
+def test_a_merged_file_is_listed_with_the_keys_it_holds_and_the_sync_reads_no_file(tmp_path, monkeypatch, pool):
+    import pyarrow.parquet as pq
+
+    from crawler.store.writer import VERSION_KEYS
+    from crawler.workers import ExtractionPool, run_split
+
     out = tmp_path / "data"
-    writer = DatasetWriter(out, "run1", flush_rows=3)  # several flushes into the same partition: merged
-    for r in _records(n=10):
-        writer.add(stamp_version(r))
-    writer.close()
-    _keys, files = writer.written_keys()
-    merged = [p.relative_to(out / "articles").as_posix() for p in (out / "articles").rglob("*.parquet")]
-    assert merged and not set(merged) & set(files)
+    records = _records(n=10) + _records(site="laian.021cf.cn", start=100, n=7)
+    with ExtractionPool(2) if pool else contextlib.nullcontext() as workers:
+        offload = (lambda fn, jobs: run_split(workers, fn, jobs)) if pool else None
+        # several flushes into the same partitions: merged at close (here or in the workers)
+        writer = DatasetWriter(out, "run1", flush_rows=3, offload=offload)
+        fed = DerivedIndexes(out, "run1")
+        for r in reversed(records):  # newest post first, as a crawl meets them: the merge sorts the rows
+            writer.add(stamp_version(r))
+            fed.add(r)
+        writer.close()
+    keys, files = writer.written_keys()
+    root = out / "articles"
+    on_disk = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+    assert len(on_disk) < len(records) // 3  # merged: fewer files than flushes
+    assert sorted(files) == on_disk
+    for rel, (first, rows, _size, _mtime) in files.items():  # row for row, in the file's order
+        held = search._with_site(pq.read_table(root / rel, columns=[c for c in VERSION_KEYS if c != "site"]), rel)
+        assert held.select(VERSION_KEYS).to_pylist() == keys.slice(first, rows).select(VERSION_KEYS).to_pylist()
+    reads = []
+    real = search._read
+    monkeypatch.setattr(search, "_read", lambda root, rel, columns: reads.append(rel) or real(root, rel, columns))
+    fed.close(keys=(keys, files))
+    assert reads == []
+    assert _snapshot(out) == _scratch(out, tmp_path)
+    with search.SearchIndex(out) as idx:
+        assert idx.pending() == 0 and idx.count() == len(records)
 
 
 def test_the_index_process_work_never_imports_pandas(tmp_path):
@@ -297,9 +323,9 @@ def test_the_index_process_work_never_imports_pandas(tmp_path):
     records = _records() + _records(site="laian.021cf.cn")
     for r in records:
         r["text"] = "".join(chr(0x4E00 + (r["post_id"] * 7919 + i * 104729) % 20000) for i in range(400))
-    # one flush, as a crawl of a few thousand posts: no merged file, whose version keys the writer
-    # cannot hand over (the sync reads those, and reading Parquet imports pandas too)
-    writer = DatasetWriter(out, "run", flush_rows=1000)
+    # flushed 4 rows at a time and merged at close: the writer hands over every file's keys, so the
+    # sync reads none (reading Parquet would import pandas too)
+    writer = DatasetWriter(out, "run", flush_rows=4)
     for r in records:
         stamp_version(r)
         writer.add(r)

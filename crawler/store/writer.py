@@ -402,12 +402,23 @@ class DatasetWriter:
                 pass
             offset += part.num_rows
 
+    def _keep_merged_keys(self, path: Path, keys: pa.Table) -> None:
+        """Remember the version keys of a merged article file (merge_folders gives them in its row order)."""
+        site = path.relative_to(self.out / ARTICLES).parts[0].partition("=")[2]
+        try:
+            st = path.stat()
+        except OSError:  # gone already (compacted): the sync finds it or not
+            return
+        offset = sum(t.num_rows for t in self._key_tables)
+        self._key_tables.append(keys.append_column("site", pa.array([site] * keys.num_rows, pa.string())))
+        self._key_of[path] = (offset, keys.num_rows, st.st_size, st.st_mtime_ns)
+
     def written_keys(self) -> tuple[pa.Table | None, dict[str, tuple[int, int, int, int]]]:
         """The version keys (VERSION_KEYS) of the article files this writer wrote, for the search sync.
 
         (keys, {path under articles/: (first row, rows, size, mtime_ns)}): the rows of keys a file
-        holds, with the file's size and mtime as written. A merged file is left out (its rows are
-        several files'), and so is everything on an object store: the sync reads those files.
+        holds, in its order, with the file's size and mtime as written; a merged file's are the
+        ones its merge wrote. Everything on an object store is left out: the sync reads those files.
         """
         if not self._key_of:
             return None, {}
@@ -481,7 +492,7 @@ class DatasetWriter:
             if len(files) < 2:
                 final.extend(files)
                 continue
-            for f in files:  # the merged file keeps one of these names: its keys are no longer one file's
+            for f in files:  # the merged file keeps one of these names: the merge gives its keys
                 self._key_of.pop(f, None)
             jobs.append((self.out, files, *self._schema_of(folder)))
         if self.offload is not None and len(jobs) > 1:
@@ -493,8 +504,10 @@ class DatasetWriter:
             results += merge_folders(jobs[len(results):])
         else:
             results = merge_folders(jobs)
-        for (_out, files, _schema, _order), (left, exc) in zip(jobs, results):
+        for (_out, files, _schema, _order), (left, exc, keys) in zip(jobs, results):
             final.extend(left)
+            if keys is not None and self.out / ARTICLES in files[-1].parents:
+                self._keep_merged_keys(files[-1], keys)
             if exc is not None:
                 logger.warning("could not merge the %d files of %s (%s): they stay as written; "
                                "`parkcorpus compact` merges them later", len(files), files[0].parent,
@@ -518,35 +531,45 @@ MERGE_GROUP_BYTES = 32 * 1024 * 1024
 
 
 def merge_folders(jobs: list[tuple[Path, list[Path], pa.Schema, list[tuple[str, str]]]]
-                  ) -> list[tuple[list[Path], OSError | None]]:
+                  ) -> list[tuple[list[Path], OSError | None, pa.Table | None]]:
     """_merge_files(out, files, schema, order) for each job, in order: [(the files left, None or
-    the OSError)], one per job. After an OSError (disk full) the later folders are not merged
-    (their files are left as they are); a folder whose files a concurrent compact took is skipped.
-    What DatasetWriter runs at close, here or in a worker process."""
-    out: list[tuple[list[Path], OSError | None]] = []
+    the OSError, the merged file's version keys or None)], one per job. After an OSError (disk
+    full) the later folders are not merged (their files are left as they are); a folder whose
+    files a concurrent compact took is skipped. What DatasetWriter runs at close, here or in a
+    worker process.
+
+    The keys (an article folder merged into one local file): its VERSION_KEYS columns but site,
+    row for row in the file's order, which the writer hands to the search sync so that it need
+    not read the merged file back (DatasetWriter.written_keys)."""
+    out: list[tuple[list[Path], OSError | None, pa.Table | None]] = []
     failed = False
     for root, files, schema, order in jobs:
         if failed:
-            out.append((files, None))
+            out.append((files, None, None))
             continue
+        keys: list[pa.Table] | None = [] if set(VERSION_KEYS) - {"site"} <= set(schema.names) else None
         try:
-            out.append((_merge_files(root, files, schema, order), None))
+            left = _merge_files(root, files, schema, order, keys)
+            merged = keys is not None and left == [files[-1]] and not _files.is_object(files[-1])
+            out.append((left, None, pa.concat_tables(keys) if merged and keys else None))
         except FileNotFoundError:
             # a concurrent compact swapped this folder's files out: nothing of ours to merge
-            out.append(([f for f in files if f.exists()], None))
+            out.append(([f for f in files if f.exists()], None, None))
         except OSError as exc:
             failed = True
-            out.append(([f for f in files if f.exists()], exc))
+            out.append(([f for f in files if f.exists()], exc, None))
     return out
 
 
-def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tuple[str, str]]) -> list[Path]:
+def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tuple[str, str]],
+                 keys: list[pa.Table] | None = None) -> list[Path]:
     """Replace files (one folder, one run) by one file holding all their rows; returns what is left.
 
     Streams: at most one row group (ROW_GROUP_ROWS rows or MERGE_GROUP_BYTES) is held, sorted by
     `order` within it. Order of steps, each safe to die after: write under .tmp/ and fsync;
     exchange with files[-1] (a reader sees the old file or the merged one under that name);
     delete the others. Without RENAME_EXCHANGE: rename over files[-1] after checking it exists.
+    keys: a list that gets the VERSION_KEYS columns (but site) of each row group written, in order.
     """
     keep = files[-1]
     if _files.is_object(keep):
@@ -563,6 +586,8 @@ def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tu
             def emit() -> None:
                 table = pa.concat_tables(chunk).sort_by(order)
                 pw.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                if keys is not None:
+                    keys.append(table.select([c for c in VERSION_KEYS if c != "site"]))
                 chunk.clear()
 
             for f in files:

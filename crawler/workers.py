@@ -162,6 +162,24 @@ def _worker_init(owner: int | None = None) -> None:
         _die_with_owner(owner)
 
 
+def _discard(broken: ProcessPoolExecutor) -> None:
+    """Shut a broken executor down without waiting, and SIGKILL the workers it still has.
+
+    Its manager thread SIGTERMs them and joins them; a worker that has not died of that (seen
+    once: idle on its call queue, the join never returned) would hang the interpreter's exit,
+    which joins that thread. A broken executor's calls have all failed already, so nothing of
+    value runs there. (`_processes` is the executor's own table of its workers.)
+    """
+    workers = list((getattr(broken, "_processes", None) or {}).values())
+    broken.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        if proc.is_alive():
+            try:
+                proc.kill()
+            except (OSError, ValueError):  # exited meanwhile, or already closed
+                pass
+
+
 #: Seconds between a worker's checks that the process owning its pool is alive.
 OWNER_POLL_S = 0.5
 
@@ -270,7 +288,7 @@ class ExtractionPool:
         with self._lock:
             self.stats.crashes += crashed
             if self._executor is broken and not self._closed:
-                broken.shutdown(wait=False, cancel_futures=True)
+                _discard(broken)
                 self._executor = self._new_executor(self.workers)
                 self.stats.restarts += 1
 
@@ -286,7 +304,7 @@ class ExtractionPool:
         with self._lock:
             self.stats.crashes += 1
             if self._quarantine is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
+                _discard(broken)
                 self._quarantine = None
 
     def _args(self, html: bytes, url: str, hints: dict[str, Any]) -> tuple:

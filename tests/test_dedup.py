@@ -7,6 +7,8 @@ import logging
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crawler import dedup
 from dedup_helpers import copy_of, labelled_set, sibling_of
@@ -358,3 +360,15 @@ def test_drain_finishes_the_groups_and_close_writes_them_only_when_the_rows_were
     with dedup.DupIndex(tmp_path / "failed") as idx:  # the index itself keeps what was fed
         assert idx.count() == len(rows)
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 2**32 - 1), max_size=60), st.sets(st.integers(0, 2**32 - 1), max_size=60),
+       st.sets(st.integers(0, 2**32 - 1), max_size=60))
+def test_jaccard_is_the_jaccard_of_the_two_hash_sets(only_a, only_b, shared):
+    import numpy as np
+
+    a, b = only_a | shared, only_b | shared
+    ha, hb = (np.array(sorted(x), dtype=np.uint32) for x in (a, b))  # as shingle_hashes makes them
+    want = len(a & b) / len(a | b) if a | b else 0.0
+    assert dedup.jaccard(ha, hb) == pytest.approx(want)

@@ -37,11 +37,12 @@ SMALL_FILE_CODEC = "snappy"
 #: The columns a small file still compresses with zstd: the post body, most of an article's bytes.
 SMALL_FILE_ZSTD = ("text",)
 #: Columns written without min/max statistics: free text, which no reader filters by range. A
-#: string column's statistics hold its smallest and largest value, in the column chunk's metadata
-#: and again in its page header, so a post body of a few KB weighed up to four times that in a
-#: small file's footer (replica posts of a few hundred characters, 1-row files: 24.1 KB with them,
-#: 19.9 KB without text's; bench/README.md). Ids, dates, hashes, codes and counts keep theirs, so
-#: readers still skip row groups by post_id, published, fetched_at or doc_type.
+#: string column's statistics hold its smallest and largest value uncompressed, in the column
+#: chunk's metadata and again in its page header, so a 1-row file carried its post's body four
+#: times over besides the compressed copy (values over 4 KB get none anyway; replica posts of a
+#: few hundred characters, 1-row files: 24.1 KB with them, 19.9 KB without text's). Ids, dates,
+#: hashes, codes and counts keep theirs, so readers still skip row groups by post_id, published,
+#: fetched_at or doc_type.
 NO_STATISTICS = ("text", "title", "tables")
 
 

@@ -33,6 +33,7 @@ from crawler.store.layout import (
     ensure_dataset,
     partition_dir,
     partition_of,
+    partition_values,
 )
 
 logger = logging.getLogger(__name__)
@@ -402,17 +403,6 @@ class DatasetWriter:
                 pass
             offset += part.num_rows
 
-    def _keep_merged_keys(self, path: Path, keys: pa.Table) -> None:
-        """Remember the version keys of a merged article file (merge_folders gives them in its row order)."""
-        site = path.relative_to(self.out / ARTICLES).parts[0].partition("=")[2]
-        try:
-            st = path.stat()
-        except OSError:  # gone already (compacted): the sync finds it or not
-            return
-        offset = sum(t.num_rows for t in self._key_tables)
-        self._key_tables.append(keys.append_column("site", pa.array([site] * keys.num_rows, pa.string())))
-        self._key_of[path] = (offset, keys.num_rows, st.st_size, st.st_mtime_ns)
-
     def written_keys(self) -> tuple[pa.Table | None, dict[str, tuple[int, int, int, int]]]:
         """The version keys (VERSION_KEYS) of the article files this writer wrote, for the search sync.
 
@@ -507,7 +497,9 @@ class DatasetWriter:
         for (_out, files, _schema, _order), (left, exc, keys) in zip(jobs, results):
             final.extend(left)
             if keys is not None and self.out / ARTICLES in files[-1].parents:
-                self._keep_merged_keys(files[-1], keys)
+                # the merged file's keys, in its row order (merge_folders), as one more flush's
+                site = partition_values(files[-1], self.out / ARTICLES)["site"]
+                self._keep_keys(keys, [(keys, self.out / TMP, files[-1])], [site], [files[-1]])
             if exc is not None:
                 logger.warning("could not merge the %d files of %s (%s): they stay as written; "
                                "`parkcorpus compact` merges them later", len(files), files[0].parent,

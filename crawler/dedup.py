@@ -578,13 +578,12 @@ def _site_files(folder: Path) -> list[Path]:
         return []
 
 
-def write_duplicates(out: str | os.PathLike, index: DupIndex | None, run_id: str | None = None,
-                     table=None) -> dict:
-    """Rewrite <out>/duplicates/ from the index: one new file per site, then the older files removed.
+def write_duplicates(out: str | os.PathLike, index: DupIndex | list[dict], run_id: str | None = None) -> dict:
+    """Rewrite <out>/duplicates/ from the index (or its groups() made already: the index may be
+    closed since, or in another process): one new file per site, then the older files removed.
 
     Readers (`read_duplicates`) take the newest file of each site folder, so they never see an old
-    and a new grouping of one site together. table: the index's duplicates_table, made already
-    (the index may be closed since). Returns {"rows", "groups", "files"}.
+    and a new grouping of one site together. Returns {"rows", "groups", "files"}.
     """
     import pyarrow.compute as pc
 
@@ -592,8 +591,7 @@ def write_duplicates(out: str | os.PathLike, index: DupIndex | None, run_id: str
     from crawler.store.layout import TMP
 
     root = Path(str(out).removeprefix("file://"))
-    if table is None:
-        table = duplicates_table(index, run_id)
+    table = duplicates_table(index, run_id)
     dup_root = root / DUPLICATES
     old = [f for d in (dup_root.iterdir() if dup_root.is_dir() else []) if d.is_dir() for f in _site_files(d)]
     name = _dup_file_name(run_id)

@@ -44,7 +44,7 @@ def write_duplicates(out: str | os.PathLike, run_id: str | None, groups: list[di
     from crawler import dedup
 
     try:
-        return {"duplicates": dedup.write_duplicates(out, None, run_id, table=dedup.duplicates_table(groups, run_id))}
+        return {"duplicates": dedup.write_duplicates(out, groups, run_id)}
     except Exception as exc:  # noqa: BLE001
         log.warning("duplicates not written: %s", exc)
         return {}

@@ -340,7 +340,7 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
     p.add_argument("--profile", default=None, metavar="DIR",
-                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof "
+                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof (-r<round> added with --repeat) "
                         "(main-thread CPU time; read with python -m pstats); the profiler's own cost inflates the CPU figures")
     # internal: one crawl
     p.add_argument("--child", choices=("full", "full-1", "fetch-only"), help=argparse.SUPPRESS)
@@ -379,7 +379,8 @@ def main(argv=None) -> int:
                 for rnd in range(1, max(1, args.repeat) + 1):
                     pair = {}
                     for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
-                        out = work / f"{size}-{variant}"
+                        # one folder (and --profile file) per round: a later round overwrites none
+                        out = work / (f"{size}-{variant}-r{rnd}" if args.repeat > 1 else f"{size}-{variant}")
                         shutil.rmtree(out, ignore_errors=True)
                         r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
                                     Path(args.profile) if args.profile else None)
@@ -400,8 +401,8 @@ def main(argv=None) -> int:
                 replica.terminate()
                 replica.wait(10)
             if not args.workdir:
-                for variant in ("fetch-only", "full-1", "full"):
-                    shutil.rmtree(work / f"{size}-{variant}", ignore_errors=True)
+                for folder in work.glob(f"{size}-*"):
+                    shutil.rmtree(folder, ignore_errors=True)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

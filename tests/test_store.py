@@ -106,6 +106,30 @@ def _stats(path):
 
 
 @pytest.mark.parametrize("merged", [False, True])
+def test_small_files_have_no_dictionary_pages_and_merged_files_do(tmp_path, merged):
+    from crawler.store.files import SMALL_FILE_ROWS
+
+    out = tmp_path / "data"
+    w = store.DatasetWriter(out, "run", flush_rows=2 if merged else 1000)
+    for i in range(4):  # 4 rows: flushed 2 by 2 and merged at close, or one small file
+        w.add(rec(i, text=f"{i} 产业园区招商", published=dt.datetime(2024, 5, 2 + i, 3, 0, tzinfo=UTC)))
+    w.close()
+    (f,) = store.dataset_files(out)
+    meta = pq.ParquetFile(f).metadata
+    assert meta.num_rows == 4 < SMALL_FILE_ROWS
+    chunks = [meta.row_group(0).column(i) for i in range(meta.num_columns)]
+    with_dict = {c.path_in_schema for c in chunks if c.has_dictionary_page}
+    codecs = {c.path_in_schema: c.compression for c in chunks}
+    if merged:  # a merged file is zstd with dictionaries throughout, whatever its size
+        assert {"category", "run_id", "author"} <= with_dict
+        assert set(codecs.values()) == {"ZSTD"}
+    else:  # written in one piece below SMALL_FILE_ROWS: no dictionary pages, snappy but the text
+        assert with_dict == set()
+        assert codecs["text"] == "ZSTD" and codecs["title"] == "SNAPPY"
+    assert pq.read_table(f).column("post_id").to_pylist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("merged", [False, True])
 def test_free_text_has_no_statistics_keys_and_dates_keep_theirs_and_filters_still_prune(tmp_path, merged):
     from crawler.store.files import NO_STATISTICS
 

@@ -570,8 +570,7 @@ def _merge_files(out: Path, files: list[Path], schema: pa.Schema, order: list[tu
     tmpdir.mkdir(parents=True, exist_ok=True)
     tmp = tmpdir / f"{keep.name}.merge-{secrets.token_hex(4)}.tmp"
     try:
-        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=True,
-                              write_statistics=list(_files.statistics_for(schema))) as pw:
+        with pq.ParquetWriter(tmp, schema, **_files.writer_options(schema)) as pw:  # merged: never "small"
             chunk: list[pa.Table] = []
             rows = size = 0
 

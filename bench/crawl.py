@@ -33,9 +33,16 @@ from run to run and the full crawl by about +-5 %, so a single ratio spreads by 
 full, ...: each ratio pairs runs made a few seconds apart, under the same background load) and
 prints every round's ratio, then their median, lowest and highest.
 
+Each run's wall time is also split into phases: start (spider opened to the first response),
+fetching, drain (last response to the last ``spider_idle``: pages fetched but still being
+extracted) and close (the end-of-run flush, merges and index sync). ``--trace`` samples CPU every
+0.1 s and prints how many cores the crawl process and its workers kept busy in each phase: on a
+CPU-bound machine a phase below the core count is time the crawl could still win back.
+
     python bench/crawl.py --sizes 1000 --variants fetch-only,full --repeat 5   # the ratio over 5 rounds
     python bench/crawl.py --sizes 1000 --variants fetch-only,full --profile /tmp/prof
     python -m pstats /tmp/prof/1000-full.prof   # where the crawl process's main thread spends its CPU
+    python bench/crawl.py --sizes 1000 --variants fetch-only,full --trace         # busy cores per phase
 """
 
 from __future__ import annotations
@@ -136,6 +143,8 @@ def child(args) -> int:
     workers_cpu: dict[int, float] = {}  # pid -> CPU seconds, last seen (pids of the pool and fork server)
     threads_cpu: dict[str, float] = {}  # thread name -> CPU seconds, last seen (this process's threads)
     total_rss_peak = [0.0]
+    # --trace: (time, crawl-process CPU s, workers' CPU s) at each sample, for the busy cores per phase
+    cpu_trace: list[tuple[float, float, float]] = []
 
     def sample(*_a, **_kw):
         # what usually grows with the site: requests waiting in the scheduler, and RSS
@@ -153,6 +162,9 @@ def child(args) -> int:
             except OSError:  # exited between the listing and the read
                 pass
         total_rss_peak[0] = max(total_rss_peak[0], total)
+        if args.trace:
+            own = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_trace.append((time.perf_counter(), own.ru_utime + own.ru_stime, sum(workers_cpu.values())))
         import threading
 
         names = {t.native_id: t.name for t in threading.enumerate()}
@@ -169,12 +181,27 @@ def child(args) -> int:
 
     def start_sampler():
         loop = create_looping_call(sample)
-        loop.start(0.25, now=True)
+        loop.start(0.1 if args.trace else 0.25, now=True)
         crawler.signals.connect(lambda: loop.running and loop.stop(), signal=signals.spider_closed, weak=False)
 
     from scrapy import signals
 
     crawler.signals.connect(start_sampler, signal=signals.spider_opened, weak=False)
+    # where the wall time goes: spider opened, first and last response, last spider_idle (every
+    # page extracted and written to the buffer: idle waits for the items in flight), spider closed
+    marks: dict[str, float] = {}
+
+    def mark(name: str, first: bool = False):
+        def note(*_a, **_kw):
+            if not (first and name in marks):
+                marks[name] = time.perf_counter()
+        return note
+
+    for name, signal, first in (("opened", signals.spider_opened, False),
+                                ("first_response", signals.response_received, True),
+                                ("last_response", signals.response_received, False),
+                                ("idle", signals.spider_idle, False), ("closed", signals.spider_closed, False)):
+        crawler.signals.connect(mark(name, first), signal=signal, weak=False)
     # the last look at the workers: every page is extracted, the pool still runs
     crawler.signals.connect(sample, signal=signals.spider_closed, weak=False)
     process.crawl(crawler, sites=args.hosts, mode="full")
@@ -198,9 +225,40 @@ def child(args) -> int:
         "total_rss_peak_mb": max(total_rss_peak[0], usage.ru_maxrss / 1024),
         "queue_peak": queue_peak[0],
         "rss_half_mb": _rss_at(rss_trace, 0.5),
+        "phases": _phases(marks),
+        "busy": _busy(marks, cpu_trace) if args.trace else {},
     }
     Path(args.result).write_text(json.dumps(result, default=str))
     return 0
+
+
+#: The phases of a crawl's wall time, between the marks child() takes.
+PHASES = (("start", "opened", "first_response"), ("fetching", "first_response", "last_response"),
+          ("drain", "last_response", "idle"), ("close", "idle", "closed"))
+
+
+def _phases(marks: dict[str, float]) -> dict[str, float]:
+    """Seconds of each PHASES phase: start (spider opened to first response), fetching, drain (last
+    response to the last spider_idle: the pages still being extracted) and close (the end-of-run
+    flush, merges and index sync). A mark missing (or out of order) leaves the phase out."""
+    return {name: marks[b] - marks[a] for name, a, b in PHASES
+            if a in marks and b in marks and marks[b] >= marks[a]}
+
+
+def _busy(marks: dict[str, float], trace: list[tuple[float, float, float]]) -> dict[str, list[float]]:
+    """Per phase, the cores busy on average: [crawl process, its workers] (CPU seconds over wall
+    seconds, from the samples nearest the phase's ends; the workers' CPU includes the index process)."""
+    def at(t: float) -> tuple[float, float, float]:
+        return min(trace, key=lambda s: abs(s[0] - t))
+
+    out: dict[str, list[float]] = {}
+    for name, a, b in PHASES:
+        if a not in marks or b not in marks or len(trace) < 2:
+            continue
+        s0, s1 = at(marks[a]), at(marks[b])
+        if s1[0] - s0[0] >= 0.05:
+            out[name] = [round((s1[1] - s0[1]) / (s1[0] - s0[0]), 2), round((s1[2] - s0[2]) / (s1[0] - s0[0]), 2)]
+    return out
 
 
 def _by_name(cpu: dict[str, float]) -> dict[str, float]:
@@ -293,7 +351,7 @@ def cpu_seconds(pid: int, stat: str | None = None) -> float:
 
 
 def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: int, replica_pid: int,
-            queue: str = "default", profile: Path | None = None) -> dict:
+            queue: str = "default", profile: Path | None = None, trace: bool = False) -> dict:
     """One crawl in a fresh process; its numbers (and the replica's CPU spent serving it)."""
     result = out.parent / f"{out.name}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--proxy", proxy,
@@ -302,6 +360,8 @@ def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: 
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         cmd += ["--profile", str(profile / f"{out.name}.prof")]
+    if trace:
+        cmd.append("--trace")
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t0, server0 = time.perf_counter(), cpu_seconds(replica_pid)
@@ -342,6 +402,9 @@ def main(argv=None) -> int:
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof (-r<round> added with --repeat) "
                         "(main-thread CPU time; read with python -m pstats); the profiler's own cost inflates the CPU figures")
+    p.add_argument("--trace", action="store_true",
+                   help="sample CPU every 0.1 s (not 0.25) and print, per phase of each crawl (start, fetching, "
+                        "drain, close), how many cores the crawl process and its workers kept busy")
     # internal: one crawl
     p.add_argument("--child", choices=("full", "full-1", "fetch-only"), help=argparse.SUPPRESS)
     p.add_argument("--proxy", help=argparse.SUPPRESS)
@@ -383,7 +446,7 @@ def main(argv=None) -> int:
                         out = work / (f"{size}-{variant}-r{rnd}" if args.repeat > 1 else f"{size}-{variant}")
                         shutil.rmtree(out, ignore_errors=True)
                         r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
-                                    Path(args.profile) if args.profile else None)
+                                    Path(args.profile) if args.profile else None, args.trace)
                         r["size"], r["round"] = size, rnd
                         pair[variant] = r
                         rows.append(r)
@@ -433,8 +496,12 @@ def main(argv=None) -> int:
                             for name, sec in r.get("threads_cpu_s", {}).items() if sec >= 0.01)
         batching = (f"; {r['pool_calls'] / r['pool_messages']:.2f} pages per message to the workers"
                     if r.get("pool_messages") else "")
+        phases = ", ".join(f"{name} {sec:.2f}" for name, sec in (r.get("phases") or {}).items())
         print(f"{r['size']:,} {r['variant']}: crawl-process CPU ms/page by thread (at spider close): {threads}"
-              f"{batching}")
+              f"{batching}; wall s: {phases}")
+        if r.get("busy"):
+            print(f"{'':>{len(str(r['size'])) + 1}}busy cores (crawl process + workers) of {os.cpu_count()}: "
+                  + ", ".join(f"{name} {c:.2f} + {w:.2f}" for name, (c, w) in r["busy"].items()))
     full = {r["size"]: r for r in rows if r["variant"] == "full"}
     if len(full) >= 2:
         big, prev = sorted(full)[-1], sorted(full)[-2]

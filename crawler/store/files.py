@@ -63,11 +63,6 @@ def statistics_for(schema: pa.Schema) -> tuple[str, ...]:
     return tuple(path for path in _leaf_paths(schema) if path.partition(".")[0] not in NO_STATISTICS)
 
 
-def compression_for(table: pa.Table) -> str | dict[str, str]:
-    """The codec(s) a file of table gets: COMPRESSION, or per column below SMALL_FILE_ROWS rows."""
-    return COMPRESSION if table.num_rows >= SMALL_FILE_ROWS else _small_file_codecs(table.schema)
-
-
 @functools.lru_cache(maxsize=32)
 def _small_file_codecs(schema: pa.Schema) -> dict[str, str]:
     zstd = {name for name in SMALL_FILE_ZSTD if name in schema.names}

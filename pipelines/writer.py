@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from scrapy.exceptions import DropItem
@@ -32,6 +33,7 @@ class ParquetWriterPipeline:
         self.derived = None
         self.archive = None
         self.failed = False
+        self._turn: asyncio.Lock | None = None  # one item at a time while a buffered write runs (process_item)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -60,10 +62,43 @@ class ParquetWriterPipeline:
             pooled = CrawlExtractor.of(self.crawler).workers > 1 and dedup.is_local(self.out)
             self.derived = (DerivedProcess if pooled else DerivedIndexes)(self.out, run_id)
 
-    def process_item(self, item):
-        """Archive the raw response, add the row; settle the post as written."""
+    async def process_item(self, item):
+        """Archive the raw response, add the row; settle the post as written.
+
+        When the buffer is due for a write (a full partition, or evictions past
+        PARKCORPUS_BUFFER_ROWS), the write runs on a thread: the event loop goes on fetching and
+        handing pages to the extraction workers, so the cores stay busy while the files are
+        encoded (in the workers) and fsynced. Items arriving meanwhile wait for it (the writer
+        and the archive are the write's until it is done), in order.
+        """
         if not isinstance(item, (PostItem, ArchiveItem)):
             return item
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        async with self._turn:
+            item = self._add(item)
+            if not self.failed and self.writer is not None:
+                batch = self.writer.take(self.writer.due())
+                if batch:
+                    await self._write(batch)
+        return item
+
+    async def _write(self, batch: dict) -> None:
+        """writer.write_batch(batch) on a thread (here without a running event loop), counted; a failure stops the crawl."""
+        before = self.writer.flushes
+        try:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                self.writer.write_batch(batch)
+            else:
+                await asyncio.to_thread(self.writer.write_batch, batch)
+            self._count_flush(before)
+        except OSError as exc:
+            self._fatal(exc)
+
+    def _add(self, item):
+        """process_item's work but the write: archive the response, buffer the row, feed the indexes."""
         stats = self.crawler.stats
         if self.failed:
             raise DropItem("not written: the writer failed", log_level="DEBUG")
@@ -89,9 +124,7 @@ class ParquetWriterPipeline:
                 add_places(item.record, None)
             if self.derived is not None:  # the indexes are fed the values the file will hold
                 stamp_version(item.record)
-            before = self.writer.flushes
-            status = self.writer.add(item.record)
-            self._count_flush(before)
+            status = self.writer.add(item.record, write=False)
         except OSError as exc:
             self._fatal(exc)
             return item
@@ -129,7 +162,10 @@ class ParquetWriterPipeline:
             msg = f"cannot write {where}: {exc.strerror or exc}"
         logger.error(msg)
         self.crawler.stats.set_value(keys.FATAL, msg)
-        engine = self.crawler.engine
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # Scrapy 2.19: not set before the crawl starts (a pipeline driven by hand)
+            engine = None
         if engine is not None and engine.spider is not None and not getattr(engine, "_closewait", None):
             try:
                 _schedule_coro(engine.close_spider_async(reason="write_failed"))

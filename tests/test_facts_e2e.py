@@ -3,6 +3,7 @@ offline, `export --table` and `load(table=)` read them, `validate` checks them (
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 from pathlib import Path
@@ -256,7 +257,7 @@ def test_the_crawl_pipeline_counts_fact_warnings(tmp_path):
     [item] = [i for i in spider.parse_post(resp) if isinstance(i, PostItem)]
     pipe = ParquetWriterPipeline(crawler)
     pipe.open_spider()
-    pipe.process_item(item)
+    asyncio.run(pipe.process_item(item))
     pipe.close_spider()
     assert crawler.stats.get_value(ledger.FACT_WARNINGS) == 1
     assert list(api.load(str(out)).post_id) == [pid]

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -254,6 +254,7 @@ class DatasetWriter:
         # the version keys of the article files written (see written_keys): key tables, one per
         # flush, and file -> (first row in their concatenation, rows, size, mtime_ns as written)
         self._key_tables: list[pa.Table] = []
+        self._full: list[tuple[str, int, int]] = []  # partitions add(write=False) filled to flush_rows
         self._key_of: dict[Path, tuple[int, int, int, int]] = {}
         self.counts = {"new": 0, "changed": 0, "unchanged": 0, "rows_written": 0, "links_written": 0,
                        "parcels_written": 0, "listings_written": 0}
@@ -265,8 +266,14 @@ class DatasetWriter:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def add(self, record: Mapping[str, Any]) -> str:
-        """Buffer one article record (writing full partitions); returns new, changed or unchanged."""
+    def add(self, record: Mapping[str, Any], write: bool = True) -> str:
+        """Buffer one article record; returns new, changed or unchanged.
+
+        write: write what is due now (a partition at flush_rows rows; past max_buffer_rows, the
+        least recently used partitions until half the buffer is free). write=False leaves that
+        to the caller, who writes `take(due())` with `write_batch`, e.g. on another thread while
+        its event loop goes on (the crawl's writer pipeline).
+        """
         if self.closed:
             raise RuntimeError("DatasetWriter is closed")
         rec = _normalise(record, self.run_id)
@@ -283,17 +290,41 @@ class DatasetWriter:
         self._parts[key] = rows
         self._pending += 1
         if len(rows) >= self.flush_rows:
+            if not write:
+                self._full.append(key)
+                return status
             self._write_partitions([key])
-        if self._pending > self.max_buffer_rows:
-            # write the partitions the crawl has moved past, in one batch, until half is free
-            evict, freed = [], 0
-            for k, part_rows in self._parts.items():
-                if self._pending - freed <= self.max_buffer_rows // 2:
-                    break
+        if write and self._pending > self.max_buffer_rows:
+            self._write_partitions(self._evictions())
+        return status
+
+    def _evictions(self, freed: int = 0, skip: Collection[tuple[str, int, int]] = ()) -> list[tuple[str, int, int]]:
+        """The partitions the crawl has moved past, least recently used first, until half the buffer
+        is free (freed: rows already being written, those of skip)."""
+        evict = []
+        for k, part_rows in self._parts.items():
+            if self._pending - freed <= self.max_buffer_rows // 2:
+                break
+            if k not in skip:
                 evict.append(k)
                 freed += len(part_rows)
-            self._write_partitions(evict)
-        return status
+        return evict
+
+    def due(self) -> list[tuple[str, int, int]]:
+        """The partitions add(write=False) left that are due: those at flush_rows rows, then, while
+        the buffer holds more than max_buffer_rows, the least recently used ones (as add writes them)."""
+        full = [k for k in dict.fromkeys(self._full) if len(self._parts.get(k, ())) >= self.flush_rows]
+        self._full = []
+        freed = sum(len(self._parts[k]) for k in full)
+        if self._pending - freed > self.max_buffer_rows:  # still over once the full ones are written
+            return full + self._evictions(freed, set(full))
+        return full
+
+    def take(self, keys: list[tuple[str, int, int]]) -> dict[tuple[str, int, int], list[dict[str, Any]]]:
+        """Take these partitions' rows out of the buffer, for write_batch (they no longer count as pending)."""
+        batch = {k: self._parts.pop(k) for k in keys if self._parts.get(k)}
+        self._pending -= sum(len(rows) for rows in batch.values())
+        return batch
 
     @property
     def pending(self) -> int:
@@ -307,10 +338,18 @@ class DatasetWriter:
     def _write_partitions(self, keys: list[tuple[str, int, int]]) -> list[Path]:
         """Write the buffered rows of these partitions: one links file per site first, then one
         articles file per partition."""
-        batch = {k: self._parts.pop(k) for k in keys if self._parts.get(k)}
+        return self.write_batch(self.take(keys))
+
+    def write_batch(self, batch: dict[tuple[str, int, int], list[dict[str, Any]]]) -> list[Path]:
+        """Write rows taken from the buffer (`take`): one links file per site first, then one
+        articles file per partition; returns the files written.
+
+        It touches neither the buffer nor the crawl state, so it may run on another thread while
+        add() buffers more rows, provided nothing else writes meanwhile (one write_batch at a
+        time, no archive append during it: the archive is flushed here).
+        """
         if not batch:
             return []
-        self._pending -= sum(len(rows) for rows in batch.values())
         if self.archive is not None and hasattr(self.archive, "flush"):
             self.archive.flush()
         n = f"{self._seq:05d}"

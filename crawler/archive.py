@@ -328,14 +328,20 @@ def read_warc(path: Path, want: Any = None, lost: list | None = None) -> Iterato
     """
     run_id = path.name.removesuffix(OPEN_SUFFIX).removesuffix(SUFFIX)
     run_id = re.sub(rf"{re.escape(SEGMENT)}\d+$", "", run_id)
+    # Where warcio meets a damaged gzip member part-way it prints the zlib error and reads on
+    # with what it has, so the damage may surface records later, with an offset from a confused
+    # reader, before records already read: reading resumes past the furthest record read (seen[0]),
+    # and a record is never yielded twice (its WARC-Record-ID).
+    seen: list[Any] = [0, set()]
     with (path.loc.open_input(path.rel) if is_object(path) else open(path, "rb")) as fh:
         start: int | None = 0
         while start is not None:
             fh.seek(start)
-            failed = yield from _read_members(fh, start, path, run_id, want)
+            failed = yield from _read_members(fh, start, path, run_id, want, seen)
             if failed is None:
                 return
             offset, reason = failed
+            offset = max(offset, seen[0])
             if lost is not None:
                 lost.append((path, offset, reason))
             start = _next_member(fh, offset + 1)
@@ -369,15 +375,37 @@ def _size(fh: Any) -> int:
         return fh.size()
 
 
-def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
-    """Yield the responses from base on; return None at a clean end, else (offset, reason) of the bad record."""
+#: The record types of WARC 1.0/1.1 (anything else is what warcio made of bytes that did not inflate).
+_WARC_TYPES = frozenset({"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
+                         "continuation"})
+
+
+def _digest_failed(record: Any) -> str | None:
+    """Why a record read to its end fails its WARC digests (None when they match or it has none)."""
+    checker = getattr(record, "digest_checker", None)
+    if checker is None or checker.passed is not False:
+        return None
+    return ("digest mismatch: " + "; ".join(checker.problems))[:200]
+
+
+def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any, seen: list[Any]):
+    """Yield the responses from base on; return None at a clean end, else (offset, reason) of the bad record.
+
+    seen: [the offset of the furthest record read, the WARC-Record-IDs yielded], kept across calls.
+    """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.timeutils import iso_date_to_datetime
 
-    records = ArchiveIterator(fh)
+    # check_digests: a damaged member can still inflate (zeros in a deflate stream decode to
+    # something): the record's WARC-Block-Digest / WARC-Payload-Digest then tell
+    records = ArchiveIterator(fh, check_digests=True)
     while True:
         try:
             record = next(records)
+            seen[0] = max(seen[0], getattr(records, "offset", 0) or 0)
+            if record.rec_type not in _WARC_TYPES or not record.rec_headers.get_header("Content-Length"):
+                # a member that does not inflate: warcio reads its raw bytes as a record
+                return max(base, getattr(records, "offset", 0) or 0), "not a WARC record (a damaged gzip member)"
             if record.rec_type != "response" or (
                     want is not None and not want(record.rec_headers.get_header("WARC-Target-URI") or "")):
                 # drained, not kept: the iterator decompresses it anyway to reach the next record, and
@@ -386,9 +414,13 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
                     pass
                 if getattr(record.raw_stream, "limit", 0) != 0:
                     return max(base, getattr(records, "offset", 0) or 0), "record shorter than its Content-Length"
+                if _digest_failed(record):
+                    return max(base, getattr(records, "offset", 0) or 0), _digest_failed(record)
                 continue
             body = record.content_stream().read()
             record.raw_stream.read()
+            if _digest_failed(record):
+                return max(base, getattr(records, "offset", 0) or 0), _digest_failed(record)
         except StopIteration:
             # warcio ends quietly on bytes that do not make a record: a tail cut inside a record
             end = max(base, getattr(records, "offset", 0) or 0)
@@ -405,13 +437,17 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any):
         declared = record.http_headers.get_header("Content-Length") if record.http_headers else None
         if declared is not None and declared.isdigit() and int(declared) != len(body):
             return max(base, getattr(records, "offset", 0) or 0), "HTTP body shorter than its Content-Length"
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        if record_id in seen[1]:
+            continue  # read again after a resumption (see read_warc)
+        seen[1].add(record_id)
         yield ArchivedResponse(
             url=record.rec_headers.get_header("WARC-Target-URI"),
             status=int(record.http_headers.get_statuscode() or 0) if record.http_headers else 0,
             headers=headers,
             body=body,
             fetched_at=iso_date_to_datetime(record.rec_headers.get_header("WARC-Date"), tz_aware=True),
-            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            record_id=record_id,
             run_id=run_id,
             warc_file=path,
             server_date=_server_date(headers),

@@ -31,7 +31,9 @@ One round's ratio moves with the machine: on a 2-core VM fetch-only alone varies
 from run to run and the full crawl by about +-5 %, so a single ratio spreads by about +-0.06.
 ``--repeat N`` runs N rounds of the variants one after another (fetch-only, full, fetch-only,
 full, ...: each ratio pairs runs made a few seconds apart, under the same background load) and
-prints every round's ratio, then their median, lowest and highest.
+prints every round's ratio, then their median, lowest and highest. Sizes up to
+REPEAT_UP_TO posts get DEFAULT_ROUNDS rounds unless ``--repeat`` says otherwise (a verdict on
+one round of a few seconds is a coin toss near the target), larger ones one.
 
 Each run's wall time is also split into phases: start (spider opened to the first response),
 fetching, drain (last response to the last ``spider_idle``: pages fetched but still being
@@ -376,6 +378,19 @@ def run_one(variant: str, proxy: str, hosts: list[str], out: Path, concurrency: 
     return r
 
 
+#: Rounds a size up to REPEAT_UP_TO posts gets when --repeat is not given: such a run lasts
+#: seconds, and one round's ratio spreads by about +-0.06 here (module docstring).
+DEFAULT_ROUNDS = 3
+REPEAT_UP_TO = 2000
+
+
+def rounds_of(size: int, repeat: int | None) -> int:
+    """Rounds of the variants at this size: --repeat, else DEFAULT_ROUNDS up to REPEAT_UP_TO posts, else 1."""
+    if repeat is not None:
+        return max(1, repeat)
+    return DEFAULT_ROUNDS if size <= REPEAT_UP_TO else 1
+
+
 def main(argv=None) -> int:
     """Parse options and either run one crawl (--child) or the whole benchmark."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -387,9 +402,10 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default="fetch-only,full-1,full",
                    help="which runs to make: fetch-only, full-1 (extraction in the crawl process), "
                         "full (the pool); default all three"),
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--repeat", type=int, default=None,
                    help="rounds of the variants per size, interleaved; prints each round's ratio and "
-                        "their median (default 1)")
+                        f"their median (default {DEFAULT_ROUNDS} for sizes up to {REPEAT_UP_TO:,} posts, "
+                        "1 above)")
     p.add_argument("--queue", choices=("default", "memory", "disk"), default="default",
                    help="scheduler queue: the project's setting, Scrapy's in-memory queue, or "
                         "crawler.scheduler.DiskQueueScheduler (default: the project's)")
@@ -400,7 +416,7 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", default=None, help="where the datasets go (default: a temporary folder, removed)")
     p.add_argument("--json", dest="json_out", default=None, help="also write the rows as JSON here")
     p.add_argument("--profile", default=None, metavar="DIR",
-                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof (-r<round> added with --repeat) "
+                   help="run each crawl process under cProfile and write DIR/<posts>-<run>.prof (-r<round> added with several rounds) "
                         "(main-thread CPU time; read with python -m pstats); the profiler's own cost inflates the CPU figures")
     p.add_argument("--trace", action="store_true",
                    help="sample CPU every 0.1 s (not 0.25) and print, per phase of each crawl (start, fetching, "
@@ -439,11 +455,12 @@ def main(argv=None) -> int:
             replica, proxy, hosts = start_replica(args.sites, max(1, size // args.sites), args.seed,
                                                   prerender=args.replica == "prerendered")
             try:
-                for rnd in range(1, max(1, args.repeat) + 1):
+                for rnd in range(1, rounds_of(size, args.repeat) + 1):
                     pair = {}
                     for variant in [v for v in ("fetch-only", "full-1", "full") if v in args.variants.split(",")]:
                         # one folder (and --profile file) per round: a later round overwrites none
-                        out = work / (f"{size}-{variant}-r{rnd}" if args.repeat > 1 else f"{size}-{variant}")
+                        out = work / (f"{size}-{variant}-r{rnd}" if rounds_of(size, args.repeat) > 1
+                                      else f"{size}-{variant}")
                         shutil.rmtree(out, ignore_errors=True)
                         r = run_one(variant, proxy, hosts, out, args.concurrency, replica.pid, args.queue,
                                     Path(args.profile) if args.profile else None, args.trace)
@@ -472,7 +489,7 @@ def main(argv=None) -> int:
 
     print()
     print(f"load average before/after: {load0} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    rounds = max(1, args.repeat) > 1
+    rounds = any(rounds_of(size, args.repeat) > 1 for size in sizes)
     print("| posts | run | pages | s | pages/s | s per 1,000 posts | / fetch-only pages/s | crawl CPU ms/page "
           "| / fetch-only CPU | workers CPU ms/page | replica CPU ms/page | RSS MB at half | peak RSS MB "
           "| peak RSS MB + workers | queue peak | files | partitions |")

@@ -57,10 +57,11 @@ IN_FLIGHT = 2
 #: Niceness added to every worker process (extraction workers, the index process): the crawl's
 #: event loop keeps fetching at full pace, and at normal priority, while the workers use whatever
 #: CPU it leaves; a fair share between them idles the loop (fewer pages in flight) whenever the
-#: workers are runnable. On a 2-core machine, a 1,000-post crawl measured ~7% more pages/s with
-#: +10 than with 0, and +19 roughly halved the time the crawl process still waited for a core
-#: behind a worker (0.40 -> 0.23 s a run; Linux weighs +10 at 110 against 1,024, +19 at 15).
-WORKER_NICE = 19
+#: workers are runnable. On a 2-core machine, a 1,000-post crawl measured ~7% more pages/s with it.
+#: +19 was tried (2026-12-01): the crawl process waited less for a core (0.23 against 0.40 s a
+#: 1,000-post run) but pages/s did not measurably change, and beside two busy nice-0 processes a
+#: 300-post crawl took 43 s instead of 30: extraction starves on a busy machine (bench/README.md).
+WORKER_NICE = 10
 
 
 class PageFailed(ParkcorpusError):

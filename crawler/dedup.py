@@ -531,14 +531,22 @@ def build(out: str | os.PathLike, rows: Iterable | None = None, *, into: str | o
     article in <out>/articles)."""
     idx = DupIndex(into if into is not None else out)
     if rows is None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from crawler.search import _newest_hashes, _parquet_files, _rows, _with_site
+        from crawler.search import _newest_hashes, _parquet_files, _rows, _with_site, skipped
+        from crawler.store.files import VERIFY
 
         root = Path(str(out).removeprefix("file://")) / "articles"
         newest = _newest_hashes(root)  # only the current version of each post is a story
         for rel in sorted(_parquet_files(root)):
-            t = _with_site(pq.read_table(root / rel, partitioning="hive"), rel)
+            try:
+                t = _with_site(pq.read_table(root / rel, partitioning="hive", **VERIFY), rel)
+            except FileNotFoundError:
+                raise
+            except (OSError, pa.ArrowException) as exc:  # damaged: validate reports it, load skips it
+                skipped(root / rel, exc)
+                continue
             idx.add_rows(r for r in _rows(t) if newest.get((r["site"], r["post_id"])) == r.get("content_hash"))
     else:
         idx.add_rows(rows)
@@ -612,6 +620,8 @@ def read_duplicates(out: str | os.PathLike):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from crawler.store.files import VERIFY
+
     root = Path(str(out).removeprefix("file://")) / DUPLICATES
     schema = duplicates_schema()
     tables = []
@@ -621,7 +631,7 @@ def read_duplicates(out: str | os.PathLike):
             continue
         for f in reversed(files):  # the newest complete file of this site
             try:
-                t = pq.read_table(f, partitioning=None)
+                t = pq.read_table(f, partitioning=None, **VERIFY)
             except FileNotFoundError:  # removed by a newer run between listing and reading
                 continue
             t = t.append_column("site", pa.array([d.name[5:]] * t.num_rows, pa.string()))

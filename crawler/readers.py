@@ -111,7 +111,9 @@ def current_arrow(out: str | os.PathLike, columns: list[str] | None = None, filt
     if not root.is_dir():
         empty = schema.empty_table()
         return empty.select(columns) if columns else empty
-    dataset = ds.dataset(root, schema=schema, format="parquet", partitioning=ds.partitioning(keys, flavor="hive"))
+    from crawler.store.files import parquet_format
+
+    dataset = ds.dataset(root, schema=schema, format=parquet_format(), partitioning=ds.partitioning(keys, flavor="hive"))
     order = [c for c, _ in VERSION_ORDER]
     light = dataset.to_table(columns=[*_KEY, *order])
     light = light.sort_by([(k, "ascending") for k in _KEY]

@@ -570,27 +570,54 @@ def _read(root: Path, rel: str, columns: Iterable[str]):
 
     pq.ParquetFile reads the one file: no dataset discovery and no partition columns built from
     the path (~1 ms a small file, against ~5 ms for pq.read_table(..., partitioning="hive")).
+    An unreadable file (damaged: `validate` reports it) reads as no rows, with a warning, as
+    `load` skips it.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(root / rel) as pf:
-        names = set(pf.schema_arrow.names)
-        # one thread: these files are partition-sized, and the pool's hand-off costs more than it saves
-        table = pf.read(columns=[c for c in columns if c in names], use_threads=False)
+    from crawler.items import ARTICLE_SCHEMA
+    from crawler.store.files import VERIFY
+
+    try:
+        with pq.ParquetFile(root / rel, **VERIFY) as pf:
+            names = set(pf.schema_arrow.names)
+            # one thread: these files are partition-sized, and the pool's hand-off costs more than it saves
+            table = pf.read(columns=[c for c in columns if c in names], use_threads=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        skipped(root / rel, exc)
+        return pa.schema([ARTICLE_SCHEMA.field(c) for c in columns if c in ARTICLE_SCHEMA.names]).empty_table()
     return _with_site(table, rel)
+
+
+def skipped(path: Path, exc: BaseException) -> None:
+    """Warn that an index skips the unreadable Parquet file at path (damaged; `validate` names it too)."""
+    log.warning("skipped %s: unreadable Parquet file (%s); run `parkcorpus validate --repair` to quarantine "
+                "it and fetch its posts again", path, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
 
 
 def _newest_versions(root: Path) -> dict[tuple[str, int], tuple[str | None, str | None]]:
     """(site, post_id) -> (content_hash, record_hash) of the newest version in the articles under root
     (record_hash None in files written before it existed)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from crawler.store.files import VERIFY
 
     best: dict[tuple[str, int], tuple] = {}
     for rel in _parquet_files(root):
         schema = pq.read_schema(root / rel)
         cols = [c for c in ("post_id", "content_hash", "record_hash", "fetched_at", "extracted_at")
                 if c in schema.names]
-        t = _with_site(pq.read_table(root / rel, columns=cols, partitioning="hive"), rel)
+        try:
+            t = _with_site(pq.read_table(root / rel, columns=cols, partitioning="hive", **VERIFY), rel)
+        except FileNotFoundError:
+            raise
+        except (OSError, pa.ArrowException) as exc:  # damaged: validate reports it, load skips it
+            skipped(root / rel, exc)
+            continue
         for r in t.to_pylist():
             key = (r["site"], r["post_id"])
             rank = (r.get("fetched_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc),

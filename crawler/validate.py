@@ -40,7 +40,7 @@ from crawler.store import (
     partition_months,
     partition_values,
 )
-from crawler.store.files import is_object, parquet_input, parquet_source
+from crawler.store.files import VERIFY, is_object, parquet_input, parquet_source
 
 #: Kinds of problem that make a file unusable; --repair moves such files to quarantine/.
 QUARANTINE_KINDS = ("unreadable", "corrupt", "schema", "partition")
@@ -240,7 +240,7 @@ def _salvage(path: Path, rel: str, kinds: set[str]) -> tuple[int, list[tuple[str
     site = values.get("site")
     try:
         year, month = int(values.get("year", "")), int(values.get("month", ""))
-        pf = pq.ParquetFile(src)
+        pf = pq.ParquetFile(src, **VERIFY)
     except Exception:  # noqa: BLE001 - nothing to salvage from
         return None
     good, lost = [], []
@@ -301,7 +301,7 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
             rel = str(f.relative_to(path))
             report.files_checked += 1
             try:
-                pf = pq.ParquetFile(parquet_input(f))
+                pf = pq.ParquetFile(parquet_input(f), **VERIFY)
                 schema = pf.schema_arrow
             except Exception as exc:  # noqa: BLE001 - any footer failure makes the file unusable
                 problems.append(Problem(rel, "unreadable", f"footer does not read ({_short(exc)})"))
@@ -516,7 +516,8 @@ def _lost_posts(path: Path, lost_runs: dict[str, set[str]], lost_sites: set[str]
     for f in dataset_files(path, LINKS):
         try:
             source, fs = parquet_source(f)
-            t = pq.read_table(source, filesystem=fs, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"])
+            t = pq.read_table(source, filesystem=fs, columns=["src_site", "src_post_id", "run_id", "dst_site", "dst_post_id"],
+                              **VERIFY)
         except Exception:  # noqa: BLE001 - a bad links file was reported above
             continue
         for s, p, r, ds_, dp in zip(*(t.column(c).to_pylist() for c in t.column_names)):

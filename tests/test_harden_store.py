@@ -369,6 +369,56 @@ def test_a_damaged_warc_record_costs_that_record_only(archived, tmp_path):
         assert lost[0][1] <= at, (at, lost)  # the spot named is the record holding the damage (or before)
 
 
+def test_a_damaged_parquet_page_is_an_error_never_other_values(archived, tmp_path):
+    """Bytes damaged inside a Parquet data page fail the read (page CRC32s) instead of decoding as
+    other values: `load` returns only rows equal to the ones written, `validate` names the file."""
+    import pyarrow.parquet as pq
+
+    from crawler import api
+    from crawler.store import dataset_files
+
+    out = _copy(archived, tmp_path / "d")
+    f = max(dataset_files(out), key=lambda p: p.stat().st_size)
+    footer = pq.ParquetFile(f).metadata.serialized_size
+    want = {(r["site"], r["post_id"]): _plain(r) for r in api.load(out).to_dict("records")}
+    original = f.read_bytes()
+    pages_end = len(original) - 8 - footer  # the data pages lie between "PAR1" and the footer
+    failed = 0
+    for k in range(24):
+        at = 4 + (pages_end - 4 - 16) * k // 23
+        data = bytearray(original)
+        data[at:at + 16] = b"\xff" * 16
+        f.write_bytes(bytes(data))
+        for row in api.load(out).to_dict("records"):
+            assert _plain(row) == want[(row["site"], row["post_id"])], f"damage at {at} read as other values"
+        try:
+            pq.read_table(f, page_checksum_verification=True)
+        except OSError:
+            failed += 1
+            code, text = cli("validate", "--out", out)
+            assert code != 0 and f.name in text, (at, text)
+    assert failed >= 12, "most spots inside the pages fail their checksum"
+    f.write_bytes(original)
+    assert cli("validate", "--out", out)[0] == 0
+
+
+def _plain(value):
+    """A loaded row's value as plain Python (lists, dicts, str for times, None for NaN), to compare."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "tolist") and not hasattr(value, "isoformat"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
 # --- validate --repair keeps the good rows and has the bad ones fetched again --------------------------
 
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # pyarrow.dataset imports pandas (~0.2 s): loaded where a dat
 from crawler import clock, fs
 from crawler.errors import DatasetError, UsageError
 from crawler.items import ARTICLE_SCHEMA, LINK_SCHEMA, LISTING_SCHEMA, PARCEL_SCHEMA
-from crawler.store.files import ObjectPath, _atomic_write_text
+from crawler.store.files import ObjectPath, _atomic_write_text, parquet_format
 
 #: Version of the on-disk layout, written into the marker file; bump on incompatible changes.
 FORMAT_VERSION = 1
@@ -328,9 +328,9 @@ def files_dataset(out: str | os.PathLike, files: list[Path], kind: str = ARTICLE
     # the explicit file list keeps files renamed in after listing out, and the explicit schema
     # lets files written before a column was added read with nulls for it
     if isinstance(root, ObjectPath):
-        return ds.dataset([f.fs_path for f in files], schema=schema, format="parquet", filesystem=root.loc.fs,
+        return ds.dataset([f.fs_path for f in files], schema=schema, format=parquet_format(), filesystem=root.loc.fs,
                           partitioning=part, partition_base_dir=root.fs_path)
-    return ds.dataset([str(f) for f in files], schema=schema, format="parquet",
+    return ds.dataset([str(f) for f in files], schema=schema, format=parquet_format(),
                       partitioning=part, partition_base_dir=str(root))
 
 

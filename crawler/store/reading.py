@@ -67,8 +67,10 @@ def _damage(path: Path) -> str | None:
     """Why path cannot be read as Parquet; None when it reads (or is gone: not damage)."""
     import pyarrow.parquet as pq
 
+    from crawler.store.files import VERIFY
+
     try:
-        with pq.ParquetFile(path) as pf:
+        with pq.ParquetFile(path, **VERIFY) as pf:
             pf.read(use_threads=False)
     except FileNotFoundError:
         return None

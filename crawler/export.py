@@ -116,7 +116,8 @@ def export(out: str | os.PathLike = "data", to: str | os.PathLike = "-", fmt: st
     try:
         if fmt == "parquet":
             rows = 0
-            with open(fd, "wb") as raw, pq.ParquetWriter(raw, schema, compression=COMPRESSION) as writer:
+            with open(fd, "wb") as raw, pq.ParquetWriter(raw, schema, compression=COMPRESSION,
+                                                         write_page_checksum=True) as writer:
                 for batch in batches:
                     # cast: files read back with Parquet's list item names and relaxed nullability
                     writer.write_table(pa.Table.from_batches([batch]).cast(schema),
@@ -154,7 +155,8 @@ def _export_facts(out, to, fmt: str, table: str, site: Any, since: Any, until: A
     try:
         if fmt == "parquet":
             with open(fd, "wb") as raw:
-                pq.write_table(rows_table, raw, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+                pq.write_table(rows_table, raw, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS,
+                               write_page_checksum=True)
             rows = rows_table.num_rows
         else:
             with open(fd, "w", encoding="utf-8", newline="") as fh:

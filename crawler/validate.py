@@ -247,6 +247,7 @@ def _salvage(path: Path, rel: str, kinds: set[str]) -> tuple[int, list[tuple[str
     for i in range(pf.num_row_groups):
         try:
             part = pf.read_row_group(i)
+            part.validate(full=True)
         except Exception:  # noqa: BLE001 - a damaged row group: its posts are fetched again if known
             try:
                 lost += [(site, pid) for pid in pf.read_row_group(i, columns=["post_id"]).column(0).to_pylist()]
@@ -310,6 +311,9 @@ def _validate(path: Path, repair: bool) -> ValidationReport:
                 continue
             try:
                 table = pf.read()
+                # a damaged page of a file without page checksums (written before them) can still
+                # decode: invalid UTF-8 or offsets past the data are what tells it then
+                table.validate(full=True)
             except Exception as exc:  # noqa: BLE001 - damaged pages
                 problems.append(Problem(rel, "corrupt", f"data pages do not read ({_short(exc)})"))
                 continue

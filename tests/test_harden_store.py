@@ -402,6 +402,31 @@ def test_a_damaged_parquet_page_is_an_error_never_other_values(archived, tmp_pat
     assert cli("validate", "--out", out)[0] == 0
 
 
+def test_validate_finds_invalid_text_in_a_file_without_page_checksums(archived, tmp_path):
+    """A file written before page checksums can hold a damaged page that still decodes: invalid
+    UTF-8 in a string column. validate reports it as corrupt and --repair quarantines it."""
+    import pyarrow.parquet as pq
+
+    from crawler.store import dataset_files
+
+    out = _copy(archived, tmp_path / "d")
+    f = max(dataset_files(out), key=lambda p: p.stat().st_size)
+    table = pq.read_table(f, partitioning=None)
+    pq.write_table(table, f, compression="none", use_dictionary=False, write_statistics=False)  # no CRCs, as before
+    assert cli("validate", "--out", out)[0] == 0
+    url = table.column("url")[0].as_py().encode()
+    data = f.read_bytes()
+    assert data.count(url) == 1  # the value itself (no statistics to hold a copy)
+    at = data.index(url) + len(url) // 2
+    f.write_bytes(data[:at] + b"\xff\xfe" + data[at + 2:])  # same length: only the text is damaged
+    pq.read_table(f)  # pyarrow reads it without a word...
+    code, text = cli("validate", "--out", out)
+    assert code == 1 and f.name in text and "corrupt" in text, text
+    code, text = cli("validate", "--out", out, "--repair")
+    assert not f.exists() or pq.read_table(f).validate(full=True) is None
+    assert cli("validate", "--out", out)[0] == 0
+
+
 def _plain(value):
     """A loaded row's value as plain Python (lists, dicts, str for times, None for NaN), to compare."""
     import math

@@ -71,7 +71,8 @@ def _damage(path: Path) -> str | None:
 
     try:
         with pq.ParquetFile(path, **VERIFY) as pf:
-            pf.read(use_threads=False)
+            # full: a damaged page of a file without page checksums can decode into invalid UTF-8
+            pf.read(use_threads=False).validate(full=True)
     except FileNotFoundError:
         return None
     except (pa.ArrowException, OSError, ValueError) as exc:

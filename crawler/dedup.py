@@ -531,22 +531,12 @@ def build(out: str | os.PathLike, rows: Iterable | None = None, *, into: str | o
     article in <out>/articles)."""
     idx = DupIndex(into if into is not None else out)
     if rows is None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from crawler.search import _newest_hashes, _parquet_files, _rows, _with_site, skipped
-        from crawler.store.files import VERIFY
+        from crawler.search import COLUMNS, _newest_hashes, _parquet_files, _read, _rows
 
         root = Path(str(out).removeprefix("file://")) / "articles"
         newest = _newest_hashes(root)  # only the current version of each post is a story
         for rel in sorted(_parquet_files(root)):
-            try:
-                t = _with_site(pq.read_table(root / rel, partitioning="hive", **VERIFY), rel)
-            except FileNotFoundError:
-                raise
-            except (OSError, pa.ArrowException) as exc:  # damaged: validate reports it, load skips it
-                skipped(root / rel, exc)
-                continue
+            t = _read(root, rel, COLUMNS)  # a damaged file reads as no rows, with a warning
             idx.add_rows(r for r in _rows(t) if newest.get((r["site"], r["post_id"])) == r.get("content_hash"))
     else:
         idx.add_rows(rows)

@@ -587,12 +587,12 @@ def _read(root: Path, rel: str, columns: Iterable[str]):
     except FileNotFoundError:
         raise
     except (OSError, pa.ArrowException) as exc:
-        skipped(root / rel, exc)
+        _skipped(root / rel, exc)
         return pa.schema([ARTICLE_SCHEMA.field(c) for c in columns if c in ARTICLE_SCHEMA.names]).empty_table()
     return _with_site(table, rel)
 
 
-def skipped(path: Path, exc: BaseException) -> None:
+def _skipped(path: Path, exc: BaseException) -> None:
     """Warn that an index skips the unreadable Parquet file at path (damaged; `validate` names it too)."""
     log.warning("skipped %s: unreadable Parquet file (%s); run `parkcorpus validate --repair` to quarantine "
                 "it and fetch its posts again", path, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
@@ -601,23 +601,9 @@ def skipped(path: Path, exc: BaseException) -> None:
 def _newest_versions(root: Path) -> dict[tuple[str, int], tuple[str | None, str | None]]:
     """(site, post_id) -> (content_hash, record_hash) of the newest version in the articles under root
     (record_hash None in files written before it existed)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from crawler.store.files import VERIFY
-
     best: dict[tuple[str, int], tuple] = {}
     for rel in _parquet_files(root):
-        schema = pq.read_schema(root / rel)
-        cols = [c for c in ("post_id", "content_hash", "record_hash", "fetched_at", "extracted_at")
-                if c in schema.names]
-        try:
-            t = _with_site(pq.read_table(root / rel, columns=cols, partitioning="hive", **VERIFY), rel)
-        except FileNotFoundError:
-            raise
-        except (OSError, pa.ArrowException) as exc:  # damaged: validate reports it, load skips it
-            skipped(root / rel, exc)
-            continue
+        t = _read(root, rel, ("site", "post_id", "content_hash", "record_hash", "fetched_at", "extracted_at"))
         for r in t.to_pylist():
             key = (r["site"], r["post_id"])
             rank = (r.get("fetched_at") or dt.datetime.min.replace(tzinfo=dt.timezone.utc),

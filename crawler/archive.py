@@ -414,13 +414,15 @@ def _read_members(fh: Any, base: int, path: Path, run_id: str, want: Any, seen: 
                     pass
                 if getattr(record.raw_stream, "limit", 0) != 0:
                     return max(base, getattr(records, "offset", 0) or 0), "record shorter than its Content-Length"
-                if _digest_failed(record):
-                    return max(base, getattr(records, "offset", 0) or 0), _digest_failed(record)
+                why = _digest_failed(record)
+                if why:
+                    return max(base, getattr(records, "offset", 0) or 0), why
                 continue
             body = record.content_stream().read()
             record.raw_stream.read()
-            if _digest_failed(record):
-                return max(base, getattr(records, "offset", 0) or 0), _digest_failed(record)
+            why = _digest_failed(record)
+            if why:
+                return max(base, getattr(records, "offset", 0) or 0), why
         except StopIteration:
             # warcio ends quietly on bytes that do not make a record: a tail cut inside a record
             end = max(base, getattr(records, "offset", 0) or 0)
